@@ -1,0 +1,57 @@
+import type { ErrorBody } from '../protocol/errors.ts';
+
+/**
+ * The only link between tiers. Payloads are JSON values; headers carry trace context.
+ * Two implementations share this shape and one contract test suite: nats.ts and memory.ts.
+ */
+export type Headers = Record<string, string>;
+
+export interface BusMessage {
+  subject: string;
+  data: unknown;
+  headers: Headers;
+}
+
+export interface Subscription {
+  unsubscribe(): void;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  headers?: Headers;
+}
+
+/** What a `serve` handler's result travels as, so errors keep their code across the wire. */
+export type Reply = { ok: true; data: unknown } | { ok: false; error: ErrorBody };
+
+export interface Bus {
+  /** Sends a request to whoever serves `subject`; resolves with its data or throws a ParleyError. */
+  request(subject: string, data: unknown, options?: RequestOptions): Promise<unknown>;
+  /** Answers requests on `subject` (wildcards allowed); thrown errors become error replies. */
+  serve(subject: string, handler: (msg: BusMessage) => Promise<unknown>, options?: { queue?: string }): Subscription;
+  publish(subject: string, data: unknown, headers?: Headers): void;
+  subscribe(subject: string, handler: (msg: BusMessage) => void): Subscription;
+  /** A key/value bucket; with `ttlMs`, entries not written again within it disappear. */
+  kv(bucket: string, options?: { ttlMs?: number }): Promise<KvStore>;
+  /** Waits until everything published so far has left this process. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KvEntry {
+  value: unknown;
+  revision: number;
+}
+
+export interface KvStore {
+  get(key: string): Promise<KvEntry | null>;
+  put(key: string, value: unknown): Promise<number>;
+  /** Writes only if the key has no live value; throws ParleyError('CONFLICT') otherwise. */
+  create(key: string, value: unknown): Promise<number>;
+  /** Writes only if the key is still at `revision`. */
+  update(key: string, value: unknown, revision: number): Promise<number>;
+  delete(key: string): Promise<void>;
+  keys(): Promise<string[]>;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;

@@ -1,0 +1,26 @@
+import { connectBus } from '../bus/connect.ts';
+import { mediaConfigFromEnv } from './config.ts';
+import { startMediaWorker } from './service.ts';
+
+/** The media-worker process of the distributed mode: NATS_URL is required. */
+const natsUrl = process.env.NATS_URL;
+if (!natsUrl) {
+  console.error('[media-worker] NATS_URL is not set; for a single process use `npm start`');
+  process.exit(1);
+}
+const config = mediaConfigFromEnv();
+const bus = await connectBus(natsUrl, `media-worker ${config.instanceId}`);
+const service = await startMediaWorker(bus, config);
+console.log(`[media-worker] ${service.instanceId} ready with ${config.numWorkers} worker(s) on ${natsUrl}`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void service
+      .stop()
+      .then(() => bus.close())
+      .finally(() => process.exit(0));
+  });
+}

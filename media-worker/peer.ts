@@ -1,0 +1,50 @@
+import type { types } from 'mediasoup';
+import { ParleyError } from '../protocol/errors.ts';
+import type { PeerInfo, Source } from '../protocol/sdp.ts';
+
+// A type alias, not an interface: mediasoup's AppData needs an index signature.
+export type ProducerData = {
+  peerId: string;
+  source: Source;
+};
+
+/** One participant's mediasoup objects; every lookup checks ownership so ids of others are NOT_FOUND. */
+export class Peer {
+  readonly transports = new Map<string, types.WebRtcTransport>();
+  readonly producers = new Map<string, types.Producer<ProducerData>>();
+  readonly consumers = new Map<string, types.Consumer>();
+
+  constructor(
+    readonly id: string,
+    readonly displayName: string,
+  ) {}
+
+  get info(): PeerInfo {
+    return { id: this.id, displayName: this.displayName };
+  }
+
+  transport(id: string): types.WebRtcTransport {
+    return found(this.transports.get(id), 'transport', id);
+  }
+
+  producer(id: string): types.Producer<ProducerData> {
+    return found(this.producers.get(id), 'producer', id);
+  }
+
+  consumer(id: string): types.Consumer {
+    return found(this.consumers.get(id), 'consumer', id);
+  }
+
+  /** Closing transports closes their producers and consumers too. */
+  close(): void {
+    for (const t of this.transports.values()) t.close();
+    this.transports.clear();
+    this.producers.clear();
+    this.consumers.clear();
+  }
+}
+
+function found<T>(value: T | undefined, what: string, id: string): T {
+  if (value === undefined) throw new ParleyError('NOT_FOUND', `unknown ${what} ${id}`);
+  return value;
+}

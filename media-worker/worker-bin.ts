@@ -1,0 +1,22 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+/**
+ * Where the mediasoup-worker binary is: MEDIASOUP_WORKER_BIN if set, else the cache that
+ * media-worker/worker-build/build.sh fills (npm here never runs mediasoup's own download).
+ */
+export function resolveWorkerBin(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.MEDIASOUP_WORKER_BIN) return env.MEDIASOUP_WORKER_BIN;
+  const require = createRequire(import.meta.url);
+  const { version } = require('mediasoup/package.json') as { version: string };
+  const cacheHome = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  const bin = path.join(cacheHome, 'parley', 'mediasoup-worker', version, 'mediasoup-worker');
+  if (!fs.existsSync(bin)) {
+    throw new Error(`mediasoup-worker ${version} not found at ${bin}: run 'bash media-worker/worker-build/build.sh'`);
+  }
+  // Children (and mediasoup's own defaults) see the same binary.
+  env.MEDIASOUP_WORKER_BIN = bin;
+  return bin;
+}

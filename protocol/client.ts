@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { ErrorBody } from './errors.ts';
+import {
+  ConsumerOptions,
+  DisplayName,
+  DtlsParameters,
+  Id,
+  MediaKind,
+  PeerInfo,
+  ProducerInfo,
+  RoomId,
+  RtpCapabilities,
+  RtpParameters,
+  Source,
+  TransportOptions,
+} from './sdp.ts';
+
+/** Bumped on any incompatible change; the client sends it as `?v=` when it opens the WebSocket. */
+export const CLIENT_PROTOCOL_VERSION = 1;
+/** Larger messages are refused before parsing (an SDP-sized payload is a few KiB). */
+export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+
+const Empty = z.object({}).strict();
+
+/** Client → signaling requests: each method's request data and the data of its successful response. */
+export const clientMethods = {
+  join: {
+    request: z.object({ room: RoomId, displayName: DisplayName }),
+    response: z.object({
+      peerId: Id,
+      routerRtpCapabilities: RtpCapabilities,
+      peers: z.array(PeerInfo),
+      producers: z.array(ProducerInfo),
+    }),
+  },
+  createTransport: {
+    request: z.object({ direction: z.enum(['send', 'recv']) }),
+    response: TransportOptions,
+  },
+  connectTransport: {
+    request: z.object({ transportId: Id, dtlsParameters: DtlsParameters }),
+    response: Empty,
+  },
+  produce: {
+    request: z.object({ transportId: Id, kind: MediaKind, source: Source, rtpParameters: RtpParameters }),
+    response: z.object({ producerId: Id }),
+  },
+  closeProducer: {
+    request: z.object({ producerId: Id }),
+    response: Empty,
+  },
+  consume: {
+    request: z.object({ transportId: Id, producerId: Id, rtpCapabilities: RtpCapabilities }),
+    response: ConsumerOptions,
+  },
+  resumeConsumer: {
+    request: z.object({ consumerId: Id }),
+    response: Empty,
+  },
+  leave: {
+    request: Empty,
+    response: Empty,
+  },
+} as const;
+
+export type ClientMethod = keyof typeof clientMethods;
+export type ClientRequestData<M extends ClientMethod> = z.infer<(typeof clientMethods)[M]['request']>;
+export type ClientResponseData<M extends ClientMethod> = z.infer<(typeof clientMethods)[M]['response']>;
+
+export function isClientMethod(method: string): method is ClientMethod {
+  return Object.hasOwn(clientMethods, method);
+}
+
+/** The envelope of every request; `data` is validated against the method's own schema afterwards. */
+export const ClientRequest = z.object({
+  id: z.number().int().nonnegative(),
+  method: z.string().max(64),
+  data: z.unknown().optional(),
+  /** W3C trace context of the browser span that made this request. */
+  traceparent: z.string().max(128).optional(),
+});
+export type ClientRequest = z.infer<typeof ClientRequest>;
+
+export const ClientResponse = z.union([
+  z.object({ id: z.number().int().nonnegative(), ok: z.literal(true), data: z.unknown() }),
+  // id is null when the request was too broken to have one.
+  z.object({ id: z.number().int().nonnegative().nullable(), ok: z.literal(false), error: ErrorBody }),
+]);
+export type ClientResponse = z.infer<typeof ClientResponse>;
+
+/** Signaling → client pushes. */
+export const clientNotifications = {
+  peerJoined: z.object({ peer: PeerInfo }),
+  peerLeft: z.object({ peerId: Id }),
+  newProducer: z.object({ producer: ProducerInfo }),
+  producerClosed: z.object({ producerId: Id, peerId: Id }),
+  consumerClosed: z.object({ consumerId: Id, producerId: Id }),
+} as const;
+
+export type ClientNotificationName = keyof typeof clientNotifications;
+export type ClientNotificationData<N extends ClientNotificationName> = z.infer<(typeof clientNotifications)[N]>;
+
+/** A notification as one discriminated union, so a `switch` on `notification` narrows `data`. */
+export type ClientNotification = {
+  [N in ClientNotificationName]: { notification: N; data: ClientNotificationData<N> };
+}[ClientNotificationName];
+
+export const ClientNotification = z.discriminatedUnion('notification', [
+  z.object({ notification: z.literal('peerJoined'), data: clientNotifications.peerJoined }),
+  z.object({ notification: z.literal('peerLeft'), data: clientNotifications.peerLeft }),
+  z.object({ notification: z.literal('newProducer'), data: clientNotifications.newProducer }),
+  z.object({ notification: z.literal('producerClosed'), data: clientNotifications.producerClosed }),
+  z.object({ notification: z.literal('consumerClosed'), data: clientNotifications.consumerClosed }),
+]) satisfies z.ZodType<ClientNotification>;
+
+/** A message from the server is a response (has `id`) or a notification (has `notification`). */
+export const ServerMessage = z.union([ClientResponse, ClientNotification]);

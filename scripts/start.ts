@@ -1,0 +1,31 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connectBus } from '../bus/connect.ts';
+import { mediaConfigFromEnv } from '../media-worker/config.ts';
+import { startMediaWorker } from '../media-worker/service.ts';
+import { serveSignalingOnNode } from '../signaling/node.ts';
+
+/**
+ * `npm start`: the embedded default. Signaling, one media-worker and the web app in one process on the
+ * in-process bus; with NATS_URL set the same process joins a distributed deployment instead.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const natsUrl = process.env.NATS_URL || undefined;
+const bus = await connectBus(natsUrl, 'parley');
+const media = await startMediaWorker(bus, mediaConfigFromEnv());
+const server = await serveSignalingOnNode({
+  bus,
+  port: Number(process.env.PORT ?? 3000),
+  webRoot: path.join(root, 'web', 'dist'),
+});
+console.log(`Parley is running: open ${server.url} (${natsUrl ? `NATS ${natsUrl}` : 'embedded, in-process bus'})`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    void server
+      .close()
+      .then(() => media.stop())
+      .then(() => bus.close())
+      .finally(() => process.exit(0));
+  });
+}

@@ -1,0 +1,25 @@
+import { connectBus } from '../bus/connect.ts';
+import { serveSignalingOnNode } from './node.ts';
+
+/** The signaling process of the distributed mode on Node: NATS_URL is required. */
+const natsUrl = process.env.NATS_URL;
+if (!natsUrl) {
+  console.error('[signaling] NATS_URL is not set; for a single process use `npm start`');
+  process.exit(1);
+}
+const bus = await connectBus(natsUrl, 'signaling');
+const server = await serveSignalingOnNode({
+  bus,
+  port: Number(process.env.PORT ?? 3000),
+  webRoot: process.env.WEB_ROOT,
+});
+console.log(`[signaling] listening on ${server.url} (NATS ${natsUrl})`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    void server
+      .close()
+      .then(() => bus.close())
+      .finally(() => process.exit(0));
+  });
+}

@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { serve } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { createNodeWebSocket } from '@hono/node-ws';
+import { Hono } from 'hono';
+import type { Bus } from '../bus/bus.ts';
+import { createSignalingApp } from './app.ts';
+
+export interface NodeServerOptions {
+  bus: Bus;
+  port: number;
+  hostname?: string;
+  /** The built web app (web/dist) to serve next to the API, if any. */
+  webRoot?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The Node adapter: @hono/node-server plus @hono/node-ws around the runtime-free app. */
+export async function serveSignalingOnNode(options: NodeServerOptions): Promise<RunningServer> {
+  const outer = new Hono();
+  const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app: outer });
+  outer.route('/', await createSignalingApp({ bus: options.bus, upgradeWebSocket }));
+  if (options.webRoot) serveWeb(outer, options.webRoot);
+
+  const server = serve({ fetch: outer.fetch, port: options.port, hostname: options.hostname ?? '0.0.0.0' });
+  injectWebSocket(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Open WebSockets would keep close() waiting forever.
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    }),
+  };
+}
+
+function serveWeb(app: Hono, webRoot: string): void {
+  const root = path.relative(process.cwd(), webRoot) || '.';
+  app.use('/*', serveStatic({ root }));
+  // Client-side routes (e.g. /room/name) get the app shell.
+  app.get('/*', serveStatic({ root, path: 'index.html' }));
+}

@@ -1,0 +1,55 @@
+import type { Bus, KvStore } from '../bus/bus.ts';
+import { ParleyError } from '../protocol/errors.ts';
+import { MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
+import { buckets } from '../protocol/subjects.ts';
+
+/**
+ * Which media-worker instance hosts a room. The answer is shared state in KV, so every signaling
+ * instance sends a room's peers to the same place; a room whose host stopped heartbeating is moved.
+ */
+export class Placement {
+  private constructor(
+    private registry: KvStore,
+    private placements: KvStore,
+  ) {}
+
+  static async open(bus: Bus): Promise<Placement> {
+    const registry = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
+    const placements = await bus.kv(buckets.roomPlacement);
+    return new Placement(registry, placements);
+  }
+
+  async hostFor(roomId: string): Promise<string> {
+    const live = await this.liveInstances();
+    const current = await this.placements.get(roomId);
+    if (current && typeof current.value === 'string' && live.some((w) => w.instanceId === current.value)) {
+      return current.value;
+    }
+    const chosen = leastLoaded(live);
+    try {
+      if (current) await this.placements.update(roomId, chosen, current.revision);
+      else await this.placements.create(roomId, chosen);
+      return chosen;
+    } catch (err) {
+      // Another signaling instance placed the room first: use its choice.
+      if (err instanceof ParleyError && err.code === 'CONFLICT') return this.hostFor(roomId);
+      throw err;
+    }
+  }
+
+  async liveInstances(): Promise<MediaWorkerLoad[]> {
+    const loads: MediaWorkerLoad[] = [];
+    for (const key of await this.registry.keys()) {
+      const parsed = MediaWorkerLoad.safeParse((await this.registry.get(key))?.value);
+      if (parsed.success && Date.now() - parsed.data.updatedAt < REGISTRY_TTL_MS) loads.push(parsed.data);
+    }
+    return loads;
+  }
+}
+
+function leastLoaded(loads: MediaWorkerLoad[]): string {
+  const score = (l: MediaWorkerLoad) => (l.consumers + l.producers + l.routers) / Math.max(1, l.workers);
+  const [best] = [...loads].sort((a, b) => score(a) - score(b));
+  if (!best) throw new ParleyError('UNAVAILABLE', 'no media worker is available');
+  return best.instanceId;
+}

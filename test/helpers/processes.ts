@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface Running {
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts a command and resolves once a line of its output matches `ready`; fails with its output otherwise. */
+export function startProcess(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; ready: RegExp; timeoutMs?: number; name: string },
+): Promise<Running> {
+  const child = spawn(command, args, {
+    cwd: repoRoot,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const running: Running = {
+    child,
+    output: () => output,
+    stop: () => stopChild(child),
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void running.stop();
+      reject(new Error(`${options.name} not ready after ${options.timeoutMs ?? 30_000} ms:\n${output}`));
+    }, options.timeoutMs ?? 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (options.ready.test(output)) {
+        clearTimeout(timer);
+        resolve(running);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${options.name} exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+/** Runs one of the project's TypeScript entry points with tsx. */
+export function startTs(entry: string, options: Parameters<typeof startProcess>[2]): Promise<Running> {
+  return startProcess(process.execPath, ['--import', 'tsx', path.join(repoRoot, entry)], options);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

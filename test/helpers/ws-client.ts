@@ -1,0 +1,65 @@
+import WebSocket from 'ws';
+import { ServerMessage } from '../../protocol/client.ts';
+import type { ClientNotification, ClientResponse } from '../../protocol/client.ts';
+
+/** A raw protocol client for tests: sends any text, collects responses by id and notifications. */
+export class TestClient {
+  readonly notifications: ClientNotification[] = [];
+  private responses: ClientResponse[] = [];
+  private waiters: (() => void)[] = [];
+  private nextId = 1;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (raw) => {
+      const message = ServerMessage.parse(JSON.parse(String(raw)));
+      if ('notification' in message) this.notifications.push(message);
+      else this.responses.push(message);
+      this.waiters.splice(0).forEach((w) => w());
+    });
+  }
+
+  static open(url: string): Promise<TestClient> {
+    const ws = new WebSocket(url);
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(new TestClient(ws)));
+      ws.once('error', reject);
+    });
+  }
+
+  async request(method: string, data: unknown = {}): Promise<ClientResponse> {
+    const id = this.nextId++;
+    this.ws.send(JSON.stringify({ id, method, data }));
+    return this.until(() => this.responses.find((r) => r.id === id));
+  }
+
+  /** Sends raw text and returns the next response that has no matching request id. */
+  async sendRaw(text: string): Promise<ClientResponse> {
+    const before = this.responses.length;
+    this.ws.send(text);
+    return this.until(() => this.responses.slice(before).find((r) => r.id === null));
+  }
+
+  async notification(name: ClientNotification['notification']): Promise<ClientNotification> {
+    return this.until(() => this.notifications.find((n) => n.notification === name));
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  private async until<T>(find: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = find();
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error('timed out waiting for a server message');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
