@@ -10,7 +10,9 @@ import { createRequire } from 'node:module';
 export function resolveWorkerBin(env: NodeJS.ProcessEnv = process.env): string {
   if (env.MEDIASOUP_WORKER_BIN) return env.MEDIASOUP_WORKER_BIN;
   const require = createRequire(import.meta.url);
-  const { version } = require('mediasoup/package.json') as { version: string };
+  // mediasoup's exports hide package.json; its main module sits at node/lib/index.js inside the package.
+  const pkg = path.resolve(path.dirname(require.resolve('mediasoup')), '..', '..', 'package.json');
+  const { version } = JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string };
   const cacheHome = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   const bin = path.join(cacheHome, 'parley', 'mediasoup-worker', version, 'mediasoup-worker');
   if (!fs.existsSync(bin)) {

@@ -1,0 +1,27 @@
+import { serveStatic, upgradeWebSocket } from 'hono/deno';
+import { Hono } from 'hono';
+import { wsconnect } from '@nats-io/nats-core';
+import { NatsBus } from '../bus/nats.ts';
+import { createSignalingApp } from './app.ts';
+
+/**
+ * The Deno adapter and entry point: the same app as node.ts, served by Deno.serve. Edge runtimes have no raw
+ * TCP, so NATS is reached over its WebSocket listener (NATS_URL=ws://host:port).
+ */
+const natsUrl = Deno.env.get('NATS_URL');
+if (!natsUrl?.startsWith('ws')) {
+  console.error('[signaling/deno] NATS_URL must be a NATS WebSocket URL (ws:// or wss://)');
+  Deno.exit(1);
+}
+const bus = new NatsBus(await wsconnect({ servers: natsUrl.split(','), name: 'signaling-deno', maxReconnectAttempts: -1 }));
+const app = new Hono();
+app.route('/', await createSignalingApp({ bus, upgradeWebSocket }));
+const webRoot = Deno.env.get('WEB_ROOT');
+if (webRoot) {
+  app.use('/*', serveStatic({ root: webRoot }));
+  app.get('/*', serveStatic({ root: webRoot, path: 'index.html' }));
+}
+
+const port = Number(Deno.env.get('PORT') ?? 3000);
+const server = Deno.serve({ port, onListen: () => console.log(`[signaling] listening on http://localhost:${port} (Deno, NATS ${natsUrl})`) }, app.fetch);
+Deno.addSignalListener('SIGTERM', () => void server.shutdown().then(() => bus.close()));

@@ -1,0 +1,70 @@
+import { startNats } from './nats.ts';
+import type { NatsServer } from './nats.ts';
+import { freePort } from './ports.ts';
+import { repoRoot, startProcess, startTs } from './processes.ts';
+import type { Running } from './processes.ts';
+
+export interface Cluster {
+  nats?: NatsServer;
+  /** Base URLs (http://127.0.0.1:PORT) of the signaling servers. */
+  signaling: string[];
+  processes: Running[];
+  stop(): Promise<void>;
+}
+
+const quiet = { MEDIA_WORKERS: '1', MEDIA_LOG_LEVEL: 'warn' };
+
+/** The distributed mode as users run it: nats-server, media-worker and signaling as separate processes. */
+export type Runtime = 'node' | 'deno';
+
+export async function startDistributed(options: { signaling?: Runtime[]; webRoot?: boolean } = {}): Promise<Cluster> {
+  const nats = await startNats();
+  const env = { ...quiet, NATS_URL: nats.url };
+  const processes: Running[] = [];
+  const cluster: Cluster = {
+    nats,
+    signaling: [],
+    processes,
+    async stop() {
+      await Promise.all(processes.map((p) => p.stop()));
+      await nats.stop();
+    },
+  };
+  try {
+    processes.push(await startTs('media-worker/main.ts', { name: 'media-worker', env, ready: /ready with/ }));
+    for (const runtime of options.signaling ?? ['node']) {
+      const port = await freePort();
+      const webRoot = options.webRoot ? { WEB_ROOT: `${repoRoot}/web/dist` } : {};
+      processes.push(await startSignaling(runtime, nats, { ...env, ...webRoot, PORT: String(port) }));
+      cluster.signaling.push(`http://127.0.0.1:${port}`);
+    }
+    return cluster;
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+}
+
+function startSignaling(runtime: Runtime, nats: NatsServer, env: NodeJS.ProcessEnv): Promise<Running> {
+  const ready = /listening on/;
+  if (runtime === 'node') return startTs('signaling/main.ts', { name: 'signaling (node)', env, ready });
+  // Deno reaches NATS over its WebSocket listener, as an edge isolate would.
+  const deno = `${repoRoot}/node_modules/.bin/deno`;
+  const args = ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-sys', 'signaling/deno.ts'];
+  return startProcess(deno, args, { name: 'signaling (deno)', env: { ...env, NATS_URL: nats.wsUrl }, ready });
+}
+
+/** The embedded default exactly as `npm start` runs it (one process, in-process bus). */
+export async function startEmbedded(): Promise<Cluster> {
+  const port = await freePort();
+  const app = await startTs('scripts/start.ts', {
+    name: 'parley (embedded)',
+    env: { ...quiet, PORT: String(port), NATS_URL: '' },
+    ready: /Parley is running/,
+  });
+  return { signaling: [`http://127.0.0.1:${port}`], processes: [app], stop: () => app.stop() };
+}
+
+export function wsUrl(base: string, version = 1): string {
+  return `${base.replace(/^http/, 'ws')}/ws?v=${version}`;
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { ClientNotification, ClientRequest, clientMethods, ServerMessage } from '../../protocol/client.ts';
+import { ParleyError, toErrorBody } from '../../protocol/errors.ts';
+import { mediaCommands, RoomEvent } from '../../protocol/media.ts';
+import { isSubjectToken, subjects } from '../../protocol/subjects.ts';
+import { RoomId } from '../../protocol/sdp.ts';
+
+describe('client protocol', () => {
+  it('accepts a well-formed request envelope and rejects broken ones', () => {
+    expect(ClientRequest.safeParse({ id: 1, method: 'join', data: {} }).success).toBe(true);
+    expect(ClientRequest.safeParse({ id: -1, method: 'join' }).success).toBe(false);
+    expect(ClientRequest.safeParse({ method: 'join' }).success).toBe(false);
+    expect(ClientRequest.safeParse('join').success).toBe(false);
+  });
+
+  it('validates each method’s data with a clear path', () => {
+    const bad = clientMethods.join.request.safeParse({ room: 'a b', displayName: '' });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((i) => i.path.join('.'))).toEqual(['room', 'displayName']);
+    expect(clientMethods.join.request.parse({ room: 'lounge', displayName: ' Ada ' }).displayName).toBe('Ada');
+    expect(clientMethods.leave.request.safeParse({ extra: 1 }).success).toBe(false);
+  });
+
+  it('narrows notifications by name and refuses mismatched data', () => {
+    const ok = ClientNotification.parse({ notification: 'peerLeft', data: { peerId: 'p1' } });
+    expect(ok).toEqual({ notification: 'peerLeft', data: { peerId: 'p1' } });
+    expect(ClientNotification.safeParse({ notification: 'peerLeft', data: { producerId: 'x' } }).success).toBe(false);
+    expect(ClientNotification.safeParse({ notification: 'selfDestruct', data: {} }).success).toBe(false);
+  });
+
+  it('tells responses from notifications', () => {
+    expect(ServerMessage.parse({ id: 3, ok: true, data: {} })).toMatchObject({ id: 3 });
+    expect(ServerMessage.parse({ id: null, ok: false, error: { code: 'BAD_REQUEST', message: 'x' } })).toMatchObject({
+      ok: false,
+    });
+  });
+});
+
+describe('media protocol', () => {
+  // signaling/session.ts forwards these client methods as same-named media commands with ids added.
+  const forwarded = Object.keys(clientMethods).filter((m) => m !== 'join' && m !== 'leave');
+
+  it.each(forwarded)('%s has a media command taking the client data plus room and peer ids', (method) => {
+    const media = mediaCommands[method as keyof typeof mediaCommands];
+    expect(media).toBeDefined();
+    const clientKeys = Object.keys(clientMethods[method as keyof typeof clientMethods].request.shape);
+    expect(Object.keys(media.request.shape).sort()).toEqual([...clientKeys, 'roomId', 'peerId'].sort());
+  });
+
+  it('validates room events by type', () => {
+    expect(RoomEvent.safeParse({ type: 'peerLeft', roomId: 'r', peerId: 'p' }).success).toBe(true);
+    expect(RoomEvent.safeParse({ type: 'peerLeft', roomId: 'r' }).success).toBe(false);
+  });
+});
+
+describe('subjects and errors', () => {
+  it('only lets safe tokens into subjects', () => {
+    expect(subjects.roomEvents('lounge')).toBe('parley.v1.room.lounge.events');
+    expect(isSubjectToken('a.b')).toBe(false);
+    expect(isSubjectToken('a*')).toBe(false);
+    expect(RoomId.safeParse('room.>').success).toBe(false);
+  });
+
+  it('keeps codes of ParleyErrors and hides nothing else but the code', () => {
+    expect(toErrorBody(new ParleyError('NOT_FOUND', 'gone'))).toEqual({ code: 'NOT_FOUND', message: 'gone' });
+    expect(toErrorBody(new Error('oops'))).toEqual({ code: 'INTERNAL', message: 'oops' });
+  });
+});
