@@ -29,7 +29,7 @@ ms_version=$(node -p "require('./node_modules/mediasoup/package.json').version")
 cached_worker="${XDG_CACHE_HOME:-$HOME/.cache}/parley/mediasoup-worker/$ms_version/mediasoup-worker"
 if [[ ! -x "${MEDIASOUP_WORKER_BIN:-$cached_worker}" ]]; then
   packages+=(g++ make python3 pkg-config ninja-build meson libuv1-dev libsrtp2-dev libflatbuffers-dev
-    flatbuffers-compiler libabsl-dev libssl-dev)
+    flatbuffers-compiler libabsl-dev libssl-dev patch)
 fi
 if (( for_tests )); then
   packages+=(chromium nats-server openssl iproute2)
