@@ -52,6 +52,11 @@ export interface KvStore {
   update(key: string, value: unknown, revision: number): Promise<number>;
   delete(key: string): Promise<void>;
   keys(): Promise<string[]>;
+  /**
+   * Calls `onChange` with every key's current value, then with each later write (value) or delete (null).
+   * Entries that expire through the bucket TTL are not reported: readers age them out by their own clock.
+   */
+  watch(onChange: (key: string, value: unknown) => void): Promise<Subscription>;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;

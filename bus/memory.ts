@@ -109,6 +109,7 @@ function copy(value: unknown): unknown {
 
 class MemoryKv implements KvStore {
   private entries = new Map<string, { value: unknown; revision: number; writtenAt: number }>();
+  private watchers = new Set<(key: string, value: unknown) => void>();
   private revision = 0;
 
   constructor(private ttlMs?: number) {}
@@ -134,16 +135,28 @@ class MemoryKv implements KvStore {
 
   async delete(key: string): Promise<void> {
     this.entries.delete(key);
+    this.notify(key, null);
   }
 
   async keys(): Promise<string[]> {
     return [...this.entries.keys()].filter((k) => this.live(k));
   }
 
+  async watch(onChange: (key: string, value: unknown) => void): Promise<Subscription> {
+    for (const key of await this.keys()) onChange(key, copy(this.entries.get(key)?.value));
+    this.watchers.add(onChange);
+    return { unsubscribe: () => this.watchers.delete(onChange) };
+  }
+
   private write(key: string, value: unknown): number {
     this.revision++;
     this.entries.set(key, { value: copy(value), revision: this.revision, writtenAt: Date.now() });
+    this.notify(key, value);
     return this.revision;
+  }
+
+  private notify(key: string, value: unknown): void {
+    for (const w of this.watchers) setImmediate(() => w(key, copy(value)));
   }
 
   private live(key: string) {

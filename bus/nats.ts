@@ -96,6 +96,16 @@ class NatsKv implements KvStore {
     for await (const key of await this.kv.keys()) keys.push(key);
     return keys;
   }
+
+  async watch(onChange: (key: string, value: unknown) => void): Promise<Subscription> {
+    const updates = await this.kv.watch();
+    void (async () => {
+      for await (const entry of updates) {
+        onChange(entry.key, entry.operation === 'PUT' ? entry.json() : null);
+      }
+    })();
+    return { unsubscribe: () => updates.stop() };
+  }
 }
 
 // JetStream answers a failed compare-and-set with "wrong last sequence" (API error 10071).

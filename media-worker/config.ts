@@ -13,6 +13,7 @@ export interface MediaConfig {
   rtcMinPort: number;
   rtcMaxPort: number;
   logLevel: types.WorkerLogLevel;
+  maxPeersPerRoom: number;
 }
 
 export function mediaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MediaConfig {
@@ -25,6 +26,7 @@ export function mediaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MediaC
     rtcMinPort: positiveInt(env.MEDIA_RTC_MIN_PORT) ?? 40000,
     rtcMaxPort: positiveInt(env.MEDIA_RTC_MAX_PORT) ?? 49999,
     logLevel: (env.MEDIA_LOG_LEVEL as types.WorkerLogLevel | undefined) ?? 'warn',
+    maxPeersPerRoom: positiveInt(env.ROOM_MAX_PARTICIPANTS) ?? 50,
   };
 }
 

@@ -22,12 +22,13 @@ export class Room {
     readonly router: types.Router,
     readonly host: PooledWorker,
     private publish: Publish,
+    private maxPeers: number,
   ) {}
 
-  static async create(id: string, host: PooledWorker, publish: Publish): Promise<Room> {
+  static async create(id: string, host: PooledWorker, publish: Publish, maxPeers: number): Promise<Room> {
     const router = await host.worker.createRouter({ mediaCodecs });
     host.routers++;
-    return new Room(id, router, host, publish);
+    return new Room(id, router, host, publish, maxPeers);
   }
 
   get isEmpty(): boolean {
@@ -36,15 +37,25 @@ export class Room {
 
   join({ peerId, displayName }: MediaRequest<'join'>): MediaResponse<'join'> {
     if (this.peers.has(peerId)) throw new ParleyError('ALREADY_JOINED', `peer ${peerId} is already in ${this.id}`);
-    const others = [...this.peers.values()];
+    if (this.peers.size >= this.maxPeers) throw new ParleyError('ROOM_FULL', `${this.id} has ${this.maxPeers} participants`);
     const peer = new Peer(peerId, displayName);
     this.peers.set(peerId, peer);
     this.publish({ type: 'peerJoined', roomId: this.id, peer: peer.info });
+    return this.snapshot({ roomId: this.id, peerId });
+  }
+
+  snapshot({ peerId }: MediaRequest<'snapshot'>): MediaResponse<'snapshot'> {
+    this.peer(peerId);
+    const others = [...this.peers.values()].filter((p) => p.id !== peerId);
     return {
       routerRtpCapabilities: this.router.rtpCapabilities as RtpCapabilities,
       peers: others.map((p) => p.info),
       producers: others.flatMap((p) => [...p.producers.values()].map(producerInfo)),
     };
+  }
+
+  has(peerId: string): boolean {
+    return this.peers.has(peerId);
   }
 
   async createTransport({ peerId, direction }: MediaRequest<'createTransport'>): Promise<TransportOptions> {

@@ -12,7 +12,7 @@ export interface MediaWorkerService {
 /** Starts the media plane on a bus: the worker pool, its command handlers and its registry heartbeat. */
 export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<MediaWorkerService> {
   const pool = new WorkerPool(config, (dead) => commands.dropRoomsOn(dead));
-  const commands = new MediaCommands(bus, pool, config.instanceId);
+  const commands = new MediaCommands(bus, pool, config.instanceId, config.maxPeersPerRoom);
   await pool.start();
   commands.listen();
   const registry = new Registry(bus, config.instanceId, async () => ({

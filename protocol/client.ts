@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors.ts';
+import { Lobby } from './presence.ts';
 import {
   ConsumerOptions,
-  DisplayName,
   DtlsParameters,
   Id,
   MediaKind,
@@ -22,16 +22,32 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
 const Empty = z.object({}).strict();
 
+/** Everything a client needs to (re)build its view of a room. */
+const RoomSnapshot = z.object({
+  peerId: Id,
+  /** Presented by `resume` on a new connection within the grace period to keep this membership. */
+  resumeToken: z.string(),
+  routerRtpCapabilities: RtpCapabilities,
+  peers: z.array(PeerInfo),
+  producers: z.array(ProducerInfo),
+});
+
 /** Client → signaling requests: each method's request data and the data of its successful response. */
 export const clientMethods = {
+  /** Live lobby: every room and who is in it; updates follow as `lobby` notifications. */
+  subscribeLobby: {
+    request: Empty,
+    response: Lobby,
+  },
+  /** The display name and the rooms allowed come from the access token. */
   join: {
-    request: z.object({ room: RoomId, displayName: DisplayName }),
-    response: z.object({
-      peerId: Id,
-      routerRtpCapabilities: RtpCapabilities,
-      peers: z.array(PeerInfo),
-      producers: z.array(ProducerInfo),
-    }),
+    request: z.object({ room: RoomId }),
+    response: RoomSnapshot,
+  },
+  /** Re-attaches a membership whose connection dropped; transports, producers and consumers live on. */
+  resume: {
+    request: z.object({ resumeToken: z.string().min(16).max(128) }),
+    response: RoomSnapshot,
   },
   createTransport: {
     request: z.object({ direction: z.enum(['send', 'recv']) }),
@@ -95,6 +111,7 @@ export const clientNotifications = {
   newProducer: z.object({ producer: ProducerInfo }),
   producerClosed: z.object({ producerId: Id, peerId: Id }),
   consumerClosed: z.object({ consumerId: Id, producerId: Id }),
+  lobby: Lobby,
 } as const;
 
 export type ClientNotificationName = keyof typeof clientNotifications;
@@ -111,6 +128,7 @@ export const ClientNotification = z.discriminatedUnion('notification', [
   z.object({ notification: z.literal('newProducer'), data: clientNotifications.newProducer }),
   z.object({ notification: z.literal('producerClosed'), data: clientNotifications.producerClosed }),
   z.object({ notification: z.literal('consumerClosed'), data: clientNotifications.consumerClosed }),
+  z.object({ notification: z.literal('lobby'), data: clientNotifications.lobby }),
 ]) satisfies z.ZodType<ClientNotification>;
 
 /** A message from the server is a response (has `id`) or a notification (has `notification`). */

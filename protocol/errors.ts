@@ -8,7 +8,9 @@ export const ErrorCode = z.enum([
   'ALREADY_JOINED',
   'CONFLICT', // a compare-and-set write lost the race
   'NOT_FOUND', // unknown room, peer, transport, producer or consumer id
-  'FORBIDDEN',
+  'UNAUTHORIZED', // no, a forged or an expired token
+  'FORBIDDEN', // the token does not grant this
+  'ROOM_FULL',
   'UNSUPPORTED', // e.g. the client cannot decode the producer's codec
   'PAYLOAD_TOO_LARGE',
   'RATE_LIMITED',

@@ -20,15 +20,23 @@ export const MEDIA_PROTOCOL_VERSION = 1;
 const Peer = { roomId: RoomId, peerId: Id };
 const Empty = z.object({}).strict();
 
+/** The room as one peer sees it: the router's capabilities, everyone else and their producers. */
+const RoomView = z.object({
+  routerRtpCapabilities: RtpCapabilities,
+  peers: z.array(PeerInfo),
+  producers: z.array(ProducerInfo),
+});
+
 /** Signaling → media-worker commands (NATS request/reply), each with its request and reply data. */
 export const mediaCommands = {
   join: {
     request: z.object({ ...Peer, displayName: DisplayName }),
-    response: z.object({
-      routerRtpCapabilities: RtpCapabilities,
-      peers: z.array(PeerInfo),
-      producers: z.array(ProducerInfo),
-    }),
+    response: RoomView,
+  },
+  /** The room as an existing peer sees it now (for a resumed session to reconcile what it missed). */
+  snapshot: {
+    request: z.object(Peer),
+    response: RoomView,
   },
   createTransport: {
     request: z.object({ ...Peer, direction: z.enum(['send', 'recv']) }),
@@ -58,7 +66,18 @@ export const mediaCommands = {
     request: z.object(Peer),
     response: Empty,
   },
+  /**
+   * Keeps peers alive. A signaling instance renews every session it holds (connected or within its resume
+   * grace); a peer whose lease runs out (its instance died, or the grace ended) is closed by the worker.
+   */
+  renewLeases: {
+    request: z.object({ peers: z.array(z.object(Peer)).max(10_000) }),
+    response: z.object({ unknown: z.array(z.object(Peer)) }),
+  },
 } as const;
+
+export const LEASE_RENEW_MS = 5_000;
+export const LEASE_TTL_MS = 15_000;
 
 export type MediaCommand = keyof typeof mediaCommands;
 export type MediaRequest<C extends MediaCommand> = z.infer<(typeof mediaCommands)[C]['request']>;

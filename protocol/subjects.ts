@@ -11,6 +11,9 @@ export const subjects = {
   mediaCommands: (instanceId: string) => `${root}.media.${instanceId}.*`,
   /** Room events published by the media worker that hosts the room. */
   roomEvents: (roomId: string) => `${root}.room.${roomId}.events`,
+  /** A membership was resumed on another signaling instance. */
+  sessionTakeover: (peerId: string) => `${root}.session.${peerId}.takeover`,
+  sessionTakeovers: `${root}.session.*.takeover`,
 } as const;
 
 export const buckets = {
@@ -18,6 +21,10 @@ export const buckets = {
   mediaWorkers: 'parley-media-workers',
   /** roomId → instanceId hosting the room's router. */
   roomPlacement: 'parley-room-placement',
+  /** `<roomId>.<peerId>` → PresenceEntry: the lobby. */
+  presence: 'parley-presence',
+  /** hash of a resume token → SessionRecord. */
+  sessions: 'parley-sessions',
 } as const;
 
 /** Tokens used in subjects must not contain subject syntax. */

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { connectBus } from '../bus/connect.ts';
 import { mediaConfigFromEnv } from '../media-worker/config.ts';
 import { startMediaWorker } from '../media-worker/service.ts';
+import { signalingConfigFromEnv } from '../signaling/config.ts';
 import { serveSignalingOnNode } from '../signaling/node.ts';
 
 /**
@@ -11,10 +12,17 @@ import { serveSignalingOnNode } from '../signaling/node.ts';
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const natsUrl = process.env.NATS_URL || undefined;
+const embeddedDefaults: Record<string, string> = {
+  PARLEY_SECRET: crypto.randomUUID() + crypto.randomUUID(),
+  PARLEY_DEV_TOKENS: '1',
+};
 const bus = await connectBus(natsUrl, 'parley');
 const media = await startMediaWorker(bus, mediaConfigFromEnv());
+// One process needs no shared secret: a random one per start, and dev tokens for the web app's lobby.
+const config = signalingConfigFromEnv((name) => process.env[name] ?? embeddedDefaults[name]);
 const server = await serveSignalingOnNode({
   bus,
+  config,
   port: Number(process.env.PORT ?? 3000),
   webRoot: path.join(root, 'web', 'dist'),
 });
@@ -23,7 +31,7 @@ console.log(`Parley is running: open ${server.url} (${natsUrl ? `NATS ${natsUrl}
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     void server
-      .close()
+      .drain()
       .then(() => media.stop())
       .then(() => bus.close())
       .finally(() => process.exit(0));

@@ -1,54 +1,120 @@
 import { Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Bus } from '../bus/bus.ts';
+import { DevTokenRequest } from '../protocol/auth.ts';
+import type { AccessClaims } from '../protocol/auth.ts';
 import { CLIENT_PROTOCOL_VERSION } from '../protocol/client.ts';
+import { ParleyError } from '../protocol/errors.ts';
+import { buckets } from '../protocol/subjects.ts';
+import { PRESENCE_TTL_MS } from '../protocol/presence.ts';
+import { issueToken, verifyToken } from './auth.ts';
+import type { SignalingConfig } from './config.ts';
+import { RateLimiter } from './limits.ts';
 import { MediaClient } from './media.ts';
+import { CLOSE, Memberships } from './memberships.ts';
+import { Metrics } from './metrics.ts';
 import { Placement } from './placement.ts';
+import { Lobby } from './presence.ts';
 import { Session } from './session.ts';
 
 export interface SignalingOptions {
   bus: Bus;
+  config: SignalingConfig;
   /** The runtime's WebSocket upgrade (hono/deno or @hono/node-ws): the only runtime-specific piece. */
   upgradeWebSocket: UpgradeWebSocket;
 }
 
+export interface Signaling {
+  app: Hono;
+  /** Stops taking connections, asks clients to reconnect elsewhere (1012), resolves when they are gone. */
+  drain(): Promise<void>;
+  close(): void;
+}
+
 /** The runtime-free signaling app; node.ts and deno.ts wrap it the way Hono's own adapters do. */
-export async function createSignalingApp({ bus, upgradeWebSocket }: SignalingOptions): Promise<Hono> {
-  const deps = { bus, media: new MediaClient(bus), placement: await Placement.open(bus) };
+export async function createSignaling({ bus, config, upgradeWebSocket }: SignalingOptions): Promise<Signaling> {
+  const media = new MediaClient(bus);
+  const placement = await Placement.open(bus);
+  const lobby = await Lobby.open(await bus.kv(buckets.presence, { ttlMs: PRESENCE_TTL_MS }));
+  const memberships = await Memberships.open(bus, media, lobby, config);
+  const metrics = new Metrics();
+  metrics.memberships = () => memberships.size;
+  const deps = { media, placement, memberships, lobby, metrics };
+  const sockets = new Set<WSContext>();
+  let draining = false;
+
   const app = new Hono();
-
   app.get('/healthz', (c) => c.json({ ok: true }));
-
+  app.get('/readyz', async (c) => {
+    if (draining) return c.json({ ready: false, reason: 'draining' }, 503);
+    const live = await placement.liveInstances();
+    return live.length > 0 ? c.json({ ready: true, mediaWorkers: live.length }) : c.json({ ready: false, reason: 'no media worker' }, 503);
+  });
+  app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/api/version', (c) => c.json({ protocol: CLIENT_PROTOCOL_VERSION }));
+  if (config.devTokens) {
+    // Development only: anyone may mint a token for any name.
+    app.post('/api/dev/token', async (c) => {
+      const body = DevTokenRequest.safeParse(await c.req.json().catch(() => null));
+      if (!body.success) return c.json({ error: { code: 'BAD_REQUEST', message: 'name and room expected' } }, 400);
+      const identity = `dev-${crypto.randomUUID().slice(0, 8)}`;
+      return c.json({ token: await issueToken(config.secret, { identity, ...body.data }) });
+    });
+  }
 
   app.get(
     '/ws',
-    upgradeWebSocket((c) => {
-      const version = Number(c.req.query('v'));
+    upgradeWebSocket(async (c) => {
+      const admission = await admit(c.req.query('v'), c.req.query('token'));
       let session: Session | undefined;
       return {
         onOpen(_event, ws) {
-          if (version !== CLIENT_PROTOCOL_VERSION) {
-            ws.close(4400, `protocol version ${CLIENT_PROTOCOL_VERSION} required (got ${c.req.query('v') ?? 'none'})`);
-            return;
-          }
-          session = new Session(socketOf(ws), deps);
+          if ('code' in admission) return ws.close(admission.code, admission.reason);
+          sockets.add(ws);
+          metrics.connections++;
+          const limiter = new RateLimiter(config.ratePerSecond, config.rateBurst);
+          session = new Session(socketOf(ws), admission.claims, deps, limiter);
         },
         onMessage(event) {
           if (typeof event.data === 'string') void session?.onMessage(event.data);
           else session?.onBinary();
         },
-        onClose() {
-          void session?.onClose();
+        onClose(_event, ws) {
+          if (sockets.delete(ws)) metrics.connections--;
+          session?.onClose();
           session = undefined;
         },
       };
     }),
   );
 
-  return app;
+  async function admit(version: string | undefined, token: string | undefined): Promise<{ claims: AccessClaims } | { code: number; reason: string }> {
+    if (draining) return { code: CLOSE.restarting, reason: 'server is restarting; reconnect' };
+    if (Number(version) !== CLIENT_PROTOCOL_VERSION) {
+      return { code: CLOSE.badVersion, reason: `protocol version ${CLIENT_PROTOCOL_VERSION} required (got ${version ?? 'none'})` };
+    }
+    try {
+      return { claims: await verifyToken(config.secret, token) };
+    } catch (err) {
+      return { code: CLOSE.unauthorized, reason: err instanceof ParleyError ? err.message : 'unauthorized' };
+    }
+  }
+
+  return {
+    app,
+    async drain() {
+      draining = true;
+      for (const ws of sockets) ws.close(CLOSE.restarting, 'server is restarting; reconnect');
+      const deadline = Date.now() + config.drainTimeoutMs;
+      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    },
+    close() {
+      memberships.close();
+      lobby.close();
+    },
+  };
 }
 
-function socketOf(ws: WSContext): { send(text: string): void } {
-  return { send: (text) => ws.send(text) };
+function socketOf(ws: WSContext) {
+  return { send: (text: string) => ws.send(text), close: (code: number, reason: string) => ws.close(code, reason) };
 }

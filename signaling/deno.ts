@@ -2,7 +2,8 @@ import { serveStatic, upgradeWebSocket } from 'hono/deno';
 import { Hono } from 'hono';
 import { wsconnect } from '@nats-io/nats-core';
 import { NatsBus } from '../bus/nats.ts';
-import { createSignalingApp } from './app.ts';
+import { createSignaling } from './app.ts';
+import { signalingConfigFromEnv } from './config.ts';
 
 /**
  * The Deno adapter and entry point: the same app as node.ts, served by Deno.serve. Edge runtimes have no raw
@@ -13,9 +14,11 @@ if (!natsUrl?.startsWith('ws')) {
   console.error('[signaling/deno] NATS_URL must be a NATS WebSocket URL (ws:// or wss://)');
   Deno.exit(1);
 }
+const config = signalingConfigFromEnv((name) => Deno.env.get(name));
 const bus = new NatsBus(await wsconnect({ servers: natsUrl.split(','), name: 'signaling-deno', maxReconnectAttempts: -1 }));
 const app = new Hono();
-app.route('/', await createSignalingApp({ bus, upgradeWebSocket }));
+const signaling = await createSignaling({ bus, config, upgradeWebSocket });
+app.route('/', signaling.app);
 const webRoot = Deno.env.get('WEB_ROOT');
 if (webRoot) {
   app.use('/*', serveStatic({ root: webRoot }));
@@ -24,4 +27,10 @@ if (webRoot) {
 
 const port = Number(Deno.env.get('PORT') ?? 3000);
 const server = Deno.serve({ port, onListen: () => console.log(`[signaling] listening on http://localhost:${port} (Deno, NATS ${natsUrl})`) }, app.fetch);
-Deno.addSignalListener('SIGTERM', () => void server.shutdown().then(() => bus.close()));
+Deno.addSignalListener('SIGTERM', () => {
+  void signaling
+    .drain()
+    .then(() => server.shutdown())
+    .then(() => bus.close())
+    .finally(() => Deno.exit(0));
+});

@@ -1,4 +1,5 @@
 import { connectBus } from '../bus/connect.ts';
+import { signalingConfigFromEnv } from './config.ts';
 import { serveSignalingOnNode } from './node.ts';
 
 /** The signaling process of the distributed mode on Node: NATS_URL is required. */
@@ -7,9 +8,11 @@ if (!natsUrl) {
   console.error('[signaling] NATS_URL is not set; for a single process use `npm start`');
   process.exit(1);
 }
-const bus = await connectBus(natsUrl, 'signaling');
+const config = signalingConfigFromEnv((name) => process.env[name]);
+const bus = await connectBus(natsUrl, `signaling ${config.instanceId}`);
 const server = await serveSignalingOnNode({
   bus,
+  config,
   port: Number(process.env.PORT ?? 3000),
   webRoot: process.env.WEB_ROOT,
 });
@@ -18,7 +21,7 @@ console.log(`[signaling] listening on ${server.url} (NATS ${natsUrl})`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     void server
-      .close()
+      .drain()
       .then(() => bus.close())
       .finally(() => process.exit(0));
   });

@@ -4,10 +4,12 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
 import type { Bus } from '../bus/bus.ts';
-import { createSignalingApp } from './app.ts';
+import { createSignaling } from './app.ts';
+import type { SignalingConfig } from './config.ts';
 
 export interface NodeServerOptions {
   bus: Bus;
+  config: SignalingConfig;
   port: number;
   hostname?: string;
   /** The built web app (web/dist) to serve next to the API, if any. */
@@ -17,6 +19,8 @@ export interface NodeServerOptions {
 export interface RunningServer {
   url: string;
   port: number;
+  /** SIGTERM: move clients elsewhere (1012), then stop. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -24,7 +28,8 @@ export interface RunningServer {
 export async function serveSignalingOnNode(options: NodeServerOptions): Promise<RunningServer> {
   const outer = new Hono();
   const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app: outer });
-  outer.route('/', await createSignalingApp({ bus: options.bus, upgradeWebSocket }));
+  const signaling = await createSignaling({ bus: options.bus, config: options.config, upgradeWebSocket });
+  outer.route('/', signaling.app);
   if (options.webRoot) serveWeb(outer, options.webRoot);
 
   const server = serve({ fetch: outer.fetch, port: options.port, hostname: options.hostname ?? '0.0.0.0' });
@@ -35,14 +40,18 @@ export async function serveSignalingOnNode(options: NodeServerOptions): Promise<
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  return {
-    url: `http://localhost:${port}`,
-    port,
-    close: () => new Promise<void>((resolve) => {
+  const close = () =>
+    new Promise<void>((resolve) => {
+      signaling.close();
       server.close(() => resolve());
       // Open WebSockets would keep close() waiting forever.
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-    }),
+    });
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    drain: () => signaling.drain().then(close),
+    close,
   };
 }
 

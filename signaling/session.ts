@@ -1,30 +1,30 @@
-import type { Bus, Headers, Subscription } from '../bus/bus.ts';
+import type { Headers, Subscription } from '../bus/bus.ts';
+import type { AccessClaims } from '../protocol/auth.ts';
 import { ClientRequest, clientMethods, isClientMethod, MAX_CLIENT_MESSAGE_BYTES } from '../protocol/client.ts';
-import type { ClientMethod, ClientRequestData, ClientResponse, ClientResponseData } from '../protocol/client.ts';
+import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponse } from '../protocol/client.ts';
 import { describeZodError, ParleyError, toErrorBody } from '../protocol/errors.ts';
-import { RoomEvent } from '../protocol/media.ts';
 import type { MediaRequest } from '../protocol/media.ts';
-import { subjects } from '../protocol/subjects.ts';
+import { assertPublish, assertRoom, assertSubscribe } from './auth.ts';
 import type { MediaClient } from './media.ts';
+import type { Membership, MemberSocket } from './membership.ts';
+import type { Memberships } from './memberships.ts';
+import type { Metrics } from './metrics.ts';
 import type { Placement } from './placement.ts';
-import { notificationFor } from './rooms.ts';
+import type { Lobby } from './presence.ts';
+import type { RateLimiter } from './limits.ts';
 
 /** What a session needs from its WebSocket, whatever the runtime. */
 export interface ClientSocket {
   send(text: string): void;
+  close(code: number, reason: string): void;
 }
 
 export interface SessionDeps {
-  bus: Bus;
   media: MediaClient;
   placement: Placement;
-}
-
-interface Joined {
-  roomId: string;
-  peerId: string;
-  instanceId: string;
-  events: Subscription;
+  memberships: Memberships;
+  lobby: Lobby;
+  metrics: Metrics;
 }
 
 /** Commands a joined client sends that go to its media worker unchanged but for room and peer ids. */
@@ -38,100 +38,149 @@ const forwarded = [
 ] as const satisfies readonly ClientMethod[];
 type Forwarded = (typeof forwarded)[number];
 
-/** One client connection: validates each request, runs it, and forwards the room's events. */
+/**
+ * One authenticated client connection: validates and rate-limits each request, checks it against the
+ * token's grants and runs it. Its room membership lives in Memberships and survives the connection.
+ */
 export class Session {
-  private joined?: Joined;
-  private joining = false;
+  private membership?: Membership;
+  private busy = false;
+  private lobbyWatch?: Subscription;
+  private readonly memberSocket: MemberSocket;
 
   constructor(
     private socket: ClientSocket,
+    private claims: AccessClaims,
     private deps: SessionDeps,
-  ) {}
+    private limiter: RateLimiter,
+  ) {
+    this.memberSocket = {
+      notify: (n) => this.notify(n),
+      close: (code, reason) => socket.close(code, reason),
+    };
+  }
 
   /** Handles one text frame. Never throws: every failure becomes an error response. */
   async onMessage(text: string): Promise<void> {
-    const response = await this.respond(text);
-    this.send(response);
+    this.send(await this.respond(text));
   }
 
   onBinary(): void {
     this.send(failure(null, new ParleyError('BAD_REQUEST', 'binary frames are not part of the protocol')));
   }
 
-  /** The socket is gone: free the peer's media so nobody keeps consuming a ghost. */
-  async onClose(): Promise<void> {
-    await this.leave().catch(() => undefined);
+  /** The socket is gone: the membership waits for a resume until its grace period ends. */
+  onClose(): void {
+    this.lobbyWatch?.unsubscribe();
+    if (this.membership) this.deps.memberships.detach(this.membership, this.memberSocket);
+    this.membership = undefined;
   }
 
   private async respond(text: string): Promise<ClientResponse> {
     if (text.length > MAX_CLIENT_MESSAGE_BYTES) {
       return failure(null, new ParleyError('PAYLOAD_TOO_LARGE', `messages are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes`));
     }
+    if (!this.limiter.tryTake()) {
+      return failure(idOf(text), new ParleyError('RATE_LIMITED', 'too many requests; slow down'));
+    }
     const envelope = ClientRequest.safeParse(parseJson(text));
     if (!envelope.success) {
       return failure(null, new ParleyError('BAD_REQUEST', `not a request: ${describeZodError(envelope.error)}`));
     }
     const { id, method, data, traceparent } = envelope.data;
+    const started = performance.now();
+    let response: ClientResponse;
     try {
       if (!isClientMethod(method)) throw new ParleyError('UNKNOWN_METHOD', `unknown method ${method}`);
       const parsed = clientMethods[method].request.safeParse(data ?? {});
       if (!parsed.success) throw new ParleyError('BAD_REQUEST', `${method}: ${describeZodError(parsed.error)}`);
       const headers: Headers = traceparent ? { traceparent } : {};
-      return { id, ok: true, data: await this.run(method, parsed.data, headers) };
+      response = { id, ok: true, data: await this.run(method, parsed.data, headers) };
     } catch (err) {
-      return failure(id, err);
+      response = failure(id, err);
     }
+    this.deps.metrics.request(method, response.ok ? 'OK' : response.error.code, performance.now() - started);
+    return response;
   }
 
   private run(method: ClientMethod, data: ClientRequestData<ClientMethod>, headers: Headers): Promise<unknown> {
-    if (method === 'join') return this.join(data as ClientRequestData<'join'>, headers);
-    if (method === 'leave') return this.leave(headers).then(() => ({}));
-    return this.forward(method, data as ClientRequestData<Forwarded>, headers);
-  }
-
-  private async join({ room, displayName }: ClientRequestData<'join'>, headers: Headers): Promise<ClientResponseData<'join'>> {
-    if (this.joined || this.joining) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
-    this.joining = true;
-    try {
-      const peerId = crypto.randomUUID();
-      const instanceId = await this.deps.placement.hostFor(room);
-      // Listen before joining so no event between the media worker's reply and our subscription is lost.
-      const events = this.deps.bus.subscribe(subjects.roomEvents(room), (msg) => this.onRoomEvent(msg.data));
-      try {
-        await this.deps.bus.flush();
-        const reply = await this.deps.media.call(instanceId, 'join', { roomId: room, peerId, displayName }, headers);
-        this.joined = { roomId: room, peerId, instanceId, events };
-        return { peerId, ...reply };
-      } catch (err) {
-        events.unsubscribe();
-        throw err;
-      }
-    } finally {
-      this.joining = false;
+    switch (method) {
+      case 'subscribeLobby':
+        return Promise.resolve(this.subscribeLobby());
+      case 'join':
+        return this.exclusive(() => this.join(data as ClientRequestData<'join'>));
+      case 'resume':
+        return this.exclusive(() => this.resume(data as ClientRequestData<'resume'>));
+      case 'leave':
+        return this.exclusive(() => this.leave());
+      default:
+        return this.forward(method, data as ClientRequestData<Forwarded>, headers);
     }
   }
 
-  private async leave(headers: Headers = {}): Promise<void> {
-    const joined = this.joined;
-    if (!joined) return;
-    this.joined = undefined;
-    joined.events.unsubscribe();
-    await this.deps.media.call(joined.instanceId, 'leave', { roomId: joined.roomId, peerId: joined.peerId }, headers);
+  private subscribeLobby() {
+    this.lobbyWatch ??= this.deps.lobby.subscribe((lobby) => this.notify({ notification: 'lobby', data: lobby }));
+    return this.deps.lobby.view();
   }
 
-  private forward(method: Forwarded, data: ClientRequestData<Forwarded>, headers: Headers): Promise<unknown> {
-    const joined = this.joined;
-    if (!joined) throw new ParleyError('NOT_JOINED', `${method} needs a joined room`);
-    const request = { ...data, roomId: joined.roomId, peerId: joined.peerId };
-    // Each forwarded client method has a media command of the same name and the same data plus ids.
-    return this.deps.media.call(joined.instanceId, method, request as MediaRequest<Forwarded>, headers);
+  private async join({ room }: ClientRequestData<'join'>) {
+    assertRoom(this.claims, room);
+    if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
+    const host = await this.deps.placement.hostFor(room);
+    const [membership, snapshot] = await this.deps.memberships.join(this.claims, room, host, this.memberSocket);
+    this.membership = membership;
+    return snapshot;
   }
 
-  private onRoomEvent(raw: unknown): void {
-    const event = RoomEvent.safeParse(raw);
-    if (!event.success || !this.joined) return;
-    const notification = notificationFor(event.data, this.joined.peerId);
-    if (notification) this.send(notification);
+  private async resume({ resumeToken }: ClientRequestData<'resume'>) {
+    if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
+    const [membership, snapshot] = await this.deps.memberships.resume(this.claims, resumeToken, this.memberSocket);
+    this.membership = membership;
+    return snapshot;
+  }
+
+  private async leave() {
+    const membership = this.membership;
+    this.membership = undefined;
+    if (membership) await this.deps.memberships.leave(membership);
+    return {};
+  }
+
+  private async forward(method: Forwarded, data: ClientRequestData<Forwarded>, headers: Headers): Promise<unknown> {
+    const membership = this.membership;
+    if (!membership) throw new ParleyError('NOT_JOINED', `${method} needs a joined room`);
+    const { grants, roomId, peerId, mediaInstanceId } = membership.record;
+    if (method === 'produce') assertPublish(grants, (data as ClientRequestData<'produce'>).source);
+    if (method === 'consume' || method === 'resumeConsumer') assertSubscribe(grants);
+    const request = { ...data, roomId, peerId } as MediaRequest<Forwarded>;
+    const reply = await this.deps.media.call(mediaInstanceId, method, request, headers);
+    if (method === 'produce' || method === 'closeProducer') await this.trackProducers(membership, method, data, reply);
+    return reply;
+  }
+
+  /** Keeps presence (mic / camera / screen on) right as soon as a producer opens or closes. */
+  private async trackProducers(membership: Membership, method: 'produce' | 'closeProducer', data: ClientRequestData<Forwarded>, reply: unknown) {
+    if (method === 'produce') {
+      membership.producers.set((reply as { producerId: string }).producerId, (data as ClientRequestData<'produce'>).source);
+    } else {
+      membership.producers.delete((data as ClientRequestData<'closeProducer'>).producerId);
+    }
+    await this.deps.memberships.publishPresence(membership);
+  }
+
+  /** join, resume and leave change the membership: one at a time per connection. */
+  private async exclusive<T>(run: () => Promise<T>): Promise<T> {
+    if (this.busy) throw new ParleyError('CONFLICT', 'another join, resume or leave is in progress');
+    this.busy = true;
+    try {
+      return await run();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private notify(notification: ClientNotification): void {
+    this.send(notification);
   }
 
   private send(message: unknown): void {
@@ -153,4 +202,10 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The id of a request we refuse without parsing it fully, so the client can match the error. */
+function idOf(text: string): number | null {
+  const match = /"id"\s*:\s*(\d{1,15})/.exec(text);
+  return match ? Number(match[1]) : null;
 }

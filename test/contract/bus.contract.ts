@@ -119,6 +119,27 @@ export function busContract(name: string, start: () => Promise<BusBackend>): voi
       expect((await kvB.get('room-1'))?.value).toBe('again');
     });
 
+    it('reports current values, then writes and deletes, to watchers on other clients', async () => {
+      const bucket = `watch-${name}-${Date.now()}`;
+      const kvA = await a.kv(bucket);
+      await kvA.put('before', 1);
+      const seen: [string, unknown][] = [];
+      const watch = await (await b.kv(bucket)).watch((key, value) => seen.push([key, value]));
+      await waitFor(() => seen.length === 1);
+      await kvA.put('after', { n: 2 });
+      await kvA.delete('before');
+      await waitFor(() => seen.length === 3);
+      expect(seen).toEqual([
+        ['before', 1],
+        ['after', { n: 2 }],
+        ['before', null],
+      ]);
+      watch.unsubscribe();
+      await kvA.put('ignored', 3);
+      await wait(200);
+      expect(seen).toHaveLength(3);
+    });
+
     it('forgets entries that are not written again within the bucket TTL', async () => {
       const kv = await a.kv(`ttl-${name}-${Date.now()}`, { ttlMs: 1000 });
       await kv.put('instance', { alive: true });

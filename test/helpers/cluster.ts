@@ -1,3 +1,6 @@
+import { createRequire } from 'node:module';
+import { issueToken } from '../../signaling/auth.ts';
+import type { TokenRequest } from '../../signaling/auth.ts';
 import { startNats } from './nats.ts';
 import type { NatsServer } from './nats.ts';
 import { freePort } from './ports.ts';
@@ -12,14 +15,22 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-const quiet = { MEDIA_WORKERS: '1', MEDIA_LOG_LEVEL: 'warn' };
+/** Every test deployment signs tokens with this; tests mint their own with `token()`. */
+export const TEST_SECRET = 'parley-test-secret-0123456789';
+const quiet = { MEDIA_WORKERS: '1', MEDIA_LOG_LEVEL: 'warn', PARLEY_SECRET: TEST_SECRET, PARLEY_DEV_TOKENS: '1' };
+
+export function token(name: string, options: Partial<TokenRequest> = {}): Promise<string> {
+  return issueToken(TEST_SECRET, { identity: `id-${name.toLowerCase()}`, name, ...options });
+}
 
 /** The distributed mode as users run it: nats-server, media-worker and signaling as separate processes. */
 export type Runtime = 'node' | 'deno';
 
-export async function startDistributed(options: { signaling?: Runtime[]; webRoot?: boolean } = {}): Promise<Cluster> {
+export async function startDistributed(
+  options: { signaling?: Runtime[]; webRoot?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<Cluster> {
   const nats = await startNats();
-  const env = { ...quiet, NATS_URL: nats.url };
+  const env = { ...quiet, ...options.env, NATS_URL: nats.url };
   const processes: Running[] = [];
   const cluster: Cluster = {
     nats,
@@ -49,9 +60,14 @@ function startSignaling(runtime: Runtime, nats: NatsServer, env: NodeJS.ProcessE
   const ready = /listening on/;
   if (runtime === 'node') return startTs('signaling/main.ts', { name: 'signaling (node)', env, ready });
   // Deno reaches NATS over its WebSocket listener, as an edge isolate would.
-  const deno = `${repoRoot}/node_modules/.bin/deno`;
   const args = ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-sys', 'signaling/deno.ts'];
-  return startProcess(deno, args, { name: 'signaling (deno)', env: { ...env, NATS_URL: nats.wsUrl }, ready });
+  return startProcess(denoBinary(), args, { name: 'signaling (deno)', env: { ...env, NATS_URL: nats.wsUrl }, ready });
+}
+
+/** The real deno executable: signals sent to npm's bin.cjs wrapper would not reach it. */
+function denoBinary(): string {
+  const require = createRequire(import.meta.url);
+  return (require('deno/install_api.cjs') as { runInstall(): string }).runInstall();
 }
 
 /** The embedded default exactly as `npm start` runs it (one process, in-process bus). */
@@ -65,6 +81,6 @@ export async function startEmbedded(): Promise<Cluster> {
   return { signaling: [`http://127.0.0.1:${port}`], processes: [app], stop: () => app.stop() };
 }
 
-export function wsUrl(base: string, version = 1): string {
-  return `${base.replace(/^http/, 'ws')}/ws?v=${version}`;
+export function wsUrl(base: string, token: string, version = 1): string {
+  return `${base.replace(/^http/, 'ws')}/ws?v=${version}&token=${encodeURIComponent(token)}`;
 }

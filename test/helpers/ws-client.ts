@@ -39,15 +39,22 @@ export class TestClient {
     return this.until(() => this.responses.slice(before).find((r) => r.id === null));
   }
 
-  async notification(name: ClientNotification['notification']): Promise<ClientNotification> {
-    return this.until(() => this.notifications.find((n) => n.notification === name));
+  /** Sends `count` raw frames at once and returns the next `count` responses. */
+  async burst(count: number, text: (i: number) => string): Promise<ClientResponse[]> {
+    const before = this.responses.length;
+    for (let i = 0; i < count; i++) this.ws.send(text(i));
+    return this.until(() => (this.responses.length - before >= count ? this.responses.slice(before, before + count) : undefined), 30_000);
+  }
+
+  async notification(name: ClientNotification['notification'], timeoutMs?: number): Promise<ClientNotification> {
+    return this.until(() => this.notifications.find((n) => n.notification === name), timeoutMs);
   }
 
   close(): void {
     this.ws.close();
   }
 
-  private async until<T>(find: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  async until<T>(find: () => T | undefined, timeoutMs = 10_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = find();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startDistributed, wsUrl } from '../helpers/cluster.ts';
+import { startDistributed, token, wsUrl } from '../helpers/cluster.ts';
 import type { Cluster, Runtime } from '../helpers/cluster.ts';
 import { TestClient } from '../helpers/ws-client.ts';
 
@@ -13,60 +13,90 @@ const runtimes: [Runtime, Runtime][] = [
   ['deno', 'node'],
 ];
 
-describe.each(runtimes)('signaling protocol over NATS (%s, with a second instance on %s)', (first, second) => {
+const GRACE_MS = 3000;
+
+describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)', (first, second) => {
   let cluster: Cluster;
-  const open = (i = 0) => TestClient.open(wsUrl(cluster.signaling[i]!));
+  const open = async (name: string, instance = 0, options?: Parameters<typeof token>[1]) =>
+    TestClient.open(wsUrl(cluster.signaling[instance]!, await token(name, options)));
 
   beforeAll(async () => {
-    cluster = await startDistributed({ signaling: [first, second] });
+    cluster = await startDistributed({ signaling: [first, second], env: { SESSION_GRACE_MS: String(GRACE_MS) } });
   });
   afterAll(() => cluster?.stop());
 
-  it('joins a room and returns router capabilities, peers and producers', async () => {
-    const client = await open();
-    const res = await client.request('join', { room: 'proto-join', displayName: 'Ada' });
-    expect(res.ok).toBe(true);
-    if (!res.ok) return;
-    const data = res.data as { peerId: string; routerRtpCapabilities: { codecs: { mimeType: string }[] }; peers: unknown[] };
+  it('joins a room and returns router capabilities, peers, producers and a resume token', async () => {
+    const client = await open('Ada');
+    const res = await client.request('join', { room: 'proto-join' });
+    expect(res).toMatchObject({ ok: true, data: { peers: [], producers: [], resumeToken: expect.any(String) } });
+    const data = (res.ok ? res.data : {}) as { peerId: string; routerRtpCapabilities: { codecs: { mimeType: string }[] } };
     expect(data.peerId).toMatch(/[0-9a-f-]{36}/);
     const mimeTypes = data.routerRtpCapabilities.codecs.map((c) => c.mimeType);
     expect(mimeTypes).toEqual(expect.arrayContaining(['audio/opus', 'video/VP8', 'video/VP9', 'video/H264']));
-    expect(data.peers).toEqual([]);
     const transport = await client.request('createTransport', { direction: 'recv' });
     expect(transport).toMatchObject({ ok: true, data: { id: expect.any(String), iceCandidates: expect.any(Array) } });
     client.close();
   });
 
   it('puts peers on different signaling instances in the same room and tells each about the other', async () => {
-    const a = await open(0);
-    const b = await open(1);
-    await a.request('join', { room: 'proto-cross', displayName: 'Ada' });
-    const joinB = await b.request('join', { room: 'proto-cross', displayName: 'Bob' });
-    expect(joinB.ok && (joinB.data as { peers: { displayName: string }[] }).peers).toEqual([
-      expect.objectContaining({ displayName: 'Ada' }),
-    ]);
-    const joined = await a.notification('peerJoined');
-    expect(joined.data).toMatchObject({ peer: { displayName: 'Bob' } });
-    b.close();
+    const a = await open('Ada', 0);
+    const b = await open('Bob', 1);
+    await a.request('join', { room: 'proto-cross' });
+    const joinB = await b.request('join', { room: 'proto-cross' });
+    expect(joinB.ok && (joinB.data as { peers: unknown[] }).peers).toEqual([expect.objectContaining({ displayName: 'Ada' })]);
+    expect((await a.notification('peerJoined')).data).toMatchObject({ peer: { displayName: 'Bob' } });
+    await b.request('leave');
     const left = await a.notification('peerLeft');
-    expect(left.data).toEqual({ peerId: (joinB.ok && (joinB.data as { peerId: string }).peerId) || '' });
+    expect(left.data).toEqual({ peerId: joinB.ok ? (joinB.data as { peerId: string }).peerId : '' });
     a.close();
+    b.close();
+  });
+
+  it('refuses connections without a valid token or with another protocol version, saying why', async () => {
+    const base = cluster.signaling[0]!.replace(/^http/, 'ws');
+    const expired = await token('Old', { ttlSeconds: -10 });
+    const forged = (await token('Mallory')).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    expect(await closeOf(`${base}/ws?v=1`)).toEqual([4401, 'an access token is required']);
+    expect(await closeOf(`${base}/ws?v=1&token=${forged}`)).toEqual([4401, 'access token invalid']);
+    expect(await closeOf(`${base}/ws?v=1&token=${expired}`)).toEqual([4401, 'access token expired']);
+    expect(await closeOf(wsUrl(cluster.signaling[0]!, await token('Ada'), 99))).toEqual([4400, 'protocol version 1 required (got 99)']);
+  });
+
+  it('checks every request against the token’s grants', async () => {
+    const other = await open('Roomless', 0, { room: 'elsewhere' });
+    expect(await other.request('join', { room: 'proto-grants' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    other.close();
+    const listener = await open('Listener', 0, { grants: { canPublish: false, canSubscribe: true, sources: [] } });
+    await listener.request('join', { room: 'proto-grants' });
+    const produce = { transportId: 't', kind: 'audio', source: 'microphone', rtpParameters: { codecs: [] } };
+    expect(await listener.request('produce', produce)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', message: 'this token may not publish' } });
+    listener.close();
+    const micOnly = await open('MicOnly', 1, { grants: { canPublish: true, canSubscribe: false, sources: ['microphone'] } });
+    await micOnly.request('join', { room: 'proto-grants' });
+    expect(await micOnly.request('produce', { ...produce, kind: 'video', source: 'camera' })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN', message: 'this token may not publish camera' },
+    });
+    expect(await micOnly.request('consume', { transportId: 't', producerId: 'p', rtpCapabilities: {} })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+    micOnly.close();
   });
 
   it('answers malformed and unknown messages with errors and keeps the connection usable', async () => {
-    const client = await open();
+    const client = await open('Eve');
     expect(await client.sendRaw('this is not json')).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     expect(await client.sendRaw(JSON.stringify({ method: 'join' }))).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     expect(await client.sendRaw('x'.repeat(70_000))).toMatchObject({ ok: false, error: { code: 'PAYLOAD_TOO_LARGE' } });
     expect(await client.request('teleport', {})).toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
-    expect(await client.request('join', { room: 'bad room!', displayName: 'x' })).toMatchObject({
+    expect(await client.request('join', { room: 'bad room!' })).toMatchObject({
       ok: false,
       error: { code: 'BAD_REQUEST', message: expect.stringContaining('room') },
     });
     expect(await client.request('createTransport', { direction: 'send' })).toMatchObject({ ok: false, error: { code: 'NOT_JOINED' } });
-    const join = await client.request('join', { room: 'proto-bad', displayName: 'Eve' });
-    expect(join.ok).toBe(true);
-    expect(await client.request('join', { room: 'proto-bad', displayName: 'Eve' })).toMatchObject({ ok: false, error: { code: 'ALREADY_JOINED' } });
+    expect((await client.request('join', { room: 'proto-bad' })).ok).toBe(true);
+    expect(await client.request('join', { room: 'proto-bad' })).toMatchObject({ ok: false, error: { code: 'ALREADY_JOINED' } });
     expect(await client.request('consume', { transportId: 'nope', producerId: 'nope', rtpCapabilities: {} })).toMatchObject({
       ok: false,
       error: { code: 'NOT_FOUND' },
@@ -75,17 +105,132 @@ describe.each(runtimes)('signaling protocol over NATS (%s, with a second instanc
       ok: false,
       error: { code: 'BAD_REQUEST' },
     });
-    // Still usable after all that.
     expect(await client.request('createTransport', { direction: 'send' })).toMatchObject({ ok: true });
     client.close();
   });
 
-  it('refuses a WebSocket that speaks another protocol version, with a reason', async () => {
-    const ws = new WebSocket(wsUrl(cluster.signaling[0]!, 99));
-    const [code, reason] = await new Promise<[number, string]>((resolve) =>
-      ws.once('close', (c, r) => resolve([c, r.toString()])),
+  it('rate-limits floods and survives 10,000 malformed messages while others keep working', async () => {
+    const bystander = await open('Bystander', 1);
+    await bystander.request('join', { room: 'proto-flood' });
+    const flooder = await open('Flooder', 0);
+    await flooder.request('join', { room: 'proto-flood' });
+    await bystander.notification('peerJoined');
+
+    const replies = await flooder.burst(10_000, (i) => (i % 2 ? '{"id":' : `{"id":${i},"method":42}`));
+    expect(replies.length).toBe(10_000);
+    expect(replies.every((r) => !r.ok)).toBe(true);
+    const codes = new Set(replies.map((r) => (r.ok ? 'OK' : r.error.code)));
+    expect([...codes].sort()).toEqual(['BAD_REQUEST', 'RATE_LIMITED']);
+
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await flooder.request('createTransport', { direction: 'recv' })).toMatchObject({ ok: true });
+    expect(await bystander.request('createTransport', { direction: 'recv' })).toMatchObject({ ok: true });
+    flooder.close();
+    expect((await bystander.notification('peerJoined')).notification).toBe('peerJoined');
+    bystander.close();
+  });
+
+  it('shows the lobby of every instance live: who is in which room, with what media', async () => {
+    const watcher = await open('Watcher', 1);
+    const initial = await watcher.request('subscribeLobby');
+    expect(initial.ok).toBe(true);
+    const ada = await open('Ada', 0);
+    const started = Date.now();
+    await ada.request('join', { room: 'proto-lobby' });
+    const lobby = await watcher.until(() =>
+      watcher.notifications.findLast((n) => n.notification === 'lobby' && JSON.stringify(n.data).includes('proto-lobby')),
     );
-    expect(code).toBe(4400);
-    expect(reason).toContain('protocol version 1 required');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(lobby.data).toMatchObject({
+      rooms: expect.arrayContaining([
+        {
+          roomId: 'proto-lobby',
+          participants: [expect.objectContaining({ displayName: 'Ada', connected: true, media: { microphone: false, camera: false, screen: false } })],
+        },
+      ]),
+    });
+    await ada.request('leave');
+    await watcher.until(() => {
+      const last = watcher.notifications.findLast((n) => n.notification === 'lobby');
+      return last && !JSON.stringify(last.data).includes('proto-lobby') ? last : undefined;
+    });
+    ada.close();
+    watcher.close();
+  });
+
+  it('resumes a dropped connection on another instance within the grace period, unseen by others', async () => {
+    const bob = await open('Bob', 1);
+    await bob.request('join', { room: 'proto-resume' });
+    const ada = await open('Ada', 0);
+    const join = await ada.request('join', { room: 'proto-resume' });
+    const { peerId, resumeToken } = (join.ok ? join.data : {}) as { peerId: string; resumeToken: string };
+    await ada.request('createTransport', { direction: 'send' });
+    ada.ws.terminate();
+
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await open('Ada', 1);
+    const resumed = await again.request('resume', { resumeToken });
+    expect(resumed).toMatchObject({ ok: true, data: { peerId, peers: [expect.objectContaining({ displayName: 'Bob' })] } });
+    expect(await again.request('createTransport', { direction: 'recv' })).toMatchObject({ ok: true });
+
+    // Another user cannot take the session over with a stolen token.
+    const thief = await open('Mallory', 0);
+    expect(await thief.request('resume', { resumeToken })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    thief.close();
+
+    await new Promise((r) => setTimeout(r, GRACE_MS + 6000));
+    expect(bob.notifications.filter((n) => n.notification === 'peerLeft')).toEqual([]);
+    again.close();
+    bob.close();
+  });
+
+  it('closes a dropped membership once the grace period is over', async () => {
+    const bob = await open('Bob', 1);
+    await bob.request('join', { room: 'proto-grace' });
+    const ada = await open('Ada', 0);
+    const join = await ada.request('join', { room: 'proto-grace' });
+    const { peerId, resumeToken } = (join.ok ? join.data : {}) as { peerId: string; resumeToken: string };
+    ada.ws.terminate();
+    const left = await bob.notification('peerLeft', GRACE_MS + 10_000);
+    expect(left.data).toEqual({ peerId });
+    const late = await open('Ada', 0);
+    expect(await late.request('resume', { resumeToken })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    late.close();
+    bob.close();
+  });
+
+  it('serves health, readiness and metrics', async () => {
+    const base = cluster.signaling[1]!;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ready: true, mediaWorkers: 1 });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/parley_signaling_requests_total\{method="join",code="OK"\} \d+/);
+    expect(metrics).toMatch(/parley_signaling_request_duration_ms_count\{method="join"\} \d+/);
+  });
+
+  it('drops a killed instance’s users from every lobby within the presence TTL, and drains on SIGTERM', async () => {
+    const watcher = await open('Watcher', 1);
+    await watcher.request('subscribeLobby');
+    const doomed = await open('Doomed', 0);
+    await doomed.request('join', { room: 'proto-crash' });
+    await watcher.until(() => watcher.notifications.find((n) => JSON.stringify(n.data).includes('Doomed')));
+    const killedAt = Date.now();
+    cluster.processes[1]!.child.kill('SIGKILL');
+    await watcher.until(() => {
+      const last = watcher.notifications.findLast((n) => n.notification === 'lobby');
+      return last && !JSON.stringify(last.data).includes('Doomed') ? last : undefined;
+    }, 20_000);
+    const goneAfter = Date.now() - killedAt;
+    console.log(`${first}: a killed instance's user left the lobby after ${goneAfter} ms`);
+    expect(goneAfter).toBeLessThan(15_000);
+
+    const closed = new Promise<number>((resolve) => watcher.ws.once('close', (code) => resolve(code)));
+    cluster.processes[2]!.child.kill('SIGTERM');
+    expect(await closed).toBe(1012);
   });
 });
+
+function closeOf(url: string): Promise<[number, string]> {
+  const ws = new WebSocket(url);
+  return new Promise((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])));
+}

@@ -16,7 +16,7 @@ export async function joinRoom(room: string, name: string): Promise<void> {
   roomName.value = room;
   selfName.value = name;
   try {
-    current = await Call.join(room, name);
+    current = await Call.join(room, await accessToken(name));
     window.parley = { call: current };
     phase.value = 'joined';
     await current.publish('microphone').catch(reportDeviceError('microphone'));
@@ -34,6 +34,22 @@ export async function leaveRoom(): Promise<void> {
 
 export function currentCall(): Call | undefined {
   return current;
+}
+
+/**
+ * A deployment hands users a token (e.g. in the page URL, `?token=`); the embedded default also offers
+ * development tokens for any name.
+ */
+async function accessToken(name: string): Promise<string> {
+  const given = new URLSearchParams(location.search).get('token');
+  if (given) return given;
+  const res = await fetch('/api/dev/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  if (!res.ok) throw new Error('this server needs an access token in the page address (?token=…)');
+  return ((await res.json()) as { token: string }).token;
 }
 
 function reportDeviceError(device: string) {

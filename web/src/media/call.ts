@@ -1,5 +1,6 @@
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
+import { CLIENT_PROTOCOL_VERSION } from '../../../protocol/client.ts';
 import type { ClientNotification } from '../../../protocol/client.ts';
 import type { ProducerInfo, Source } from '../../../protocol/sdp.ts';
 import { connection, errorMessage, localTracks, phase, remotePeers } from '../state.ts';
@@ -31,15 +32,17 @@ export class Call {
 
   private constructor(private signaling: SignalingClient) {}
 
-  static async join(room: string, displayName: string): Promise<Call> {
+  static async join(room: string, token: string): Promise<Call> {
     let call: Call | undefined;
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const signaling = await SignalingClient.open(
+      `${scheme}://${location.host}/ws?v=${CLIENT_PROTOCOL_VERSION}&token=${encodeURIComponent(token)}`,
       (n) => call?.onNotification(n),
       (reason) => call?.onSignalingClosed(reason),
     );
     call = new Call(signaling);
     call.joinStartedAt = performance.now();
-    call.ready = call.setUp(room, displayName);
+    call.ready = call.setUp(room);
     await call.ready;
     return call;
   }
@@ -106,8 +109,8 @@ export class Call {
     this.firstFrameMs ??= Math.round(performance.now() - this.joinStartedAt);
   }
 
-  private async setUp(room: string, displayName: string): Promise<void> {
-    const joined = await this.signaling.request('join', { room, displayName });
+  private async setUp(room: string): Promise<void> {
+    const joined = await this.signaling.request('join', { room });
     await this.device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
     this.sendTransport = await this.createTransport('send');
     this.recvTransport = await this.createTransport('recv');

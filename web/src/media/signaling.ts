@@ -1,4 +1,4 @@
-import { CLIENT_PROTOCOL_VERSION, ServerMessage } from '../../../protocol/client.ts';
+import { ServerMessage } from '../../../protocol/client.ts';
 import type {
   ClientMethod,
   ClientNotification,
@@ -14,29 +14,66 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** The events this client listens to, reduced to the fields it reads. */
+interface SocketEvents {
+  open: unknown;
+  error: unknown;
+  message: { data: unknown };
+  close: { code: number; reason: string };
+}
+
+/**
+ * The part of a WebSocket this client uses. The browser's WebSocket and the `ws` package's (for the Node
+ * bots) both fit, so one implementation serves both.
+ */
+export interface SocketLike {
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener<K extends keyof SocketEvents>(
+    type: K,
+    listener: (event: SocketEvents[K]) => void,
+    options?: { once?: boolean },
+  ): void;
+}
+export type WebSocketConstructor = new (url: string) => SocketLike;
+
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** The browser's end of the signaling WebSocket: typed requests with ids, and notifications. */
+/** The client's end of the signaling WebSocket: typed requests with ids, and notifications. */
 export class SignalingClient {
   private nextId = 1;
   private pending = new Map<number, Pending>();
+  /** Set once the socket closed, so later requests fail at once instead of waiting for their timeout. */
+  private closedReason?: string;
 
   private constructor(
-    private ws: WebSocket,
+    private ws: SocketLike,
     private onNotification: NotificationHandler,
     private onClose: (reason: string) => void,
   ) {
     ws.addEventListener('message', (e) => this.receive(String(e.data)));
+    // A close always follows an error and is what we report; in Node, `ws` would otherwise throw an
+    // error event that has no listener left.
+    ws.addEventListener('error', () => undefined);
     ws.addEventListener('close', (e) => {
-      for (const p of this.pending.values()) p.reject(new Error('connection closed'));
+      this.closedReason = e.reason || `closed (${e.code})`;
+      for (const p of this.pending.values()) p.reject(new Error(`connection closed: ${this.closedReason}`));
       this.pending.clear();
-      this.onClose(e.reason || `closed (${e.code})`);
+      this.onClose(this.closedReason);
     });
   }
 
-  static open(onNotification: NotificationHandler, onClose: (reason: string) => void): Promise<SignalingClient> {
-    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${scheme}://${location.host}/ws?v=${CLIENT_PROTOCOL_VERSION}`);
+  /**
+   * Opens `url` (…/ws?v=<protocol version>[&token=…]). In Node pass a WebSocket implementation, e.g. the
+   * `ws` package's; the browser's global one is the default.
+   */
+  static open(
+    url: string,
+    onNotification: NotificationHandler,
+    onClose: (reason: string) => void,
+    WebSocketImpl: WebSocketConstructor = globalThis.WebSocket,
+  ): Promise<SignalingClient> {
+    const ws = new WebSocketImpl(url);
     return new Promise((resolve, reject) => {
       ws.addEventListener('open', () => resolve(new SignalingClient(ws, onNotification, onClose)), { once: true });
       ws.addEventListener('error', () => reject(new Error('cannot reach the signaling server')), { once: true });
@@ -44,6 +81,7 @@ export class SignalingClient {
   }
 
   request<M extends ClientMethod>(method: M, data: ClientRequestData<M>): Promise<ClientResponseData<M>> {
+    if (this.closedReason !== undefined) return Promise.reject(new Error(`connection closed: ${this.closedReason}`));
     const id = this.nextId++;
     this.ws.send(JSON.stringify({ id, method, data }));
     return new Promise((resolve, reject) => {
@@ -69,7 +107,14 @@ export class SignalingClient {
   }
 
   private receive(text: string): void {
-    const parsed = ServerMessage.safeParse(JSON.parse(text));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // In Node a throw here would be an uncaught exception in the socket's listener.
+      return console.warn('ignoring non-JSON server message', text);
+    }
+    const parsed = ServerMessage.safeParse(json);
     if (!parsed.success) return console.warn('ignoring malformed server message', text);
     const message = parsed.data;
     if ('notification' in message) {

@@ -1,0 +1,396 @@
+import { createRequire } from 'node:module';
+import { Device } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
+import WebSocket from 'ws';
+import { CLIENT_PROTOCOL_VERSION } from '../protocol/client.ts';
+import type { ClientNotification } from '../protocol/client.ts';
+import type { PeerInfo, ProducerInfo, Source } from '../protocol/sdp.ts';
+import { SignalingClient } from '../web/src/media/signaling.ts';
+
+// wrtc is CommonJS whose exports Node's ESM loader cannot name statically, so it is required.
+const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof import('@roamhq/wrtc');
+const { RTCAudioSource, RTCVideoSource, RTCVideoSink } = wrtc.nonstandard;
+
+// mediasoup-client's Chrome111 handler calls `new RTCPeerConnection()` and `new MediaStream()` as globals,
+// with no way to pass them in; wrtc's implement the same W3C interfaces.
+globalThis.RTCPeerConnection ??= wrtc.RTCPeerConnection;
+globalThis.MediaStream ??= wrtc.MediaStream;
+
+/** Synthetic camera: small frames keep a bot's encoder cheap, so a 2-core machine can run several. */
+const VIDEO = { width: 320, height: 180, fps: 15, maxBitrate: 300_000 };
+/** Synthetic microphone: wrtc's audio source takes exactly 10 ms per call. */
+const AUDIO = { sampleRate: 48_000, frameMs: 10, toneHz: 440, amplitude: 8000 };
+
+export interface BotOptions {
+  /** Signaling base URL: http(s)://host:port (as the test clusters give it) or ws(s)://host:port. */
+  url: string;
+  room: string;
+  /** A label for logs; the name others see comes from the access token. */
+  name: string;
+  /** Access token, sent as `&token=`. */
+  token?: string;
+}
+
+export interface RemoteConsumer {
+  id: string;
+  producerId: string;
+  peerId: string;
+  kind: 'audio' | 'video';
+  source: Source;
+}
+
+export interface BotStats {
+  /** Summed `framesDecoded` of every inbound video stream, from the receive peer connection's getStats. */
+  videoFramesDecoded: number;
+  videoFramesReceived?: number;
+  audioPacketsReceived: number;
+  /** Open consumers. */
+  consumers: number;
+}
+
+interface Consumption {
+  consumer: types.Consumer;
+  info: RemoteConsumer;
+  /** Only until the first frame, to time it; decoding does not depend on it. */
+  sink?: InstanceType<typeof RTCVideoSink>;
+}
+
+/**
+ * A simulated participant: the browser client's signaling and mediasoup-client flow on Node, with
+ * wrtc's RTCPeerConnection and synthetic audio and video. Used by tests and the load-test CLI.
+ */
+export class Bot {
+  /** Remote peers currently in the room. */
+  readonly peers = new Map<string, PeerInfo>();
+  /** join() start → joined with both transports created. */
+  joinMs?: number;
+  /** join() start → first decoded frame of any remote video. */
+  firstRemoteVideoMs?: number;
+
+  private joined?: { peerId: string; resumeToken: string };
+  /** Set while the bot drops its connection on purpose, so the close does not end the bot. */
+  private detached = false;
+  private device = new Device({ handlerFactory: Chrome111.createFactory({}) });
+  private sendTransport?: types.Transport;
+  private recvTransport?: types.Transport;
+  private producers = new Map<Source, types.Producer>();
+  private consumptions = new Map<string, Consumption>();
+  private requested = new Set<string>();
+  private timers: NodeJS.Timeout[] = [];
+  private joinStartedAt = 0;
+  private closed = false;
+  private ready?: Promise<void>;
+
+  private constructor(
+    readonly name: string,
+    private signaling: SignalingClient,
+  ) {}
+
+  private static connect(options: Pick<BotOptions, 'url' | 'token'>, bot: () => Bot | undefined): Promise<SignalingClient> {
+    return SignalingClient.open(
+      signalingUrl(options),
+      (n) => bot()?.onNotification(n),
+      () => {
+        if (!bot()?.detached) bot()?.close();
+      },
+      WebSocket,
+    );
+  }
+
+  get peerId(): string {
+    return this.joined?.peerId ?? '';
+  }
+
+  static async join(options: BotOptions): Promise<Bot> {
+    const startedAt = performance.now();
+    let bot: Bot | undefined;
+    const signaling = await Bot.connect(options, () => bot);
+    bot = new Bot(options.name, signaling);
+    bot.joinStartedAt = startedAt;
+    bot.ready = bot.setUp(options.room);
+    try {
+      await bot.ready;
+    } catch (err) {
+      bot.close();
+      throw err;
+    }
+    return bot;
+  }
+
+  /** Starts synthetic sources (both unless told otherwise) and produces them; remote media is consumed regardless. */
+  async publish({ audio = true, video = true }: { audio?: boolean; video?: boolean } = {}): Promise<void> {
+    if (audio && !this.producers.has('microphone')) await this.produce('microphone', this.syntheticAudio());
+    if (video && !this.producers.has('camera')) await this.produce('camera', this.syntheticVideo());
+  }
+
+  producerId(source: Source): string | undefined {
+    return this.producers.get(source)?.id;
+  }
+
+  /** Closes one producer, as a user turning their camera or microphone off. */
+  async unpublish(source: Source): Promise<void> {
+    const producer = this.producers.get(source);
+    if (!producer) return;
+    this.producers.delete(source);
+    producer.track?.stop();
+    producer.close();
+    await this.signaling.request('closeProducer', { producerId: producer.id });
+  }
+
+  remoteConsumers(): RemoteConsumer[] {
+    return [...this.consumptions.values()].map((c) => c.info);
+  }
+
+  /**
+   * Inbound figures summed over the receive peer connection's getStats: one call however many consumers,
+   * and the only way on wrtc, whose RTCRtpReceiver.getStats (behind consumer.getStats) is not implemented.
+   */
+  async stats(): Promise<BotStats> {
+    const totals: BotStats = { videoFramesDecoded: 0, audioPacketsReceived: 0, consumers: this.consumptions.size };
+    if (!this.recvTransport || this.recvTransport.closed) return totals;
+    const report = await this.recvTransport.getStats();
+    report.forEach((s: InboundRtpStats) => {
+      if (s.type !== 'inbound-rtp') return;
+      if (s.kind === 'video') {
+        totals.videoFramesDecoded += s.framesDecoded ?? 0;
+        if (s.framesReceived !== undefined) totals.videoFramesReceived = (totals.videoFramesReceived ?? 0) + s.framesReceived;
+      } else if (s.kind === 'audio') {
+        totals.audioPacketsReceived += s.packetsReceived ?? 0;
+      }
+    });
+    return totals;
+  }
+
+  /** Drops the WebSocket as a network failure would; media keeps flowing and `resume` can pick up. */
+  disconnect(): void {
+    this.detached = true;
+    this.signaling.close();
+  }
+
+  /** Reconnects (to any signaling instance) and resumes the membership, reconciling what it missed. */
+  async resume(options: Pick<BotOptions, 'url' | 'token'>): Promise<void> {
+    if (!this.joined) throw new Error('never joined');
+    this.signaling = await Bot.connect(options, () => this);
+    const snapshot = await this.signaling.request('resume', { resumeToken: this.joined.resumeToken });
+    this.detached = false;
+    this.peers.clear();
+    for (const peer of snapshot.peers) this.peers.set(peer.id, peer);
+    const live = new Set(snapshot.producers.map((p) => p.id));
+    for (const [id, c] of this.consumptions) if (!live.has(c.info.producerId)) this.dropConsumer(id);
+    snapshot.producers.forEach((p) => void this.consume(p));
+  }
+
+  /** Leaves the room politely, then closes everything. */
+  async leave(): Promise<void> {
+    if (this.closed) return;
+    await this.signaling.request('leave', {}).catch(() => undefined);
+    this.close();
+  }
+
+  /** Stops sources and tracks, closes transports and the socket. Safe to call more than once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.timers.forEach(clearInterval);
+    this.timers = [];
+    for (const producer of this.producers.values()) {
+      producer.track?.stop();
+      producer.close();
+    }
+    this.producers.clear();
+    for (const id of [...this.consumptions.keys()]) this.dropConsumer(id);
+    this.sendTransport?.close();
+    this.recvTransport?.close();
+    this.signaling.close();
+  }
+
+  private async setUp(room: string): Promise<void> {
+    const joined = await this.signaling.request('join', { room });
+    this.joined = { peerId: joined.peerId, resumeToken: joined.resumeToken };
+    for (const peer of joined.peers) this.peers.set(peer.id, peer);
+    await this.device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
+    this.sendTransport = await this.createTransport('send');
+    this.recvTransport = await this.createTransport('recv');
+    this.joinMs = Math.round(performance.now() - this.joinStartedAt);
+    // Not awaited: `ready` must resolve first, since consume() waits on it.
+    queueMicrotask(() => joined.producers.forEach((p) => void this.consume(p)));
+  }
+
+  private async createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
+    const options = await this.signaling.request('createTransport', { direction });
+    const params = options as unknown as types.TransportOptions;
+    const transport =
+      direction === 'send' ? this.device.createSendTransport(params) : this.device.createRecvTransport(params);
+    transport.on('connect', ({ dtlsParameters }, done, fail) => {
+      this.signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => done(), fail);
+    });
+    if (direction === 'send') {
+      transport.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
+        const source = (appData as { source: Source }).source;
+        this.signaling
+          .request('produce', { transportId: transport.id, kind, source, rtpParameters })
+          .then(({ producerId }) => done({ id: producerId }), fail);
+      });
+    }
+    return transport;
+  }
+
+  private async produce(source: 'microphone' | 'camera', track: MediaStreamTrack): Promise<void> {
+    if (!this.sendTransport) throw new Error('not joined');
+    try {
+      const producer = await this.sendTransport.produce({
+        track,
+        // One layer: simulcast would triple the encoding work per bot.
+        encodings: source === 'camera' ? [{ maxBitrate: VIDEO.maxBitrate }] : undefined,
+        appData: { source },
+      });
+      this.producers.set(source, producer);
+    } catch (err) {
+      track.stop();
+      throw err;
+    }
+  }
+
+  /** A 440 Hz tone, pushed in the 10 ms frames wrtc expects. */
+  private syntheticAudio(): MediaStreamTrack {
+    const source = new RTCAudioSource();
+    const samplesPerFrame = (AUDIO.sampleRate * AUDIO.frameMs) / 1000;
+    let phase = 0;
+    const step = (2 * Math.PI * AUDIO.toneHz) / AUDIO.sampleRate;
+    this.timers.push(
+      setInterval(() => {
+        const samples = new Int16Array(samplesPerFrame);
+        for (let i = 0; i < samplesPerFrame; i++, phase += step) samples[i] = Math.round(AUDIO.amplitude * Math.sin(phase));
+        phase %= 2 * Math.PI;
+        source.onData({ samples, sampleRate: AUDIO.sampleRate, channelCount: 1, numberOfFrames: samplesPerFrame });
+      }, AUDIO.frameMs),
+    );
+    return source.createTrack();
+  }
+
+  /** Diagonal stripes drifting across an I420 frame: cheap to draw, but never static for the encoder. */
+  private syntheticVideo(): MediaStreamTrack {
+    const source = new RTCVideoSource();
+    const { width, height } = VIDEO;
+    const data = new Uint8Array(width * height * 1.5);
+    data.fill(128, width * height); // neutral chroma: a grey-scale picture
+    let t = 0;
+    this.timers.push(
+      setInterval(() => {
+        t += 4;
+        for (let y = 0; y < height; y++) {
+          const row = y * width;
+          for (let x = 0; x < width; x++) data[row + x] = (x + y + t) & 0xff;
+        }
+        source.onFrame({ width, height, data });
+      }, 1000 / VIDEO.fps),
+    );
+    return source.createTrack();
+  }
+
+  private async consume(producer: ProducerInfo): Promise<void> {
+    if (this.requested.has(producer.id) || this.closed) return;
+    this.requested.add(producer.id);
+    await this.ready;
+    const transport = this.recvTransport;
+    if (!transport || this.closed) return;
+    try {
+      const options = await this.signaling.request('consume', {
+        transportId: transport.id,
+        producerId: producer.id,
+        rtpCapabilities: this.device.recvRtpCapabilities as Record<string, unknown>,
+      });
+      // The producer may have closed while we asked.
+      if (!this.requested.has(producer.id) || this.closed) return;
+      const consumer = await transport.consume({
+        id: options.id,
+        producerId: options.producerId,
+        kind: options.kind,
+        rtpParameters: options.rtpParameters as types.RtpParameters,
+      });
+      const info = { id: consumer.id, producerId: producer.id, peerId: options.peerId, kind: options.kind, source: options.source };
+      const consumption: Consumption = { consumer, info };
+      if (options.kind === 'video' && this.firstRemoteVideoMs === undefined) consumption.sink = this.timeFirstFrame(consumer.track);
+      this.consumptions.set(consumer.id, consumption);
+      // The server created it paused; now that our side is ready, let media (and a key frame) flow.
+      await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
+    } catch (err) {
+      this.requested.delete(producer.id);
+      if (!this.closed) console.warn(`[bot ${this.name}] could not consume ${producer.source}: ${(err as Error).message}`);
+    }
+  }
+
+  /** A sink only until the first frame: converting every frame to JS would cost CPU per consumer. */
+  private timeFirstFrame(track: MediaStreamTrack): InstanceType<typeof RTCVideoSink> {
+    const sink = new RTCVideoSink(track);
+    sink.onframe = () => {
+      this.firstRemoteVideoMs ??= Math.round(performance.now() - this.joinStartedAt);
+      sink.stop();
+    };
+    return sink;
+  }
+
+  private onNotification(n: ClientNotification): void {
+    switch (n.notification) {
+      case 'peerJoined':
+        this.peers.set(n.data.peer.id, n.data.peer);
+        return;
+      case 'peerLeft':
+        this.peers.delete(n.data.peerId);
+        for (const [id, c] of this.consumptions) if (c.info.peerId === n.data.peerId) this.dropConsumer(id);
+        return;
+      case 'newProducer':
+        void this.consume(n.data.producer);
+        return;
+      case 'producerClosed':
+        this.requested.delete(n.data.producerId);
+        for (const [id, c] of this.consumptions) if (c.info.producerId === n.data.producerId) this.dropConsumer(id);
+        return;
+      case 'consumerClosed':
+        this.requested.delete(n.data.producerId);
+        this.dropConsumer(n.data.consumerId);
+        return;
+    }
+  }
+
+  private dropConsumer(id: string): void {
+    const c = this.consumptions.get(id);
+    if (!c) return;
+    this.consumptions.delete(id);
+    if (c.sink && !c.sink.stopped) c.sink.stop();
+    c.consumer.close();
+  }
+}
+
+/** The fields of an `inbound-rtp` entry we sum; wrtc 0.10 (libwebrtc M106) reports all of them. */
+interface InboundRtpStats {
+  type: string;
+  kind?: string;
+  framesDecoded?: number;
+  framesReceived?: number;
+  packetsReceived?: number;
+}
+
+function signalingUrl({ url, token }: Pick<BotOptions, 'url' | 'token'>): string {
+  const ws = new URL('/ws', url);
+  ws.protocol = ws.protocol === 'https:' || ws.protocol === 'wss:' ? 'wss:' : 'ws:';
+  ws.searchParams.set('v', String(CLIENT_PROTOCOL_VERSION));
+  if (token !== undefined) ws.searchParams.set('token', token);
+  return ws.toString();
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { DisplayName, Id, RoomId, Source } from './sdp.ts';
+
+/** What a holder of an access token may do in its room. */
+export const Grants = z.object({
+  canPublish: z.boolean(),
+  canSubscribe: z.boolean(),
+  sources: z.array(Source),
+});
+export type Grants = z.infer<typeof Grants>;
+
+export const ALL_SOURCES: Source[] = ['microphone', 'camera', 'screen', 'screen-audio'];
+export const FULL_GRANTS: Grants = { canPublish: true, canSubscribe: true, sources: ALL_SOURCES };
+
+/** Any room: the token lets its holder see the lobby and join every room. */
+export const ANY_ROOM = '*';
+
+/** The claims of an access token (a JWT signed with HS256 by the deployment's secret). */
+export const AccessClaims = z.object({
+  sub: Id, // the user's identity, stable across sessions
+  name: DisplayName,
+  room: z.union([RoomId, z.literal(ANY_ROOM)]),
+  grants: Grants,
+  iat: z.number().int(),
+  exp: z.number().int(),
+});
+export type AccessClaims = z.infer<typeof AccessClaims>;
+
+/** Dev-mode token endpoint body (POST /api/dev/token). */
+export const DevTokenRequest = z.object({ name: DisplayName, room: z.union([RoomId, z.literal(ANY_ROOM)]).default(ANY_ROOM) });

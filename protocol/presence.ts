@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { DisplayName, Id, RoomId } from './sdp.ts';
+
+/** Presence entries expire from KV unless their signaling instance writes them again within this. */
+export const PRESENCE_TTL_MS = 15_000;
+export const PRESENCE_HEARTBEAT_MS = 5_000;
+/** Lobbies drop an entry this long after its last heartbeat, so a crashed instance's users are gone < TTL. */
+export const PRESENCE_STALE_MS = 12_000;
+
+const MediaState = z.object({ microphone: z.boolean(), camera: z.boolean(), screen: z.boolean() });
+
+/** One participant of one room, as every signaling instance sees it (KV key `<roomId>.<peerId>`). */
+export const PresenceEntry = z.object({
+  roomId: RoomId,
+  peerId: Id,
+  identity: Id,
+  displayName: DisplayName,
+  /** The signaling instance holding the participant's session. */
+  instanceId: Id,
+  /** False while the participant's connection is down within its resume grace period. */
+  connected: z.boolean(),
+  media: MediaState,
+  updatedAt: z.number(),
+});
+export type PresenceEntry = z.infer<typeof PresenceEntry>;
+
+export const LobbyParticipant = PresenceEntry.pick({
+  peerId: true,
+  identity: true,
+  displayName: true,
+  connected: true,
+  media: true,
+});
+export type LobbyParticipant = z.infer<typeof LobbyParticipant>;
+
+export const LobbyRoom = z.object({ roomId: RoomId, participants: z.array(LobbyParticipant) });
+export type LobbyRoom = z.infer<typeof LobbyRoom>;
+
+export const Lobby = z.object({ rooms: z.array(LobbyRoom) });
+export type Lobby = z.infer<typeof Lobby>;
+
+export function presenceKey(roomId: string, peerId: string): string {
+  return `${roomId}.${peerId}`;
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { Grants } from './auth.ts';
+import { DisplayName, Id, RoomId, Source } from './sdp.ts';
+
+/**
+ * A room membership as any signaling instance can pick it up: stored in KV under the hash of its resume
+ * token while the membership lives (refreshed by heartbeats, expiring with the resume grace period).
+ */
+export const SessionRecord = z.object({
+  roomId: RoomId,
+  peerId: Id,
+  mediaInstanceId: Id,
+  identity: Id,
+  displayName: DisplayName,
+  grants: Grants,
+  /** producerId → source, so presence stays right after a resume. */
+  producers: z.record(z.string(), Source),
+});
+export type SessionRecord = z.infer<typeof SessionRecord>;
+
+/** Published by the instance that resumed a membership, so the one that held it lets go. */
+export const Takeover = z.object({ peerId: Id, by: Id });
+export type Takeover = z.infer<typeof Takeover>;

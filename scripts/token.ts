@@ -1,0 +1,37 @@
+import { parseArgs } from 'node:util';
+import { ALL_SOURCES, ANY_ROOM } from '../protocol/auth.ts';
+import { Source } from '../protocol/sdp.ts';
+import { issueToken } from '../signaling/auth.ts';
+
+/** `npm run token -- --name Ada [--room lounge] [--identity ada] [--ttl 3600] [--sources microphone,camera] [--no-publish] [--no-subscribe]` */
+const { values } = parseArgs({
+  options: {
+    name: { type: 'string' },
+    identity: { type: 'string' },
+    room: { type: 'string', default: ANY_ROOM },
+    ttl: { type: 'string', default: String(6 * 3600) },
+    sources: { type: 'string', default: ALL_SOURCES.join(',') },
+    'no-publish': { type: 'boolean', default: false },
+    'no-subscribe': { type: 'boolean', default: false },
+  },
+});
+
+const secret = process.env.PARLEY_SECRET;
+if (!secret || secret.length < 16) fail('set PARLEY_SECRET (the same secret the signaling instances use)');
+if (!values.name) fail('--name is required');
+const sources = Source.array().safeParse(values.sources.split(',').filter(Boolean));
+if (!sources.success) fail(`--sources must be a comma-separated subset of ${ALL_SOURCES.join(',')}`);
+
+const token = await issueToken(secret, {
+  identity: values.identity ?? values.name.toLowerCase().replace(/[^a-z0-9_-]/g, '-'),
+  name: values.name,
+  room: values.room,
+  ttlSeconds: Number(values.ttl),
+  grants: { canPublish: !values['no-publish'], canSubscribe: !values['no-subscribe'], sources: sources.data },
+}).catch((err: Error) => fail(err.message));
+console.log(token);
+
+function fail(message: string): never {
+  console.error(`token: ${message}`);
+  process.exit(2);
+}

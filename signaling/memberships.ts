@@ -1,0 +1,218 @@
+import type { Bus, KvStore, Subscription } from '../bus/bus.ts';
+import type { AccessClaims } from '../protocol/auth.ts';
+import type { ClientResponseData } from '../protocol/client.ts';
+import { ParleyError } from '../protocol/errors.ts';
+import { RoomEvent } from '../protocol/media.ts';
+import type { MediaResponse } from '../protocol/media.ts';
+import { PRESENCE_HEARTBEAT_MS, PRESENCE_TTL_MS } from '../protocol/presence.ts';
+import { SessionRecord, Takeover } from '../protocol/session.ts';
+import { buckets, subjects } from '../protocol/subjects.ts';
+import type { SignalingConfig } from './config.ts';
+import type { MediaClient } from './media.ts';
+import { Membership } from './membership.ts';
+import type { MemberSocket } from './membership.ts';
+import type { Lobby } from './presence.ts';
+
+type Snapshot = ClientResponseData<'join'>;
+
+/** Close codes a client can act on (4xxx are ours; 1012 is "service restart"). */
+export const CLOSE = {
+  unauthorized: 4401,
+  badVersion: 4400,
+  resumedElsewhere: 4409,
+  mediaLost: 4410,
+  restarting: 1012,
+} as const;
+
+/**
+ * Every membership this signaling instance holds. A heartbeat keeps their presence entries, session records
+ * and media leases alive, ends the ones whose grace ran out, and notices the ones the media worker lost.
+ */
+export class Memberships {
+  private byPeer = new Map<string, Membership>();
+  private timer: ReturnType<typeof setInterval>;
+  private takeovers: Subscription;
+
+  private constructor(
+    private bus: Bus,
+    private media: MediaClient,
+    private lobby: Lobby,
+    private records: KvStore,
+    private config: SignalingConfig,
+  ) {
+    this.timer = setInterval(() => void this.heartbeat(), PRESENCE_HEARTBEAT_MS);
+    this.takeovers = bus.subscribe(subjects.sessionTakeovers, (msg) => this.onTakeover(msg.data));
+  }
+
+  static async open(bus: Bus, media: MediaClient, lobby: Lobby, config: SignalingConfig): Promise<Memberships> {
+    // Records outlive a crashed instance by the grace period, so its users can resume elsewhere.
+    const ttlMs = Math.max(config.graceMs, PRESENCE_TTL_MS);
+    return new Memberships(bus, media, lobby, await bus.kv(buckets.sessions, { ttlMs }), config);
+  }
+
+  get size(): number {
+    return this.byPeer.size;
+  }
+
+  async join(claims: AccessClaims, roomId: string, mediaInstanceId: string, socket: MemberSocket): Promise<[Membership, Snapshot]> {
+    const resumeToken = randomToken();
+    const record = {
+      roomId,
+      peerId: crypto.randomUUID(),
+      mediaInstanceId,
+      identity: claims.sub,
+      displayName: claims.name,
+      grants: claims.grants,
+    };
+    const membership = new Membership(record, await hashToken(resumeToken));
+    await this.listen(membership);
+    try {
+      const view = await this.media.call(mediaInstanceId, 'join', { roomId, peerId: record.peerId, displayName: claims.name });
+      return [this.adopt(membership, socket), { peerId: record.peerId, resumeToken, ...view }];
+    } catch (err) {
+      membership.events?.unsubscribe();
+      throw err;
+    }
+  }
+
+  /** Re-attaches a membership by its resume token, whichever instance held it before. */
+  async resume(claims: AccessClaims, resumeToken: string, socket: MemberSocket): Promise<[Membership, Snapshot]> {
+    const key = await hashToken(resumeToken);
+    const local = [...this.byPeer.values()].find((m) => m.recordKey === key);
+    const membership = local ?? (await this.fromRecord(key));
+    if (membership.record.identity !== claims.sub) throw new ParleyError('FORBIDDEN', 'this session belongs to another user');
+    if (!local) {
+      await this.listen(membership);
+      this.bus.publish(subjects.sessionTakeover(membership.peerId), { peerId: membership.peerId, by: this.config.instanceId });
+    }
+    let view: MediaResponse<'snapshot'>;
+    try {
+      view = await this.media.call(membership.record.mediaInstanceId, 'snapshot', { roomId: membership.roomId, peerId: membership.peerId });
+    } catch (err) {
+      if (err instanceof ParleyError && err.code === 'NOT_JOINED') {
+        await this.end(membership);
+        throw new ParleyError('NOT_FOUND', 'the session has ended; join again');
+      }
+      throw err;
+    }
+    local?.socket?.close(CLOSE.resumedElsewhere, 'resumed on another connection');
+    return [this.adopt(membership, socket), { peerId: membership.peerId, resumeToken, ...view }];
+  }
+
+  /** The connection dropped: keep everything for the grace period, then close it unless resumed. */
+  detach(membership: Membership, socket: MemberSocket): void {
+    if (membership.socket !== socket) return;
+    membership.detach();
+    setTimeout(() => {
+      const expired = membership.detachedAt !== undefined && this.byPeer.get(membership.peerId) === membership;
+      if (expired) void this.leave(membership).catch(logError('grace expiry'));
+    }, this.config.graceMs);
+  }
+
+  /** The user left: close its media now. */
+  async leave(membership: Membership): Promise<void> {
+    await this.end(membership);
+    const { roomId, peerId, mediaInstanceId } = membership.record;
+    await this.media.call(mediaInstanceId, 'leave', { roomId, peerId });
+  }
+
+  /** A change the lobby should see now rather than at the next heartbeat. */
+  async publishPresence(membership: Membership): Promise<void> {
+    await Promise.all([
+      this.lobby.put(membership.presence(this.config.instanceId)),
+      this.records.put(membership.recordKey, membership.toRecord()),
+    ]);
+  }
+
+  /** Stops heartbeats; memberships are left to be resumed elsewhere or to expire. */
+  close(): void {
+    clearInterval(this.timer);
+    this.takeovers.unsubscribe();
+    for (const m of this.byPeer.values()) m.events?.unsubscribe();
+    this.byPeer.clear();
+  }
+
+  private async fromRecord(key: string): Promise<Membership> {
+    const entry = await this.records.get(key);
+    const record = SessionRecord.safeParse(entry?.value);
+    if (!record.success) throw new ParleyError('NOT_FOUND', 'unknown or expired resume token; join again');
+    const { producers, ...rest } = record.data;
+    return new Membership(rest, key, producers);
+  }
+
+  /** Room events flow from before the media call, so nothing between its reply and our subscription is lost. */
+  private async listen(membership: Membership): Promise<void> {
+    membership.events = this.bus.subscribe(subjects.roomEvents(membership.roomId), (msg) => {
+      const event = RoomEvent.safeParse(msg.data);
+      if (event.success) membership.onRoomEvent(event.data);
+    });
+    await this.bus.flush();
+  }
+
+  private adopt(membership: Membership, socket: MemberSocket): Membership {
+    membership.attach(socket);
+    this.byPeer.set(membership.peerId, membership);
+    void this.publishPresence(membership).catch(logError('presence'));
+    return membership;
+  }
+
+  private async end(membership: Membership): Promise<void> {
+    this.byPeer.delete(membership.peerId);
+    membership.events?.unsubscribe();
+    await Promise.all([
+      this.lobby.remove(membership.roomId, membership.peerId),
+      this.records.delete(membership.recordKey),
+    ]).catch(logError('cleanup'));
+  }
+
+  private onTakeover(raw: unknown): void {
+    const takeover = Takeover.safeParse(raw);
+    if (!takeover.success || takeover.data.by === this.config.instanceId) return;
+    const membership = this.byPeer.get(takeover.data.peerId);
+    if (!membership) return;
+    // The new holder renews and rewrites everything; we only let go.
+    this.byPeer.delete(membership.peerId);
+    membership.events?.unsubscribe();
+    membership.socket?.close(CLOSE.resumedElsewhere, 'resumed on another connection');
+  }
+
+  private async heartbeat(): Promise<void> {
+    const byMedia = new Map<string, Membership[]>();
+    for (const m of this.byPeer.values()) {
+      void this.publishPresence(m).catch(logError('presence'));
+      const list = byMedia.get(m.record.mediaInstanceId) ?? [];
+      list.push(m);
+      byMedia.set(m.record.mediaInstanceId, list);
+    }
+    await Promise.all([...byMedia].map(([instanceId, list]) => this.renew(instanceId, list)));
+  }
+
+  private async renew(instanceId: string, list: Membership[]): Promise<void> {
+    const peers = list.map((m) => ({ roomId: m.roomId, peerId: m.peerId }));
+    const { unknown } = await this.media.call(instanceId, 'renewLeases', { peers }).catch((err: unknown) => {
+      // An unreachable worker is not proof of loss: its lease logic decides; we try again next beat.
+      logError('lease renewal')(err);
+      return { unknown: [] };
+    });
+    for (const ref of unknown) {
+      const membership = this.byPeer.get(ref.peerId);
+      if (!membership) continue;
+      await this.end(membership);
+      membership.socket?.close(CLOSE.mediaLost, 'the media server lost this session; join again');
+    }
+  }
+}
+
+function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+async function hashToken(token: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function logError(what: string) {
+  return (err: unknown) => console.error(`[signaling] ${what} failed:`, err instanceof Error ? err.message : err);
+}

@@ -1,0 +1,92 @@
+import type { KvStore, Subscription } from '../bus/bus.ts';
+import { PresenceEntry, PRESENCE_STALE_MS, presenceKey } from '../protocol/presence.ts';
+import type { Lobby as LobbyView, LobbyRoom } from '../protocol/presence.ts';
+
+const SWEEP_MS = 1000;
+const COALESCE_MS = 100;
+
+/**
+ * The lobby as this instance sees it: a copy of the presence bucket kept live by a KV watch. Entries
+ * that stop being refreshed (their instance died) age out by `updatedAt`, since TTL expiry is silent.
+ */
+export class Lobby {
+  private entries = new Map<string, PresenceEntry>();
+  private listeners = new Set<(lobby: LobbyView) => void>();
+  private pending?: ReturnType<typeof setTimeout>;
+  private sweeper: ReturnType<typeof setInterval>;
+  private watch?: Subscription;
+
+  private constructor(readonly kv: KvStore) {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+  }
+
+  static async open(kv: KvStore): Promise<Lobby> {
+    const lobby = new Lobby(kv);
+    lobby.watch = await kv.watch((key, value) => lobby.apply(key, value));
+    return lobby;
+  }
+
+  /** Writes one participant's entry (on change and on every heartbeat). */
+  async put(entry: PresenceEntry): Promise<void> {
+    await this.kv.put(presenceKey(entry.roomId, entry.peerId), entry);
+  }
+
+  async remove(roomId: string, peerId: string): Promise<void> {
+    await this.kv.delete(presenceKey(roomId, peerId));
+  }
+
+  view(): LobbyView {
+    const rooms = new Map<string, LobbyRoom>();
+    for (const e of this.entries.values()) {
+      const room = rooms.get(e.roomId) ?? { roomId: e.roomId, participants: [] };
+      room.participants.push({
+        peerId: e.peerId,
+        identity: e.identity,
+        displayName: e.displayName,
+        connected: e.connected,
+        media: e.media,
+      });
+      rooms.set(e.roomId, room);
+    }
+    return { rooms: [...rooms.values()].sort((a, b) => a.roomId.localeCompare(b.roomId)) };
+  }
+
+  /** Calls `listener` with the whole lobby after every change (coalesced), until unsubscribed. */
+  subscribe(listener: (lobby: LobbyView) => void): Subscription {
+    this.listeners.add(listener);
+    return { unsubscribe: () => this.listeners.delete(listener) };
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    clearTimeout(this.pending);
+    this.watch?.unsubscribe();
+  }
+
+  private apply(key: string, value: unknown): void {
+    const entry = value === null ? null : PresenceEntry.safeParse(value);
+    if (entry?.success) this.entries.set(key, entry.data);
+    else this.entries.delete(key);
+    this.changed();
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - PRESENCE_STALE_MS;
+    let removed = false;
+    for (const [key, e] of this.entries) {
+      if (e.updatedAt >= cutoff) continue;
+      this.entries.delete(key);
+      removed = true;
+    }
+    if (removed) this.changed();
+  }
+
+  private changed(): void {
+    if (this.pending || this.listeners.size === 0) return;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      const view = this.view();
+      for (const listener of this.listeners) listener(view);
+    }, COALESCE_MS);
+  }
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryBus } from '../../bus/memory.ts';
+import { Leases } from '../../media-worker/leases.ts';
+import { FULL_GRANTS } from '../../protocol/auth.ts';
+import { PRESENCE_STALE_MS } from '../../protocol/presence.ts';
+import type { PresenceEntry } from '../../protocol/presence.ts';
+import { assertPublish, assertRoom, issueToken, verifyToken } from '../../signaling/auth.ts';
+import { RateLimiter } from '../../signaling/limits.ts';
+import { Lobby } from '../../signaling/presence.ts';
+
+const SECRET = 'unit-test-secret-0123456789';
+
+describe('access tokens', () => {
+  it('round-trips claims and refuses forged, expired and garbage tokens with a reason', async () => {
+    const token = await issueToken(SECRET, { identity: 'ada', name: 'Ada', room: 'lounge' });
+    expect(await verifyToken(SECRET, token)).toMatchObject({ sub: 'ada', name: 'Ada', room: 'lounge', grants: FULL_GRANTS });
+    await expect(verifyToken('another-secret-0123456789', token)).rejects.toMatchObject({ code: 'UNAUTHORIZED', message: 'access token invalid' });
+    const expired = await issueToken(SECRET, { identity: 'ada', name: 'Ada', ttlSeconds: -1 });
+    await expect(verifyToken(SECRET, expired)).rejects.toMatchObject({ message: 'access token expired' });
+    await expect(verifyToken(SECRET, 'a.b.c')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(verifyToken(SECRET, undefined)).rejects.toMatchObject({ message: 'an access token is required' });
+  });
+
+  it('limits rooms and sources to what the token grants', async () => {
+    const claims = await verifyToken(SECRET, await issueToken(SECRET, { identity: 'a', name: 'A', room: 'lounge' }));
+    expect(() => assertRoom(claims, 'lounge')).not.toThrow();
+    expect(() => assertRoom(claims, 'kitchen')).toThrow(/not kitchen/);
+    const micOnly = { canPublish: true, canSubscribe: true, sources: ['microphone' as const] };
+    expect(() => assertPublish(micOnly, 'microphone')).not.toThrow();
+    expect(() => assertPublish(micOnly, 'screen')).toThrow(/may not publish screen/);
+  });
+});
+
+describe('rate limiter', () => {
+  it('allows a burst, then the refill rate', () => {
+    const limiter = new RateLimiter(10, 5, 0);
+    expect(Array.from({ length: 7 }, () => limiter.tryTake(0))).toEqual([true, true, true, true, true, false, false]);
+    expect(limiter.tryTake(100)).toBe(true); // one token back after 100 ms at 10/s
+    expect(limiter.tryTake(100)).toBe(false);
+  });
+});
+
+describe('media leases', () => {
+  it('expires peers that nobody renews', () => {
+    const leases = new Leases(1000);
+    leases.touch({ roomId: 'r', peerId: 'a' }, 0);
+    leases.touch({ roomId: 'r', peerId: 'b' }, 0);
+    leases.touch({ roomId: 'r', peerId: 'a' }, 900);
+    expect(leases.takeExpired(1500)).toEqual([{ roomId: 'r', peerId: 'b' }]);
+    expect(leases.has({ roomId: 'r', peerId: 'b' })).toBe(false);
+    expect(leases.takeExpired(1500)).toEqual([]);
+  });
+});
+
+describe('lobby', () => {
+  const entry = (peerId: string, updatedAt = Date.now()): PresenceEntry => ({
+    roomId: 'lounge',
+    peerId,
+    identity: peerId,
+    displayName: peerId.toUpperCase(),
+    instanceId: 'sig-1',
+    connected: true,
+    media: { microphone: true, camera: false, screen: false },
+    updatedAt,
+  });
+
+  it('groups participants by room, pushes changes and ages out entries nobody refreshes', async () => {
+    const kv = await new MemoryBus().kv('presence');
+    const lobby = await Lobby.open(kv);
+    const seen: string[][] = [];
+    lobby.subscribe((view) => seen.push(view.rooms.flatMap((r) => r.participants.map((p) => p.peerId))));
+    await lobby.put(entry('ada'));
+    await lobby.put(entry('bob', Date.now() - PRESENCE_STALE_MS + 500));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(lobby.view().rooms).toEqual([{ roomId: 'lounge', participants: [expect.objectContaining({ peerId: 'ada' }), expect.objectContaining({ peerId: 'bob' })] }]);
+    expect(seen.at(-1)).toEqual(['ada', 'bob']);
+    await new Promise((r) => setTimeout(r, 1700));
+    expect(seen.at(-1)).toEqual(['ada']);
+    await lobby.remove('lounge', 'ada');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(lobby.view().rooms).toEqual([]);
+    lobby.close();
+  });
+});
