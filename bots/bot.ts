@@ -7,6 +7,7 @@ import { CLIENT_PROTOCOL_VERSION } from '../protocol/client.ts';
 import type { ClientNotification } from '../protocol/client.ts';
 import type { PeerInfo, ProducerInfo, Source } from '../protocol/sdp.ts';
 import { SignalingClient } from '../web/src/media/signaling.ts';
+import { createTransport } from '../web/src/media/transport.ts';
 
 // wrtc is CommonJS whose exports Node's ESM loader cannot name statically, so it is required.
 const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof import('@roamhq/wrtc');
@@ -210,31 +211,13 @@ export class Bot {
     this.joined = { peerId: joined.peerId, resumeToken: joined.resumeToken };
     for (const peer of joined.peers) this.peers.set(peer.id, peer);
     await this.device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
-    this.sendTransport = await this.createTransport('send');
-    this.recvTransport = await this.createTransport('recv');
+    this.sendTransport = await createTransport(this.device, this.signaling, 'send');
+    this.recvTransport = await createTransport(this.device, this.signaling, 'recv');
     this.joinMs = Math.round(performance.now() - this.joinStartedAt);
     // Not awaited: `ready` must resolve first, since consume() waits on it.
     queueMicrotask(() => joined.producers.forEach((p) => void this.consume(p)));
   }
 
-  private async createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
-    const options = await this.signaling.request('createTransport', { direction });
-    const params = options as unknown as types.TransportOptions;
-    const transport =
-      direction === 'send' ? this.device.createSendTransport(params) : this.device.createRecvTransport(params);
-    transport.on('connect', ({ dtlsParameters }, done, fail) => {
-      this.signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => done(), fail);
-    });
-    if (direction === 'send') {
-      transport.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
-        const source = (appData as { source: Source }).source;
-        this.signaling
-          .request('produce', { transportId: transport.id, kind, source, rtpParameters })
-          .then(({ producerId }) => done({ id: producerId }), fail);
-      });
-    }
-    return transport;
-  }
 
   private async produce(source: 'microphone' | 'camera', track: MediaStreamTrack): Promise<void> {
     if (!this.sendTransport) throw new Error('not joined');

@@ -4,6 +4,7 @@ import { connectBus } from '../bus/connect.ts';
 import { mediaConfigFromEnv } from '../media-worker/config.ts';
 import { startMediaWorker } from '../media-worker/service.ts';
 import { signalingConfigFromEnv } from '../signaling/config.ts';
+import { loadTls, wantsHttps } from '../signaling/tls.ts';
 import { serveSignalingOnNode } from '../signaling/node.ts';
 
 /**
@@ -23,6 +24,7 @@ const config = signalingConfigFromEnv((name) => process.env[name] ?? embeddedDef
 const server = await serveSignalingOnNode({
   bus,
   config,
+  tls: wantsHttps() ? await loadTls() : undefined,
   port: Number(process.env.PORT ?? 3000),
   webRoot: path.join(root, 'web', 'dist'),
 });

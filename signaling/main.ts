@@ -1,5 +1,6 @@
 import { connectBus } from '../bus/connect.ts';
 import { signalingConfigFromEnv } from './config.ts';
+import { loadTls, wantsHttps } from './tls.ts';
 import { serveSignalingOnNode } from './node.ts';
 
 /** The signaling process of the distributed mode on Node: NATS_URL is required. */
@@ -13,6 +14,7 @@ const bus = await connectBus(natsUrl, `signaling ${config.instanceId}`);
 const server = await serveSignalingOnNode({
   bus,
   config,
+  tls: wantsHttps() ? await loadTls() : undefined,
   port: Number(process.env.PORT ?? 3000),
   webRoot: process.env.WEB_ROOT,
 });

@@ -1,3 +1,4 @@
+import { createServer } from 'node:https';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
@@ -6,6 +7,7 @@ import { Hono } from 'hono';
 import type { Bus } from '../bus/bus.ts';
 import { createSignaling } from './app.ts';
 import type { SignalingConfig } from './config.ts';
+import type { TlsFiles } from './tls.ts';
 
 export interface NodeServerOptions {
   bus: Bus;
@@ -14,6 +16,8 @@ export interface NodeServerOptions {
   hostname?: string;
   /** The built web app (web/dist) to serve next to the API, if any. */
   webRoot?: string;
+  /** Serve HTTPS/WSS with this key and certificate. */
+  tls?: TlsFiles;
 }
 
 export interface RunningServer {
@@ -32,7 +36,8 @@ export async function serveSignalingOnNode(options: NodeServerOptions): Promise<
   outer.route('/', signaling.app);
   if (options.webRoot) serveWeb(outer, options.webRoot);
 
-  const server = serve({ fetch: outer.fetch, port: options.port, hostname: options.hostname ?? '0.0.0.0' });
+  const listen = { fetch: outer.fetch, port: options.port, hostname: options.hostname ?? '0.0.0.0' };
+  const server = options.tls ? serve({ ...listen, createServer, serverOptions: options.tls }) : serve(listen);
   injectWebSocket(server);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -48,7 +53,7 @@ export async function serveSignalingOnNode(options: NodeServerOptions): Promise<
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
     });
   return {
-    url: `http://localhost:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://localhost:${port}`,
     port,
     drain: () => signaling.drain().then(close),
     close,

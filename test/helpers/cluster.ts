@@ -71,14 +71,15 @@ function denoBinary(): string {
 }
 
 /** The embedded default exactly as `npm start` runs it (one process, in-process bus). */
-export async function startEmbedded(): Promise<Cluster> {
+export async function startEmbedded(options: { https?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Cluster> {
   const port = await freePort();
   const app = await startTs('scripts/start.ts', {
     name: 'parley (embedded)',
-    env: { ...quiet, PORT: String(port), NATS_URL: '' },
+    env: { ...quiet, ...options.env, PORT: String(port), NATS_URL: '', HTTPS: options.https ? '1' : '' },
     ready: /Parley is running/,
   });
-  return { signaling: [`http://127.0.0.1:${port}`], processes: [app], stop: () => app.stop() };
+  const scheme = options.https ? 'https' : 'http';
+  return { signaling: [`${scheme}://127.0.0.1:${port}`], processes: [app], stop: () => app.stop() };
 }
 
 export function wsUrl(base: string, token: string, version = 1): string {

@@ -18,8 +18,8 @@ export class TestClient {
     });
   }
 
-  static open(url: string): Promise<TestClient> {
-    const ws = new WebSocket(url);
+  static open(url: string, options?: WebSocket.ClientOptions): Promise<TestClient> {
+    const ws = new WebSocket(url, options);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new TestClient(ws)));
       ws.once('error', reject);

@@ -21,7 +21,7 @@ describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)'
     TestClient.open(wsUrl(cluster.signaling[instance]!, await token(name, options)));
 
   beforeAll(async () => {
-    cluster = await startDistributed({ signaling: [first, second], env: { SESSION_GRACE_MS: String(GRACE_MS) } });
+    cluster = await startDistributed({ signaling: [first, second], env: { SESSION_GRACE_MS: String(GRACE_MS), ROOM_MAX_PARTICIPANTS: '3' } });
   });
   afterAll(() => cluster?.stop());
 
@@ -197,6 +197,30 @@ describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)'
     expect(await late.request('resume', { resumeToken })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     late.close();
     bob.close();
+  });
+
+  it('refuses a participant beyond the room cap', async () => {
+    const clients = await Promise.all(['A', 'B', 'C', 'D'].map((n, i) => open(n, i % 2)));
+    for (const c of clients.slice(0, 3)) expect((await c.request('join', { room: 'proto-full' })).ok).toBe(true);
+    expect(await clients[3]!.request('join', { room: 'proto-full' })).toMatchObject({ ok: false, error: { code: 'ROOM_FULL' } });
+    clients.forEach((c) => c.close());
+  });
+
+  it('answers TIMEOUT, clearly, when the media worker does not reply, and recovers when it does', async () => {
+    const client = await open('Patience');
+    await client.request('join', { room: 'proto-timeout' });
+    const worker = cluster.processes[0]!.child;
+    worker.kill('SIGSTOP');
+    try {
+      expect(await client.request('createTransport', { direction: 'send' })).toMatchObject({
+        ok: false,
+        error: { code: 'TIMEOUT', message: expect.stringMatching(/createTransport timed out after \d+ ms/) },
+      });
+    } finally {
+      worker.kill('SIGCONT');
+    }
+    expect(await client.request('createTransport', { direction: 'send' })).toMatchObject({ ok: true });
+    client.close();
   });
 
   it('serves health, readiness and metrics', async () => {

@@ -6,6 +6,7 @@ import type { ProducerInfo, Source } from '../../../protocol/sdp.ts';
 import { connection, errorMessage, localTracks, phase, remotePeers } from '../state.ts';
 import type { RemotePeer } from '../state.ts';
 import { SignalingClient } from './signaling.ts';
+import { createTransport } from './transport.ts';
 
 /** Camera simulcast: three layers so each viewer gets the size its tile needs. */
 const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
@@ -121,26 +122,10 @@ export class Call {
   }
 
   private async createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
-    const options = await this.signaling.request('createTransport', { direction });
-    const params = options as unknown as types.TransportOptions;
-    const transport =
-      direction === 'send' ? this.device.createSendTransport(params) : this.device.createRecvTransport(params);
-    transport.on('connect', ({ dtlsParameters }, done, fail) => {
-      this.signaling
-        .request('connectTransport', { transportId: transport.id, dtlsParameters })
-        .then(() => done(), fail);
-    });
+    const transport = await createTransport(this.device, this.signaling, direction);
     transport.on('connectionstatechange', (state) => {
       connection.value = state === 'new' ? 'connecting' : state;
     });
-    if (direction === 'send') {
-      transport.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
-        const source = (appData as { source: Source }).source;
-        this.signaling
-          .request('produce', { transportId: transport.id, kind, source, rtpParameters })
-          .then(({ producerId }) => done({ id: producerId }), fail);
-      });
-    }
     return transport;
   }
 
