@@ -78,6 +78,12 @@ export class Bot {
   private producers = new Map<Source, types.Producer>();
   private consumptions = new Map<string, Consumption>();
   private requested = new Set<string>();
+  /** Remote producers currently paused (muted), from producerPaused/producerResumed. */
+  readonly pausedProducers = new Set<string>();
+  /** The room's active speaker, from activeSpeaker notifications. */
+  activeSpeaker: string | null = null;
+  /** How many times the server told us to rebuild our media (a worker died). */
+  resets = 0;
   private timers: NodeJS.Timeout[] = [];
   private joinStartedAt = 0;
   private closed = false;
@@ -163,6 +169,15 @@ export class Bot {
     return totals;
   }
 
+  /** Mutes or unmutes one of our producers. */
+  async setPaused(source: Source, paused: boolean): Promise<void> {
+    const producer = this.producers.get(source);
+    if (!producer) return;
+    if (paused) producer.pause();
+    else producer.resume();
+    await this.signaling.request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
+  }
+
   /** Drops the WebSocket as a network failure would; media keeps flowing and `resume` can pick up. */
   disconnect(): void {
     this.detached = true;
@@ -219,6 +234,25 @@ export class Bot {
   }
 
 
+  /**
+   * Our media worker died: new transports on the worker we were moved to, the same tracks produced again,
+   * and everyone else's producers consumed afresh. The membership and the room never changed.
+   */
+  private async rebuild(producers: ProducerInfo[]): Promise<void> {
+    this.resets++;
+    const tracks = [...this.producers].map(([source, p]) => [source, p.track] as const);
+    this.producers.forEach((p) => p.close());
+    this.producers.clear();
+    for (const id of [...this.consumptions.keys()]) this.dropConsumer(id);
+    this.requested.clear();
+    this.sendTransport?.close();
+    this.recvTransport?.close();
+    this.sendTransport = await createTransport(this.device, this.signaling, 'send');
+    this.recvTransport = await createTransport(this.device, this.signaling, 'recv');
+    for (const [source, track] of tracks) if (track && (source === 'microphone' || source === 'camera')) await this.produce(source, track);
+    producers.forEach((p) => void this.consume(p));
+  }
+
   private async produce(source: 'microphone' | 'camera', track: MediaStreamTrack): Promise<void> {
     if (!this.sendTransport) throw new Error('not joined');
     try {
@@ -227,6 +261,8 @@ export class Bot {
         // One layer: simulcast would triple the encoding work per bot.
         encodings: source === 'camera' ? [{ maxBitrate: VIDEO.maxBitrate }] : undefined,
         appData: { source },
+        // We stop tracks ourselves: a rebuild after a worker death produces the same tracks again.
+        stopTracks: false,
       });
       this.producers.set(source, producer);
     } catch (err) {
@@ -329,6 +365,16 @@ export class Bot {
       case 'producerClosed':
         this.requested.delete(n.data.producerId);
         for (const [id, c] of this.consumptions) if (c.info.producerId === n.data.producerId) this.dropConsumer(id);
+        return;
+      case 'producerPaused':
+      case 'producerResumed':
+        this.pausedProducers[n.notification === 'producerPaused' ? 'add' : 'delete'](n.data.producerId);
+        return;
+      case 'activeSpeaker':
+        this.activeSpeaker = n.data.peerId;
+        return;
+      case 'mediaReset':
+        void this.rebuild(n.data.producers);
         return;
       case 'consumerClosed':
         this.requested.delete(n.data.producerId);

@@ -8,9 +8,39 @@ import type { PeerRef } from './leases.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { Room } from './room.ts';
 
+type RoomScoped = Exclude<MediaCommand, 'renewLeases'>;
+type RoomCommand<C extends RoomScoped> = (room: Room, request: MediaRequest<C>) => unknown;
+
+/** Each room-scoped command and the Room method that runs it; the mapped type makes it exhaustive. */
+const roomCommands: { [C in RoomScoped]: RoomCommand<C> } = {
+  join: (room, r) => room.join(r),
+  snapshot: (room, r) => room.snapshot(r),
+  leave: (room, r) => room.leave(r),
+  createTransport: (room, r) => room.createTransport(r),
+  connectTransport: (room, r) => room.connectTransport(r),
+  restartIce: (room, r) => room.restartIce(r),
+  produce: (room, r) => room.produce(r),
+  pauseProducer: (room, r) => room.pauseProducer(r),
+  resumeProducer: (room, r) => room.resumeProducer(r),
+  closeProducer: (room, r) => room.closeProducer(r),
+  consume: (room, r) => room.consume(r),
+  resumeConsumer: (room, r) => room.resumeConsumer(r),
+  pauseConsumer: (room, r) => room.pauseConsumer(r),
+  setConsumerPreferredLayers: (room, r) => room.setConsumerPreferredLayers(r),
+  setConsumerPriority: (room, r) => room.setConsumerPriority(r),
+  requestKeyFrame: (room, r) => room.requestKeyFrame(r),
+};
+
+function runRoomCommand<C extends RoomScoped>(room: Room, command: C, request: MediaRequest<C>): unknown {
+  const handler: RoomCommand<C> = roomCommands[command];
+  return handler(room, request);
+}
+
 /** Bus handlers → room calls. Owns the instance's rooms; one room per id, created by its first join. */
 export class MediaCommands {
-  private rooms = new Map<string, Promise<Room>>();
+  private rooms = new Map<string, Room>();
+  /** Set by a drain: existing rooms continue, new ones go elsewhere. */
+  draining = false;
   private leases = new Leases();
   private subscription?: Subscription;
   private sweeper?: ReturnType<typeof setInterval>;
@@ -31,17 +61,17 @@ export class MediaCommands {
     const command = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
     if (!isMediaCommand(command)) throw new ParleyError('UNKNOWN_METHOD', `unknown media command ${command}`);
     if (command === 'renewLeases') return this.renew(mediaCommands.renewLeases.request.parse(msg.data).peers);
-    const request = mediaCommands[command].request.parse(msg.data) as MediaRequest<Exclude<MediaCommand, 'renewLeases'>>;
-    const room = await this.room(request.roomId, command === 'join');
+    const request = mediaCommands[command].request.parse(msg.data);
+    const room = this.room(request.roomId, command === 'join');
     try {
-      const reply = await this.dispatch(room, command, request);
+      const reply = await runRoomCommand(room, command, request);
       if (command === 'join') this.leases.touch(request);
       if (command === 'leave') this.leases.drop(request);
       return reply;
     } catch (err) {
       throw asMediaError(err);
     } finally {
-      if (room.isEmpty) this.closeRoom(room);
+      this.closeRoom(room);
     }
   }
 
@@ -57,30 +87,32 @@ export class MediaCommands {
 
   private async closeExpired(): Promise<void> {
     for (const ref of this.leases.takeExpired()) {
-      const room = await this.rooms.get(ref.roomId);
+      const room = this.rooms.get(ref.roomId);
       if (!room?.has(ref.peerId)) continue;
       console.warn(`[media-worker] lease of ${ref.peerId} in ${ref.roomId} expired; closing its media`);
       room.leave(ref);
-      if (room.isEmpty) this.closeRoom(room);
+      this.closeRoom(room);
     }
   }
 
-  /** Rooms hosted on a worker that died are gone; clients rejoin and land on a live worker. */
-  dropRoomsOn(worker: PooledWorker): void {
-    for (const [id, pending] of this.rooms) {
-      void pending.then((room) => {
-        if (room.host !== worker) return;
-        this.rooms.delete(id);
-        room.close();
-      });
-    }
+  /** A worker died and was replaced: every room that used it moves those peers to live workers. */
+  async recoverFrom(dead: PooledWorker): Promise<void> {
+    const started = performance.now();
+    const rooms = [...this.rooms.values()].filter((r) => r.uses(dead));
+    await Promise.all(rooms.map((r) => r.recover(dead)));
+    console.warn(`[media-worker] recovered ${rooms.length} room(s) from worker ${dead.worker.pid} in ${Math.round(performance.now() - started)} ms`);
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
   }
 
   async counts() {
-    const rooms = await Promise.all(this.rooms.values());
-    const total = { routers: rooms.length, transports: 0, producers: 0, consumers: 0 };
+    const rooms = [...this.rooms.values()];
+    const total = { routers: 0, transports: 0, producers: 0, consumers: 0 };
     for (const room of rooms) {
       const c = room.counts();
+      total.routers += c.routers;
       total.transports += c.transports;
       total.producers += c.producers;
       total.consumers += c.consumers;
@@ -91,51 +123,25 @@ export class MediaCommands {
   async close(): Promise<void> {
     this.subscription?.unsubscribe();
     clearInterval(this.sweeper);
-    for (const room of await Promise.all(this.rooms.values())) room.close();
+    for (const room of this.rooms.values()) room.close();
     this.rooms.clear();
   }
 
-  private dispatch(room: Room, command: Exclude<MediaCommand, 'renewLeases'>, request: MediaRequest<MediaCommand>) {
-    // The parse above narrowed `request` to this command's schema; TypeScript cannot follow that link.
-    switch (command) {
-      case 'join':
-        return room.join(request as MediaRequest<'join'>);
-      case 'snapshot':
-        return room.snapshot(request as MediaRequest<'snapshot'>);
-      case 'createTransport':
-        return room.createTransport(request as MediaRequest<'createTransport'>);
-      case 'connectTransport':
-        return room.connectTransport(request as MediaRequest<'connectTransport'>);
-      case 'produce':
-        return room.produce(request as MediaRequest<'produce'>);
-      case 'closeProducer':
-        return room.closeProducer(request as MediaRequest<'closeProducer'>);
-      case 'consume':
-        return room.consume(request as MediaRequest<'consume'>);
-      case 'resumeConsumer':
-        return room.resumeConsumer(request as MediaRequest<'resumeConsumer'>);
-      case 'leave':
-        return room.leave(request as MediaRequest<'leave'>);
-    }
-  }
-
-  private async room(roomId: string, create: boolean): Promise<Room> {
+  private room(roomId: string, create: boolean): Room {
     const existing = this.rooms.get(roomId);
     if (existing) return existing;
     if (!create) throw new ParleyError('NOT_FOUND', `room ${roomId} is not hosted here`);
+    if (this.draining) throw new ParleyError('UNAVAILABLE', 'this media worker is draining; try another');
     const publish = (event: RoomEvent) => this.bus.publish(subjects.roomEvents(roomId), event);
-    const pending = Room.create(roomId, this.pool.leastLoaded(), publish, this.maxPeersPerRoom);
-    this.rooms.set(roomId, pending);
-    pending.catch(() => this.rooms.delete(roomId));
-    return pending;
+    const room = new Room(roomId, this.pool, publish, this.maxPeersPerRoom);
+    this.rooms.set(roomId, room);
+    return room;
   }
 
   private closeRoom(room: Room): void {
-    void this.rooms.get(room.id)?.then((current) => {
-      if (current !== room || !room.isEmpty) return;
-      this.rooms.delete(room.id);
-      room.close();
-    });
+    if (this.rooms.get(room.id) !== room || !room.isEmpty) return;
+    this.rooms.delete(room.id);
+    room.close();
   }
 }
 

@@ -14,6 +14,10 @@ export interface MediaConfig {
   rtcMaxPort: number;
   logLevel: types.WorkerLogLevel;
   maxPeersPerRoom: number;
+  /** Consumers one worker (core) forwards before new participants go to another worker. */
+  maxConsumersPerWorker: number;
+  /** Port of /metrics, /healthz and /readyz; 0 = not served. */
+  metricsPort: number;
 }
 
 export function mediaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MediaConfig {
@@ -27,6 +31,8 @@ export function mediaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MediaC
     rtcMaxPort: positiveInt(env.MEDIA_RTC_MAX_PORT) ?? 49999,
     logLevel: (env.MEDIA_LOG_LEVEL as types.WorkerLogLevel | undefined) ?? 'warn',
     maxPeersPerRoom: positiveInt(env.ROOM_MAX_PARTICIPANTS) ?? 50,
+    maxConsumersPerWorker: positiveInt(env.MEDIA_MAX_CONSUMERS_PER_WORKER) ?? 500,
+    metricsPort: positiveInt(env.MEDIA_METRICS_PORT) ?? 0,
   };
 }
 

@@ -18,8 +18,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
+    console.log(`[media-worker] ${signal}: draining (new rooms go elsewhere)`);
     void service
-      .stop()
+      .drain(Number(process.env.DRAIN_TIMEOUT_MS ?? 30_000))
       .then(() => bus.close())
       .finally(() => process.exit(0));
   });

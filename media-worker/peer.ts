@@ -1,6 +1,7 @@
 import type { types } from 'mediasoup';
 import { ParleyError } from '../protocol/errors.ts';
 import type { PeerInfo, Source } from '../protocol/sdp.ts';
+import type { PooledWorker } from './pool.ts';
 
 // A type alias, not an interface: mediasoup's AppData needs an index signature.
 export type ProducerData = {
@@ -17,6 +18,9 @@ export class Peer {
   constructor(
     readonly id: string,
     readonly displayName: string,
+    /** The worker and router this peer's transports live on. */
+    public host: PooledWorker,
+    public router: types.Router,
   ) {}
 
   get info(): PeerInfo {

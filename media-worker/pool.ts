@@ -8,32 +8,56 @@ export interface PooledWorker {
   worker: types.Worker;
   webRtcServer: types.WebRtcServer;
   routers: number;
+  consumers: number;
 }
 
 /** One mediasoup Worker per core, each with its own WebRtcServer so a host needs only a few open ports. */
 export class WorkerPool {
   private workers: PooledWorker[] = [];
   private closed = false;
+  private workerBin = '';
+  private lastCpu = new Map<number, { cpuMs: number; at: number }>();
 
-  constructor(
-    private config: MediaConfig,
-    private onWorkerDied: (worker: PooledWorker) => void,
-  ) {}
+  /** Called once a dead worker has been replaced, so its rooms can move to live ones. */
+  onWorkerReplaced: (dead: PooledWorker) => void = () => undefined;
+
+  constructor(private config: MediaConfig) {}
 
   async start(): Promise<void> {
-    const workerBin = resolveWorkerBin();
-    for (let i = 0; i < this.config.numWorkers; i++) this.workers.push(await this.spawn(i, workerBin));
+    this.workerBin = resolveWorkerBin();
+    for (let i = 0; i < this.config.numWorkers; i++) this.workers.push(await this.spawn(i));
   }
 
-  /** The worker that should host a new router: the one with the fewest routers. */
-  leastLoaded(): PooledWorker {
-    const [best] = [...this.workers].sort((a, b) => a.routers - b.routers);
+  /** The worker that should take new work: the one forwarding the fewest consumers, then hosting the fewest routers. */
+  leastLoaded(except?: PooledWorker): PooledWorker {
+    const candidates = this.workers.filter((w) => w !== except);
+    const [best] = candidates.sort((a, b) => a.consumers - b.consumers || a.routers - b.routers);
     if (!best) throw new Error('worker pool is empty');
     return best;
   }
 
-  get size(): number {
-    return this.workers.length;
+  /** Whether this worker can take another participant's consumers. */
+  hasRoom(worker: PooledWorker): boolean {
+    return worker.consumers < this.config.maxConsumersPerWorker;
+  }
+
+  /** Per-worker figures for the registry; CPU is the share of one core since the previous call. */
+  async usage() {
+    const now = performance.now();
+    return Promise.all(
+      this.workers.filter((w) => !w.worker.closed).map(async (w) => {
+        const ru = await w.worker.getResourceUsage();
+        const cpuMs = ru.ru_utime + ru.ru_stime;
+        const last = this.lastCpu.get(w.worker.pid);
+        this.lastCpu.set(w.worker.pid, { cpuMs, at: now });
+        const cpu = last && now > last.at ? (cpuMs - last.cpuMs) / (now - last.at) : 0;
+        return { index: w.index, pid: w.worker.pid, routers: w.routers, consumers: w.consumers, cpu: Math.round(cpu * 1000) / 1000 };
+      }),
+    );
+  }
+
+  get all(): readonly PooledWorker[] {
+    return this.workers;
   }
 
   close(): void {
@@ -42,14 +66,15 @@ export class WorkerPool {
     this.workers = [];
   }
 
-  private async spawn(index: number, workerBin: string): Promise<PooledWorker> {
+  private async spawn(index: number): Promise<PooledWorker> {
     const { config } = this;
     const worker = await mediasoup.createWorker({
-      workerBin,
+      workerBin: this.workerBin,
       logLevel: config.logLevel,
       rtcMinPort: config.rtcMinPort,
       rtcMaxPort: config.rtcMaxPort,
     });
+    keepThroughSignals(worker);
     const port = config.portBase ? config.portBase + index : undefined;
     const listen = { ip: config.listenIp, announcedAddress: config.announcedAddress, port };
     const webRtcServer = await worker.createWebRtcServer({
@@ -58,19 +83,31 @@ export class WorkerPool {
         { ...listen, protocol: 'tcp' },
       ],
     });
-    const pooled: PooledWorker = { index, worker, webRtcServer, routers: 0 };
+    const pooled: PooledWorker = { index, worker, webRtcServer, routers: 0, consumers: 0 };
     worker.on('died', (err) => {
-      console.error(`[media-worker] mediasoup worker ${worker.pid} died: ${err.message}`);
-      this.onWorkerDied(pooled);
-      void this.replace(pooled, workerBin);
+      console.error(`[media-worker] mediasoup worker ${worker.pid} died: ${err.message}; replacing it`);
+      void this.replace(pooled);
     });
     return pooled;
   }
 
-  // A dead worker is replaced in place so the pool keeps its size; its rooms are gone with it.
-  private async replace(dead: PooledWorker, workerBin: string): Promise<void> {
+  // The replacement takes the dead worker's slot (and port) before rooms move, so they have somewhere to go.
+  private async replace(dead: PooledWorker): Promise<void> {
     if (this.closed) return;
-    const fresh = await this.spawn(dead.index, workerBin);
-    this.workers = this.workers.map((w) => (w === dead ? fresh : w));
+    this.workers = this.workers.filter((w) => w !== dead);
+    this.workers.push(await this.spawn(dead.index));
+    this.workers.sort((a, b) => a.index - b.index);
+    this.onWorkerReplaced(dead);
   }
+}
+
+/**
+ * mediasoup closes every worker when the process gets SIGINT or SIGTERM. A draining instance must keep
+ * forwarding until its rooms empty, so our own handler (main.ts) decides when workers close.
+ */
+function keepThroughSignals(worker: types.Worker): void {
+  const onSignal = (worker as unknown as { onSignal?: (signal: string) => void }).onSignal;
+  if (!onSignal) return;
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
 }

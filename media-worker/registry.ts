@@ -29,7 +29,8 @@ export class Registry {
     await this.kv?.delete(this.instanceId).catch(logFailure);
   }
 
-  private async beat(): Promise<void> {
+  /** Writes the current load now (also used to announce a drain at once). */
+  async beat(): Promise<void> {
     const entry: MediaWorkerLoad = {
       instanceId: this.instanceId,
       version: MEDIA_PROTOCOL_VERSION,

@@ -3,54 +3,69 @@ import { ParleyError } from '../protocol/errors.ts';
 import type { MediaRequest, MediaResponse, RoomEvent } from '../protocol/media.ts';
 import type { ProducerInfo, RtpCapabilities, RtpParameters, TransportOptions } from '../protocol/sdp.ts';
 import { mediaCodecs } from './config.ts';
-import type { PooledWorker } from './pool.ts';
 import { Peer } from './peer.ts';
 import type { ProducerData } from './peer.ts';
+import type { PooledWorker, WorkerPool } from './pool.ts';
+import { KeyedSerial } from './serial.ts';
+import { Speakers } from './speakers.ts';
 
 type Publish = (event: RoomEvent) => void;
 
 /**
- * One room: a Router and everyone's transports, producers and consumers on it. It owns the room's
- * lifecycle (mediasoup-demo's Room.js is the model) and tells the rest of the room through `publish`.
+ * One room: its Routers (one per worker it spans) and everyone's transports, producers and consumers. It
+ * owns the room's lifecycle (mediasoup-demo's Room.js is the model) and tells the room through `publish`.
+ * A participant lands on the room's first worker while that worker has consumer budget left, else on the
+ * least-loaded one; producers reach other workers' routers through pipeToRouter.
  */
 export class Room {
   private peers = new Map<string, Peer>();
+  private routers = new Map<PooledWorker, types.Router>();
+  private pipes = new Map<string, Promise<unknown>>();
+  private serial = new KeyedSerial();
+  private speakers?: { router: types.Router; observer: Speakers };
   private closed = false;
+  /** Joins waiting for a router: the room is not empty while one is under way. */
+  private joining = 0;
 
-  private constructor(
+  constructor(
     readonly id: string,
-    readonly router: types.Router,
-    readonly host: PooledWorker,
+    private pool: WorkerPool,
     private publish: Publish,
     private maxPeers: number,
   ) {}
 
-  static async create(id: string, host: PooledWorker, publish: Publish, maxPeers: number): Promise<Room> {
-    const router = await host.worker.createRouter({ mediaCodecs });
-    host.routers++;
-    return new Room(id, router, host, publish, maxPeers);
-  }
-
   get isEmpty(): boolean {
-    return this.peers.size === 0;
+    return this.peers.size === 0 && this.joining === 0;
   }
 
-  join({ peerId, displayName }: MediaRequest<'join'>): MediaResponse<'join'> {
+  /** Whether any of this room's routers lives on `worker`. */
+  uses(worker: PooledWorker): boolean {
+    return this.routers.has(worker);
+  }
+
+  async join({ peerId, displayName }: MediaRequest<'join'>): Promise<MediaResponse<'join'>> {
     if (this.peers.has(peerId)) throw new ParleyError('ALREADY_JOINED', `peer ${peerId} is already in ${this.id}`);
     if (this.peers.size >= this.maxPeers) throw new ParleyError('ROOM_FULL', `${this.id} has ${this.maxPeers} participants`);
-    const peer = new Peer(peerId, displayName);
-    this.peers.set(peerId, peer);
+    const host = this.pickWorker();
+    this.joining++;
+    try {
+      const router = await this.routerOn(host);
+      if (this.peers.has(peerId)) throw new ParleyError('ALREADY_JOINED', `peer ${peerId} is already in ${this.id}`);
+      this.peers.set(peerId, new Peer(peerId, displayName, host, router));
+    } finally {
+      this.joining--;
+    }
+    const peer = this.peer(peerId);
     this.publish({ type: 'peerJoined', roomId: this.id, peer: peer.info });
     return this.snapshot({ roomId: this.id, peerId });
   }
 
   snapshot({ peerId }: MediaRequest<'snapshot'>): MediaResponse<'snapshot'> {
-    this.peer(peerId);
-    const others = [...this.peers.values()].filter((p) => p.id !== peerId);
+    const peer = this.peer(peerId);
     return {
-      routerRtpCapabilities: this.router.rtpCapabilities as RtpCapabilities,
-      peers: others.map((p) => p.info),
-      producers: others.flatMap((p) => [...p.producers.values()].map(producerInfo)),
+      routerRtpCapabilities: peer.router.rtpCapabilities as RtpCapabilities,
+      peers: this.others(peerId).map((p) => p.info),
+      producers: this.producersOf(this.others(peerId)),
     };
   }
 
@@ -60,8 +75,8 @@ export class Room {
 
   async createTransport({ peerId, direction }: MediaRequest<'createTransport'>): Promise<TransportOptions> {
     const peer = this.peer(peerId);
-    const transport = await this.router.createWebRtcTransport({
-      webRtcServer: this.host.webRtcServer,
+    const transport = await peer.router.createWebRtcTransport({
+      webRtcServer: peer.host.webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
@@ -85,6 +100,10 @@ export class Room {
     return {};
   }
 
+  async restartIce({ peerId, transportId }: MediaRequest<'restartIce'>): Promise<MediaResponse<'restartIce'>> {
+    return { iceParameters: await this.peer(peerId).transport(transportId).restartIce() };
+  }
+
   async produce(req: MediaRequest<'produce'>): Promise<MediaResponse<'produce'>> {
     const peer = this.peer(req.peerId);
     const transport = peer.transport(req.transportId);
@@ -98,51 +117,73 @@ export class Room {
       peer.producers.delete(producer.id);
       this.publish({ type: 'producerClosed', roomId: this.id, producerId: producer.id, peerId: peer.id });
     });
+    await this.observeSpeaker(peer, producer);
     this.publish({ type: 'newProducer', roomId: this.id, producer: producerInfo(producer) });
     return { producerId: producer.id };
   }
 
+  pauseProducer({ peerId, producerId }: MediaRequest<'pauseProducer'>) {
+    const producer = this.peer(peerId).producer(producerId);
+    return this.serial.run(producer.id, async () => {
+      await producer.pause();
+      this.publish({ type: 'producerPaused', roomId: this.id, producerId, peerId });
+      return {};
+    });
+  }
+
+  resumeProducer({ peerId, producerId }: MediaRequest<'resumeProducer'>) {
+    const producer = this.peer(peerId).producer(producerId);
+    return this.serial.run(producer.id, async () => {
+      await producer.resume();
+      this.publish({ type: 'producerResumed', roomId: this.id, producerId, peerId });
+      return {};
+    });
+  }
+
   closeProducer({ peerId, producerId }: MediaRequest<'closeProducer'>) {
-    this.peer(peerId).producer(producerId).close();
+    const producer = this.peer(peerId).producer(producerId);
+    return this.serial.run(producer.id, () => {
+      producer.close();
+      return {};
+    });
+  }
+
+  consume(req: MediaRequest<'consume'>): Promise<MediaResponse<'consume'>> {
+    return this.serial.run(req.producerId, () => this.createConsumer(req));
+  }
+
+  resumeConsumer({ peerId, consumerId }: MediaRequest<'resumeConsumer'>) {
+    const consumer = this.peer(peerId).consumer(consumerId);
+    return this.serial.run(consumer.id, async () => {
+      await consumer.resume();
+      // A fresh key frame so the decoder can start now rather than at the next periodic one.
+      if (consumer.kind === 'video') await consumer.requestKeyFrame();
+      return {};
+    });
+  }
+
+  pauseConsumer({ peerId, consumerId }: MediaRequest<'pauseConsumer'>) {
+    const consumer = this.peer(peerId).consumer(consumerId);
+    return this.serial.run(consumer.id, async () => {
+      await consumer.pause();
+      return {};
+    });
+  }
+
+  async setConsumerPreferredLayers({ peerId, consumerId, spatialLayer, temporalLayer }: MediaRequest<'setConsumerPreferredLayers'>) {
+    const consumer = this.peer(peerId).consumer(consumerId);
+    // A non-simulcast consumer (audio, screen share) has one layer: nothing to choose.
+    if (consumer.type === 'simulcast' || consumer.type === 'svc') await consumer.setPreferredLayers({ spatialLayer, temporalLayer });
     return {};
   }
 
-  async consume(req: MediaRequest<'consume'>): Promise<MediaResponse<'consume'>> {
-    const peer = this.peer(req.peerId);
-    const transport = peer.transport(req.transportId);
-    const producer = this.findProducer(req.producerId);
-    const rtpCapabilities = req.rtpCapabilities as types.RtpCapabilities;
-    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
-      throw new ParleyError('UNSUPPORTED', `cannot consume ${producer.id} with these RTP capabilities`);
-    }
-    // Paused until the client has set up its side, so the first key frame is not lost (no black start).
-    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
-    peer.consumers.set(consumer.id, consumer);
-    consumer.observer.on('close', () => peer.consumers.delete(consumer.id));
-    consumer.on('producerclose', () => {
-      consumer.close();
-      this.publish({
-        type: 'consumerClosed',
-        roomId: this.id,
-        peerId: peer.id,
-        consumerId: consumer.id,
-        producerId: producer.id,
-      });
-    });
-    return {
-      id: consumer.id,
-      producerId: producer.id,
-      peerId: producer.appData.peerId,
-      kind: consumer.kind,
-      source: producer.appData.source,
-      rtpParameters: consumer.rtpParameters as RtpParameters,
-    };
+  async setConsumerPriority({ peerId, consumerId, priority }: MediaRequest<'setConsumerPriority'>) {
+    await this.peer(peerId).consumer(consumerId).setPriority(priority);
+    return {};
   }
 
-  async resumeConsumer({ peerId, consumerId }: MediaRequest<'resumeConsumer'>) {
+  async requestKeyFrame({ peerId, consumerId }: MediaRequest<'requestKeyFrame'>) {
     const consumer = this.peer(peerId).consumer(consumerId);
-    await consumer.resume();
-    // A fresh key frame so the decoder can start now rather than at the next periodic one.
     if (consumer.kind === 'video') await consumer.requestKeyFrame();
     return {};
   }
@@ -155,13 +196,38 @@ export class Room {
     return {};
   }
 
+  /**
+   * A worker died with some of our routers: its peers move to a live worker, and each is told to build its
+   * transports again (its old ones died); everyone else's media never stopped.
+   */
+  async recover(dead: PooledWorker): Promise<void> {
+    if (!this.routers.delete(dead)) return;
+    if (this.speakers && this.speakers.router.closed) this.speakers = undefined;
+    for (const key of [...this.pipes.keys()]) if (key.endsWith(`>${dead.index}`)) this.pipes.delete(key);
+    const moved = [...this.peers.values()].filter((p) => p.host === dead);
+    for (const peer of moved) {
+      peer.close();
+      peer.host = this.pickWorker();
+      peer.router = await this.routerOn(peer.host);
+    }
+    if (!this.speakers) {
+      for (const peer of this.peers.values()) for (const producer of peer.producers.values()) await this.observeSpeaker(peer, producer);
+    }
+    for (const peer of moved) {
+      this.publish({ type: 'mediaReset', roomId: this.id, peerId: peer.id, producers: this.producersOf(this.others(peer.id)) });
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
-    this.router.close();
-    this.host.routers--;
+    for (const [worker, router] of this.routers) {
+      router.close();
+      worker.routers--;
+    }
+    this.routers.clear();
   }
 
   counts() {
@@ -173,7 +239,85 @@ export class Room {
       producers += p.producers.size;
       consumers += p.consumers.size;
     }
-    return { transports, producers, consumers };
+    return { routers: this.routers.size, transports, producers, consumers };
+  }
+
+  private async createConsumer(req: MediaRequest<'consume'>): Promise<MediaResponse<'consume'>> {
+    const peer = this.peer(req.peerId);
+    const transport = peer.transport(req.transportId);
+    const [owner, producer] = this.findProducer(req.producerId);
+    const rtpCapabilities = req.rtpCapabilities as types.RtpCapabilities;
+    await this.pipe(owner, producer, peer.router);
+    if (!peer.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+      throw new ParleyError('UNSUPPORTED', `cannot consume ${producer.id} with these RTP capabilities`);
+    }
+    // Paused until the client has set up its side, so the first key frame is not lost (no black start).
+    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
+    const host = peer.host;
+    host.consumers++;
+    peer.consumers.set(consumer.id, consumer);
+    consumer.observer.on('close', () => {
+      host.consumers--;
+      peer.consumers.delete(consumer.id);
+    });
+    consumer.on('producerclose', () => {
+      consumer.close();
+      this.publish({ type: 'consumerClosed', roomId: this.id, peerId: peer.id, consumerId: consumer.id, producerId: producer.id });
+    });
+    return {
+      id: consumer.id,
+      producerId: producer.id,
+      peerId: owner.id,
+      kind: consumer.kind,
+      source: producer.appData.source,
+      rtpParameters: consumer.rtpParameters as RtpParameters,
+    };
+  }
+
+  /** Makes `producer` available on `router` (once per pair): the heart of rooms that span workers. */
+  private pipe(owner: Peer, producer: types.Producer, router: types.Router): Promise<unknown> {
+    if (owner.router === router) return Promise.resolve();
+    const target = [...this.routers].find(([, r]) => r === router)?.[0];
+    const key = `${producer.id}>${target?.index}`;
+    let piped = this.pipes.get(key);
+    if (!piped) {
+      piped = owner.router.pipeToRouter({ producerId: producer.id, router });
+      this.pipes.set(key, piped);
+      producer.observer.once('close', () => this.pipes.delete(key));
+      piped.catch(() => this.pipes.delete(key));
+    }
+    return piped;
+  }
+
+  /** Active speaker detection needs every microphone on one router: the room's first one. */
+  private async observeSpeaker(peer: Peer, producer: types.Producer<ProducerData>): Promise<void> {
+    if (producer.kind !== 'audio' || producer.appData.source !== 'microphone') return;
+    if (!this.speakers) {
+      const router = peer.router;
+      this.speakers = { router, observer: await Speakers.observe(router, this.id, this.publish) };
+    }
+    await this.pipe(peer, producer, this.speakers.router);
+    await this.speakers.observer.add(producer);
+  }
+
+  private pickWorker(): PooledWorker {
+    for (const worker of this.routers.keys()) if (this.pool.hasRoom(worker) && this.pool.all.includes(worker)) return worker;
+    return this.pool.leastLoaded();
+  }
+
+  private async routerOn(worker: PooledWorker): Promise<types.Router> {
+    const existing = this.routers.get(worker);
+    if (existing) return existing;
+    const router = await worker.worker.createRouter({ mediaCodecs });
+    // Another join may have created one meanwhile: keep the first.
+    const raced = this.routers.get(worker);
+    if (raced) {
+      router.close();
+      return raced;
+    }
+    worker.routers++;
+    this.routers.set(worker, router);
+    return router;
   }
 
   private peer(peerId: string): Peer {
@@ -182,10 +326,18 @@ export class Room {
     return peer;
   }
 
-  private findProducer(producerId: string): types.Producer<ProducerData> {
+  private others(peerId: string): Peer[] {
+    return [...this.peers.values()].filter((p) => p.id !== peerId);
+  }
+
+  private producersOf(peers: Peer[]): ProducerInfo[] {
+    return peers.flatMap((p) => [...p.producers.values()].map(producerInfo));
+  }
+
+  private findProducer(producerId: string): [Peer, types.Producer<ProducerData>] {
     for (const p of this.peers.values()) {
       const producer = p.producers.get(producerId);
-      if (producer) return producer;
+      if (producer) return [p, producer];
     }
     throw new ParleyError('NOT_FOUND', `unknown producer ${producerId}`);
   }

@@ -1,31 +1,50 @@
 import type { Bus } from '../bus/bus.ts';
 import { MediaCommands } from './commands.ts';
 import type { MediaConfig } from './config.ts';
+import { serveMetrics } from './metrics.ts';
 import { WorkerPool } from './pool.ts';
 import { Registry } from './registry.ts';
 
 export interface MediaWorkerService {
   instanceId: string;
+  /** SIGTERM: take no new rooms, wait for the current ones to empty (or the timeout), then stop. */
+  drain(timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts the media plane on a bus: the worker pool, its command handlers and its registry heartbeat. */
+/** Starts the media plane on a bus: the worker pool, its command handlers, its registry heartbeat and metrics. */
 export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<MediaWorkerService> {
-  const pool = new WorkerPool(config, (dead) => commands.dropRoomsOn(dead));
+  const pool = new WorkerPool(config);
   const commands = new MediaCommands(bus, pool, config.instanceId, config.maxPeersPerRoom);
+  pool.onWorkerReplaced = (dead) => void commands.recoverFrom(dead);
   await pool.start();
   commands.listen();
-  const registry = new Registry(bus, config.instanceId, async () => ({
-    workers: pool.size,
+  const load = async () => ({
+    workers: pool.all.length,
     ...(await commands.counts()),
-  }));
+    capacity: pool.all.length * config.maxConsumersPerWorker,
+    draining: commands.draining,
+    perWorker: await pool.usage(),
+  });
+  const registry = new Registry(bus, config.instanceId, load);
   await registry.start();
+  const metrics = config.metricsPort ? serveMetrics(config.metricsPort, config.instanceId, load) : undefined;
+
+  const stop = async () => {
+    metrics?.close();
+    await registry.stop();
+    await commands.close();
+    pool.close();
+  };
   return {
     instanceId: config.instanceId,
-    async stop() {
-      await registry.stop();
-      await commands.close();
-      pool.close();
+    async drain(timeoutMs) {
+      commands.draining = true;
+      await registry.beat();
+      const deadline = Date.now() + timeoutMs;
+      while (commands.roomCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      await stop();
     },
+    stop,
   };
 }

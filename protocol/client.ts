@@ -1,26 +1,14 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors.ts';
+import { Empty, mediaOperations } from './operations.ts';
 import { Lobby } from './presence.ts';
-import {
-  ConsumerOptions,
-  DtlsParameters,
-  Id,
-  MediaKind,
-  PeerInfo,
-  ProducerInfo,
-  RoomId,
-  RtpCapabilities,
-  RtpParameters,
-  Source,
-  TransportOptions,
-} from './sdp.ts';
+import { Id, PeerInfo, ProducerInfo, RoomId, RtpCapabilities } from './sdp.ts';
 
 /** Bumped on any incompatible change; the client sends it as `?v=` when it opens the WebSocket. */
 export const CLIENT_PROTOCOL_VERSION = 1;
 /** Larger messages are refused before parsing (an SDP-sized payload is a few KiB). */
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
-const Empty = z.object({}).strict();
 
 /** Everything a client needs to (re)build its view of a room. */
 const RoomSnapshot = z.object({
@@ -49,30 +37,7 @@ export const clientMethods = {
     request: z.object({ resumeToken: z.string().min(16).max(128) }),
     response: RoomSnapshot,
   },
-  createTransport: {
-    request: z.object({ direction: z.enum(['send', 'recv']) }),
-    response: TransportOptions,
-  },
-  connectTransport: {
-    request: z.object({ transportId: Id, dtlsParameters: DtlsParameters }),
-    response: Empty,
-  },
-  produce: {
-    request: z.object({ transportId: Id, kind: MediaKind, source: Source, rtpParameters: RtpParameters }),
-    response: z.object({ producerId: Id }),
-  },
-  closeProducer: {
-    request: z.object({ producerId: Id }),
-    response: Empty,
-  },
-  consume: {
-    request: z.object({ transportId: Id, producerId: Id, rtpCapabilities: RtpCapabilities }),
-    response: ConsumerOptions,
-  },
-  resumeConsumer: {
-    request: z.object({ consumerId: Id }),
-    response: Empty,
-  },
+  ...mediaOperations,
   leave: {
     request: Empty,
     response: Empty,
@@ -111,6 +76,17 @@ export const clientNotifications = {
   newProducer: z.object({ producer: ProducerInfo }),
   producerClosed: z.object({ producerId: Id, peerId: Id }),
   consumerClosed: z.object({ consumerId: Id, producerId: Id }),
+  producerPaused: z.object({ producerId: Id, peerId: Id }),
+  producerResumed: z.object({ producerId: Id, peerId: Id }),
+  /** The loudest participant now (null: silence). */
+  activeSpeaker: z.object({ peerId: Id.nullable() }),
+  /** Volume in dBvo (-127..0) of everyone speaking above the threshold, a few times a second. */
+  audioLevels: z.object({ levels: z.array(z.object({ peerId: Id, volume: z.number() })) }),
+  /**
+   * The media server lost this peer's transports (a worker died). Create transports again, re-publish,
+   * and consume `producers` (everyone else's now); the membership and the room are unchanged.
+   */
+  mediaReset: z.object({ producers: z.array(ProducerInfo) }),
   lobby: Lobby,
 } as const;
 
@@ -128,6 +104,11 @@ export const ClientNotification = z.discriminatedUnion('notification', [
   z.object({ notification: z.literal('newProducer'), data: clientNotifications.newProducer }),
   z.object({ notification: z.literal('producerClosed'), data: clientNotifications.producerClosed }),
   z.object({ notification: z.literal('consumerClosed'), data: clientNotifications.consumerClosed }),
+  z.object({ notification: z.literal('producerPaused'), data: clientNotifications.producerPaused }),
+  z.object({ notification: z.literal('producerResumed'), data: clientNotifications.producerResumed }),
+  z.object({ notification: z.literal('activeSpeaker'), data: clientNotifications.activeSpeaker }),
+  z.object({ notification: z.literal('audioLevels'), data: clientNotifications.audioLevels }),
+  z.object({ notification: z.literal('mediaReset'), data: clientNotifications.mediaReset }),
   z.object({ notification: z.literal('lobby'), data: clientNotifications.lobby }),
 ]) satisfies z.ZodType<ClientNotification>;
 

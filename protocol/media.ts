@@ -1,24 +1,21 @@
 import { z } from 'zod';
-import {
-  ConsumerOptions,
-  DisplayName,
-  DtlsParameters,
-  Id,
-  MediaKind,
-  PeerInfo,
-  ProducerInfo,
-  RoomId,
-  RtpCapabilities,
-  RtpParameters,
-  Source,
-  TransportOptions,
-} from './sdp.ts';
+import { Empty, mediaOperations } from './operations.ts';
+import { DisplayName, Id, PeerInfo, ProducerInfo, RoomId, RtpCapabilities } from './sdp.ts';
 
 /** Bus API version; it is part of every subject (see subjects.ts), so old and new tiers never cross-talk. */
 export const MEDIA_PROTOCOL_VERSION = 1;
 
 const Peer = { roomId: RoomId, peerId: Id };
-const Empty = z.object({}).strict();
+
+/** A media operation as a command: the same request plus the room and peer it is for. */
+type WithPeer<T extends Record<string, { request: z.ZodObject; response: z.ZodType }>> = {
+  [K in keyof T]: { request: z.ZodObject<T[K]['request']['shape'] & typeof Peer>; response: T[K]['response'] };
+};
+
+function withPeer<T extends Record<string, { request: z.ZodObject; response: z.ZodType }>>(ops: T): WithPeer<T> {
+  const entries = Object.entries(ops).map(([name, op]) => [name, { request: op.request.extend(Peer), response: op.response }]);
+  return Object.fromEntries(entries) as WithPeer<T>;
+}
 
 /** The room as one peer sees it: the router's capabilities, everyone else and their producers. */
 const RoomView = z.object({
@@ -38,30 +35,7 @@ export const mediaCommands = {
     request: z.object(Peer),
     response: RoomView,
   },
-  createTransport: {
-    request: z.object({ ...Peer, direction: z.enum(['send', 'recv']) }),
-    response: TransportOptions,
-  },
-  connectTransport: {
-    request: z.object({ ...Peer, transportId: Id, dtlsParameters: DtlsParameters }),
-    response: Empty,
-  },
-  produce: {
-    request: z.object({ ...Peer, transportId: Id, kind: MediaKind, source: Source, rtpParameters: RtpParameters }),
-    response: z.object({ producerId: Id }),
-  },
-  closeProducer: {
-    request: z.object({ ...Peer, producerId: Id }),
-    response: Empty,
-  },
-  consume: {
-    request: z.object({ ...Peer, transportId: Id, producerId: Id, rtpCapabilities: RtpCapabilities }),
-    response: ConsumerOptions,
-  },
-  resumeConsumer: {
-    request: z.object({ ...Peer, consumerId: Id }),
-    response: Empty,
-  },
+  ...withPeer(mediaOperations),
   leave: {
     request: z.object(Peer),
     response: Empty,
@@ -93,6 +67,12 @@ export const RoomEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('peerLeft'), roomId: RoomId, peerId: Id }),
   z.object({ type: z.literal('newProducer'), roomId: RoomId, producer: ProducerInfo }),
   z.object({ type: z.literal('producerClosed'), roomId: RoomId, producerId: Id, peerId: Id }),
+  z.object({ type: z.literal('producerPaused'), roomId: RoomId, producerId: Id, peerId: Id }),
+  z.object({ type: z.literal('producerResumed'), roomId: RoomId, producerId: Id, peerId: Id }),
+  z.object({ type: z.literal('activeSpeaker'), roomId: RoomId, peerId: Id.nullable() }),
+  z.object({ type: z.literal('audioLevels'), roomId: RoomId, levels: z.array(z.object({ peerId: Id, volume: z.number() })) }),
+  // Addressed to one peer: its media worker died; build transports again and re-publish, no rejoin needed.
+  z.object({ type: z.literal('mediaReset'), roomId: RoomId, peerId: Id, producers: z.array(ProducerInfo) }),
   // Addressed to one peer: the owner of the consumer.
   z.object({ type: z.literal('consumerClosed'), roomId: RoomId, peerId: Id, consumerId: Id, producerId: Id }),
 ]);
@@ -110,6 +90,20 @@ export const MediaWorkerLoad = z.object({
   transports: z.number().int().nonnegative(),
   producers: z.number().int().nonnegative(),
   consumers: z.number().int().nonnegative(),
+  /** Consumers this instance is willing to forward (workers × per-worker budget). */
+  capacity: z.number().int().nonnegative(),
+  /** A draining instance keeps its rooms but takes no new ones. */
+  draining: z.boolean(),
+  perWorker: z.array(
+    z.object({
+      index: z.number().int(),
+      pid: z.number().int(),
+      routers: z.number().int(),
+      consumers: z.number().int(),
+      /** CPU use of the worker process since the previous heartbeat, 0..1 of one core. */
+      cpu: z.number(),
+    }),
+  ),
   updatedAt: z.number(),
 });
 export type MediaWorkerLoad = z.infer<typeof MediaWorkerLoad>;

@@ -7,7 +7,15 @@ export const PRESENCE_HEARTBEAT_MS = 5_000;
 /** Lobbies drop an entry this long after its last heartbeat, so a crashed instance's users are gone < TTL. */
 export const PRESENCE_STALE_MS = 12_000;
 
-const MediaState = z.object({ microphone: z.boolean(), camera: z.boolean(), screen: z.boolean() });
+const MediaState = z.object({
+  microphone: z.boolean(),
+  /** The microphone producer exists but is paused. */
+  muted: z.boolean(),
+  camera: z.boolean(),
+  screen: z.boolean(),
+  /** The room's active speaker right now. */
+  speaking: z.boolean(),
+});
 
 /** One participant of one room, as every signaling instance sees it (KV key `<roomId>.<peerId>`). */
 export const PresenceEntry = z.object({

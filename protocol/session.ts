@@ -13,8 +13,8 @@ export const SessionRecord = z.object({
   identity: Id,
   displayName: DisplayName,
   grants: Grants,
-  /** producerId → source, so presence stays right after a resume. */
-  producers: z.record(z.string(), Source),
+  /** producerId → what it carries, so presence stays right after a resume. */
+  producers: z.record(z.string(), z.object({ source: Source, paused: z.boolean() })),
 });
 export type SessionRecord = z.infer<typeof SessionRecord>;
 

@@ -17,7 +17,8 @@ export interface MemberSocket {
  * for `resume` until the grace period ends, and room events keep updating it.
  */
 export class Membership {
-  readonly producers: Map<string, Source>;
+  readonly producers: Map<string, { source: Source; paused: boolean }>;
+  speaking = false;
   socket?: MemberSocket;
   detachedAt?: number;
   events?: Subscription;
@@ -26,7 +27,7 @@ export class Membership {
     readonly record: Omit<SessionRecord, 'producers'>,
     /** KV key of the session record: the hash of the resume token. */
     readonly recordKey: string,
-    producers: Record<string, Source> = {},
+    producers: SessionRecord['producers'] = {},
   ) {
     this.producers = new Map(Object.entries(producers));
   }
@@ -49,10 +50,19 @@ export class Membership {
     this.detachedAt = now;
   }
 
-  onRoomEvent(event: RoomEvent): void {
-    if (event.type === 'producerClosed' && event.peerId === this.peerId) this.producers.delete(event.producerId);
+  /** Applies a room event; true when this member's presence changed. */
+  onRoomEvent(event: RoomEvent): boolean {
+    const changed = this.track(event);
     const notification = notificationFor(event, this.peerId);
     if (notification) this.socket?.notify(notification);
+    return changed;
+  }
+
+  private track(event: RoomEvent): boolean {
+    if (event.type === 'producerClosed' && event.peerId === this.peerId) return this.producers.delete(event.producerId);
+    if (event.type !== 'activeSpeaker' || this.speaking === (event.peerId === this.peerId)) return false;
+    this.speaking = event.peerId === this.peerId;
+    return true;
   }
 
   toRecord(): SessionRecord {
@@ -60,7 +70,8 @@ export class Membership {
   }
 
   presence(instanceId: string, now = Date.now()): PresenceEntry {
-    const sources = new Set(this.producers.values());
+    const mic = [...this.producers.values()].find((p) => p.source === 'microphone');
+    const sources = new Set([...this.producers.values()].map((p) => p.source));
     return {
       roomId: this.roomId,
       peerId: this.peerId,
@@ -68,7 +79,13 @@ export class Membership {
       displayName: this.record.displayName,
       instanceId,
       connected: this.detachedAt === undefined,
-      media: { microphone: sources.has('microphone'), camera: sources.has('camera'), screen: sources.has('screen') },
+      media: {
+        microphone: mic !== undefined,
+        muted: mic?.paused ?? false,
+        camera: sources.has('camera'),
+        screen: sources.has('screen'),
+        speaking: this.speaking,
+      },
       updatedAt: now,
     };
   }

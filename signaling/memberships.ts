@@ -144,7 +144,7 @@ export class Memberships {
   private async listen(membership: Membership): Promise<void> {
     membership.events = this.bus.subscribe(subjects.roomEvents(membership.roomId), (msg) => {
       const event = RoomEvent.safeParse(msg.data);
-      if (event.success) membership.onRoomEvent(event.data);
+      if (event.success && membership.onRoomEvent(event.data)) void this.publishPresence(membership).catch(logError('presence'));
     });
     await this.bus.flush();
   }

@@ -25,7 +25,7 @@ export class Placement {
     if (current && typeof current.value === 'string' && live.some((w) => w.instanceId === current.value)) {
       return current.value;
     }
-    const chosen = leastLoaded(live);
+    const chosen = leastLoaded(live.filter((w) => !w.draining));
     try {
       if (current) await this.placements.update(roomId, chosen, current.revision);
       else await this.placements.create(roomId, chosen);
@@ -48,7 +48,7 @@ export class Placement {
 }
 
 function leastLoaded(loads: MediaWorkerLoad[]): string {
-  const score = (l: MediaWorkerLoad) => (l.consumers + l.producers + l.routers) / Math.max(1, l.workers);
+  const score = (l: MediaWorkerLoad) => l.consumers / Math.max(1, l.capacity) + l.routers / 1e6;
   const [best] = [...loads].sort((a, b) => score(a) - score(b));
   if (!best) throw new ParleyError('UNAVAILABLE', 'no media worker is available');
   return best.instanceId;

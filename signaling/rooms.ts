@@ -19,6 +19,17 @@ export function notificationFor(event: RoomEvent, selfPeerId: string): ClientNot
       return event.peerId === selfPeerId
         ? null
         : { notification: 'producerClosed', data: { producerId: event.producerId, peerId: event.peerId } };
+    case 'producerPaused':
+    case 'producerResumed':
+      return event.peerId === selfPeerId
+        ? null
+        : { notification: event.type, data: { producerId: event.producerId, peerId: event.peerId } };
+    case 'activeSpeaker':
+      return { notification: 'activeSpeaker', data: { peerId: event.peerId } };
+    case 'audioLevels':
+      return { notification: 'audioLevels', data: { levels: event.levels } };
+    case 'mediaReset':
+      return event.peerId !== selfPeerId ? null : { notification: 'mediaReset', data: { producers: event.producers } };
     case 'consumerClosed':
       return event.peerId !== selfPeerId
         ? null

@@ -4,6 +4,7 @@ import { ClientRequest, clientMethods, isClientMethod, MAX_CLIENT_MESSAGE_BYTES 
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponse } from '../protocol/client.ts';
 import { describeZodError, ParleyError, toErrorBody } from '../protocol/errors.ts';
 import type { MediaRequest } from '../protocol/media.ts';
+import type { MediaOperation } from '../protocol/operations.ts';
 import { assertPublish, assertRoom, assertSubscribe } from './auth.ts';
 import type { MediaClient } from './media.ts';
 import type { Membership, MemberSocket } from './membership.ts';
@@ -27,16 +28,10 @@ export interface SessionDeps {
   metrics: Metrics;
 }
 
-/** Commands a joined client sends that go to its media worker unchanged but for room and peer ids. */
-const forwarded = [
-  'createTransport',
-  'connectTransport',
-  'produce',
-  'closeProducer',
-  'consume',
-  'resumeConsumer',
-] as const satisfies readonly ClientMethod[];
-type Forwarded = (typeof forwarded)[number];
+/** Media operations go to the peer's media worker unchanged but for room and peer ids. */
+type Forwarded = MediaOperation;
+const subscribing = new Set<Forwarded>(['consume', 'resumeConsumer', 'pauseConsumer', 'setConsumerPreferredLayers', 'setConsumerPriority', 'requestKeyFrame']);
+const producerChanges = new Set<Forwarded>(['produce', 'closeProducer', 'pauseProducer', 'resumeProducer']);
 
 /**
  * One authenticated client connection: validates and rate-limits each request, checks it against the
@@ -151,19 +146,23 @@ export class Session {
     if (!membership) throw new ParleyError('NOT_JOINED', `${method} needs a joined room`);
     const { grants, roomId, peerId, mediaInstanceId } = membership.record;
     if (method === 'produce') assertPublish(grants, (data as ClientRequestData<'produce'>).source);
-    if (method === 'consume' || method === 'resumeConsumer') assertSubscribe(grants);
+    if (subscribing.has(method)) assertSubscribe(grants);
     const request = { ...data, roomId, peerId } as MediaRequest<Forwarded>;
     const reply = await this.deps.media.call(mediaInstanceId, method, request, headers);
-    if (method === 'produce' || method === 'closeProducer') await this.trackProducers(membership, method, data, reply);
+    if (producerChanges.has(method)) await this.trackProducers(membership, method, data, reply);
     return reply;
   }
 
-  /** Keeps presence (mic / camera / screen on) right as soon as a producer opens or closes. */
-  private async trackProducers(membership: Membership, method: 'produce' | 'closeProducer', data: ClientRequestData<Forwarded>, reply: unknown) {
+  /** Keeps presence (mic / camera / screen on, muted) right as soon as a producer changes. */
+  private async trackProducers(membership: Membership, method: Forwarded, data: ClientRequestData<Forwarded>, reply: unknown) {
     if (method === 'produce') {
-      membership.producers.set((reply as { producerId: string }).producerId, (data as ClientRequestData<'produce'>).source);
+      const { source } = data as ClientRequestData<'produce'>;
+      membership.producers.set((reply as { producerId: string }).producerId, { source, paused: false });
     } else {
-      membership.producers.delete((data as ClientRequestData<'closeProducer'>).producerId);
+      const { producerId } = data as ClientRequestData<'closeProducer'>;
+      const producer = membership.producers.get(producerId);
+      if (method === 'closeProducer') membership.producers.delete(producerId);
+      else if (producer) producer.paused = method === 'pauseProducer';
     }
     await this.deps.memberships.publishPresence(membership);
   }

@@ -1,11 +1,8 @@
-import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
-import { NatsBus } from '../../bus/nats.ts';
-import { MediaWorkerLoad } from '../../protocol/media.ts';
-import { buckets } from '../../protocol/subjects.ts';
 import { startDistributed, token } from '../helpers/cluster.ts';
 import type { Cluster } from '../helpers/cluster.ts';
+import { RegistryReader } from '../helpers/registry.ts';
 
 const GRACE_MS = 3000;
 
@@ -16,24 +13,22 @@ const GRACE_MS = 3000;
  */
 describe('session resume across signaling instances (Node and Deno) with real media', () => {
   let cluster: Cluster;
-  let bus: NatsBus;
+  let registry: RegistryReader;
   const bots: Bot[] = [];
 
   beforeAll(async () => {
     cluster = await startDistributed({ signaling: ['node', 'deno'], env: { SESSION_GRACE_MS: String(GRACE_MS) } });
-    bus = new NatsBus(await connect({ servers: cluster.nats!.url }));
+    registry = await RegistryReader.open(cluster.nats!.url);
   });
   afterAll(async () => {
     bots.forEach((b) => b.close());
-    await bus?.close();
+    await registry?.close();
     await cluster?.stop();
   });
 
   /** Transports on the media worker, as its registry heartbeat (every 2 s) reports them. */
   async function workerTransports(): Promise<number> {
-    const kv = await bus.kv(buckets.mediaWorkers);
-    const loads = await Promise.all((await kv.keys()).map(async (k) => MediaWorkerLoad.parse((await kv.get(k))?.value)));
-    return loads.reduce((n, l) => n + l.transports, 0);
+    return (await registry.loads()).reduce((n, l) => n + l.transports, 0);
   }
 
   it('keeps producers and consumers through a reconnect, and closes them when the grace period ends', async () => {

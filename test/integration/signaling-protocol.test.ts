@@ -145,7 +145,7 @@ describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)'
       rooms: expect.arrayContaining([
         {
           roomId: 'proto-lobby',
-          participants: [expect.objectContaining({ displayName: 'Ada', connected: true, media: { microphone: false, camera: false, screen: false } })],
+          participants: [expect.objectContaining({ displayName: 'Ada', connected: true, media: { microphone: false, muted: false, camera: false, screen: false, speaking: false } })],
         },
       ]),
     });

@@ -60,7 +60,7 @@ describe('lobby', () => {
     displayName: peerId.toUpperCase(),
     instanceId: 'sig-1',
     connected: true,
-    media: { microphone: true, camera: false, screen: false },
+    media: { microphone: true, muted: false, camera: false, screen: false, speaking: false },
     updatedAt,
   });
 

@@ -1,0 +1,23 @@
+import { connect } from '@nats-io/transport-node';
+import { NatsBus } from '../../bus/nats.ts';
+import { MediaWorkerLoad } from '../../protocol/media.ts';
+import { buckets } from '../../protocol/subjects.ts';
+
+/** A test's own view of the media-worker registry in a real NATS (what placement reads). */
+export class RegistryReader {
+  private constructor(readonly bus: NatsBus) {}
+
+  static async open(natsUrl: string): Promise<RegistryReader> {
+    return new RegistryReader(new NatsBus(await connect({ servers: natsUrl })));
+  }
+
+  async loads(): Promise<MediaWorkerLoad[]> {
+    const kv = await this.bus.kv(buckets.mediaWorkers);
+    const entries = await Promise.all((await kv.keys()).map(async (k) => (await kv.get(k))?.value));
+    return entries.filter((v) => v !== undefined && v !== null).map((v) => MediaWorkerLoad.parse(v));
+  }
+
+  close(): Promise<void> {
+    return this.bus.close();
+  }
+}
