@@ -51,7 +51,8 @@ export interface KvStore {
   /** Writes only if the key is still at `revision`. */
   update(key: string, value: unknown, revision: number): Promise<number>;
   delete(key: string): Promise<void>;
-  keys(): Promise<string[]>;
+  /** Live keys; with `prefix` (ending in '.'), only those under it, e.g. `room-1.` for `room-1.*`. */
+  keys(prefix?: string): Promise<string[]>;
   /**
    * Calls `onChange` with every key's current value, then with each later write (value) or delete (null).
    * Entries that expire through the bucket TTL are not reported: readers age them out by their own clock.

@@ -138,8 +138,8 @@ class MemoryKv implements KvStore {
     this.notify(key, null);
   }
 
-  async keys(): Promise<string[]> {
-    return [...this.entries.keys()].filter((k) => this.live(k));
+  async keys(prefix = ''): Promise<string[]> {
+    return [...this.entries.keys()].filter((k) => k.startsWith(prefix) && this.live(k));
   }
 
   async watch(onChange: (key: string, value: unknown) => void): Promise<Subscription> {

@@ -91,9 +91,9 @@ class NatsKv implements KvStore {
     await this.kv.delete(key);
   }
 
-  async keys(): Promise<string[]> {
+  async keys(prefix?: string): Promise<string[]> {
     const keys: string[] = [];
-    for await (const key of await this.kv.keys()) keys.push(key);
+    for await (const key of await this.kv.keys(prefix ? `${prefix}>` : undefined)) keys.push(key);
     return keys;
   }
 

@@ -1,8 +1,9 @@
 import { ParleyError } from '../protocol/errors.ts';
-import { isMediaCommand, LEASE_RENEW_MS, mediaCommands } from '../protocol/media.ts';
-import type { MediaCommand, MediaRequest, MediaResponse, RoomEvent } from '../protocol/media.ts';
+import { isMediaCommand, LEASE_RENEW_MS, mediaCommands, RoomEvent } from '../protocol/media.ts';
+import type { MediaCommand, MediaRequest, MediaResponse } from '../protocol/media.ts';
 import { subjects } from '../protocol/subjects.ts';
 import type { Bus, BusMessage, Subscription } from '../bus/bus.ts';
+import type { Federation } from './federation.ts';
 import { Leases } from './leases.ts';
 import type { PeerRef } from './leases.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
@@ -29,6 +30,7 @@ const roomCommands: { [C in RoomScoped]: RoomCommand<C> } = {
   setConsumerPreferredLayers: (room, r) => room.setConsumerPreferredLayers(r),
   setConsumerPriority: (room, r) => room.setConsumerPriority(r),
   requestKeyFrame: (room, r) => room.requestKeyFrame(r),
+  pipeProducer: (room, r) => room.pipeProducer(r),
 };
 
 function runRoomCommand<C extends RoomScoped>(room: Room, command: C, request: MediaRequest<C>): unknown {
@@ -39,6 +41,8 @@ function runRoomCommand<C extends RoomScoped>(room: Room, command: C, request: M
 /** Bus handlers → room calls. Owns the instance's rooms; one room per id, created by its first join. */
 export class MediaCommands {
   private rooms = new Map<string, Room>();
+  /** Each room's subscription to its own event subject: how parts on other instances reach it. */
+  private roomEvents = new Map<string, Subscription>();
   /** Set by a drain: existing rooms continue, new ones go elsewhere. */
   draining = false;
   private leases = new Leases();
@@ -50,11 +54,15 @@ export class MediaCommands {
     private pool: WorkerPool,
     private instanceId: string,
     private maxPeersPerRoom: number,
+    private federation: Federation,
   ) {}
 
   listen(): void {
     this.subscription = this.bus.serve(subjects.mediaCommands(this.instanceId), (msg) => this.handle(msg));
-    this.sweeper = setInterval(() => void this.closeExpired(), LEASE_RENEW_MS);
+    this.sweeper = setInterval(() => {
+      void this.closeExpired();
+      for (const room of this.rooms.values()) room.savePart();
+    }, LEASE_RENEW_MS);
   }
 
   async handle(msg: BusMessage): Promise<unknown> {
@@ -65,8 +73,9 @@ export class MediaCommands {
     const room = this.room(request.roomId, command === 'join');
     try {
       const reply = await runRoomCommand(room, command, request);
-      if (command === 'join') this.leases.touch(request);
-      if (command === 'leave') this.leases.drop(request);
+      const ref = 'peerId' in request ? { roomId: request.roomId, peerId: request.peerId } : undefined;
+      if (ref && command === 'join') this.leases.touch(ref);
+      if (ref && command === 'leave') this.leases.drop(ref);
       return reply;
     } catch (err) {
       throw asMediaError(err);
@@ -125,6 +134,8 @@ export class MediaCommands {
     clearInterval(this.sweeper);
     for (const room of this.rooms.values()) room.close();
     this.rooms.clear();
+    for (const sub of this.roomEvents.values()) sub.unsubscribe();
+    this.roomEvents.clear();
   }
 
   private room(roomId: string, create: boolean): Room {
@@ -133,14 +144,23 @@ export class MediaCommands {
     if (!create) throw new ParleyError('NOT_FOUND', `room ${roomId} is not hosted here`);
     if (this.draining) throw new ParleyError('UNAVAILABLE', 'this media worker is draining; try another');
     const publish = (event: RoomEvent) => this.bus.publish(subjects.roomEvents(roomId), event);
-    const room = new Room(roomId, this.pool, publish, this.maxPeersPerRoom);
+    const room = new Room(roomId, this.pool, publish, this.maxPeersPerRoom, this.federation);
     this.rooms.set(roomId, room);
+    this.roomEvents.set(
+      roomId,
+      this.bus.subscribe(subjects.roomEvents(roomId), (msg) => {
+        const event = RoomEvent.safeParse(msg.data);
+        if (event.success) room.onRoomEvent(event.data);
+      }),
+    );
     return room;
   }
 
   private closeRoom(room: Room): void {
     if (this.rooms.get(room.id) !== room || !room.isEmpty) return;
     this.rooms.delete(room.id);
+    this.roomEvents.get(room.id)?.unsubscribe();
+    this.roomEvents.delete(room.id);
     room.close();
   }
 }

@@ -5,6 +5,7 @@ import type { ProducerInfo, RtpCapabilities, RtpParameters, TransportOptions } f
 import { mediaCodecs } from './config.ts';
 import { Peer } from './peer.ts';
 import type { ProducerData } from './peer.ts';
+import type { Federation } from './federation.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { KeyedSerial } from './serial.ts';
 import { Speakers } from './speakers.ts';
@@ -21,6 +22,8 @@ export class Room {
   private peers = new Map<string, Peer>();
   private routers = new Map<PooledWorker, types.Router>();
   private pipes = new Map<string, Promise<unknown>>();
+  /** Producers of peers on other instances, piped in over a PipeTransport when first consumed here. */
+  private remote = new Map<string, Promise<{ producer: types.Producer<ProducerData>; router: types.Router }>>();
   private serial = new KeyedSerial();
   private speakers?: { router: types.Router; observer: Speakers };
   private closed = false;
@@ -32,6 +35,7 @@ export class Room {
     private pool: WorkerPool,
     private publish: Publish,
     private maxPeers: number,
+    private federation: Federation,
   ) {}
 
   get isEmpty(): boolean {
@@ -57,16 +61,27 @@ export class Room {
     }
     const peer = this.peer(peerId);
     this.publish({ type: 'peerJoined', roomId: this.id, peer: peer.info });
+    this.savePart();
     return this.snapshot({ roomId: this.id, peerId });
   }
 
-  snapshot({ peerId }: MediaRequest<'snapshot'>): MediaResponse<'snapshot'> {
+  /** The room as `peerId` sees it, including the peers and producers hosted by other instances. */
+  async snapshot({ peerId }: MediaRequest<'snapshot'>): Promise<MediaResponse<'snapshot'>> {
     const peer = this.peer(peerId);
+    const remote = await this.federation.remoteParts(this.id);
     return {
       routerRtpCapabilities: peer.router.rtpCapabilities as RtpCapabilities,
-      peers: this.others(peerId).map((p) => p.info),
-      producers: this.producersOf(this.others(peerId)),
+      peers: [...this.others(peerId).map((p) => p.info), ...remote.flatMap((part) => part.peers)],
+      producers: [...this.producersOf(this.others(peerId)), ...remote.flatMap((part) => part.producers)],
     };
+  }
+
+  /** Tells other instances what this one hosts of the room (on every change and every heartbeat). */
+  savePart(): void {
+    const peers = [...this.peers.values()];
+    void this.federation
+      .savePart(this.id, peers.map((p) => p.info), this.producersOf(peers))
+      .catch((err: Error) => console.error(`[media-worker] saving room part of ${this.id} failed: ${err.message}`));
   }
 
   has(peerId: string): boolean {
@@ -116,9 +131,11 @@ export class Room {
     producer.observer.on('close', () => {
       peer.producers.delete(producer.id);
       this.publish({ type: 'producerClosed', roomId: this.id, producerId: producer.id, peerId: peer.id });
+      this.savePart();
     });
     await this.observeSpeaker(peer, producer);
     this.publish({ type: 'newProducer', roomId: this.id, producer: producerInfo(producer) });
+    this.savePart();
     return { producerId: producer.id };
   }
 
@@ -127,6 +144,7 @@ export class Room {
     return this.serial.run(producer.id, async () => {
       await producer.pause();
       this.publish({ type: 'producerPaused', roomId: this.id, producerId, peerId });
+      this.savePart();
       return {};
     });
   }
@@ -136,6 +154,7 @@ export class Room {
     return this.serial.run(producer.id, async () => {
       await producer.resume();
       this.publish({ type: 'producerResumed', roomId: this.id, producerId, peerId });
+      this.savePart();
       return {};
     });
   }
@@ -193,7 +212,41 @@ export class Room {
     peer.close();
     this.peers.delete(peerId);
     this.publish({ type: 'peerLeft', roomId: this.id, peerId });
+    this.savePart();
     return {};
+  }
+
+  /** Another instance wants one of our producers: connect a PipeTransport to it and consume into it. */
+  async pipeProducer({ producerId, ip, port }: MediaRequest<'pipeProducer'>): Promise<MediaResponse<'pipeProducer'>> {
+    const [owner, producer] = this.findLocalProducer(producerId);
+    const transport = await owner.router.createPipeTransport({ listenInfo: this.pipeListenInfo(), enableRtx: true });
+    await transport.connect({ ip, port });
+    const consumer = await transport.consume({ producerId });
+    // The pipe lives as long as the producer; the other side closes its end on our producerClosed event.
+    consumer.observer.once('close', () => transport.close());
+    return {
+      ip: this.federation.listen.announcedAddress,
+      port: transport.tuple.localPort,
+      kind: consumer.kind,
+      rtpParameters: consumer.rtpParameters as RtpParameters,
+      paused: producer.paused,
+      peerId: owner.id,
+      source: producer.appData.source,
+    };
+  }
+
+  /** Room events from every instance: keeps producers piped in from elsewhere in step with their origin. */
+  onRoomEvent(event: RoomEvent): void {
+    if (event.type !== 'producerClosed' && event.type !== 'producerPaused' && event.type !== 'producerResumed') return;
+    const piped = this.remote.get(event.producerId);
+    if (!piped) return;
+    void piped.then(({ producer }) => {
+      if (event.type === 'producerClosed') {
+        this.remote.delete(event.producerId);
+        producer.close();
+      } else if (event.type === 'producerPaused') void producer.pause();
+      else void producer.resume();
+    }, () => undefined);
   }
 
   /**
@@ -204,6 +257,7 @@ export class Room {
     if (!this.routers.delete(dead)) return;
     if (this.speakers && this.speakers.router.closed) this.speakers = undefined;
     for (const key of [...this.pipes.keys()]) if (key.endsWith(`>${dead.index}`)) this.pipes.delete(key);
+    for (const [id, piped] of this.remote) void piped.then(({ router }) => router.closed && this.remote.delete(id), () => undefined);
     const moved = [...this.peers.values()].filter((p) => p.host === dead);
     for (const peer of moved) {
       peer.close();
@@ -221,6 +275,7 @@ export class Room {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.remote.clear();
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
     for (const [worker, router] of this.routers) {
@@ -245,9 +300,9 @@ export class Room {
   private async createConsumer(req: MediaRequest<'consume'>): Promise<MediaResponse<'consume'>> {
     const peer = this.peer(req.peerId);
     const transport = peer.transport(req.transportId);
-    const [owner, producer] = this.findProducer(req.producerId);
+    const { router: source, producer } = await this.locate(req.producerId, peer.router);
     const rtpCapabilities = req.rtpCapabilities as types.RtpCapabilities;
-    await this.pipe(owner, producer, peer.router);
+    await this.pipe(source, producer, peer.router);
     if (!peer.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
       throw new ParleyError('UNSUPPORTED', `cannot consume ${producer.id} with these RTP capabilities`);
     }
@@ -267,21 +322,21 @@ export class Room {
     return {
       id: consumer.id,
       producerId: producer.id,
-      peerId: owner.id,
+      peerId: producer.appData.peerId,
       kind: consumer.kind,
       source: producer.appData.source,
       rtpParameters: consumer.rtpParameters as RtpParameters,
     };
   }
 
-  /** Makes `producer` available on `router` (once per pair): the heart of rooms that span workers. */
-  private pipe(owner: Peer, producer: types.Producer, router: types.Router): Promise<unknown> {
-    if (owner.router === router) return Promise.resolve();
+  /** Makes `producer` (living on `source`) available on `router`, once per pair: rooms that span workers. */
+  private pipe(source: types.Router, producer: types.Producer, router: types.Router): Promise<unknown> {
+    if (source === router) return Promise.resolve();
     const target = [...this.routers].find(([, r]) => r === router)?.[0];
     const key = `${producer.id}>${target?.index}`;
     let piped = this.pipes.get(key);
     if (!piped) {
-      piped = owner.router.pipeToRouter({ producerId: producer.id, router });
+      piped = source.pipeToRouter({ producerId: producer.id, router });
       this.pipes.set(key, piped);
       producer.observer.once('close', () => this.pipes.delete(key));
       piped.catch(() => this.pipes.delete(key));
@@ -296,7 +351,7 @@ export class Room {
       const router = peer.router;
       this.speakers = { router, observer: await Speakers.observe(router, this.id, this.publish) };
     }
-    await this.pipe(peer, producer, this.speakers.router);
+    await this.pipe(peer.router, producer, this.speakers.router);
     await this.speakers.observer.add(producer);
   }
 
@@ -334,12 +389,60 @@ export class Room {
     return peers.flatMap((p) => [...p.producers.values()].map(producerInfo));
   }
 
-  private findProducer(producerId: string): [Peer, types.Producer<ProducerData>] {
+  private findLocalProducer(producerId: string): [Peer, types.Producer<ProducerData>] {
     for (const p of this.peers.values()) {
       const producer = p.producers.get(producerId);
       if (producer) return [p, producer];
     }
     throw new ParleyError('NOT_FOUND', `unknown producer ${producerId}`);
+  }
+
+  /** Where a producer can be consumed from: our own, or one of another instance's piped in onto `router`. */
+  private async locate(producerId: string, router: types.Router) {
+    for (const p of this.peers.values()) {
+      const producer = p.producers.get(producerId);
+      if (producer) return { router: p.router, producer };
+    }
+    let piped = this.remote.get(producerId);
+    if (!piped) {
+      piped = this.pipeIn(producerId, router);
+      this.remote.set(producerId, piped);
+      piped.catch(() => this.remote.delete(producerId));
+    }
+    return piped;
+  }
+
+  private async pipeIn(producerId: string, router: types.Router) {
+    const parts = await this.federation.remoteParts(this.id);
+    const owner = parts.find((part) => part.producers.some((p) => p.id === producerId));
+    if (!owner) throw new ParleyError('NOT_FOUND', `unknown producer ${producerId}`);
+    const transport = await router.createPipeTransport({ listenInfo: this.pipeListenInfo(), enableRtx: true });
+    try {
+      const { ip, port, kind, rtpParameters, paused, peerId, source } = await this.federation.requestPipe(owner.instanceId, {
+        roomId: this.id,
+        producerId,
+        ip: this.federation.listen.announcedAddress,
+        port: transport.tuple.localPort,
+      });
+      await transport.connect({ ip, port });
+      const producer = await transport.produce<ProducerData>({
+        id: producerId,
+        kind,
+        rtpParameters: rtpParameters as types.RtpParameters,
+        paused,
+        appData: { peerId, source },
+      });
+      producer.observer.once('close', () => transport.close());
+      return { router, producer };
+    } catch (err) {
+      transport.close();
+      throw err;
+    }
+  }
+
+  private pipeListenInfo(): types.TransportListenInfo {
+    const { ip, announcedAddress } = this.federation.listen;
+    return { protocol: 'udp', ip, announcedAddress };
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Bus } from '../bus/bus.ts';
 import { MediaCommands } from './commands.ts';
+import { Federation } from './federation.ts';
 import type { MediaConfig } from './config.ts';
 import { serveMetrics } from './metrics.ts';
 import { WorkerPool } from './pool.ts';
@@ -15,7 +16,8 @@ export interface MediaWorkerService {
 /** Starts the media plane on a bus: the worker pool, its command handlers, its registry heartbeat and metrics. */
 export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<MediaWorkerService> {
   const pool = new WorkerPool(config);
-  const commands = new MediaCommands(bus, pool, config.instanceId, config.maxPeersPerRoom);
+  const federation = await Federation.open(bus, config.instanceId, { ip: config.listenIp, announcedAddress: config.announcedAddress });
+  const commands = new MediaCommands(bus, pool, config.instanceId, config.maxPeersPerRoom, federation);
   pool.onWorkerReplaced = (dead) => void commands.recoverFrom(dead);
   await pool.start();
   commands.listen();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Empty, mediaOperations } from './operations.ts';
-import { DisplayName, Id, PeerInfo, ProducerInfo, RoomId, RtpCapabilities } from './sdp.ts';
+import { DisplayName, Id, MediaKind, PeerInfo, ProducerInfo, RoomId, RtpCapabilities, RtpParameters, Source } from './sdp.ts';
 
 /** Bus API version; it is part of every subject (see subjects.ts), so old and new tiers never cross-talk. */
 export const MEDIA_PROTOCOL_VERSION = 1;
@@ -41,6 +41,22 @@ export const mediaCommands = {
     response: Empty,
   },
   /**
+   * Instance to instance: the caller hosts part of the room and wants one of our producers. We connect a
+   * PipeTransport to its `ip`/`port` and answer with ours and the producer's RTP parameters.
+   */
+  pipeProducer: {
+    request: z.object({ roomId: RoomId, producerId: Id, ip: z.string().max(64), port: z.number().int().min(1).max(65535) }),
+    response: z.object({
+      ip: z.string(),
+      port: z.number().int(),
+      kind: MediaKind,
+      rtpParameters: RtpParameters,
+      paused: z.boolean(),
+      peerId: Id,
+      source: Source,
+    }),
+  },
+  /**
    * Keeps peers alive. A signaling instance renews every session it holds (connected or within its resume
    * grace); a peer whose lease runs out (its instance died, or the grace ended) is closed by the worker.
    */
@@ -77,6 +93,15 @@ export const RoomEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('consumerClosed'), roomId: RoomId, peerId: Id, consumerId: Id, producerId: Id }),
 ]);
 export type RoomEvent = z.infer<typeof RoomEvent>;
+
+/** One instance's share of a room (KV `parley-room-parts`, key `<roomId>.<instanceId>`), for rooms that span instances. */
+export const RoomPart = z.object({
+  instanceId: Id,
+  peers: z.array(PeerInfo),
+  producers: z.array(ProducerInfo),
+  updatedAt: z.number(),
+});
+export type RoomPart = z.infer<typeof RoomPart>;
 
 /** Media workers heartbeat into the registry well within this; an entry older than it is a dead instance. */
 export const REGISTRY_TTL_MS = 10_000;

@@ -21,6 +21,8 @@ export const buckets = {
   mediaWorkers: 'parley-media-workers',
   /** roomId → instanceId hosting the room's router. */
   roomPlacement: 'parley-room-placement',
+  /** `<roomId>.<instanceId>` → RoomPart: who and what each media-worker instance hosts of a room. */
+  roomParts: 'parley-room-parts',
   /** `<roomId>.<peerId>` → PresenceEntry: the lobby. */
   presence: 'parley-presence',
   /** hash of a resume token → SessionRecord. */

@@ -19,11 +19,18 @@ export class Placement {
     return new Placement(registry, placements);
   }
 
+  /**
+   * The media-worker instance for a new participant of `roomId`: the room's home while it has consumer
+   * capacity left, else the least-loaded other one (the room then spans both; media is piped between them).
+   */
   async hostFor(roomId: string): Promise<string> {
     const live = await this.liveInstances();
     const current = await this.placements.get(roomId);
-    if (current && typeof current.value === 'string' && live.some((w) => w.instanceId === current.value)) {
-      return current.value;
+    const home = live.find((w) => w.instanceId === current?.value);
+    if (home) {
+      if (home.consumers < home.capacity) return home.instanceId;
+      const spill = live.filter((w) => w !== home && !w.draining && w.consumers < w.capacity);
+      return spill.length > 0 ? leastLoaded(spill) : home.instanceId;
     }
     const chosen = leastLoaded(live.filter((w) => !w.draining));
     try {

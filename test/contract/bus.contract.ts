@@ -112,6 +112,13 @@ export function busContract(name: string, start: () => Promise<BusBackend>): voi
       expect((await kvA.get('room-1'))?.value).toBe('mw-b');
       await kvA.put('room-2', { n: 2 });
       expect((await kvB.keys()).sort()).toEqual(['room-1', 'room-2']);
+      await kvA.put('lounge.mw-1', 1);
+      await kvA.put('lounge.mw-2', 2);
+      await kvA.put('loungeX.mw-1', 3);
+      expect((await kvB.keys('lounge.')).sort()).toEqual(['lounge.mw-1', 'lounge.mw-2']);
+      await kvA.delete('lounge.mw-1');
+      await kvA.delete('lounge.mw-2');
+      await kvA.delete('loungeX.mw-1');
       await kvB.delete('room-1');
       expect(await kvA.get('room-1')).toBeNull();
       expect(await kvA.keys()).toEqual(['room-2']);

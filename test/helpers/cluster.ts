@@ -27,7 +27,7 @@ export function token(name: string, options: Partial<TokenRequest> = {}): Promis
 export type Runtime = 'node' | 'deno';
 
 export async function startDistributed(
-  options: { signaling?: Runtime[]; webRoot?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: { signaling?: Runtime[]; mediaWorkers?: number; webRoot?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Cluster> {
   const nats = await startNats();
   const env = { ...quiet, ...options.env, NATS_URL: nats.url };
@@ -42,7 +42,9 @@ export async function startDistributed(
     },
   };
   try {
-    processes.push(await startTs('media-worker/main.ts', { name: 'media-worker', env, ready: /ready with/ }));
+    for (let i = 0; i < (options.mediaWorkers ?? 1); i++) {
+      processes.push(await startTs('media-worker/main.ts', { name: `media-worker ${i}`, env, ready: /ready with/ }));
+    }
     for (const runtime of options.signaling ?? ['node']) {
       const port = await freePort();
       const webRoot = options.webRoot ? { WEB_ROOT: `${repoRoot}/web/dist` } : {};

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Bot, waitFor } from '../../bots/bot.ts';
+import { startDistributed, token } from '../helpers/cluster.ts';
+import type { Cluster } from '../helpers/cluster.ts';
+import { RegistryReader } from '../helpers/registry.ts';
+
+/**
+ * One room across two media-worker processes: each instance takes 2 consumers, so once the room's home is
+ * full the next participant lands on the other instance, and media crosses between them over PipeTransports
+ * negotiated through NATS, in both directions.
+ */
+describe('a room spanning two media-worker instances', () => {
+  let cluster: Cluster;
+  let registry: RegistryReader;
+  const bots: Bot[] = [];
+  const join = async (name: string) => {
+    const bot = await Bot.join({ url: cluster.signaling[0]!, room: 'span', name, token: await token(name) });
+    bots.push(bot);
+    return bot;
+  };
+  const decoded = async (bot: Bot) => (await bot.stats()).videoFramesDecoded;
+
+  beforeAll(async () => {
+    cluster = await startDistributed({ mediaWorkers: 2, env: { MEDIA_WORKERS: '1', MEDIA_MAX_CONSUMERS_PER_WORKER: '2' } });
+    registry = await RegistryReader.open(cluster.nats!.url);
+  });
+  afterAll(async () => {
+    bots.forEach((b) => b.close());
+    await registry?.close();
+    await cluster?.stop();
+  });
+
+  it('pipes a publisher’s media to a subscriber on the other instance, and back', async () => {
+    const ada = await join('Ada');
+    await ada.publish();
+    const bob = await join('Bob');
+    await waitFor('Bob to decode Ada', async () => (await decoded(bob)) > 0);
+    // Placement reads the registry, which learns of Bob's 2 consumers at the next heartbeat.
+    await waitFor('the home instance to report itself full', async () => (await registry.loads()).some((l) => l.consumers >= l.capacity), 10_000);
+
+    const cara = await join('Cara');
+    await waitFor('Cara to decode Ada across instances', async () => (await decoded(cara)) > 0, 10_000);
+    console.log(`cross-instance pipe: Cara's join → first frame of Ada's video ${cara.firstRemoteVideoMs} ms`);
+    expect((await cara.stats()).audioPacketsReceived).toBeGreaterThan(0);
+    const loads = await waitFor('both instances to host part of the room', async () => {
+      const all = await registry.loads();
+      return all.length === 2 && all.every((l) => l.routers === 1) ? all : undefined;
+    }, 10_000);
+    expect(loads.map((l) => l.consumers).sort()).toEqual([2, 2]);
+    expect(cara.peers.size).toBe(2);
+
+    await cara.publish({ audio: false, video: true });
+    await waitFor('Ada to decode Cara across instances', async () => (await decoded(ada)) > 0, 10_000);
+
+    const camera = ada.producerId('camera')!;
+    await ada.setPaused('camera', true);
+    await waitFor('Cara to see the remote camera paused', () => cara.pausedProducers.has(camera));
+    await ada.setPaused('camera', false);
+    const before = await decoded(cara);
+    await waitFor('Cara to decode Ada again after the resume', async () => (await decoded(cara)) > before + 5);
+
+    await ada.unpublish('camera');
+    await waitFor('Cara’s consumer of the piped camera to close', () => !cara.remoteConsumers().some((c) => c.producerId === camera));
+    await ada.leave();
+    await waitFor('Cara to see Ada leave', () => !cara.peers.has(ada.peerId));
+  });
+});
