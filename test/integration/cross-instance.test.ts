@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
+import { REGISTRY_TTL_MS } from '../../protocol/media.ts';
 import { startDistributed, token } from '../helpers/cluster.ts';
 import type { Cluster } from '../helpers/cluster.ts';
 import { RegistryReader } from '../helpers/registry.ts';
@@ -63,5 +64,16 @@ describe('a room spanning two media-worker instances', () => {
     await waitFor('Cara’s consumer of the piped camera to close', () => !cara.remoteConsumers().some((c) => c.producerId === camera));
     await ada.leave();
     await waitFor('Cara to see Ada leave', () => !cara.peers.has(ada.peerId));
+  });
+
+  it('forgets a crashed instance within the registry TTL', async () => {
+    const [first] = await registry.loads();
+    const victim = cluster.processes.find((p) => p.output().includes(first!.instanceId))!;
+    const killedAt = Date.now();
+    victim.child.kill('SIGKILL');
+    await waitFor('the registry to drop the instance', async () => !(await registry.loads()).some((l) => l.instanceId === first!.instanceId), 15_000);
+    const goneAfter = Date.now() - killedAt;
+    console.log(`a crashed media-worker left the registry after ${goneAfter} ms`);
+    expect(goneAfter).toBeLessThan(REGISTRY_TTL_MS + 2000);
   });
 });
