@@ -8,20 +8,17 @@ import type { ClientNotification } from '../protocol/client.ts';
 import type { PeerInfo, ProducerInfo, Source } from '../protocol/sdp.ts';
 import { SignalingClient } from '../web/src/media/signaling.ts';
 import { createTransport } from '../web/src/media/transport.ts';
+import { shared as sharedSources, syntheticAudio, syntheticVideo, VIDEO } from './synthetic.ts';
 
 // wrtc is CommonJS whose exports Node's ESM loader cannot name statically, so it is required.
 const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof import('@roamhq/wrtc');
-const { RTCAudioSource, RTCVideoSource, RTCVideoSink } = wrtc.nonstandard;
+const { RTCVideoSink } = wrtc.nonstandard;
 
 // mediasoup-client's Chrome111 handler calls `new RTCPeerConnection()` and `new MediaStream()` as globals,
 // with no way to pass them in; wrtc's implement the same W3C interfaces.
 globalThis.RTCPeerConnection ??= wrtc.RTCPeerConnection;
 globalThis.MediaStream ??= wrtc.MediaStream;
 
-/** Synthetic camera: small frames keep a bot's encoder cheap, so a 2-core machine can run several. */
-const VIDEO = { width: 320, height: 180, fps: 15, maxBitrate: 300_000 };
-/** Synthetic microphone: wrtc's audio source takes exactly 10 ms per call. */
-const AUDIO = { sampleRate: 48_000, frameMs: 10, toneHz: 440, amplitude: 8000 };
 
 export interface BotOptions {
   /** Signaling base URL: http(s)://host:port (as the test clusters give it) or ws(s)://host:port. */
@@ -31,6 +28,8 @@ export interface BotOptions {
   name: string;
   /** Access token, sent as `&token=`. */
   token?: string;
+  /** Consume everyone else's media (default). A publish-only load-test bot sets false. */
+  subscribe?: boolean;
 }
 
 export interface RemoteConsumer {
@@ -48,6 +47,19 @@ export interface BotStats {
   audioPacketsReceived: number;
   /** Open consumers. */
   consumers: number;
+  /** Totals over every inbound (received) RTP stream, for load tests: loss, retransmission and key-frame asks. */
+  inbound: RtpTotals;
+  /** Totals over our outbound streams; `nacks` and `plis` here are those the SFU sent us. */
+  outbound: RtpTotals;
+}
+
+export interface RtpTotals {
+  bytes: number;
+  packets: number;
+  /** Inbound only: packets the receiver counted as lost (cumulative, may shrink when late packets arrive). */
+  packetsLost: number;
+  nacks: number;
+  plis: number;
 }
 
 interface Consumption {
@@ -84,10 +96,12 @@ export class Bot {
   activeSpeaker: string | null = null;
   /** How many times the server told us to rebuild our media (a worker died). */
   resets = 0;
-  private timers: NodeJS.Timeout[] = [];
+  /** Stops (or unshares) the synthetic sources this bot publishes. */
+  private releases: (() => void)[] = [];
   private joinStartedAt = 0;
   private closed = false;
   private ready?: Promise<void>;
+  private subscribe = true;
 
   private constructor(
     readonly name: string,
@@ -114,6 +128,7 @@ export class Bot {
     let bot: Bot | undefined;
     const signaling = await Bot.connect(options, () => bot);
     bot = new Bot(options.name, signaling);
+    bot.subscribe = options.subscribe ?? true;
     bot.joinStartedAt = startedAt;
     bot.ready = bot.setUp(options.room);
     try {
@@ -125,10 +140,13 @@ export class Bot {
     return bot;
   }
 
-  /** Starts synthetic sources (both unless told otherwise) and produces them; remote media is consumed regardless. */
-  async publish({ audio = true, video = true }: { audio?: boolean; video?: boolean } = {}): Promise<void> {
-    if (audio && !this.producers.has('microphone')) await this.produce('microphone', this.syntheticAudio());
-    if (video && !this.producers.has('camera')) await this.produce('camera', this.syntheticVideo());
+  /**
+   * Starts synthetic sources (both unless told otherwise) and produces them. `shared` feeds every bot of the
+   * process from one tone and one picture (load tests: the drawing runs once, only the encoders multiply).
+   */
+  async publish({ audio = true, video = true, shared = false }: { audio?: boolean; video?: boolean; shared?: boolean } = {}): Promise<void> {
+    if (audio && !this.producers.has('microphone')) await this.produce('microphone', this.synthetic('audio', shared));
+    if (video && !this.producers.has('camera')) await this.produce('camera', this.synthetic('video', shared));
   }
 
   producerId(source: Source): string | undefined {
@@ -154,18 +172,32 @@ export class Bot {
    * and the only way on wrtc, whose RTCRtpReceiver.getStats (behind consumer.getStats) is not implemented.
    */
   async stats(): Promise<BotStats> {
-    const totals: BotStats = { videoFramesDecoded: 0, audioPacketsReceived: 0, consumers: this.consumptions.size };
-    if (!this.recvTransport || this.recvTransport.closed) return totals;
-    const report = await this.recvTransport.getStats();
-    report.forEach((s: InboundRtpStats) => {
-      if (s.type !== 'inbound-rtp') return;
-      if (s.kind === 'video') {
-        totals.videoFramesDecoded += s.framesDecoded ?? 0;
-        if (s.framesReceived !== undefined) totals.videoFramesReceived = (totals.videoFramesReceived ?? 0) + s.framesReceived;
-      } else if (s.kind === 'audio') {
-        totals.audioPacketsReceived += s.packetsReceived ?? 0;
-      }
-    });
+    const totals: BotStats = {
+      videoFramesDecoded: 0,
+      audioPacketsReceived: 0,
+      consumers: this.consumptions.size,
+      inbound: emptyTotals(),
+      outbound: emptyTotals(),
+    };
+    if (this.recvTransport && !this.recvTransport.closed) {
+      const report = await this.recvTransport.getStats();
+      report.forEach((s: RtpStats) => {
+        if (s.type !== 'inbound-rtp') return;
+        addTotals(totals.inbound, s.bytesReceived, s.packetsReceived, s);
+        if (s.kind === 'video') {
+          totals.videoFramesDecoded += s.framesDecoded ?? 0;
+          if (s.framesReceived !== undefined) totals.videoFramesReceived = (totals.videoFramesReceived ?? 0) + s.framesReceived;
+        } else if (s.kind === 'audio') {
+          totals.audioPacketsReceived += s.packetsReceived ?? 0;
+        }
+      });
+    }
+    if (this.producers.size > 0 && this.sendTransport && !this.sendTransport.closed) {
+      const report = await this.sendTransport.getStats();
+      report.forEach((s: RtpStats) => {
+        if (s.type === 'outbound-rtp') addTotals(totals.outbound, s.bytesSent, s.packetsSent, s);
+      });
+    }
     return totals;
   }
 
@@ -208,8 +240,7 @@ export class Bot {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.timers.forEach(clearInterval);
-    this.timers = [];
+    this.releases.splice(0).forEach((release) => release());
     for (const producer of this.producers.values()) {
       producer.track?.stop();
       producer.close();
@@ -230,7 +261,7 @@ export class Bot {
     this.recvTransport = await createTransport(this.device, this.signaling, 'recv');
     this.joinMs = Math.round(performance.now() - this.joinStartedAt);
     // Not awaited: `ready` must resolve first, since consume() waits on it.
-    queueMicrotask(() => joined.producers.forEach((p) => void this.consume(p)));
+    if (this.subscribe) queueMicrotask(() => joined.producers.forEach((p) => void this.consume(p)));
   }
 
 
@@ -247,8 +278,12 @@ export class Bot {
     this.requested.clear();
     this.sendTransport?.close();
     this.recvTransport?.close();
-    this.sendTransport = await createTransport(this.device, this.signaling, 'send');
-    this.recvTransport = await createTransport(this.device, this.signaling, 'recv');
+    // Consumes triggered by notifications meanwhile must wait for the new receive transport.
+    this.ready = (async () => {
+      this.sendTransport = await createTransport(this.device, this.signaling, 'send');
+      this.recvTransport = await createTransport(this.device, this.signaling, 'recv');
+    })();
+    await this.ready;
     for (const [source, track] of tracks) if (track && (source === 'microphone' || source === 'camera')) await this.produce(source, track);
     producers.forEach((p) => void this.consume(p));
   }
@@ -271,45 +306,16 @@ export class Bot {
     }
   }
 
-  /** A 440 Hz tone, pushed in the 10 ms frames wrtc expects. */
-  private syntheticAudio(): MediaStreamTrack {
-    const source = new RTCAudioSource();
-    const samplesPerFrame = (AUDIO.sampleRate * AUDIO.frameMs) / 1000;
-    let phase = 0;
-    const step = (2 * Math.PI * AUDIO.toneHz) / AUDIO.sampleRate;
-    this.timers.push(
-      setInterval(() => {
-        const samples = new Int16Array(samplesPerFrame);
-        for (let i = 0; i < samplesPerFrame; i++, phase += step) samples[i] = Math.round(AUDIO.amplitude * Math.sin(phase));
-        phase %= 2 * Math.PI;
-        source.onData({ samples, sampleRate: AUDIO.sampleRate, channelCount: 1, numberOfFrames: samplesPerFrame });
-      }, AUDIO.frameMs),
-    );
-    return source.createTrack();
-  }
-
-  /** Diagonal stripes drifting across an I420 frame: cheap to draw, but never static for the encoder. */
-  private syntheticVideo(): MediaStreamTrack {
-    const source = new RTCVideoSource();
-    const { width, height } = VIDEO;
-    const data = new Uint8Array(width * height * 1.5);
-    data.fill(128, width * height); // neutral chroma: a grey-scale picture
-    let t = 0;
-    this.timers.push(
-      setInterval(() => {
-        t += 4;
-        for (let y = 0; y < height; y++) {
-          const row = y * width;
-          for (let x = 0; x < width; x++) data[row + x] = (x + y + t) & 0xff;
-        }
-        source.onFrame({ width, height, data });
-      }, 1000 / VIDEO.fps),
-    );
-    return source.createTrack();
+  /** A source's first track for this bot; the source is released when the bot closes. */
+  private synthetic(kind: 'audio' | 'video', useShared: boolean): MediaStreamTrack {
+    const source = useShared ? sharedSources[kind] : kind === 'audio' ? syntheticAudio() : syntheticVideo();
+    const track = source.track();
+    this.releases.push(() => source.release());
+    return track;
   }
 
   private async consume(producer: ProducerInfo): Promise<void> {
-    if (this.requested.has(producer.id) || this.closed) return;
+    if (!this.subscribe || this.requested.has(producer.id) || this.closed) return;
     this.requested.add(producer.id);
     await this.ready;
     const transport = this.recvTransport;
@@ -392,13 +398,31 @@ export class Bot {
   }
 }
 
-/** The fields of an `inbound-rtp` entry we sum; wrtc 0.10 (libwebrtc M106) reports all of them. */
-interface InboundRtpStats {
+/** The fields of an `inbound-rtp` / `outbound-rtp` entry we sum; wrtc 0.10 (libwebrtc M106) reports all of them. */
+interface RtpStats {
   type: string;
   kind?: string;
   framesDecoded?: number;
   framesReceived?: number;
   packetsReceived?: number;
+  bytesReceived?: number;
+  packetsSent?: number;
+  bytesSent?: number;
+  packetsLost?: number;
+  nackCount?: number;
+  pliCount?: number;
+}
+
+function emptyTotals(): RtpTotals {
+  return { bytes: 0, packets: 0, packetsLost: 0, nacks: 0, plis: 0 };
+}
+
+function addTotals(t: RtpTotals, bytes: number | undefined, packets: number | undefined, s: RtpStats): void {
+  t.bytes += bytes ?? 0;
+  t.packets += packets ?? 0;
+  t.packetsLost += s.packetsLost ?? 0;
+  t.nacks += s.nackCount ?? 0;
+  t.plis += s.pliCount ?? 0;
 }
 
 function signalingUrl({ url, token }: Pick<BotOptions, 'url' | 'token'>): string {

@@ -36,7 +36,7 @@ export async function createSignaling({ bus, config, upgradeWebSocket }: Signali
   const media = new MediaClient(bus);
   const placement = await Placement.open(bus);
   const lobby = await Lobby.open(await bus.kv(buckets.presence, { ttlMs: PRESENCE_TTL_MS }));
-  const memberships = await Memberships.open(bus, media, lobby, config);
+  const memberships = await Memberships.open(bus, media, lobby, config, placement);
   const metrics = new Metrics();
   metrics.memberships = () => memberships.size;
   const deps = { media, placement, memberships, lobby, metrics };

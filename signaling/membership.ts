@@ -24,6 +24,7 @@ export class Membership {
   events?: Subscription;
 
   constructor(
+    /** mediaInstanceId changes when the peer is moved off a dead media worker. */
     readonly record: Omit<SessionRecord, 'producers'>,
     /** KV key of the session record: the hash of the resume token. */
     readonly recordKey: string,

@@ -2,15 +2,17 @@ import type { Bus, KvStore, Subscription } from '../bus/bus.ts';
 import type { AccessClaims } from '../protocol/auth.ts';
 import type { ClientResponseData } from '../protocol/client.ts';
 import { ParleyError } from '../protocol/errors.ts';
-import { RoomEvent } from '../protocol/media.ts';
+import { LEASE_RENEW_MS, RoomEvent } from '../protocol/media.ts';
 import type { MediaResponse } from '../protocol/media.ts';
 import { PRESENCE_HEARTBEAT_MS, PRESENCE_TTL_MS } from '../protocol/presence.ts';
 import { SessionRecord, Takeover } from '../protocol/session.ts';
 import { buckets, subjects } from '../protocol/subjects.ts';
 import type { SignalingConfig } from './config.ts';
+import { moveToLiveInstance } from './failover.ts';
 import type { MediaClient } from './media.ts';
 import { Membership } from './membership.ts';
 import type { MemberSocket } from './membership.ts';
+import type { Placement } from './placement.ts';
 import type { Lobby } from './presence.ts';
 
 type Snapshot = ClientResponseData<'join'>;
@@ -30,7 +32,7 @@ export const CLOSE = {
  */
 export class Memberships {
   private byPeer = new Map<string, Membership>();
-  private timer: ReturnType<typeof setInterval>;
+  private timers: ReturnType<typeof setInterval>[];
   private takeovers: Subscription;
 
   private constructor(
@@ -39,15 +41,20 @@ export class Memberships {
     private lobby: Lobby,
     private records: KvStore,
     private config: SignalingConfig,
+    private placement: Placement,
   ) {
-    this.timer = setInterval(() => void this.heartbeat(), PRESENCE_HEARTBEAT_MS);
+    this.timers = [
+      setInterval(() => this.refreshPresence(), PRESENCE_HEARTBEAT_MS),
+      // Renewing often is also how a dead media worker is noticed quickly.
+      setInterval(() => void this.renewLeases(), LEASE_RENEW_MS),
+    ];
     this.takeovers = bus.subscribe(subjects.sessionTakeovers, (msg) => this.onTakeover(msg.data));
   }
 
-  static async open(bus: Bus, media: MediaClient, lobby: Lobby, config: SignalingConfig): Promise<Memberships> {
+  static async open(bus: Bus, media: MediaClient, lobby: Lobby, config: SignalingConfig, placement: Placement): Promise<Memberships> {
     // Records outlive a crashed instance by the grace period, so its users can resume elsewhere.
     const ttlMs = Math.max(config.graceMs, PRESENCE_TTL_MS);
-    return new Memberships(bus, media, lobby, await bus.kv(buckets.sessions, { ttlMs }), config);
+    return new Memberships(bus, media, lobby, await bus.kv(buckets.sessions, { ttlMs }), config, placement);
   }
 
   get size(): number {
@@ -126,7 +133,7 @@ export class Memberships {
 
   /** Stops heartbeats; memberships are left to be resumed elsewhere or to expire. */
   close(): void {
-    clearInterval(this.timer);
+    this.timers.forEach(clearInterval);
     this.takeovers.unsubscribe();
     for (const m of this.byPeer.values()) m.events?.unsubscribe();
     this.byPeer.clear();
@@ -176,10 +183,13 @@ export class Memberships {
     membership.socket?.close(CLOSE.resumedElsewhere, 'resumed on another connection');
   }
 
-  private async heartbeat(): Promise<void> {
+  private refreshPresence(): void {
+    for (const m of this.byPeer.values()) void this.publishPresence(m).catch(logError('presence'));
+  }
+
+  private async renewLeases(): Promise<void> {
     const byMedia = new Map<string, Membership[]>();
     for (const m of this.byPeer.values()) {
-      void this.publishPresence(m).catch(logError('presence'));
       const list = byMedia.get(m.record.mediaInstanceId) ?? [];
       list.push(m);
       byMedia.set(m.record.mediaInstanceId, list);
@@ -189,16 +199,33 @@ export class Memberships {
 
   private async renew(instanceId: string, list: Membership[]): Promise<void> {
     const peers = list.map((m) => ({ roomId: m.roomId, peerId: m.peerId }));
-    const { unknown } = await this.media.call(instanceId, 'renewLeases', { peers }).catch((err: unknown) => {
-      // An unreachable worker is not proof of loss: its lease logic decides; we try again next beat.
-      logError('lease renewal')(err);
-      return { unknown: [] };
-    });
+    let unknown: { peerId: string }[];
+    try {
+      ({ unknown } = await this.media.call(instanceId, 'renewLeases', { peers }));
+    } catch (err) {
+      // No responder: the instance is gone. A timeout is not proof of loss: we try again next time.
+      if (err instanceof ParleyError && err.code === 'UNAVAILABLE') await this.failover(instanceId, list);
+      else logError('lease renewal')(err);
+      return;
+    }
     for (const ref of unknown) {
       const membership = this.byPeer.get(ref.peerId);
       if (!membership) continue;
       await this.end(membership);
       membership.socket?.close(CLOSE.mediaLost, 'the media server lost this session; join again');
+    }
+  }
+
+  private async failover(dead: string, list: Membership[]): Promise<void> {
+    for (const membership of list) {
+      try {
+        await moveToLiveInstance(membership, dead, { bus: this.bus, media: this.media, placement: this.placement });
+        await this.publishPresence(membership);
+      } catch (err) {
+        logError('failover')(err);
+        await this.end(membership);
+        membership.socket?.close(CLOSE.mediaLost, 'the media server was lost; join again');
+      }
     }
   }
 }

@@ -23,8 +23,9 @@ export class Placement {
    * The media-worker instance for a new participant of `roomId`: the room's home while it has consumer
    * capacity left, else the least-loaded other one (the room then spans both; media is piped between them).
    */
-  async hostFor(roomId: string): Promise<string> {
-    const live = await this.liveInstances();
+  async hostFor(roomId: string, dead?: string): Promise<string> {
+    // The registry still lists a crashed instance until its TTL runs out; the caller may know better.
+    const live = (await this.liveInstances()).filter((w) => w.instanceId !== dead);
     const current = await this.placements.get(roomId);
     const home = live.find((w) => w.instanceId === current?.value);
     if (home) {
@@ -39,7 +40,7 @@ export class Placement {
       return chosen;
     } catch (err) {
       // Another signaling instance placed the room first: use its choice.
-      if (err instanceof ParleyError && err.code === 'CONFLICT') return this.hostFor(roomId);
+      if (err instanceof ParleyError && err.code === 'CONFLICT') return this.hostFor(roomId, dead);
       throw err;
     }
   }

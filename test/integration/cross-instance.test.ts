@@ -77,3 +77,63 @@ describe('a room spanning two media-worker instances', () => {
     expect(goneAfter).toBeLessThan(REGISTRY_TTL_MS + 2000);
   });
 });
+
+/**
+ * A media-worker instance dies under a room that spans two: its participants move to the other instance and
+ * everyone receives media again within 5 s, without rejoining.
+ */
+describe('failover when a media-worker instance dies', () => {
+  let cluster: Cluster;
+  let registry: RegistryReader;
+  const bots: Bot[] = [];
+
+  beforeAll(async () => {
+    cluster = await startDistributed({ mediaWorkers: 2, env: { MEDIA_WORKERS: '1', MEDIA_MAX_CONSUMERS_PER_WORKER: '2' } });
+    registry = await RegistryReader.open(cluster.nats!.url);
+  });
+  afterAll(async () => {
+    bots.forEach((b) => b.close());
+    await registry?.close();
+    await cluster?.stop();
+  });
+
+  it('moves the dead instance’s participants and restores media within 5 s', async () => {
+    const join = async (name: string) => {
+      const bot = await Bot.join({ url: cluster.signaling[0]!, room: 'failover', name, token: await token(name) });
+      bots.push(bot);
+      return bot;
+    };
+    const decoded = async (bot: Bot) => (await bot.stats()).videoFramesDecoded;
+    const ada = await join('Ada');
+    await ada.publish();
+    const bob = await join('Bob');
+    await waitFor('Bob to decode Ada', async () => (await decoded(bob)) > 0);
+    await waitFor('the home instance to report itself full', async () => (await registry.loads()).some((l) => l.consumers >= l.capacity), 10_000);
+    const cara = await join('Cara');
+    await cara.publish();
+    await waitFor('Cara to decode Ada across instances', async () => (await decoded(cara)) > 0, 10_000);
+    await waitFor('Ada to decode Cara across instances', async () => (await decoded(ada)) > 0, 10_000);
+
+    const home = (await registry.loads()).find((l) => l.consumers >= l.capacity)!;
+    const victim = cluster.processes.find((p) => p.output().includes(home.instanceId))!;
+    const killedAt = Date.now();
+    victim.child.kill('SIGKILL');
+    await waitFor('Ada and Bob to be moved', () => ada.resets === 1 && bob.resets === 1, 5000);
+    const oldCamera = cara.remoteConsumers().find((c) => c.peerId === ada.peerId && c.kind === 'video')?.producerId;
+    const consumesNewCamera = (bot: Bot) => {
+      const camera = ada.producerId('camera');
+      return camera !== undefined && camera !== oldCamera && bot.remoteConsumers().some((c) => c.producerId === camera);
+    };
+    await waitFor('Bob and Cara to decode Ada’s re-published video', async () =>
+      consumesNewCamera(bob) && consumesNewCamera(cara) && (await decoded(bob)) > 0 && (await decoded(cara)) > 0,
+    5000).catch(async (err: Error) => {
+      const state = { camera: ada.producerId('camera'), oldCamera, bob: bob.remoteConsumers(), cara: cara.remoteConsumers(), b: await bob.stats(), c: await cara.stats() };
+      throw new Error(`${err.message}: ${JSON.stringify(state)}\n${cluster.processes.map((p) => p.output()).join('\n')}`);
+    });
+    const recoveredMs = Date.now() - killedAt;
+    console.log(`failover: media flowing again ${recoveredMs} ms after killing media-worker ${home.instanceId}`);
+    expect(recoveredMs).toBeLessThan(5000);
+    expect(cara.resets).toBe(0);
+    expect(cara.peers.has(ada.peerId) && bob.peers.has(ada.peerId)).toBe(true);
+  });
+});
