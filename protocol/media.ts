@@ -66,7 +66,7 @@ export const mediaCommands = {
   },
 } as const;
 
-export const LEASE_RENEW_MS = 2_000;
+export const LEASE_RENEW_MS = 1_000;
 export const LEASE_TTL_MS = 15_000;
 
 export type MediaCommand = keyof typeof mediaCommands;

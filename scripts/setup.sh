@@ -32,7 +32,7 @@ if [[ ! -x "${MEDIASOUP_WORKER_BIN:-$cached_worker}" ]]; then
     flatbuffers-compiler libabsl-dev libssl-dev patch)
 fi
 if (( for_tests )); then
-  packages+=(chromium nats-server openssl iproute2)
+  packages+=(chromium firefox-esr nats-server openssl iproute2)
 fi
 missing=()
 for p in "${packages[@]}"; do

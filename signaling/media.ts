@@ -12,8 +12,9 @@ export class MediaClient {
     command: C,
     request: MediaRequest<C>,
     headers?: Headers,
+    timeoutMs?: number,
   ): Promise<MediaResponse<C>> {
-    const reply = await this.bus.request(subjects.mediaCommand(instanceId, command), request, { headers });
+    const reply = await this.bus.request(subjects.mediaCommand(instanceId, command), request, { headers, timeoutMs });
     return mediaCommands[command].response.parse(reply) as MediaResponse<C>;
   }
 }

@@ -201,10 +201,12 @@ export class Memberships {
     const peers = list.map((m) => ({ roomId: m.roomId, peerId: m.peerId }));
     let unknown: { peerId: string }[];
     try {
-      ({ unknown } = await this.media.call(instanceId, 'renewLeases', { peers }));
+      ({ unknown } = await this.renewal(instanceId, peers));
     } catch (err) {
-      // No responder: the instance is gone. A timeout is not proof of loss: we try again next time.
-      if (err instanceof ParleyError && err.code === 'UNAVAILABLE') await this.failover(instanceId, list);
+      // No responder: the process is gone. A host that vanished (cable, power) keeps its NATS interest
+      // until the server's ping timeout, so a renewal and an immediate retry that both time out count too.
+      const gone = isCode(err, 'UNAVAILABLE') || (isCode(err, 'TIMEOUT') && !(await this.renewal(instanceId, []).then(() => true, () => false)));
+      if (gone) await this.failover(instanceId, list);
       else logError('lease renewal')(err);
       return;
     }
@@ -214,6 +216,10 @@ export class Memberships {
       await this.end(membership);
       membership.socket?.close(CLOSE.mediaLost, 'the media server lost this session; join again');
     }
+  }
+
+  private renewal(instanceId: string, peers: { roomId: string; peerId: string }[]) {
+    return this.media.call(instanceId, 'renewLeases', { peers }, undefined, RENEWAL_TIMEOUT_MS);
   }
 
   private async failover(dead: string, list: Membership[]): Promise<void> {
@@ -228,6 +234,13 @@ export class Memberships {
       }
     }
   }
+}
+
+/** A media worker answers a renewal in milliseconds; one that needs longer is treated as possibly gone. */
+const RENEWAL_TIMEOUT_MS = 1000;
+
+function isCode(err: unknown, code: ParleyError['code']): boolean {
+  return err instanceof ParleyError && err.code === code;
 }
 
 function randomToken(): string {

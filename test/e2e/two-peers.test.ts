@@ -40,7 +40,7 @@ describe.each(modes)('two browsers in one room: %s', (_mode, start) => {
     const states = await capturedTrackStates(bob);
     expect(states.length).toBe(2);
     expect(states).toEqual(['ended', 'ended']);
-    await expect(bob.getByRole('button', { name: 'Join' }).isVisible()).resolves.toBe(true);
+    await expect(bob.getByRole('button', { name: 'Join', exact: true }).isVisible()).resolves.toBe(true);
   });
 });
 

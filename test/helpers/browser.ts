@@ -1,5 +1,12 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
+import { repoRoot } from './processes.ts';
+
+/** Where end-to-end tests save screenshots (a CI artifact; git ignores test-results/). */
+export const SCREENSHOTS = path.join(repoRoot, 'test-results', 'screenshots');
+fs.mkdirSync(SCREENSHOTS, { recursive: true });
 
 export const CHROMIUM_FLAGS = [
   '--no-sandbox',
@@ -24,30 +31,47 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** Records every track the page captures, so a test can check they all end when the user leaves. */
-const recordCapturedTracks = () => {
+export const recordCapturedTracks = () => {
   const captured: MediaStreamTrack[] = [];
   (window as unknown as { capturedTracks: MediaStreamTrack[] }).capturedTracks = captured;
-  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (constraints) => {
-    const stream = await original(constraints);
-    captured.push(...stream.getTracks());
-    return stream;
-  };
+  const devices = navigator.mediaDevices;
+  if (!devices) return;
+  for (const method of ['getUserMedia', 'getDisplayMedia'] as const) {
+    const original = devices[method]?.bind(devices);
+    if (!original) continue;
+    devices[method] = async (constraints?: MediaStreamConstraints) => {
+      const stream = await original(constraints);
+      captured.push(...stream.getTracks());
+      return stream;
+    };
+  }
 };
 
-export async function openParley(browser: Browser, baseUrl: string): Promise<Page> {
-  const context = await browser.newContext();
+export async function openParley(
+  browser: Browser,
+  baseUrl: string,
+  options: { userAgent?: string; viewport?: { width: number; height: number } } = {},
+): Promise<Page> {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
   await page.addInitScript(recordCapturedTracks);
   page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
   await page.goto(baseUrl);
   return page;
 }
 
-export async function joinFromLobby(page: Page, room: string, name: string): Promise<void> {
+/** The name step, then the lobby (its WebSocket is open once the room field shows). */
+export async function enterLobby(page: Page, name: string): Promise<void> {
   await page.getByLabel('Your name').fill(name);
-  await page.getByLabel('Room').fill(room);
-  await page.getByRole('button', { name: 'Join' }).click();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Room', { exact: true }).waitFor();
+}
+
+export async function joinFromLobby(page: Page, room: string, name: string): Promise<void> {
+  await enterLobby(page, name);
+  await page.getByLabel('Room', { exact: true }).fill(room);
+  await page.getByRole('button', { name: 'Join', exact: true }).click();
   await page.getByRole('button', { name: 'Leave' }).waitFor();
 }
 

@@ -120,7 +120,7 @@ describe('media worker: rooms across workers, media features, recovery', () => {
   it('drains on SIGTERM: takes no new rooms, keeps the current one', async () => {
     const worker = cluster.processes[0]!.child;
     worker.kill('SIGTERM');
-    await waitFor('the registry to show the drain', async () => (await loads()).draining, 5000).catch((err: Error) => {
+    await waitFor('the registry to show the drain', async () => (await loads()).draining, 10_000).catch((err: Error) => {
       throw new Error(`${err.message}\n${cluster.processes[0]!.output()}`);
     });
     expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(503);

@@ -1,44 +1,121 @@
 import { Call } from './media/call.ts';
-import { errorMessage, phase, roomName, selfName } from './state.ts';
+import { CLOSE_MEDIA_LOST, CLOSE_UNAUTHORIZED, Connection } from './media/connection.ts';
+import { describeCaptureError, watchDevices } from './media/devices.ts';
+import { connection, errorMessage, lobby, phase, roomName, selfName } from './state.ts';
 
-/** The current call, if any; exposed on window for the debug overlay and the end-to-end tests. */
-let current: Call | undefined;
+/** The signaling connection (opened once the user gave a name) and the current call, if any. */
+let conn: Connection | undefined;
+let call: Call | undefined;
+let lastCloseCode = 0;
+/**
+ * The access token is kept for reconnects: a resume must come from the same identity, and a dev token's
+ * identity is new each time. It is fetched again only after the server refused it (expired).
+ */
+let token: string | undefined;
 
 declare global {
   interface Window {
-    parley?: { call?: Call };
+    /** For the debug console and the end-to-end tests. */
+    parley?: { call?: Call; connection?: Connection };
   }
 }
 
-export async function joinRoom(room: string, name: string): Promise<void> {
+/** Opens the lobby: a token for this name, the WebSocket, the live room list. Nothing is captured yet. */
+export async function enterLobby(name: string): Promise<void> {
+  errorMessage.value = null;
+  selfName.value = name;
+  localStorage.setItem('parley.name', name);
+  conn?.close();
+  connection.value = 'connecting';
+  try {
+    token = undefined;
+    conn = await Connection.open(async () => (token ??= await accessToken(name)), {
+      notification: (n) => (n.notification === 'lobby' ? (lobby.value = n.data) : call?.onNotification(n)),
+      lost: (_reason, code) => {
+        lastCloseCode = code;
+        if (code === CLOSE_UNAUTHORIZED) token = undefined;
+        connection.value = 'reconnecting';
+        call?.onSignalingLost();
+      },
+      reopened: async () => {
+        lobby.value = await requireConnection().request('subscribeLobby', {});
+        if (call) await call.onSignalingReopened(lastCloseCode === CLOSE_MEDIA_LOST);
+        else connection.value = 'connected';
+      },
+      failed: (reason) => {
+        connection.value = 'failed';
+        errorMessage.value = `Connection lost: ${reason}`;
+      },
+    });
+    window.parley = { connection: conn };
+    lobby.value = await conn.request('subscribeLobby', {});
+    connection.value = 'connected';
+    watchDevices();
+  } catch (err) {
+    connection.value = 'failed';
+    errorMessage.value = `Could not connect: ${(err as Error).message}`;
+  }
+}
+
+/** Join connects media: transports, then microphone and camera. */
+export async function joinRoom(room: string): Promise<void> {
+  const connection = requireConnection();
+  const startedAt = performance.now();
   errorMessage.value = null;
   phase.value = 'joining';
   roomName.value = room;
-  selfName.value = name;
   try {
-    current = await Call.join(room, await accessToken(name));
-    window.parley = { call: current };
+    call = await Call.join(connection, room, startedAt);
+    window.parley = { call, connection };
     phase.value = 'joined';
-    await current.publish('microphone').catch(reportDeviceError('microphone'));
-    await current.publish('camera').catch(reportDeviceError('camera'));
+    history.replaceState(null, '', `?room=${encodeURIComponent(room)}${tokenParam()}`);
+    await Promise.all([call.setFeed('microphone', true), call.setFeed('camera', true)]);
   } catch (err) {
+    call = undefined;
     phase.value = 'lobby';
-    errorMessage.value = `could not join ${room}: ${(err as Error).message}`;
+    errorMessage.value = `Could not join ${room}: ${(err as Error).message}`;
   }
 }
 
 export async function leaveRoom(): Promise<void> {
-  await current?.leave();
-  current = undefined;
+  const leaving = call;
+  if (!leaving) return;
+  phase.value = 'leaving';
+  await leaving.leave();
+  call = undefined;
+  window.parley = { connection: conn };
+  phase.value = 'lobby';
+  if (conn?.isOpen) connection.value = 'connected';
+}
+
+/** The Retry button after `failed`. */
+export function retryConnection(): void {
+  errorMessage.value = null;
+  connection.value = 'reconnecting';
+  conn?.retry();
 }
 
 export function currentCall(): Call | undefined {
-  return current;
+  return call;
+}
+
+export function reportError(what: string) {
+  return (err: unknown) => (errorMessage.value = describeCaptureError(what, err));
+}
+
+function requireConnection(): Connection {
+  if (!conn) throw new Error('not connected');
+  return conn;
+}
+
+function tokenParam(): string {
+  const token = new URLSearchParams(location.search).get('token');
+  return token ? `&token=${encodeURIComponent(token)}` : '';
 }
 
 /**
  * A deployment hands users a token (e.g. in the page URL, `?token=`); the embedded default also offers
- * development tokens for any name.
+ * development tokens for any name. Asked again on every reconnect, so an expired dev token is renewed.
  */
 async function accessToken(name: string): Promise<string> {
   const given = new URLSearchParams(location.search).get('token');
@@ -52,13 +129,5 @@ async function accessToken(name: string): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-function reportDeviceError(device: string) {
-  return (err: Error) => {
-    errorMessage.value =
-      err.name === 'NotAllowedError'
-        ? `permission to use the ${device} was denied`
-        : err.name === 'NotFoundError'
-          ? `no ${device} found`
-          : `${device}: ${err.message}`;
-  };
-}
+// Closing the tab leaves at once, rather than after the resume grace period.
+addEventListener('pagehide', () => void call?.leave());

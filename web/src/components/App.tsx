@@ -3,17 +3,18 @@ import { Lobby } from './Lobby.tsx';
 import { Room } from './Room.tsx';
 
 export function App() {
+  const inRoom = phase.value === 'joined' || phase.value === 'leaving';
   return (
     <main class="app">
       {errorMessage.value && (
         <div class="error" role="alert">
-          {errorMessage.value}
+          <span>{errorMessage.value}</span>
           <button aria-label="Dismiss" onClick={() => (errorMessage.value = null)}>
             ×
           </button>
         </div>
       )}
-      {phase.value === 'lobby' || phase.value === 'joining' ? <Lobby /> : <Room />}
+      {inRoom ? <Room /> : <Lobby />}
     </main>
   );
 }

@@ -1,31 +1,60 @@
-import { connection, localTracks, remotePeers, roomName, selfName } from '../state.ts';
+import { currentCall } from '../session.ts';
+import { activeSpeaker, localTracks, microphoneMuted, remotePeers, roomName, screenShares, selfName, selfPeerId, showDevices, speaking } from '../state.ts';
+import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { Controls } from './Controls.tsx';
+import { DeviceSettings } from './DeviceSettings.tsx';
+import { PeerTile } from './PeerTile.tsx';
 import { Tile } from './Tile.tsx';
 
+/** The room: screen shares large on a stage, everyone's camera tile in a grid, controls below. */
 export function Room() {
   const local = localTracks.value;
+  const shares = screenShares.value;
+  const self = selfPeerId.value;
+  const isSpeaking = (id: string | null) => !!id && (speaking.value.has(id) || activeSpeaker.value === id);
+  const readConsumer = (id: string) => () => currentCall()?.subscriber.consumer(id)?.getStats();
+
   return (
-    <section class="room">
-      <header>
-        <h2>{roomName.value}</h2>
-        <span class={`conn conn-${connection.value}`} data-testid="connection">
-          {connection.value}
-        </span>
+    <section class={`room${shares.length ? ' has-stage' : ''}`}>
+      <header class="bar">
+        <h1>{roomName.value}</h1>
+        <span class="muted">{remotePeers.value.length + 1} in room</span>
+        <ConnectionBadge />
       </header>
-      <div class="grid">
-        <Tile name={`${selfName.value} (you)`} video={local.camera} muted={!local.microphone} self />
+      {shares.length > 0 && (
+        <div class="stage" data-count={shares.length}>
+          {shares.map(({ peer, track }) => (
+            <Tile
+              key={track.producerId}
+              peerId={peer.id}
+              name={peer.displayName}
+              video={track.track}
+              consumerId={track.consumerId}
+              audio={peer.tracks.filter((t) => t.source === 'screen-audio').map((t) => t.track)}
+              muted={false}
+              screen
+              readStats={readConsumer(track.consumerId)}
+            />
+          ))}
+        </div>
+      )}
+      <div class="grid" data-count={remotePeers.value.length + 1}>
+        <Tile
+          name={`${selfName.value} (you)`}
+          peerId={self ?? undefined}
+          video={local.camera}
+          muted={!local.microphone || microphoneMuted.value}
+          speaking={isSpeaking(self)}
+          active={!!self && activeSpeaker.value === self}
+          self
+          readStats={() => currentCall()?.publisher.outbound('camera')?.getStats()}
+        />
         {remotePeers.value.map((peer) => (
-          <Tile
-            key={peer.id}
-            peerId={peer.id}
-            name={peer.displayName}
-            video={peer.tracks.find((t) => t.track.kind === 'video')?.track}
-            audio={peer.tracks.find((t) => t.track.kind === 'audio')?.track}
-            muted={!peer.tracks.some((t) => t.track.kind === 'audio')}
-          />
+          <PeerTile key={peer.id} peer={peer} speaking={isSpeaking(peer.id)} readConsumer={readConsumer} />
         ))}
       </div>
       <Controls />
+      {showDevices.value && <DeviceSettings />}
     </section>
   );
 }

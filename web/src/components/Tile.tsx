@@ -1,39 +1,66 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { currentCall } from '../session.ts';
+import { showStats } from '../state.ts';
+import { Icon } from './Icon.tsx';
+import { RemoteAudio } from './RemoteAudio.tsx';
+import { StatsOverlay } from './StatsOverlay.tsx';
+import { useTileView } from './useTileView.ts';
 
-interface TileProps {
+export interface TileProps {
   name: string;
   peerId?: string;
   video?: MediaStreamTrack;
-  audio?: MediaStreamTrack;
+  /** The consumer behind `video`: its tile's size and visibility choose its layer and pause it. */
+  consumerId?: string;
+  audio?: MediaStreamTrack[];
   muted: boolean;
+  speaking?: boolean;
+  active?: boolean;
   self?: boolean;
+  screen?: boolean;
+  readStats?: () => Promise<RTCStatsReport> | undefined;
 }
 
-export function Tile({ name, peerId, video, audio, muted, self }: TileProps) {
+export function Tile(props: TileProps) {
+  const { name, peerId, video, consumerId, audio = [], muted, speaking, active, self, screen } = props;
+  const figureRef = useRef<HTMLElement>(null);
   const videoRef = useRef<HTMLVideoElement>(null);
-  const audioRef = useRef<HTMLAudioElement>(null);
+  useTileView(figureRef, consumerId);
 
-  useEffect(() => attach(videoRef.current, video, self ? undefined : () => currentCall()?.noteFirstFrame()), [video]);
-  useEffect(() => attach(audioRef.current, audio), [audio]);
+  useEffect(() => {
+    const el = videoRef.current;
+    if (!el || !video) return;
+    el.srcObject = new MediaStream([video]);
+    el.play().catch(() => undefined);
+    if (!self && 'requestVideoFrameCallback' in el) el.requestVideoFrameCallback(() => currentCall()?.noteFirstFrame());
+    return () => {
+      el.srcObject = null;
+    };
+  }, [video]);
 
+  const classes = ['tile', self && 'self', screen && 'screen', speaking && 'speaking', active && 'active'].filter(Boolean).join(' ');
+  const testId = screen ? 'screen-tile' : self ? 'self-tile' : 'remote-tile';
   return (
-    <figure class={`tile${self ? ' self' : ''}`} data-peer-id={peerId} data-testid={self ? 'self-tile' : 'remote-tile'}>
-      {video ? <video ref={videoRef} autoplay playsInline muted /> : <div class="avatar">{name.slice(0, 1)}</div>}
-      {audio && <audio ref={audioRef} autoplay />}
+    <figure ref={figureRef} class={classes} data-peer-id={peerId} data-testid={testId} data-muted={muted ? 'true' : 'false'}>
+      {video ? (
+        <video ref={videoRef} autoplay playsInline muted aria-label={screen ? `${name}'s screen` : `${name}'s camera`} />
+      ) : (
+        <div class="avatar" aria-hidden="true">
+          {name.slice(0, 1)}
+        </div>
+      )}
+      {audio.map((track) => (
+        <RemoteAudio key={track.id} track={track} />
+      ))}
       <figcaption>
-        {name} {muted && <span aria-label="muted">🔇</span>}
+        {muted && (
+          <span class="muted-icon" data-testid="muted-indicator" role="img" aria-label="muted">
+            <Icon name="mic" off />
+          </span>
+        )}
+        <span class="tile-name">{screen ? `${name} (screen)` : name}</span>
       </figcaption>
+      {showStats.value && props.readStats && <StatsOverlay read={props.readStats} />}
     </figure>
   );
-}
-
-function attach(el: HTMLMediaElement | null, track?: MediaStreamTrack, onFirstFrame?: () => void) {
-  if (!el || !track) return;
-  el.srcObject = new MediaStream([track]);
-  el.play().catch(() => undefined);
-  if (onFirstFrame && el instanceof HTMLVideoElement) el.requestVideoFrameCallback(() => onFirstFrame());
-  return () => {
-    el.srcObject = null;
-  };
 }

@@ -8,6 +8,13 @@ import type {
 import { ParleyError } from '../../../protocol/errors.ts';
 
 type NotificationHandler = (notification: ClientNotification) => void;
+/** `code` is the WebSocket close code: 1012 restart, 4401 bad token, 4409 resumed elsewhere, 4410 media lost. */
+export type CloseHandler = (reason: string, code: number) => void;
+
+/** What code that sends requests needs, so a reconnecting wrapper can stand in for one client. */
+export interface Requester {
+  request<M extends ClientMethod>(method: M, data: ClientRequestData<M>): Promise<ClientResponseData<M>>;
+}
 
 interface Pending {
   resolve(data: unknown): void;
@@ -40,7 +47,7 @@ export type WebSocketConstructor = new (url: string) => SocketLike;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /** The client's end of the signaling WebSocket: typed requests with ids, and notifications. */
-export class SignalingClient {
+export class SignalingClient implements Requester {
   private nextId = 1;
   private pending = new Map<number, Pending>();
   /** Set once the socket closed, so later requests fail at once instead of waiting for their timeout. */
@@ -49,7 +56,7 @@ export class SignalingClient {
   private constructor(
     private ws: SocketLike,
     private onNotification: NotificationHandler,
-    private onClose: (reason: string) => void,
+    private onClose: CloseHandler,
   ) {
     ws.addEventListener('message', (e) => this.receive(String(e.data)));
     // A close always follows an error and is what we report; in Node, `ws` would otherwise throw an
@@ -59,7 +66,7 @@ export class SignalingClient {
       this.closedReason = e.reason || `closed (${e.code})`;
       for (const p of this.pending.values()) p.reject(new Error(`connection closed: ${this.closedReason}`));
       this.pending.clear();
-      this.onClose(this.closedReason);
+      this.onClose(this.closedReason, e.code);
     });
   }
 
@@ -70,7 +77,7 @@ export class SignalingClient {
   static open(
     url: string,
     onNotification: NotificationHandler,
-    onClose: (reason: string) => void,
+    onClose: CloseHandler,
     WebSocketImpl: WebSocketConstructor = globalThis.WebSocket,
   ): Promise<SignalingClient> {
     const ws = new WebSocketImpl(url);
@@ -102,8 +109,12 @@ export class SignalingClient {
     });
   }
 
-  close(): void {
-    this.ws.close(1000, 'left');
+  close(code = 1000, reason = 'left'): void {
+    this.ws.close(code, reason);
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== undefined;
   }
 
   private receive(text: string): void {

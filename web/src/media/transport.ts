@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup-client';
 import type { Source } from '../../../protocol/sdp.ts';
-import type { SignalingClient } from './signaling.ts';
+import type { Requester } from './signaling.ts';
 
 /**
  * A mediasoup-client transport wired to signaling: DTLS connect and produce go through requests. Shared by
@@ -8,7 +8,7 @@ import type { SignalingClient } from './signaling.ts';
  */
 export async function createTransport(
   device: types.Device,
-  signaling: SignalingClient,
+  signaling: Requester,
   direction: 'send' | 'recv',
 ): Promise<types.Transport> {
   const options = await signaling.request('createTransport', { direction });

@@ -1,0 +1,29 @@
+import { activeSpeaker } from '../state.ts';
+import type { RemotePeer } from '../state.ts';
+import { Tile } from './Tile.tsx';
+
+interface Props {
+  peer: RemotePeer;
+  speaking: boolean;
+  readConsumer: (consumerId: string) => () => Promise<RTCStatsReport> | undefined;
+}
+
+/** A remote participant's camera tile (or avatar), with their microphone. */
+export function PeerTile({ peer, speaking, readConsumer }: Props) {
+  const camera = peer.tracks.find((t) => t.source === 'camera');
+  const mic = peer.tracks.find((t) => t.source === 'microphone');
+  const statsFrom = camera ?? mic;
+  return (
+    <Tile
+      peerId={peer.id}
+      name={peer.displayName}
+      video={camera?.track}
+      consumerId={camera?.consumerId}
+      audio={mic ? [mic.track] : []}
+      muted={!mic || mic.paused}
+      speaking={speaking}
+      active={activeSpeaker.value === peer.id}
+      readStats={statsFrom ? readConsumer(statsFrom.consumerId) : undefined}
+    />
+  );
+}

@@ -1,0 +1,40 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { formatStats, summarize } from '../media/stats.ts';
+import type { Sample } from '../media/stats.ts';
+
+interface Props {
+  /** The report to read each second: a consumer's or a producer's getStats(). */
+  read: () => Promise<RTCStatsReport> | undefined;
+}
+
+/** Resolution, frame rate, bitrate, loss and codec of one tile, refreshed every second while shown. */
+export function StatsOverlay({ read }: Props) {
+  const [lines, setLines] = useState<string[]>(['…']);
+  // The latest reader, without restarting the sampling (and losing the bitrate baseline) on each render.
+  const reader = useRef(read);
+  reader.current = read;
+  useEffect(() => {
+    let prev: Sample | undefined;
+    let stopped = false;
+    const tick = async () => {
+      const report = await reader.current()?.catch(() => undefined);
+      if (stopped || !report) return;
+      const { stats, sample } = summarize(report, prev);
+      prev = sample;
+      setLines(formatStats(stats));
+    };
+    void tick();
+    const timer = setInterval(() => void tick(), 1000);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, []);
+  return (
+    <div class="stats" data-testid="stats">
+      {lines.map((line) => (
+        <div key={line}>{line}</div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,135 @@
+import { CLIENT_PROTOCOL_VERSION } from '../../../protocol/client.ts';
+import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponseData } from '../../../protocol/client.ts';
+import { SignalingClient } from './signaling.ts';
+import type { Requester } from './signaling.ts';
+
+/** Close codes signaling uses on purpose (see signaling/memberships.ts). */
+export const CLOSE_UNAUTHORIZED = 4401;
+export const CLOSE_RESUMED_ELSEWHERE = 4409;
+export const CLOSE_MEDIA_LOST = 4410;
+
+/** Reconnect delays; the last repeats until `GIVE_UP_MS` has passed (the server keeps a session ~20 s). */
+const BACKOFF_MS = [250, 500, 1000, 2000, 3000];
+const GIVE_UP_MS = 30_000;
+const OPEN_TIMEOUT_MS = 8_000;
+
+export interface ConnectionEvents {
+  notification(n: ClientNotification): void;
+  /** The socket is down and we are trying again. */
+  lost(reason: string, code: number): void;
+  /** A new socket is open; the owner resumes what it had (lobby subscription, room membership). */
+  reopened(): Promise<void>;
+  /** We stopped trying: the user has to act (retry, or a new token). */
+  failed(reason: string): void;
+}
+
+/**
+ * The signaling WebSocket as the app sees it: one logical connection that survives drops. Requests go to
+ * whichever socket is open now; while it is down they fail at once, so callers never hang.
+ */
+export class Connection implements Requester {
+  private client?: SignalingClient;
+  private closedByUs = false;
+  private reconnecting = false;
+
+  private constructor(
+    private tokenSource: () => Promise<string>,
+    private events: ConnectionEvents,
+  ) {}
+
+  static async open(tokenSource: () => Promise<string>, events: ConnectionEvents): Promise<Connection> {
+    const connection = new Connection(tokenSource, events);
+    connection.client = await connection.connect();
+    return connection;
+  }
+
+  get isOpen(): boolean {
+    return !!this.client && !this.client.closed;
+  }
+
+  request<M extends ClientMethod>(method: M, data: ClientRequestData<M>): Promise<ClientResponseData<M>> {
+    if (!this.client) return Promise.reject(new Error('not connected'));
+    return this.client.request(method, data);
+  }
+
+  close(): void {
+    this.closedByUs = true;
+    this.client?.close();
+  }
+
+  /** Test hook: drop the socket as a network failure would (the server sees an abnormal close). */
+  dropForTest(): void {
+    this.client?.close(4000, 'dropped by a test');
+  }
+
+  /** Starts over after `failed`: same as a drop, with a fresh backoff. */
+  retry(): void {
+    void this.reconnect();
+  }
+
+  private async connect(): Promise<SignalingClient> {
+    const token = await this.tokenSource();
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const url = `${scheme}://${location.host}/ws?v=${CLIENT_PROTOCOL_VERSION}&token=${encodeURIComponent(token)}`;
+    let client: SignalingClient | undefined;
+    const opening = SignalingClient.open(
+      url,
+      (n) => this.events.notification(n),
+      (reason, code) => {
+        if (client && client === this.client) this.onClosed(reason, code);
+      },
+    );
+    client = await withTimeout(opening, OPEN_TIMEOUT_MS, 'the signaling server did not answer');
+    return client;
+  }
+
+  private onClosed(reason: string, code: number): void {
+    if (this.closedByUs) return;
+    if (code === CLOSE_RESUMED_ELSEWHERE) return this.events.failed('this session was taken over by another tab or device');
+    this.events.lost(reason, code);
+    void this.reconnect();
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    const started = Date.now();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        await sleep(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!);
+        if (this.closedByUs) return;
+        try {
+          this.client = await this.connect();
+          await this.events.reopened();
+          return;
+        } catch (err) {
+          // A socket that opened but whose resume failed is closed, so the next attempt starts clean.
+          if (this.client && !this.client.closed) this.client.close(4000, 'retrying');
+          if (Date.now() - started > GIVE_UP_MS) return this.events.failed((err as Error).message);
+        }
+      }
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}

@@ -1,0 +1,215 @@
+import type { types } from 'mediasoup-client';
+import type { Source } from '../../../protocol/sdp.ts';
+import { errorMessage, localTracks, microphoneMuted, pendingSources, selectDevice } from '../state.ts';
+import { capture, captureScreen, describeCaptureError } from './devices.ts';
+import type { CaptureSource } from './devices.ts';
+import type { Requester } from './signaling.ts';
+
+/** What the user turns on and off; `screen` brings `screen-audio` along when the browser offers it. */
+export type Feed = 'microphone' | 'camera' | 'screen';
+
+/** Camera simulcast: three layers so each viewer gets the size its tile needs. */
+const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
+  { scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
+];
+const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
+
+/**
+ * The local side of a call: capture, produce, mute, switch devices. Each feed has a wanted state and one
+ * loop that moves the real state towards it, so any number of fast clicks ends in the last one's state and
+ * never in two producers for one source.
+ */
+export class Publisher {
+  private producers = new Map<Source, types.Producer>();
+  private wanted = new Map<Feed, boolean>();
+  private running = new Map<Feed, Promise<void>>();
+  private muteChain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private signaling: Requester,
+    private transport: () => types.Transport | undefined,
+  ) {}
+
+  isOn(feed: Feed): boolean {
+    return this.producers.has(feed);
+  }
+
+  /** The latest wish (the real state may still be catching up with it). */
+  wants(feed: Feed): boolean {
+    return this.wanted.get(feed) ?? this.isOn(feed);
+  }
+
+  /** Turns a feed on or off; resolves once the real state matches the last wish. */
+  set(feed: Feed, on: boolean): Promise<void> {
+    this.wanted.set(feed, on);
+    let run = this.running.get(feed);
+    if (!run) {
+      run = this.converge(feed).finally(() => {
+        this.running.delete(feed);
+        this.setPending(feed, false);
+      });
+      this.running.set(feed, run);
+      this.setPending(feed, true);
+    }
+    return run;
+  }
+
+  /** Mute keeps the producer (others keep their consumer) and pauses it on both sides. */
+  setMuted(muted: boolean): Promise<void> {
+    microphoneMuted.value = muted;
+    const producer = this.producers.get('microphone');
+    if (!producer) return Promise.resolve();
+    if (muted) producer.pause();
+    else producer.resume();
+    const method = muted ? 'pauseProducer' : 'resumeProducer';
+    const next = this.muteChain.then(() => this.signaling.request(method, { producerId: producer.id }));
+    this.muteChain = next.catch(() => undefined);
+    return next.then(() => undefined);
+  }
+
+  /** Live device switch: a new track on the same producer, no renegotiation. */
+  async switchDevice(source: CaptureSource, deviceId: string): Promise<void> {
+    selectDevice(source === 'microphone' ? 'audioinput' : 'videoinput', deviceId);
+    const producer = this.producers.get(source);
+    if (!producer) return;
+    const track = await capture(source, deviceId);
+    await this.replaceTrack(source, producer, track);
+  }
+
+  /** After a rejoin on a new transport: produce again what was on, with the tracks we still hold. */
+  async republish(): Promise<void> {
+    const held = [...this.producers.entries()];
+    this.producers.clear();
+    for (const [source, old] of held) {
+      if (!old.track || old.track.readyState === 'ended') continue;
+      await this.produce(source, old.track);
+      if (source === 'microphone' && microphoneMuted.value) await this.setMuted(true);
+    }
+  }
+
+  /** Stops every local track now (the camera light goes off), then tells the server. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.producers.values()];
+    this.producers.clear();
+    localTracks.value = {};
+    for (const producer of all) {
+      producer.track?.stop();
+      producer.close();
+    }
+    await Promise.all(all.map((p) => this.signaling.request('closeProducer', { producerId: p.id }).catch(() => undefined)));
+  }
+
+  outbound(source: Source): types.Producer | undefined {
+    return this.producers.get(source);
+  }
+
+  private async converge(feed: Feed): Promise<void> {
+    while (!this.closed && (this.wanted.get(feed) ?? false) !== this.isOn(feed)) {
+      if (this.wanted.get(feed)) {
+        try {
+          await this.start(feed);
+        } catch (err) {
+          this.wanted.set(feed, false);
+          errorMessage.value = describeCaptureError(feed === 'screen' ? 'screen' : feed, err);
+        }
+      } else {
+        await this.stop(feed);
+      }
+    }
+  }
+
+  private async start(feed: Feed): Promise<void> {
+    if (feed === 'screen') {
+      const { video, audio } = await captureScreen();
+      // The browser's own "Stop sharing" button ends the track.
+      video.addEventListener('ended', () => void this.set('screen', false));
+      await this.produce('screen', video);
+      if (audio) await this.produce('screen-audio', audio);
+      return;
+    }
+    const track = await capture(feed);
+    await this.produce(feed, track);
+    if (feed === 'microphone' && microphoneMuted.value) await this.setMuted(true);
+  }
+
+  private async stop(feed: Feed): Promise<void> {
+    const sources: Source[] = feed === 'screen' ? ['screen', 'screen-audio'] : [feed];
+    for (const source of sources) {
+      const producer = this.producers.get(source);
+      if (!producer) continue;
+      this.producers.delete(source);
+      producer.track?.stop();
+      producer.close();
+      this.showTrack(source, undefined);
+      await this.signaling.request('closeProducer', { producerId: producer.id }).catch(() => undefined);
+    }
+  }
+
+  private async produce(source: Source, track: MediaStreamTrack): Promise<void> {
+    const transport = this.transport();
+    if (this.closed || !transport) {
+      track.stop();
+      return;
+    }
+    if (source === 'microphone' || source === 'camera') {
+      track.addEventListener('ended', () => void this.onUnplugged(source, track));
+    }
+    try {
+      const producer = await transport.produce({
+        track,
+        encodings: source === 'camera' ? CAMERA_ENCODINGS : source === 'screen' ? SCREEN_ENCODINGS : undefined,
+        codecOptions: track.kind === 'video' ? { videoGoogleStartBitrate: 1000 } : { opusFec: true, opusDtx: source === 'microphone', opusStereo: source === 'screen-audio' },
+        // We stop tracks ourselves: a rejoin re-produces the same tracks on a new transport.
+        stopTracks: false,
+        appData: { source },
+      });
+      if (this.closed) {
+        track.stop();
+        producer.close();
+        return;
+      }
+      this.producers.set(source, producer);
+      this.showTrack(source, track);
+    } catch (err) {
+      track.stop();
+      throw err;
+    }
+  }
+
+  /** The device went away (unplugged, or taken by the OS): try the default one, else turn the feed off. */
+  private async onUnplugged(source: CaptureSource, ended: MediaStreamTrack): Promise<void> {
+    const producer = this.producers.get(source);
+    if (this.closed || !producer || producer.track !== ended) return;
+    try {
+      await this.replaceTrack(source, producer, await capture(source, ''));
+      errorMessage.value = `The ${source} was disconnected; switched to another one.`;
+    } catch {
+      errorMessage.value = `The ${source} was disconnected and no other was found.`;
+      await this.set(source, false);
+    }
+  }
+
+  private async replaceTrack(source: CaptureSource, producer: types.Producer, track: MediaStreamTrack): Promise<void> {
+    const old = producer.track;
+    track.addEventListener('ended', () => void this.onUnplugged(source, track));
+    await producer.replaceTrack({ track });
+    old?.stop();
+    this.showTrack(source, track);
+  }
+
+  private showTrack(source: Source, track: MediaStreamTrack | undefined): void {
+    const { [source]: _old, ...rest } = localTracks.value;
+    localTracks.value = track ? { ...rest, [source]: track } : rest;
+  }
+
+  private setPending(feed: Feed, pending: boolean): void {
+    const next = new Set(pendingSources.value);
+    if (pending) next.add(feed);
+    else next.delete(feed);
+    pendingSources.value = next;
+  }
+}
