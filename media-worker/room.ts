@@ -7,6 +7,7 @@ import { Peer } from './peer.ts';
 import type { ProducerData } from './peer.ts';
 import type { Federation } from './federation.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
+import { pipeOut, RemoteProducers } from './remote-producers.ts';
 import { KeyedSerial } from './serial.ts';
 import { Speakers } from './speakers.ts';
 
@@ -22,8 +23,8 @@ export class Room {
   private peers = new Map<string, Peer>();
   private routers = new Map<PooledWorker, types.Router>();
   private pipes = new Map<string, Promise<unknown>>();
-  /** Producers of peers on other instances, piped in over a PipeTransport when first consumed here. */
-  private remote = new Map<string, Promise<{ producer: types.Producer<ProducerData>; router: types.Router }>>();
+  /** Producers of peers on other instances, piped in when first consumed here. */
+  private remote: RemoteProducers;
   private serial = new KeyedSerial();
   private speakers?: { router: types.Router; observer: Speakers };
   private closed = false;
@@ -36,7 +37,9 @@ export class Room {
     private publish: Publish,
     private maxPeers: number,
     private federation: Federation,
-  ) {}
+  ) {
+    this.remote = new RemoteProducers(id, federation);
+  }
 
   get isEmpty(): boolean {
     return this.peers.size === 0 && this.joining === 0;
@@ -139,21 +142,19 @@ export class Room {
     return { producerId: producer.id };
   }
 
-  pauseProducer({ peerId, producerId }: MediaRequest<'pauseProducer'>) {
-    const producer = this.peer(peerId).producer(producerId);
-    return this.serial.run(producer.id, async () => {
-      await producer.pause();
-      this.publish({ type: 'producerPaused', roomId: this.id, producerId, peerId });
-      this.savePart();
-      return {};
-    });
+  pauseProducer(req: MediaRequest<'pauseProducer'>) {
+    return this.setProducerPaused(req, true);
   }
 
-  resumeProducer({ peerId, producerId }: MediaRequest<'resumeProducer'>) {
+  resumeProducer(req: MediaRequest<'resumeProducer'>) {
+    return this.setProducerPaused(req, false);
+  }
+
+  private setProducerPaused({ peerId, producerId }: MediaRequest<'pauseProducer'>, paused: boolean) {
     const producer = this.peer(peerId).producer(producerId);
     return this.serial.run(producer.id, async () => {
-      await producer.resume();
-      this.publish({ type: 'producerResumed', roomId: this.id, producerId, peerId });
+      await (paused ? producer.pause() : producer.resume());
+      this.publish({ type: paused ? 'producerPaused' : 'producerResumed', roomId: this.id, producerId, peerId });
       this.savePart();
       return {};
     });
@@ -216,37 +217,15 @@ export class Room {
     return {};
   }
 
-  /** Another instance wants one of our producers: connect a PipeTransport to it and consume into it. */
-  async pipeProducer({ producerId, ip, port }: MediaRequest<'pipeProducer'>): Promise<MediaResponse<'pipeProducer'>> {
+  /** Another instance wants one of our producers piped to it. */
+  pipeProducer({ producerId, ip, port }: MediaRequest<'pipeProducer'>): Promise<MediaResponse<'pipeProducer'>> {
     const [owner, producer] = this.findLocalProducer(producerId);
-    const transport = await owner.router.createPipeTransport({ listenInfo: this.pipeListenInfo(), enableRtx: true });
-    await transport.connect({ ip, port });
-    const consumer = await transport.consume({ producerId });
-    // The pipe lives as long as the producer; the other side closes its end on our producerClosed event.
-    consumer.observer.once('close', () => transport.close());
-    return {
-      ip: this.federation.listen.announcedAddress,
-      port: transport.tuple.localPort,
-      kind: consumer.kind,
-      rtpParameters: consumer.rtpParameters as RtpParameters,
-      paused: producer.paused,
-      peerId: owner.id,
-      source: producer.appData.source,
-    };
+    return pipeOut(this.federation, owner.router, producer, { ip, port });
   }
 
   /** Room events from every instance: keeps producers piped in from elsewhere in step with their origin. */
   onRoomEvent(event: RoomEvent): void {
-    if (event.type !== 'producerClosed' && event.type !== 'producerPaused' && event.type !== 'producerResumed') return;
-    const piped = this.remote.get(event.producerId);
-    if (!piped) return;
-    void piped.then(({ producer }) => {
-      if (event.type === 'producerClosed') {
-        this.remote.delete(event.producerId);
-        producer.close();
-      } else if (event.type === 'producerPaused') void producer.pause();
-      else void producer.resume();
-    }, () => undefined);
+    this.remote.onRoomEvent(event);
   }
 
   /**
@@ -257,7 +236,7 @@ export class Room {
     if (!this.routers.delete(dead)) return;
     if (this.speakers && this.speakers.router.closed) this.speakers = undefined;
     for (const key of [...this.pipes.keys()]) if (key.endsWith(`>${dead.index}`)) this.pipes.delete(key);
-    for (const [id, piped] of this.remote) void piped.then(({ router }) => router.closed && this.remote.delete(id), () => undefined);
+    this.remote.dropClosed();
     const moved = [...this.peers.values()].filter((p) => p.host === dead);
     for (const peer of moved) {
       peer.close();
@@ -403,46 +382,7 @@ export class Room {
       const producer = p.producers.get(producerId);
       if (producer) return { router: p.router, producer };
     }
-    let piped = this.remote.get(producerId);
-    if (!piped) {
-      piped = this.pipeIn(producerId, router);
-      this.remote.set(producerId, piped);
-      piped.catch(() => this.remote.delete(producerId));
-    }
-    return piped;
-  }
-
-  private async pipeIn(producerId: string, router: types.Router) {
-    const parts = await this.federation.remoteParts(this.id);
-    const owner = parts.find((part) => part.producers.some((p) => p.id === producerId));
-    if (!owner) throw new ParleyError('NOT_FOUND', `unknown producer ${producerId}`);
-    const transport = await router.createPipeTransport({ listenInfo: this.pipeListenInfo(), enableRtx: true });
-    try {
-      const { ip, port, kind, rtpParameters, paused, peerId, source } = await this.federation.requestPipe(owner.instanceId, {
-        roomId: this.id,
-        producerId,
-        ip: this.federation.listen.announcedAddress,
-        port: transport.tuple.localPort,
-      });
-      await transport.connect({ ip, port });
-      const producer = await transport.produce<ProducerData>({
-        id: producerId,
-        kind,
-        rtpParameters: rtpParameters as types.RtpParameters,
-        paused,
-        appData: { peerId, source },
-      });
-      producer.observer.once('close', () => transport.close());
-      return { router, producer };
-    } catch (err) {
-      transport.close();
-      throw err;
-    }
-  }
-
-  private pipeListenInfo(): types.TransportListenInfo {
-    const { ip, announcedAddress } = this.federation.listen;
-    return { protocol: 'udp', ip, announcedAddress };
+    return this.remote.get(producerId, router);
   }
 }
 

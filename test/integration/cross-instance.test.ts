@@ -116,10 +116,10 @@ describe('failover when a media-worker instance dies', () => {
 
     const home = (await registry.loads()).find((l) => l.consumers >= l.capacity)!;
     const victim = cluster.processes.find((p) => p.output().includes(home.instanceId))!;
+    const oldCamera = ada.producerId('camera');
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     await waitFor('Ada and Bob to be moved', () => ada.resets === 1 && bob.resets === 1, 5000);
-    const oldCamera = cara.remoteConsumers().find((c) => c.peerId === ada.peerId && c.kind === 'video')?.producerId;
     const consumesNewCamera = (bot: Bot) => {
       const camera = ada.producerId('camera');
       return camera !== undefined && camera !== oldCamera && bot.remoteConsumers().some((c) => c.producerId === camera);

@@ -1,0 +1,109 @@
+import type { types } from 'mediasoup';
+import { ParleyError } from '../protocol/errors.ts';
+import type { MediaResponse, RoomEvent } from '../protocol/media.ts';
+import type { RtpParameters } from '../protocol/sdp.ts';
+import type { Federation } from './federation.ts';
+import type { ProducerData } from './peer.ts';
+
+type Piped = { producer: types.Producer<ProducerData>; router: types.Router };
+
+/**
+ * One room's producers that live on other media-worker instances, piped in over a PipeTransport when first
+ * consumed here and kept in step with their origin through room events.
+ */
+export class RemoteProducers {
+  private piped = new Map<string, Promise<Piped>>();
+
+  constructor(
+    private roomId: string,
+    private federation: Federation,
+  ) {}
+
+  /** The producer on `router` (piping it in on first use), or NOT_FOUND if no instance hosts it. */
+  get(producerId: string, router: types.Router): Promise<Piped> {
+    let piped = this.piped.get(producerId);
+    if (!piped) {
+      piped = this.pipeIn(producerId, router);
+      this.piped.set(producerId, piped);
+      piped.catch(() => this.piped.delete(producerId));
+    }
+    return piped;
+  }
+
+  onRoomEvent(event: RoomEvent): void {
+    if (event.type !== 'producerClosed' && event.type !== 'producerPaused' && event.type !== 'producerResumed') return;
+    const piped = this.piped.get(event.producerId);
+    if (!piped) return;
+    void piped.then(({ producer }) => {
+      if (event.type === 'producerClosed') {
+        this.piped.delete(event.producerId);
+        producer.close();
+      } else if (event.type === 'producerPaused') void producer.pause();
+      else void producer.resume();
+    }, () => undefined);
+  }
+
+  /** Forgets producers piped onto routers that died with their worker; they are piped again on demand. */
+  dropClosed(): void {
+    for (const [id, piped] of this.piped) void piped.then(({ router }) => router.closed && this.piped.delete(id), () => undefined);
+  }
+
+  clear(): void {
+    this.piped.clear();
+  }
+
+  private async pipeIn(producerId: string, router: types.Router): Promise<Piped> {
+    const parts = await this.federation.remoteParts(this.roomId);
+    const owner = parts.find((part) => part.producers.some((p) => p.id === producerId));
+    if (!owner) throw new ParleyError('NOT_FOUND', `unknown producer ${producerId}`);
+    const transport = await router.createPipeTransport({ listenInfo: pipeListenInfo(this.federation), enableRtx: true });
+    try {
+      const { ip, port, kind, rtpParameters, paused, peerId, source } = await this.federation.requestPipe(owner.instanceId, {
+        roomId: this.roomId,
+        producerId,
+        ip: this.federation.listen.announcedAddress,
+        port: transport.tuple.localPort,
+      });
+      await transport.connect({ ip, port });
+      const producer = await transport.produce<ProducerData>({
+        id: producerId,
+        kind,
+        rtpParameters: rtpParameters as types.RtpParameters,
+        paused,
+        appData: { peerId, source },
+      });
+      producer.observer.once('close', () => transport.close());
+      return { router, producer };
+    } catch (err) {
+      transport.close();
+      throw err;
+    }
+  }
+}
+
+/** Another instance wants our `producer` (on `router`): connect a PipeTransport to it and consume into it. */
+export async function pipeOut(
+  federation: Federation,
+  router: types.Router,
+  producer: types.Producer<ProducerData>,
+  remote: { ip: string; port: number },
+): Promise<MediaResponse<'pipeProducer'>> {
+  const transport = await router.createPipeTransport({ listenInfo: pipeListenInfo(federation), enableRtx: true });
+  await transport.connect(remote);
+  const consumer = await transport.consume({ producerId: producer.id });
+  // The pipe lives as long as the producer; the other side closes its end on our producerClosed event.
+  consumer.observer.once('close', () => transport.close());
+  return {
+    ip: federation.listen.announcedAddress,
+    port: transport.tuple.localPort,
+    kind: consumer.kind,
+    rtpParameters: consumer.rtpParameters as RtpParameters,
+    paused: producer.paused,
+    peerId: producer.appData.peerId,
+    source: producer.appData.source,
+  };
+}
+
+function pipeListenInfo({ listen }: Federation): types.TransportListenInfo {
+  return { protocol: 'udp', ip: listen.ip, announcedAddress: listen.announcedAddress };
+}
