@@ -8,6 +8,9 @@ export interface MediaConfig {
   listenIp: string;
   /** The address clients reach this host on; must be set behind NAT or in a container. */
   announcedAddress: string;
+  /** Where PipeTransports to other media-worker instances listen and what they announce (a private network). */
+  pipeListenIp: string;
+  pipeAnnouncedAddress: string;
   /** 0 = each WebRtcServer picks free ports; N = worker i listens on N+i (UDP and TCP). */
   portBase: number;
   rtcMinPort: number;
@@ -27,6 +30,8 @@ export function mediaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MediaC
     listenIp: env.MEDIA_LISTEN_IP ?? '0.0.0.0',
     announcedAddress: env.MEDIA_ANNOUNCED_ADDRESS ?? '127.0.0.1',
     portBase: positiveInt(env.MEDIA_PORT_BASE) ?? 0,
+    pipeListenIp: env.MEDIA_PIPE_LISTEN_IP ?? env.MEDIA_LISTEN_IP ?? '0.0.0.0',
+    pipeAnnouncedAddress: env.MEDIA_PIPE_ANNOUNCED_ADDRESS ?? env.MEDIA_ANNOUNCED_ADDRESS ?? '127.0.0.1',
     rtcMinPort: positiveInt(env.MEDIA_RTC_MIN_PORT) ?? 40000,
     rtcMaxPort: positiveInt(env.MEDIA_RTC_MAX_PORT) ?? 49999,
     logLevel: (env.MEDIA_LOG_LEVEL as types.WorkerLogLevel | undefined) ?? 'warn',
