@@ -1,23 +1,31 @@
 import { startDistributed, startEmbedded, token, wsUrl } from '../test/helpers/cluster.ts';
 import type { Cluster } from '../test/helpers/cluster.ts';
 import { TestClient } from '../test/helpers/ws-client.ts';
+import { percentiles, ratio } from './lib/stats.ts';
+import { BENCH_ENV } from './lib/targets.ts';
 
 /**
  * Request round trip through signaling to the media worker: the in-process bus (embedded default) against
  * NATS (separate processes), measured in one run so the ratio holds on a noisy machine.
  * `npx tsx bench/request-latency.ts [requests]`
  */
-const N = Number(process.argv[2] ?? 500);
-// The per-connection rate limit would answer most of these with RATE_LIMITED, fast and meaningless.
-const env = { RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' };
+export interface LatencyRow {
+  op: string;
+  inProcess: ReturnType<typeof percentiles>;
+  nats: ReturnType<typeof percentiles>;
+  ratioP50: number;
+  ratioP99: number;
+}
 
-async function measure(name: string, start: () => Promise<Cluster>) {
+const WARM_UP = 50;
+
+async function measure(n: number, start: () => Promise<Cluster>) {
   const cluster = await start();
   try {
     const client = await TestClient.open(wsUrl(cluster.signaling[0]!, await token('Bench')));
     await client.request('join', { room: 'bench' });
     const rows: Record<string, number[]> = { connectTransport: [], createTransport: [] };
-    for (let i = 0; i < N + 50; i++) {
+    for (let i = 0; i < n + WARM_UP; i++) {
       // connectTransport on an unknown id: the whole path (validate, bus, worker lookup) with no media work.
       const t0 = performance.now();
       const probe = await client.request('connectTransport', { transportId: 'none', dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'x' }] } });
@@ -28,7 +36,7 @@ async function measure(name: string, start: () => Promise<Cluster>) {
         if (!created.ok) throw new Error(`createTransport failed: ${JSON.stringify(created)}`);
       }
       const t2 = performance.now();
-      if (i < 50) continue; // warm-up
+      if (i < WARM_UP) continue;
       rows.connectTransport!.push(t1 - t0);
       if (i % 5 === 0) rows.createTransport!.push(t2 - t1);
     }
@@ -39,17 +47,17 @@ async function measure(name: string, start: () => Promise<Cluster>) {
   }
 }
 
-function percentiles(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-  return { p50: round(at(0.5)), p99: round(at(0.99)), n: sorted.length };
+export async function measureRequestLatency({ requests = 500 } = {}): Promise<LatencyRow[]> {
+  const embedded = await measure(requests, () => startEmbedded({ env: BENCH_ENV }));
+  const nats = await measure(requests, () => startDistributed({ env: BENCH_ENV }));
+  return Object.keys(embedded).map((op) => {
+    const [e, d] = [embedded[op]!, nats[op]!];
+    return { op, inProcess: e, nats: d, ratioP50: ratio(d.p50, e.p50), ratioP99: ratio(d.p99, e.p99) };
+  });
 }
 
-const round = (n: number) => Math.round(n * 100) / 100;
-
-const embedded = await measure('embedded', () => startEmbedded({ env }));
-const nats = await measure('nats', () => startDistributed({ env }));
-for (const op of Object.keys(embedded)) {
-  const [e, d] = [embedded[op]!, nats[op]!];
-  console.log(`${op.padEnd(17)} in-process p50 ${e.p50} ms p99 ${e.p99} ms | NATS p50 ${d.p50} ms p99 ${d.p99} ms | ratio p50 ${round(d.p50 / e.p50)} (n=${d.n})`);
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const { op, inProcess: e, nats: d, ratioP50 } of await measureRequestLatency({ requests: Number(process.argv[2] ?? 500) })) {
+    console.log(`${op.padEnd(17)} in-process p50 ${e.p50} ms p99 ${e.p99} ms | NATS p50 ${d.p50} ms p99 ${d.p99} ms | ratio p50 ${ratioP50} (n=${d.n})`);
+  }
 }

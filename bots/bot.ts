@@ -30,6 +30,32 @@ export interface BotOptions {
   token?: string;
   /** Consume everyone else's media (default). A publish-only load-test bot sets false. */
   subscribe?: boolean;
+  /**
+   * Time every remote video: when its producer was announced, consumed and first decoded (`videoTimeline`).
+   * Costs a frame sink per video consumer until its first frame. Off by default.
+   */
+  timeEveryVideo?: boolean;
+}
+
+/** One remote video producer as this bot saw it (times from performance.now()). */
+export interface VideoTimeline {
+  producerId: string;
+  peerId: string;
+  source: Source;
+  /** newProducer notification (or the join/resume snapshot) arrived. */
+  announcedAt: number;
+  consumedAt?: number;
+  firstFrameAt?: number;
+  /** producerClosed / peerLeft / consumerClosed arrived. */
+  closedAt?: number;
+}
+
+/** A signaling request of the bot's own that failed (consume races with a closing producer land here too). */
+export interface BotRequestError {
+  method: string;
+  producerId?: string;
+  message: string;
+  at: number;
 }
 
 export interface RemoteConsumer {
@@ -102,6 +128,15 @@ export class Bot {
   private closed = false;
   private ready?: Promise<void>;
   private subscribe = true;
+  private timeEveryVideo = false;
+  /** Per-source release of the synthetic generator, so unpublish stops it (not only close). */
+  private sourceReleases = new Map<Source, () => void>();
+  /** With `timeEveryVideo`: every remote video producer this bot was told about, by producer id. */
+  readonly videoTimeline = new Map<string, VideoTimeline>();
+  /** Requests of the bot's own that failed (consume and resumeConsumer; publish/unpublish throw instead). */
+  readonly requestErrors: BotRequestError[] = [];
+  /** Every track this bot has produced, in order: tests check that unpublish and leave end them. */
+  readonly producedTracks: { source: Source; track: MediaStreamTrack }[] = [];
 
   private constructor(
     readonly name: string,
@@ -129,6 +164,7 @@ export class Bot {
     const signaling = await Bot.connect(options, () => bot);
     bot = new Bot(options.name, signaling);
     bot.subscribe = options.subscribe ?? true;
+    bot.timeEveryVideo = options.timeEveryVideo ?? false;
     bot.joinStartedAt = startedAt;
     bot.ready = bot.setUp(options.room);
     try {
@@ -145,8 +181,8 @@ export class Bot {
    * process from one tone and one picture (load tests: the drawing runs once, only the encoders multiply).
    */
   async publish({ audio = true, video = true, shared = false }: { audio?: boolean; video?: boolean; shared?: boolean } = {}): Promise<void> {
-    if (audio && !this.producers.has('microphone')) await this.produce('microphone', this.synthetic('audio', shared));
-    if (video && !this.producers.has('camera')) await this.produce('camera', this.synthetic('video', shared));
+    if (audio && !this.producers.has('microphone')) await this.produce('microphone', this.synthetic('microphone', 'audio', shared));
+    if (video && !this.producers.has('camera')) await this.produce('camera', this.synthetic('camera', 'video', shared));
   }
 
   producerId(source: Source): string | undefined {
@@ -160,7 +196,19 @@ export class Bot {
     this.producers.delete(source);
     producer.track?.stop();
     producer.close();
+    this.sourceReleases.get(source)?.();
+    this.sourceReleases.delete(source);
     await this.signaling.request('closeProducer', { producerId: producer.id });
+  }
+
+  /** The ids of our transports on the media worker (tests use them as another peer's ids). */
+  transportIds(): { send?: string; recv?: string } {
+    return { send: this.sendTransport?.id, recv: this.recvTransport?.id };
+  }
+
+  /** The token the server gave us at join, to resume this membership (tests replay it). */
+  get resumeToken(): string {
+    return this.joined?.resumeToken ?? '';
   }
 
   remoteConsumers(): RemoteConsumer[] {
@@ -300,23 +348,34 @@ export class Bot {
         stopTracks: false,
       });
       this.producers.set(source, producer);
+      this.producedTracks.push({ source, track });
     } catch (err) {
       track.stop();
       throw err;
     }
   }
 
-  /** A source's first track for this bot; the source is released when the bot closes. */
-  private synthetic(kind: 'audio' | 'video', useShared: boolean): MediaStreamTrack {
+  /** A source's first track for this bot; the source is released on unpublish or when the bot closes. */
+  private synthetic(as: Source, kind: 'audio' | 'video', useShared: boolean): MediaStreamTrack {
     const source = useShared ? sharedSources[kind] : kind === 'audio' ? syntheticAudio() : syntheticVideo();
     const track = source.track();
-    this.releases.push(() => source.release());
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      source.release();
+    };
+    this.sourceReleases.set(as, release);
+    this.releases.push(release);
     return track;
   }
 
   private async consume(producer: ProducerInfo): Promise<void> {
     if (!this.subscribe || this.requested.has(producer.id) || this.closed) return;
     this.requested.add(producer.id);
+    if (this.timeEveryVideo && producer.kind === 'video' && !this.videoTimeline.has(producer.id)) {
+      this.videoTimeline.set(producer.id, { producerId: producer.id, peerId: producer.peerId, source: producer.source, announcedAt: performance.now() });
+    }
     await this.ready;
     const transport = this.recvTransport;
     if (!transport || this.closed) return;
@@ -334,23 +393,32 @@ export class Bot {
         kind: options.kind,
         rtpParameters: options.rtpParameters as types.RtpParameters,
       });
+      // ...or closed while our side was being set up: a consumer kept now would be a black tile forever.
+      if (!this.requested.has(producer.id) || this.closed) {
+        consumer.close();
+        return;
+      }
       const info = { id: consumer.id, producerId: producer.id, peerId: options.peerId, kind: options.kind, source: options.source };
       const consumption: Consumption = { consumer, info };
-      if (options.kind === 'video' && this.firstRemoteVideoMs === undefined) consumption.sink = this.timeFirstFrame(consumer.track);
+      const timeline = this.videoTimeline.get(producer.id);
+      if (timeline) timeline.consumedAt = performance.now();
+      if (options.kind === 'video' && (this.firstRemoteVideoMs === undefined || timeline)) consumption.sink = this.timeFirstFrame(consumer.track, timeline);
       this.consumptions.set(consumer.id, consumption);
       // The server created it paused; now that our side is ready, let media (and a key frame) flow.
       await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
     } catch (err) {
       this.requested.delete(producer.id);
+      if (!this.closed) this.requestErrors.push({ method: 'consume', producerId: producer.id, message: (err as Error).message, at: performance.now() });
       if (!this.closed) console.warn(`[bot ${this.name}] could not consume ${producer.source}: ${(err as Error).message}`);
     }
   }
 
   /** A sink only until the first frame: converting every frame to JS would cost CPU per consumer. */
-  private timeFirstFrame(track: MediaStreamTrack): InstanceType<typeof RTCVideoSink> {
+  private timeFirstFrame(track: MediaStreamTrack, timeline?: VideoTimeline): InstanceType<typeof RTCVideoSink> {
     const sink = new RTCVideoSink(track);
     sink.onframe = () => {
       this.firstRemoteVideoMs ??= Math.round(performance.now() - this.joinStartedAt);
+      if (timeline) timeline.firstFrameAt ??= performance.now();
       sink.stop();
     };
     return sink;
@@ -363,12 +431,14 @@ export class Bot {
         return;
       case 'peerLeft':
         this.peers.delete(n.data.peerId);
+        for (const t of this.videoTimeline.values()) if (t.peerId === n.data.peerId) this.markClosed(t.producerId);
         for (const [id, c] of this.consumptions) if (c.info.peerId === n.data.peerId) this.dropConsumer(id);
         return;
       case 'newProducer':
         void this.consume(n.data.producer);
         return;
       case 'producerClosed':
+        this.markClosed(n.data.producerId);
         this.requested.delete(n.data.producerId);
         for (const [id, c] of this.consumptions) if (c.info.producerId === n.data.producerId) this.dropConsumer(id);
         return;
@@ -383,10 +453,16 @@ export class Bot {
         void this.rebuild(n.data.producers);
         return;
       case 'consumerClosed':
+        this.markClosed(n.data.producerId);
         this.requested.delete(n.data.producerId);
         this.dropConsumer(n.data.consumerId);
         return;
     }
+  }
+
+  private markClosed(producerId: string): void {
+    const t = this.videoTimeline.get(producerId);
+    if (t) t.closedAt ??= performance.now();
   }
 
   private dropConsumer(id: string): void {

@@ -33,6 +33,11 @@ export interface Bus {
   subscribe(subject: string, handler: (msg: BusMessage) => void): Subscription;
   /** A key/value bucket; with `ttlMs`, entries not written again within it disappear. */
   kv(bucket: string, options?: { ttlMs?: number }): Promise<KvStore>;
+  /**
+   * False for a while after the connection dropped or came back: silence from others then says more about
+   * us than about them, so nobody should be declared dead.
+   */
+  stable(): boolean;
   /** Waits until everything published so far has left this process. */
   flush(): Promise<void>;
   close(): Promise<void>;

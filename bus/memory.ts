@@ -72,6 +72,10 @@ export class MemoryBus implements Bus {
     return kv;
   }
 
+  stable(): boolean {
+    return true;
+  }
+
   async flush(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
   }

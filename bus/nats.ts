@@ -7,13 +7,29 @@ import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Subscr
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './bus.ts';
 import { runHandler, unwrapReply } from './reply.ts';
 
+/** How long after a disconnect or reconnect the bus counts as unsettled (others are resubscribing). */
+const UNSETTLED_MS = 10_000;
+
 /** The distributed bus. It takes a connection so each runtime can open it its own way (TCP or WebSocket). */
 export class NatsBus implements Bus {
   private kvm: Kvm;
   private stores = new Map<string, Promise<KvStore>>();
 
+  private unsettledUntil = 0;
+
   constructor(readonly nc: NatsConnection) {
     this.kvm = new Kvm(nc);
+    void this.watchStatus();
+  }
+
+  stable(): boolean {
+    return Date.now() > this.unsettledUntil;
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnect') this.unsettledUntil = Date.now() + UNSETTLED_MS;
+    }
   }
 
   async request(subject: string, data: unknown, options: RequestOptions = {}): Promise<unknown> {

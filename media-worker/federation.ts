@@ -1,4 +1,5 @@
 import type { Bus, KvStore } from '../bus/bus.ts';
+import { KvCache } from '../bus/kv-cache.ts';
 import { mediaCommands, REGISTRY_TTL_MS, RoomPart } from '../protocol/media.ts';
 import type { MediaRequest, MediaResponse } from '../protocol/media.ts';
 import type { PeerInfo, ProducerInfo } from '../protocol/sdp.ts';
@@ -13,12 +14,15 @@ export class Federation {
     private bus: Bus,
     readonly instanceId: string,
     private parts: KvStore,
+    private known: KvCache<RoomPart>,
     /** Where our PipeTransports listen and what address others should send to. */
     readonly listen: { ip: string; announcedAddress: string },
   ) {}
 
   static async open(bus: Bus, instanceId: string, listen: { ip: string; announcedAddress: string }): Promise<Federation> {
-    return new Federation(bus, instanceId, await bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS }), listen);
+    const parts = await bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS });
+    const known = await KvCache.open(parts, (value) => RoomPart.safeParse(value).data);
+    return new Federation(bus, instanceId, parts, known, listen);
   }
 
   async savePart(roomId: string, peers: PeerInfo[], producers: ProducerInfo[]): Promise<void> {
@@ -30,11 +34,13 @@ export class Federation {
 
   /** The other instances' parts of a room; a part not refreshed within the TTL is a dead instance's. */
   async remoteParts(roomId: string): Promise<RoomPart[]> {
-    const keys = await this.parts.keys(`${roomId}.`);
-    const parts = await Promise.all(keys.map(async (k) => RoomPart.safeParse((await this.parts.get(k))?.value)));
-    return parts.flatMap((p) =>
-      p.success && p.data.instanceId !== this.instanceId && Date.now() - p.data.updatedAt < REGISTRY_TTL_MS ? [p.data] : [],
-    );
+    return this.known
+      .values(`${roomId}.`)
+      .filter((part) => part.instanceId !== this.instanceId && Date.now() - part.updatedAt < REGISTRY_TTL_MS);
+  }
+
+  close(): void {
+    this.known.close();
   }
 
   async requestPipe(ownerInstanceId: string, request: MediaRequest<'pipeProducer'>): Promise<MediaResponse<'pipeProducer'>> {

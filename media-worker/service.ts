@@ -35,6 +35,7 @@ export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<M
   const stop = async () => {
     metrics?.close();
     await registry.stop();
+    federation.close();
     await commands.close();
     pool.close();
   };

@@ -111,6 +111,7 @@ export async function createSignaling({ bus, config, upgradeWebSocket }: Signali
     close() {
       memberships.close();
       lobby.close();
+      placement.close();
     },
   };
 }

@@ -15,7 +15,7 @@ if (!natsUrl?.startsWith('ws')) {
   Deno.exit(1);
 }
 const config = signalingConfigFromEnv((name) => Deno.env.get(name));
-const bus = new NatsBus(await wsconnect({ servers: natsUrl.split(','), name: 'signaling-deno', maxReconnectAttempts: -1 }));
+const bus = new NatsBus(await wsconnect({ servers: natsUrl.split(','), name: 'signaling-deno', maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100 }));
 const app = new Hono();
 const signaling = await createSignaling({ bus, config, upgradeWebSocket });
 app.route('/', signaling.app);

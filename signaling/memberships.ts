@@ -7,6 +7,7 @@ import type { MediaResponse } from '../protocol/media.ts';
 import { PRESENCE_HEARTBEAT_MS, PRESENCE_TTL_MS } from '../protocol/presence.ts';
 import { SessionRecord, Takeover } from '../protocol/session.ts';
 import { buckets, subjects } from '../protocol/subjects.ts';
+import { assertRoom } from './auth.ts';
 import type { SignalingConfig } from './config.ts';
 import { moveToLiveInstance } from './failover.ts';
 import type { MediaClient } from './media.ts';
@@ -88,6 +89,9 @@ export class Memberships {
     const local = [...this.byPeer.values()].find((m) => m.recordKey === key);
     const membership = local ?? (await this.fromRecord(key));
     if (membership.record.identity !== claims.sub) throw new ParleyError('FORBIDDEN', 'this session belongs to another user');
+    // The token presented now governs: its room must match and its grants replace the old ones.
+    assertRoom(claims, membership.roomId);
+    membership.record.grants = claims.grants;
     if (!local) {
       await this.listen(membership);
       this.bus.publish(subjects.sessionTakeover(membership.peerId), { peerId: membership.peerId, by: this.config.instanceId });
@@ -223,6 +227,13 @@ export class Memberships {
   }
 
   private async failover(dead: string, list: Membership[]): Promise<void> {
+    // During a NATS outage or right after it every instance looks dead; and with nowhere to go, moving
+    // would only end memberships that may well recover. Either way: wait, the leases are still running.
+    const alternatives = (await this.placement.liveInstances()).filter((w) => w.instanceId !== dead && !w.draining);
+    if (!this.bus.stable() || alternatives.length === 0) {
+      console.warn(`[signaling] media worker ${dead} is not answering; not moving its peers (${alternatives.length ? 'bus unsettled' : 'no other media worker'})`);
+      return;
+    }
     for (const membership of list) {
       try {
         await moveToLiveInstance(membership, dead, { bus: this.bus, media: this.media, placement: this.placement });

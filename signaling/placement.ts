@@ -1,4 +1,5 @@
 import type { Bus, KvStore } from '../bus/bus.ts';
+import { KvCache } from '../bus/kv-cache.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import { MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
 import { buckets } from '../protocol/subjects.ts';
@@ -9,12 +10,13 @@ import { buckets } from '../protocol/subjects.ts';
  */
 export class Placement {
   private constructor(
-    private registry: KvStore,
+    private registry: KvCache<MediaWorkerLoad>,
     private placements: KvStore,
   ) {}
 
   static async open(bus: Bus): Promise<Placement> {
-    const registry = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
+    const kv = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
+    const registry = await KvCache.open(kv, (value) => MediaWorkerLoad.safeParse(value).data);
     const placements = await bus.kv(buckets.roomPlacement);
     return new Placement(registry, placements);
   }
@@ -45,13 +47,13 @@ export class Placement {
     }
   }
 
+  /** Instances whose last heartbeat is recent (the registry's TTL expiry itself is silent). */
   async liveInstances(): Promise<MediaWorkerLoad[]> {
-    const loads: MediaWorkerLoad[] = [];
-    for (const key of await this.registry.keys()) {
-      const parsed = MediaWorkerLoad.safeParse((await this.registry.get(key))?.value);
-      if (parsed.success && Date.now() - parsed.data.updatedAt < REGISTRY_TTL_MS) loads.push(parsed.data);
-    }
-    return loads;
+    return this.registry.values().filter((load) => Date.now() - load.updatedAt < REGISTRY_TTL_MS);
+  }
+
+  close(): void {
+    this.registry.close();
   }
 }
 

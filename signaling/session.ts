@@ -1,4 +1,5 @@
 import type { Headers, Subscription } from '../bus/bus.ts';
+import { ANY_ROOM } from '../protocol/auth.ts';
 import type { AccessClaims } from '../protocol/auth.ts';
 import { ClientRequest, clientMethods, isClientMethod, MAX_CLIENT_MESSAGE_BYTES } from '../protocol/client.ts';
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponse } from '../protocol/client.ts';
@@ -11,7 +12,7 @@ import type { Membership, MemberSocket } from './membership.ts';
 import type { Memberships } from './memberships.ts';
 import type { Metrics } from './metrics.ts';
 import type { Placement } from './placement.ts';
-import type { Lobby } from './presence.ts';
+import type { Lobby as LobbyWatch } from './presence.ts';
 import type { RateLimiter } from './limits.ts';
 
 /** What a session needs from its WebSocket, whatever the runtime. */
@@ -24,7 +25,7 @@ export interface SessionDeps {
   media: MediaClient;
   placement: Placement;
   memberships: Memberships;
-  lobby: Lobby;
+  lobby: LobbyWatch;
   metrics: Metrics;
 }
 
@@ -113,7 +114,9 @@ export class Session {
     }
   }
 
+  /** Who is where is for holders of an any-room token only. */
   private subscribeLobby() {
+    if (this.claims.room !== ANY_ROOM) throw new ParleyError('FORBIDDEN', 'the lobby needs a token for any room');
     this.lobbyWatch ??= this.deps.lobby.subscribe((lobby) => this.notify({ notification: 'lobby', data: lobby }));
     return this.deps.lobby.view();
   }

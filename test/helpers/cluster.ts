@@ -27,9 +27,16 @@ export function token(name: string, options: Partial<TokenRequest> = {}): Promis
 export type Runtime = 'node' | 'deno';
 
 export async function startDistributed(
-  options: { signaling?: Runtime[]; mediaWorkers?: number; webRoot?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    signaling?: Runtime[];
+    mediaWorkers?: number;
+    webRoot?: boolean;
+    env?: NodeJS.ProcessEnv;
+    /** A nats-server of the caller's (e.g. one it restarts, see nats-control.ts); stopped with the cluster. */
+    nats?: NatsServer;
+  } = {},
 ): Promise<Cluster> {
-  const nats = await startNats();
+  const nats = options.nats ?? (await startNats());
   const env = { ...quiet, ...options.env, NATS_URL: nats.url };
   const processes: Running[] = [];
   const cluster: Cluster = {

@@ -1,0 +1,87 @@
+import { Device } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import type { ProducerInfo } from '../../protocol/sdp.ts';
+import { SignalingClient } from '../../web/src/media/signaling.ts';
+import { createTransport } from '../../web/src/media/transport.ts';
+
+/**
+ * The bench page's client: the minimal mediasoup-client flow, the same against Parley's signaling and the
+ * bare baseline server (both speak the same request/response protocol), so the two numbers differ only by
+ * what the server does. Bundled by bench/lib/page.ts into bench/baseline/dist/client.js.
+ */
+interface Joined {
+  signaling: SignalingClient;
+  device: Device;
+  producers: ProducerInfo[];
+}
+
+async function join(url: string, onProducer: (p: ProducerInfo) => void = () => undefined): Promise<Joined> {
+  const signaling = await SignalingClient.open(url, (n) => {
+    if (n.notification === 'newProducer') onProducer(n.data.producer);
+  }, () => undefined);
+  const snapshot = await signaling.request('join', { room: 'bench' });
+  const device = new Device();
+  await device.load({ routerRtpCapabilities: snapshot.routerRtpCapabilities as types.RtpCapabilities });
+  return { signaling, device, producers: snapshot.producers };
+}
+
+/** Joins and publishes the fake camera until the page closes. */
+async function publish(url: string): Promise<void> {
+  const { signaling, device } = await join(url);
+  const send = await createTransport(device, signaling, 'send');
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: 30 } });
+  const track = stream.getVideoTracks()[0];
+  if (!track) throw new Error('no camera track');
+  await send.produce({ track, appData: { source: 'camera' } });
+}
+
+/**
+ * One measured join: socket open → join → device load → receive transport → consume the first video
+ * producer → resume → first frame painted into a <video> (requestVideoFrameCallback). Then leaves.
+ */
+async function timeJoin(url: string): Promise<{ joinMs: number; firstFrameMs: number }> {
+  const started = performance.now();
+  let announced: (p: ProducerInfo) => void = () => undefined;
+  const later = new Promise<ProducerInfo>((resolve) => (announced = resolve));
+  const { signaling, device, producers } = await join(url, (p) => announced(p));
+  const recv = await createTransport(device, signaling, 'recv');
+  const joinMs = performance.now() - started;
+  const producer = producers.find((p) => p.kind === 'video') ?? (await later);
+  const options = await signaling.request('consume', {
+    transportId: recv.id,
+    producerId: producer.id,
+    rtpCapabilities: device.recvRtpCapabilities as Record<string, unknown>,
+  });
+  const consumer = await recv.consume({
+    id: options.id,
+    producerId: options.producerId,
+    kind: options.kind,
+    rtpParameters: options.rtpParameters as types.RtpParameters,
+  });
+  const video = document.createElement('video');
+  video.muted = true;
+  video.autoplay = true;
+  video.playsInline = true;
+  video.srcObject = new MediaStream([consumer.track]);
+  document.getElementById('videos')?.append(video);
+  const painted = new Promise<number>((resolve) => video.requestVideoFrameCallback(() => resolve(performance.now())));
+  await signaling.request('resumeConsumer', { consumerId: consumer.id });
+  const firstFrameMs = (await painted) - started;
+  await signaling.request('leave', {}).catch(() => undefined);
+  recv.close();
+  signaling.close();
+  video.remove();
+  return { joinMs, firstFrameMs };
+}
+
+export interface BenchApi {
+  publish: typeof publish;
+  timeJoin: typeof timeJoin;
+}
+
+declare global {
+  interface Window {
+    bench: BenchApi;
+  }
+}
+window.bench = { publish, timeJoin };

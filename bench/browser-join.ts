@@ -1,0 +1,71 @@
+import type { Browser, Page } from 'playwright-core';
+// Type only (erased): brings the page's `window.bench` declaration into this program.
+import type {} from './baseline/client.ts';
+import { launchChromium } from '../test/helpers/browser.ts';
+import { token, wsUrl } from '../test/helpers/cluster.ts';
+import { buildBenchPage } from './lib/page.ts';
+import { percentiles, sleep } from './lib/stats.ts';
+import { startBaseline, startParley } from './lib/targets.ts';
+import type { Target } from './lib/targets.ts';
+
+/**
+ * Join → first remote video frame in headless Chromium: the bare baseline, Parley embedded and Parley
+ * distributed, in one run with joins interleaved (baseline, embedded, distributed, baseline, …) so the
+ * machine's noise falls on all three alike. One page per target publishes Chromium's fake camera; another
+ * page joins, consumes it, times the first painted frame and leaves, `joins` times.
+ */
+export interface JoinResult {
+  target: string;
+  joinMs: ReturnType<typeof percentiles>;
+  firstFrameMs: ReturnType<typeof percentiles>;
+}
+
+export async function measureBrowserJoin({ joins = 20 } = {}): Promise<JoinResult[]> {
+  await buildBenchPage();
+  const targets: Target[] = [];
+  let browser: Browser | undefined;
+  try {
+    targets.push(await startBaseline(), await startParley('embedded'), await startParley('distributed'));
+    browser = await launchChromium();
+    const pageOrigin = targets[0]!.url; // the baseline server serves the bench page
+    const runs = await Promise.all(targets.map(async (t) => ({ target: t, ...(await preparePages(browser!, pageOrigin, t)) })));
+    const samples = new Map<string, { join: number[]; frame: number[] }>(targets.map((t) => [t.name, { join: [], frame: [] }]));
+    for (let i = 0; i < joins + 2; i++) {
+      for (const run of runs) {
+        const url = await socketUrl(run.target, `joiner-${i}`);
+        const result = await run.joiner.evaluate((u) => window.bench.timeJoin(u), url);
+        if (i < 2) continue; // warm-up: first JIT and codec set-up in the page
+        samples.get(run.target.name)!.join.push(result.joinMs);
+        samples.get(run.target.name)!.frame.push(result.firstFrameMs);
+        // Let the previous joiner's leave settle so joins do not overlap.
+        await sleep(50);
+      }
+    }
+    return targets.map((t) => ({ target: t.name, joinMs: percentiles(samples.get(t.name)!.join), firstFrameMs: percentiles(samples.get(t.name)!.frame) }));
+  } finally {
+    await browser?.close();
+    await Promise.all(targets.map((t) => t.stop()));
+  }
+}
+
+async function preparePages(browser: Browser, origin: string, target: Target): Promise<{ publisher: Page; joiner: Page }> {
+  const open = async () => {
+    const page = await (await browser.newContext()).newPage();
+    page.on('pageerror', (err) => console.error(`[bench page] ${err.message}`));
+    await page.goto(origin);
+    await page.waitForFunction(() => 'bench' in window);
+    return page;
+  };
+  const [publisher, joiner] = [await open(), await open()];
+  await publisher.evaluate((u) => window.bench.publish(u), await socketUrl(target, 'publisher'));
+  return { publisher, joiner };
+}
+
+async function socketUrl(target: Target, name: string): Promise<string> {
+  return target.needsToken ? wsUrl(target.url, await token(name)) : wsUrl(target.url, '').replace(/&token=$/, '');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await measureBrowserJoin({ joins: Number(process.argv[2] ?? 20) });
+  console.table(rows.map((r) => ({ target: r.target, 'join p50': r.joinMs.p50, 'first frame p50': r.firstFrameMs.p50, 'first frame p95': r.firstFrameMs.p95, n: r.firstFrameMs.n })));
+}

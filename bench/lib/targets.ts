@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import { startDistributed, startEmbedded } from '../../test/helpers/cluster.ts';
+import type { Cluster } from '../../test/helpers/cluster.ts';
+import { startTs } from '../../test/helpers/processes.ts';
+
+/** Benchmarks send far more requests per connection than a person: the limiter would answer RATE_LIMITED. */
+export const BENCH_ENV = { RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000', ROOM_MAX_PARTICIPANTS: '1000' };
+
+/** Something a participant can join: its signaling base URL and whether it wants an access token. */
+export interface Target {
+  name: string;
+  url: string;
+  /** The processes whose mediasoup-worker children forward its media. */
+  pids: number[];
+  needsToken: boolean;
+  stop(): Promise<void>;
+}
+
+export async function startBaseline(): Promise<Target> {
+  const running = await startTs('bench/baseline/server.ts', { name: 'baseline', ready: /baseline listening on \d+/ });
+  const port = /baseline listening on (\d+)/.exec(running.output())?.[1];
+  const pid = running.child.pid ?? 0;
+  return { name: 'bare mediasoup', url: `http://127.0.0.1:${port}`, pids: [pid], needsToken: false, stop: () => running.stop() };
+}
+
+export async function startParley(mode: 'embedded' | 'distributed', env: NodeJS.ProcessEnv = {}): Promise<Target & { cluster: Cluster }> {
+  const cluster = mode === 'embedded' ? await startEmbedded({ env: { ...BENCH_ENV, ...env } }) : await startDistributed({ env: { ...BENCH_ENV, ...env } });
+  return {
+    name: `Parley ${mode}`,
+    cluster,
+    url: cluster.signaling[0]!,
+    pids: cluster.processes.map((p) => p.child.pid ?? 0),
+    needsToken: true,
+    stop: () => cluster.stop(),
+  };
+}
+
+/** mediasoup-worker processes whose parent is one of `parents` (read from /proc: Linux only). */
+export function workerPids(parents: number[]): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(Number(entry));
+    if (stat && stat.comm === 'mediasoup-worke' && parents.includes(stat.ppid)) found.push(Number(entry));
+  }
+  return found;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = procStat(pid);
+  return stat ? (stat.utime + stat.stime) / CLOCK_TICKS : 0;
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on every Linux architecture Node supports
+
+function procStat(pid: number): { comm: string; ppid: number; utime: number; stime: number } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm is in parentheses and may contain spaces; the numeric fields follow the last ')'.
+  const close = text.lastIndexOf(')');
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  const fields = text.slice(close + 2).split(' ');
+  return { comm, ppid: Number(fields[1]), utime: Number(fields[11]), stime: Number(fields[12]) };
+}

@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../test/helpers/processes.ts';
+import { measureBrowserJoin } from './browser-join.ts';
+import { measureForwarding } from './capacity.ts';
+import { measureRequestLatency } from './request-latency.ts';
+import { measureSignaling } from './signaling-capacity.ts';
+import { ratio } from './lib/stats.ts';
+
+/**
+ * `npm run bench [-- --smoke] [-- --out file]`: every benchmark in one run, a table on stdout and the raw
+ * figures in bench/results.json. Ratios compare figures measured in this same run. `--smoke` runs tiny sizes
+ * (seconds each) to check that everything still works; its numbers mean nothing.
+ */
+const smoke = process.argv.includes('--smoke');
+const outArg = process.argv.indexOf('--out');
+const out = outArg > 0 ? process.argv[outArg + 1]! : path.join(repoRoot, 'bench', smoke ? 'results.smoke.json' : 'results.json');
+
+const sizes = smoke
+  ? { joins: 3, requests: 30, forwarding: { publishers: 1, subscriberSteps: [1, 2], windowMs: 1500 }, signaling: { lobbyClients: 50, rounds: 1, joins: 20 } }
+  : { joins: 24, requests: 500, forwarding: { publishers: 4, subscriberSteps: [2, 4, 8, 12], windowMs: 8000 }, signaling: { lobbyClients: 1000, rounds: 3, joins: 300 } };
+
+const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+  const t = performance.now();
+  process.stderr.write(`bench: ${name}…\n`);
+  const result = await run();
+  process.stderr.write(`bench: ${name} done in ${Math.round((performance.now() - t) / 1000)} s\n`);
+  return result;
+};
+
+const started = performance.now();
+const browser = await timed('browser join → first frame', () => measureBrowserJoin({ joins: sizes.joins }));
+const latency = await timed('request round trip', () => measureRequestLatency({ requests: sizes.requests }));
+const forwarding = await timed('forwarding capacity', () => measureForwarding(sizes.forwarding));
+const signaling = await timed('signaling capacity', () => measureSignaling(sizes.signaling));
+
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+const base = browser[0]!;
+const [bare, full] = forwarding;
+const rows: [string, string, string][] = [
+  ...browser.map((r): [string, string, string] => [
+    `join → first frame, ${r.target} (Chromium, n=${r.firstFrameMs.n})`,
+    `p50 ${r.firstFrameMs.p50} ms, p95 ${r.firstFrameMs.p95} ms (join ${r.joinMs.p50} ms)`,
+    r === base ? 'baseline' : `p50 ×${ratio(r.firstFrameMs.p50, base.firstFrameMs.p50)}, p95 ×${ratio(r.firstFrameMs.p95, base.firstFrameMs.p95)}`,
+  ]),
+  ...latency.map((l): [string, string, string] => [
+    `request round trip, ${l.op} (n=${l.nats.n})`,
+    `in-process p50 ${l.inProcess.p50} / p99 ${l.inProcess.p99} ms; NATS p50 ${l.nats.p50} / p99 ${l.nats.p99} ms`,
+    `NATS/in-process p50 ×${l.ratioP50}, p99 ×${l.ratioP99}`,
+  ]),
+];
+if (bare && full) {
+  for (const r of [bare, full]) {
+    const last = r.steps.at(-1)!;
+    rows.push([
+      `forwarding, ${r.target} (1 worker)`,
+      `${r.marginalPctPerConsumer}% of a core per consumer → ≈${r.consumersPerCoreEstimate}/core (extrapolated); ${last.consumers} consumers: worker ${Math.round(last.workerCpu * 1000) / 10}%, loss ${last.lossPct}%, tester ${Math.round(last.testerCpu * 100)}%; < 1% loss up to ${r.maxMeasuredUnder1pct}`,
+      r === bare ? 'baseline' : `per consumer ×${ratio(full.marginalPctPerConsumer, bare.marginalPctPerConsumer)}; at ${last.consumers}: worker CPU ×${ratio(last.workerCpu, bare.steps.at(-1)!.workerCpu)}`,
+    ]);
+  }
+}
+rows.push(
+  [`presence fan-out, ${signaling.lobbyClients} lobby clients (n=${signaling.fanOutMs.n})`, `p50 ${signaling.fanOutMs.p50} ms, p95 ${signaling.fanOutMs.p95} ms, max ${signaling.fanOutMs.max} ms; ${signaling.fanOutMissed} missed`, 'includes the 100 ms lobby coalescing'],
+  [`joins, no media (${signaling.joins}, 10 at once)`, `${signaling.joinsPerSecond} joins/s, join p50 ${signaling.joinMs.p50} ms, p95 ${signaling.joinMs.p95} ms`, `${signaling.joinErrors} failed${signaling.firstError ? ` (${signaling.firstError.slice(0, 60)}…)` : ''}`],
+);
+
+const table = ['| measurement | result | ratio |', '| --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+console.log(`\n${machine}; total ${Math.round((performance.now() - started) / 1000)} s${smoke ? ' (SMOKE SIZES: numbers mean nothing)' : ''}\n\n${table}`);
+fs.writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), machine, smoke, browser, latency, forwarding, signaling, table }, null, 2));
+console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+process.exit(0);

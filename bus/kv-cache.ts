@@ -1,0 +1,43 @@
+import type { KvStore, Subscription } from './bus.ts';
+
+/**
+ * A live local copy of a KV bucket, kept by a watch: reads cost nothing, so hot paths (placement on every
+ * join, room parts on every consume) never scan the bucket. TTL expiry is silent, so readers check the
+ * freshness of the values themselves.
+ */
+export class KvCache<T> {
+  private entries = new Map<string, T>();
+  private watch?: Subscription;
+
+  private constructor(
+    readonly kv: KvStore,
+    private parse: (value: unknown) => T | undefined,
+  ) {}
+
+  static async open<T>(kv: KvStore, parse: (value: unknown) => T | undefined): Promise<KvCache<T>> {
+    const cache = new KvCache(kv, parse);
+    cache.watch = await kv.watch((key, value) => cache.apply(key, value));
+    // The watch replays current values asynchronously; one read now means the cache is complete on return.
+    for (const key of await kv.keys()) if (!cache.entries.has(key)) cache.apply(key, (await kv.get(key))?.value ?? null);
+    return cache;
+  }
+
+  get(key: string): T | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Values whose key starts with `prefix`. */
+  values(prefix = ''): T[] {
+    return [...this.entries].flatMap(([key, value]) => (key.startsWith(prefix) ? [value] : []));
+  }
+
+  close(): void {
+    this.watch?.unsubscribe();
+  }
+
+  private apply(key: string, value: unknown): void {
+    const parsed = value === null ? undefined : this.parse(value);
+    if (parsed === undefined) this.entries.delete(key);
+    else this.entries.set(key, parsed);
+  }
+}

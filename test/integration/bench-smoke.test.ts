@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { measureBrowserJoin } from '../../bench/browser-join.ts';
+import { measureForwarding } from '../../bench/capacity.ts';
+import { measureRequestLatency } from '../../bench/request-latency.ts';
+import { measureSignaling } from '../../bench/signaling-capacity.ts';
+import type { ParticipantResult } from '../../scripts/loadtest/run.ts';
+import { repoRoot } from '../helpers/processes.ts';
+
+/**
+ * Smoke sizes of `npm run bench` and the load-test CLI: they still run end to end and report something
+ * sane. The numbers are meaningless at these sizes and are not checked against anything.
+ */
+describe('benchmarks (smoke sizes)', () => {
+  it('browser join → first frame: baseline, embedded and distributed', async () => {
+    const rows = await measureBrowserJoin({ joins: 2 });
+    expect(rows.map((r) => r.target)).toEqual(['bare mediasoup', 'Parley embedded', 'Parley distributed']);
+    for (const r of rows) expect(r.firstFrameMs.n).toBe(2);
+    for (const r of rows) expect(r.firstFrameMs.p50).toBeGreaterThan(r.joinMs.p50);
+  }, 90_000);
+
+  it('request round trip: in-process and NATS', async () => {
+    const rows = await measureRequestLatency({ requests: 20 });
+    expect(rows.map((r) => r.op)).toEqual(['connectTransport', 'createTransport']);
+    for (const r of rows) expect(r.ratioP50).toBeGreaterThan(0);
+  });
+
+  it('forwarding: bare mediasoup and the full stack forward the same streams', async () => {
+    const [bare, full] = await measureForwarding({ publishers: 1, subscriberSteps: [1], windowMs: 1000 });
+    for (const r of [bare!, full!]) {
+      expect(r.steps[0]!.consumers).toBe(2);
+      expect(r.steps[0]!.inboundMbps).toBeGreaterThan(0);
+    }
+  }, 90_000);
+
+  it('signaling: presence fan-out and joins without media', async () => {
+    const r = await measureSignaling({ lobbyClients: 20, rounds: 1, joins: 10 });
+    expect(r.fanOutMs.n).toBe(20);
+    expect(r.joinMs.n + r.joinErrors).toBe(10);
+  });
+
+  it('load-test CLI: publishers and subscribers against a local server, --json', async () => {
+    const cli = ['--import', 'tsx', 'scripts/loadtest.ts', '--publishers', '1', '--subscribers', '1', '--duration', '4s', '--json'];
+    const { stdout } = await promisify(execFile)(process.execPath, cli, { cwd: repoRoot, timeout: 60_000 });
+    const results = JSON.parse(stdout) as ParticipantResult[];
+    expect(results.map((r) => r.role)).toEqual(['publisher', 'subscriber']);
+    expect(results.every((r) => r.errors.length === 0 && r.joinMs !== undefined)).toBe(true);
+    expect(results[1]!.consumers).toBe(2);
+    expect(results[1]!.inKbps).toBeGreaterThan(0);
+  });
+});
