@@ -407,6 +407,8 @@ export class Bot {
       // The server created it paused; now that our side is ready, let media (and a key frame) flow.
       await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
     } catch (err) {
+      // A rebuild (mediaReset) replaced the transport mid-request: the rebuild consumes this producer anew.
+      if (this.recvTransport !== transport) return;
       this.requested.delete(producer.id);
       if (!this.closed) this.requestErrors.push({ method: 'consume', producerId: producer.id, message: (err as Error).message, at: performance.now() });
       if (!this.closed) console.warn(`[bot ${this.name}] could not consume ${producer.source}: ${(err as Error).message}`);

@@ -101,10 +101,17 @@ while (Date.now() < endAt) {
     const [load] = await registry.loads();
     const victim = load?.perWorker[0];
     if (victim) {
-      const before = await Promise.all(bots.map(decoded));
       const killedAt = Date.now();
       process.kill(victim.pid, 'SIGKILL');
-      await waitFor('every bot to decode again', async () => (await Promise.all(bots.map(decoded))).every((d, i) => d > before[i]! + 10), 20_000)
+      // Frames already in flight must not count as recovery.
+      await new Promise((r) => setTimeout(r, 300));
+      // A bot moved off the dead worker counts frames on a new transport from zero, so look for progress now.
+      const progressing = async () => {
+        const first = await Promise.all(bots.map(decoded));
+        await new Promise((r) => setTimeout(r, 500));
+        return (await Promise.all(bots.map(decoded))).every((d, i) => d > first[i]!);
+      };
+      await waitFor('every bot to decode again', progressing, 20_000)
         .then(() => recoveries.push(Date.now() - killedAt))
         .catch((err) => count('worker-kill recovery', err));
     }

@@ -11,40 +11,17 @@ import { RegistryReader } from '../helpers/registry.ts';
  * negotiated through NATS, in both directions.
  */
 describe('a room spanning two media-worker instances', () => {
-  let cluster: Cluster;
-  let registry: RegistryReader;
-  const bots: Bot[] = [];
-  const join = async (name: string) => {
-    const bot = await Bot.join({ url: cluster.signaling[0]!, room: 'span', name, token: await token(name) });
-    bots.push(bot);
-    return bot;
-  };
-  const decoded = async (bot: Bot) => (await bot.stats()).videoFramesDecoded;
-
-  beforeAll(async () => {
-    cluster = await startDistributed({ mediaWorkers: 2, env: { MEDIA_WORKERS: '1', MEDIA_MAX_CONSUMERS_PER_WORKER: '2' } });
-    registry = await RegistryReader.open(cluster.nats!.url);
-  });
-  afterAll(async () => {
-    bots.forEach((b) => b.close());
-    await registry?.close();
-    await cluster?.stop();
-  });
+  const { ctx, join, fillHome } = spanningCluster('span');
 
   it('pipes a publisher’s media to a subscriber on the other instance, and back', async () => {
-    const ada = await join('Ada');
-    await ada.publish();
-    const bob = await join('Bob');
-    await waitFor('Bob to decode Ada', async () => (await decoded(bob)) > 0);
-    // Placement reads the registry, which learns of Bob's 2 consumers at the next heartbeat.
-    await waitFor('the home instance to report itself full', async () => (await registry.loads()).some((l) => l.consumers >= l.capacity), 10_000);
+    const { ada } = await fillHome();
 
     const cara = await join('Cara');
     await waitFor('Cara to decode Ada across instances', async () => (await decoded(cara)) > 0, 10_000);
     console.log(`cross-instance pipe: Cara's join → first frame of Ada's video ${cara.firstRemoteVideoMs} ms`);
     expect((await cara.stats()).audioPacketsReceived).toBeGreaterThan(0);
     const loads = await waitFor('both instances to host part of the room', async () => {
-      const all = await registry.loads();
+      const all = await ctx.registry.loads();
       return all.length === 2 && all.every((l) => l.routers === 1) ? all : undefined;
     }, 10_000);
     expect(loads.map((l) => l.consumers).sort()).toEqual([2, 2]);
@@ -67,11 +44,11 @@ describe('a room spanning two media-worker instances', () => {
   });
 
   it('forgets a crashed instance within the registry TTL', async () => {
-    const [first] = await registry.loads();
-    const victim = cluster.processes.find((p) => p.output().includes(first!.instanceId))!;
+    const [first] = await ctx.registry.loads();
+    const victim = ctx.cluster.processes.find((p) => p.output().includes(first!.instanceId))!;
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
-    await waitFor('the registry to drop the instance', async () => !(await registry.loads()).some((l) => l.instanceId === first!.instanceId), 15_000);
+    await waitFor('the registry to drop the instance', async () => !(await ctx.registry.loads()).some((l) => l.instanceId === first!.instanceId), 15_000);
     const goneAfter = Date.now() - killedAt;
     console.log(`a crashed media-worker left the registry after ${goneAfter} ms`);
     expect(goneAfter).toBeLessThan(REGISTRY_TTL_MS + 2000);
@@ -83,39 +60,17 @@ describe('a room spanning two media-worker instances', () => {
  * everyone receives media again within 5 s, without rejoining.
  */
 describe('failover when a media-worker instance dies', () => {
-  let cluster: Cluster;
-  let registry: RegistryReader;
-  const bots: Bot[] = [];
-
-  beforeAll(async () => {
-    cluster = await startDistributed({ mediaWorkers: 2, env: { MEDIA_WORKERS: '1', MEDIA_MAX_CONSUMERS_PER_WORKER: '2' } });
-    registry = await RegistryReader.open(cluster.nats!.url);
-  });
-  afterAll(async () => {
-    bots.forEach((b) => b.close());
-    await registry?.close();
-    await cluster?.stop();
-  });
+  const { ctx, join, fillHome } = spanningCluster('failover');
 
   it('moves the dead instance’s participants and restores media within 5 s', async () => {
-    const join = async (name: string) => {
-      const bot = await Bot.join({ url: cluster.signaling[0]!, room: 'failover', name, token: await token(name) });
-      bots.push(bot);
-      return bot;
-    };
-    const decoded = async (bot: Bot) => (await bot.stats()).videoFramesDecoded;
-    const ada = await join('Ada');
-    await ada.publish();
-    const bob = await join('Bob');
-    await waitFor('Bob to decode Ada', async () => (await decoded(bob)) > 0);
-    await waitFor('the home instance to report itself full', async () => (await registry.loads()).some((l) => l.consumers >= l.capacity), 10_000);
+    const { ada, bob } = await fillHome();
     const cara = await join('Cara');
     await cara.publish();
     await waitFor('Cara to decode Ada across instances', async () => (await decoded(cara)) > 0, 10_000);
     await waitFor('Ada to decode Cara across instances', async () => (await decoded(ada)) > 0, 10_000);
 
-    const home = (await registry.loads()).find((l) => l.consumers >= l.capacity)!;
-    const victim = cluster.processes.find((p) => p.output().includes(home.instanceId))!;
+    const home = (await ctx.registry.loads()).find((l) => l.consumers >= l.capacity)!;
+    const victim = ctx.cluster.processes.find((p) => p.output().includes(home.instanceId))!;
     const oldCamera = ada.producerId('camera');
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
@@ -128,7 +83,7 @@ describe('failover when a media-worker instance dies', () => {
       consumesNewCamera(bob) && consumesNewCamera(cara) && (await decoded(bob)) > 0 && (await decoded(cara)) > 0,
     5000).catch(async (err: Error) => {
       const state = { camera: ada.producerId('camera'), oldCamera, bob: bob.remoteConsumers(), cara: cara.remoteConsumers(), b: await bob.stats(), c: await cara.stats() };
-      throw new Error(`${err.message}: ${JSON.stringify(state)}\n${cluster.processes.map((p) => p.output()).join('\n')}`);
+      throw new Error(`${err.message}: ${JSON.stringify(state)}\n${ctx.cluster.processes.map((p) => p.output()).join('\n')}`);
     });
     const recoveredMs = Date.now() - killedAt;
     console.log(`failover: media flowing again ${recoveredMs} ms after killing media-worker ${home.instanceId}`);
@@ -137,3 +92,35 @@ describe('failover when a media-worker instance dies', () => {
     expect(cara.peers.has(ada.peerId) && bob.peers.has(ada.peerId)).toBe(true);
   });
 });
+
+/** Two media-worker instances of 2 consumers each, so the third participant of a room spills over. */
+function spanningCluster(room: string) {
+  const ctx = { cluster: undefined as unknown as Cluster, registry: undefined as unknown as RegistryReader, bots: [] as Bot[] };
+  beforeAll(async () => {
+    ctx.cluster = await startDistributed({ mediaWorkers: 2, env: { MEDIA_WORKERS: '1', MEDIA_MAX_CONSUMERS_PER_WORKER: '2' } });
+    ctx.registry = await RegistryReader.open(ctx.cluster.nats!.url);
+  });
+  afterAll(async () => {
+    ctx.bots.forEach((b) => b.close());
+    await ctx.registry?.close();
+    await ctx.cluster?.stop();
+  });
+  const join = async (name: string) => {
+    const bot = await Bot.join({ url: ctx.cluster.signaling[0]!, room, name, token: await token(name) });
+    ctx.bots.push(bot);
+    return bot;
+  };
+  /** Ada publishes, Bob fills the home instance; resolves once placement can see it is full. */
+  const fillHome = async () => {
+    const ada = await join('Ada');
+    await ada.publish();
+    const bob = await join('Bob');
+    await waitFor('Bob to decode Ada', async () => (await decoded(bob)) > 0);
+    // Placement reads the registry, which learns of Bob's 2 consumers at the next heartbeat.
+    await waitFor('the home instance to report itself full', async () => (await ctx.registry.loads()).some((l) => l.consumers >= l.capacity), 10_000);
+    return { ada, bob };
+  };
+  return { ctx, join, fillHome };
+}
+
+const decoded = async (bot: Bot) => (await bot.stats()).videoFramesDecoded;
