@@ -6,8 +6,11 @@ import WebSocket from 'ws';
 import { CLIENT_PROTOCOL_VERSION } from '../protocol/client.ts';
 import type { ClientNotification } from '../protocol/client.ts';
 import type { PeerInfo, ProducerInfo, Source } from '../protocol/sdp.ts';
+import type { ClientRemedy } from '../protocol/telemetry.ts';
 import { SignalingClient } from '../web/src/media/signaling.ts';
 import { createTransport } from '../web/src/media/transport.ts';
+import { consumerReport, REPORT_INTERVAL_MS } from './consumer-reports.ts';
+import type { InboundRtp } from './consumer-reports.ts';
 import { shared as sharedSources, syntheticAudio, syntheticVideo, VIDEO } from './synthetic.ts';
 
 // wrtc is CommonJS whose exports Node's ESM loader cannot name statically, so it is required.
@@ -35,6 +38,24 @@ export interface BotOptions {
    * Costs a frame sink per video consumer until its first frame. Off by default.
    */
   timeEveryVideo?: boolean;
+  /**
+   * Keep media flowing when the signaling connection drops unexpectedly, waiting for `resume()`, as the web
+   * client does while it reconnects. Off by default: a load-test bot whose connection dies just ends.
+   */
+  survivesDisconnect?: boolean;
+  /** Report what it shows of each consumer about once a second (`reportConsumerStats`), as the web client does. On by default. */
+  reportStats?: boolean;
+  /** Misbehave on purpose, so tests can show the black-screen doctor a fault. */
+  faults?: BotFaults;
+}
+
+export interface BotFaults {
+  /** Never resume consumers (the server creates them paused). */
+  neverResume?: boolean;
+  /** Keep showing (and reporting) consumers whose producer or consumer the server said closed. */
+  keepClosedConsumers?: boolean;
+  /** Consume with these codecs (mime types, e.g. 'video/VP8') left out of the RTP capabilities. */
+  withoutCodecs?: string[];
 }
 
 /** One remote video producer as this bot saw it (times from performance.now()). */
@@ -64,6 +85,8 @@ export interface RemoteConsumer {
   peerId: string;
   kind: 'audio' | 'video';
   source: Source;
+  /** Epoch ms when the consume request was answered. */
+  consumedAt: number;
 }
 
 export interface BotStats {
@@ -110,6 +133,7 @@ export class Bot {
   private joined?: { peerId: string; resumeToken: string };
   /** Set while the bot drops its connection on purpose, so the close does not end the bot. */
   private detached = false;
+  private survivesDisconnect = false;
   private device = new Device({ handlerFactory: Chrome111.createFactory({}) });
   private sendTransport?: types.Transport;
   private recvTransport?: types.Transport;
@@ -137,6 +161,13 @@ export class Bot {
   readonly requestErrors: BotRequestError[] = [];
   /** Every track this bot has produced, in order: tests check that unpublish and leave end them. */
   readonly producedTracks: { source: Source; track: MediaStreamTrack }[] = [];
+  /** consumerClosed notifications per consumer id (the doctor repeats one to a client that kept the tile). */
+  readonly closedNotices = new Map<string, number>();
+  /** Repairs the black-screen doctor asked of this bot, in order. */
+  readonly remedies: ClientRemedy[] = [];
+  private faults: BotFaults = {};
+  private reporter?: ReturnType<typeof setInterval>;
+  private reporting = false;
 
   private constructor(
     readonly name: string,
@@ -148,10 +179,17 @@ export class Bot {
       signalingUrl(options),
       (n) => bot()?.onNotification(n),
       () => {
-        if (!bot()?.detached) bot()?.close();
+        const self = bot();
+        if (self?.survivesDisconnect) self.detached = true;
+        if (!self?.detached) self?.close();
       },
       WebSocket,
     );
+  }
+
+  /** False once the signaling connection dropped (until `resume`), or after close. */
+  get connected(): boolean {
+    return !this.detached && !this.closed;
   }
 
   get peerId(): string {
@@ -165,6 +203,9 @@ export class Bot {
     bot = new Bot(options.name, signaling);
     bot.subscribe = options.subscribe ?? true;
     bot.timeEveryVideo = options.timeEveryVideo ?? false;
+    bot.survivesDisconnect = options.survivesDisconnect ?? false;
+    bot.faults = options.faults ?? {};
+    if (options.reportStats ?? true) bot.reporter = setInterval(() => void bot.report(), REPORT_INTERVAL_MS);
     bot.joinStartedAt = startedAt;
     bot.ready = bot.setUp(options.room);
     try {
@@ -199,6 +240,12 @@ export class Bot {
     this.sourceReleases.get(source)?.();
     this.sourceReleases.delete(source);
     await this.signaling.request('closeProducer', { producerId: producer.id });
+  }
+
+  /** Stops feeding one of our tracks, as a camera that hangs: the producer stays, unpaused, but sends nothing. */
+  stopSource(source: Source): void {
+    this.sourceReleases.get(source)?.();
+    this.sourceReleases.delete(source);
   }
 
   /** The ids of our transports on the media worker (tests use them as another peer's ids). */
@@ -288,6 +335,7 @@ export class Bot {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.reporter);
     this.releases.splice(0).forEach((release) => release());
     for (const producer of this.producers.values()) {
       producer.track?.stop();
@@ -383,7 +431,7 @@ export class Bot {
       const options = await this.signaling.request('consume', {
         transportId: transport.id,
         producerId: producer.id,
-        rtpCapabilities: this.device.recvRtpCapabilities as Record<string, unknown>,
+        rtpCapabilities: this.consumeCapabilities(),
       });
       // The producer may have closed while we asked.
       if (!this.requested.has(producer.id) || this.closed) return;
@@ -398,14 +446,15 @@ export class Bot {
         consumer.close();
         return;
       }
-      const info = { id: consumer.id, producerId: producer.id, peerId: options.peerId, kind: options.kind, source: options.source };
+      const { peerId, kind, source } = options;
+      const info = { id: consumer.id, producerId: producer.id, peerId, kind, source, consumedAt: Date.now() };
       const consumption: Consumption = { consumer, info };
       const timeline = this.videoTimeline.get(producer.id);
       if (timeline) timeline.consumedAt = performance.now();
       if (options.kind === 'video' && (this.firstRemoteVideoMs === undefined || timeline)) consumption.sink = this.timeFirstFrame(consumer.track, timeline);
       this.consumptions.set(consumer.id, consumption);
       // The server created it paused; now that our side is ready, let media (and a key frame) flow.
-      await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
+      if (!this.faults.neverResume) await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
     } catch (err) {
       // A rebuild (mediaReset) replaced the transport mid-request: the rebuild consumes this producer anew.
       if (this.recvTransport !== transport) return;
@@ -442,6 +491,7 @@ export class Bot {
       case 'producerClosed':
         this.markClosed(n.data.producerId);
         this.requested.delete(n.data.producerId);
+        if (this.faults.keepClosedConsumers) return;
         for (const [id, c] of this.consumptions) if (c.info.producerId === n.data.producerId) this.dropConsumer(id);
         return;
       case 'producerPaused':
@@ -455,11 +505,66 @@ export class Bot {
         void this.rebuild(n.data.producers);
         return;
       case 'consumerClosed':
+        this.closedNotices.set(n.data.consumerId, (this.closedNotices.get(n.data.consumerId) ?? 0) + 1);
         this.markClosed(n.data.producerId);
         this.requested.delete(n.data.producerId);
-        this.dropConsumer(n.data.consumerId);
+        if (!this.faults.keepClosedConsumers) this.dropConsumer(n.data.consumerId);
+        return;
+      case 'remedy':
+        this.remedies.push(n.data);
+        void this.applyRemedy(n.data).catch((err: Error) => console.warn(`[bot ${this.name}] remedy ${n.data.action} failed: ${err.message}`));
         return;
     }
+  }
+
+  /** The doctor's repairs that need the client, as the web client makes them. */
+  private async applyRemedy(remedy: ClientRemedy): Promise<void> {
+    if (remedy.action === 'restart-ice') {
+      const transport = [this.sendTransport, this.recvTransport].find((t) => t?.id === remedy.transportId);
+      if (!transport) return;
+      const { iceParameters } = await this.signaling.request('restartIce', { transportId: transport.id });
+      await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+      return;
+    }
+    const shown = this.consumptions.get(remedy.consumerId);
+    if (!shown) return;
+    const { producerId, peerId, kind, source } = shown.info;
+    this.dropConsumer(remedy.consumerId);
+    this.requested.delete(producerId);
+    await this.consume({ id: producerId, peerId, kind, source, paused: false });
+  }
+
+  /** What we show of each consumer, once a second, for the black-screen doctor. Best effort: never fails the bot. */
+  private async report(): Promise<void> {
+    const transport = this.recvTransport;
+    if (this.reporting || this.closed || this.detached || !transport || transport.closed || this.consumptions.size === 0) return;
+    this.reporting = true;
+    try {
+      const shown = [...this.consumptions.values()].map(({ consumer, info }) => ({
+        id: info.id,
+        kind: info.kind,
+        ssrc: consumer.rtpParameters.encodings?.[0]?.ssrc,
+        track: consumer.track,
+      }));
+      const rows: InboundRtp[] = [];
+      (await transport.getStats()).forEach((row: InboundRtp) => rows.push(row));
+      await this.signaling.request('reportConsumerStats', { consumers: consumerReport(shown, rows) });
+    } catch {
+      // A signaling server without the doctor, or a connection going away: the next report tries again.
+    } finally {
+      this.reporting = false;
+    }
+  }
+
+  /** Our receive capabilities, less the codecs a fault leaves out (and their RTX). */
+  private consumeCapabilities(): Record<string, unknown> {
+    const capabilities = this.device.recvRtpCapabilities;
+    const without = new Set((this.faults.withoutCodecs ?? []).map((m) => m.toLowerCase()));
+    if (without.size === 0) return capabilities as Record<string, unknown>;
+    const codecs = capabilities.codecs ?? [];
+    const dropped = new Set(codecs.filter((c) => without.has(c.mimeType.toLowerCase())).map((c) => c.preferredPayloadType));
+    const kept = codecs.filter((c) => !without.has(c.mimeType.toLowerCase()) && !dropped.has(Number(c.parameters?.apt)));
+    return { ...capabilities, codecs: kept };
   }
 
   private markClosed(producerId: string): void {

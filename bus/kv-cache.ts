@@ -6,7 +6,7 @@ import type { KvStore, Subscription } from './bus.ts';
  * freshness of the values themselves.
  */
 export class KvCache<T> {
-  private entries = new Map<string, T>();
+  private map = new Map<string, T>();
   private watch?: Subscription;
 
   private constructor(
@@ -18,17 +18,22 @@ export class KvCache<T> {
     const cache = new KvCache(kv, parse);
     cache.watch = await kv.watch((key, value) => cache.apply(key, value));
     // The watch replays current values asynchronously; one read now means the cache is complete on return.
-    for (const key of await kv.keys()) if (!cache.entries.has(key)) cache.apply(key, (await kv.get(key))?.value ?? null);
+    for (const key of await kv.keys()) if (!cache.map.has(key)) cache.apply(key, (await kv.get(key))?.value ?? null);
     return cache;
   }
 
   get(key: string): T | undefined {
-    return this.entries.get(key);
+    return this.map.get(key);
   }
 
   /** Values whose key starts with `prefix`. */
   values(prefix = ''): T[] {
-    return [...this.entries].flatMap(([key, value]) => (key.startsWith(prefix) ? [value] : []));
+    return [...this.map].flatMap(([key, value]) => (key.startsWith(prefix) ? [value] : []));
+  }
+
+  /** Keys and values; with `prefix`, only keys that start with it. */
+  entries(prefix = ''): [string, T][] {
+    return [...this.map].filter(([key]) => key.startsWith(prefix));
   }
 
   close(): void {
@@ -37,7 +42,7 @@ export class KvCache<T> {
 
   private apply(key: string, value: unknown): void {
     const parsed = value === null ? undefined : this.parse(value);
-    if (parsed === undefined) this.entries.delete(key);
-    else this.entries.set(key, parsed);
+    if (parsed === undefined) this.map.delete(key);
+    else this.map.set(key, parsed);
   }
 }

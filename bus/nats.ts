@@ -5,40 +5,42 @@ import type { KV } from '@nats-io/kv';
 import { ParleyError } from '../protocol/errors.ts';
 import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Subscription } from './bus.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './bus.ts';
+import { NatsLink } from './nats-link.ts';
 import { runHandler, unwrapReply } from './reply.ts';
 
-/** How long after a disconnect or reconnect the bus counts as unsettled (others are resubscribing). */
-const UNSETTLED_MS = 10_000;
+/** How soon to ask again when nobody served a request while the bus is unsettled. */
+const NO_RESPONDER_RETRY_MS = 100;
 
 /** The distributed bus. It takes a connection so each runtime can open it its own way (TCP or WebSocket). */
 export class NatsBus implements Bus {
   private kvm: Kvm;
+  private link: NatsLink;
   private stores = new Map<string, Promise<KvStore>>();
-
-  private unsettledUntil = 0;
 
   constructor(readonly nc: NatsConnection) {
     this.kvm = new Kvm(nc);
-    void this.watchStatus();
+    this.link = new NatsLink(nc);
   }
 
   stable(): boolean {
-    return Date.now() > this.unsettledUntil;
-  }
-
-  private async watchStatus(): Promise<void> {
-    for await (const status of this.nc.status()) {
-      if (status.type === 'disconnect' || status.type === 'reconnect') this.unsettledUntil = Date.now() + UNSETTLED_MS;
-    }
+    return this.link.stable();
   }
 
   async request(subject: string, data: unknown, options: RequestOptions = {}): Promise<unknown> {
     const timeout = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    try {
-      const msg = await this.nc.request(subject, encode(data), { timeout, headers: toNatsHeaders(options.headers) });
-      return unwrapReply(msg.json());
-    } catch (err) {
-      throw toParleyError(err, subject, timeout);
+    const deadline = Date.now() + timeout;
+    const send = () =>
+      this.nc.request(subject, encode(data), { timeout: Math.max(1, deadline - Date.now()), headers: toNatsHeaders(options.headers) });
+    for (;;) {
+      try {
+        return unwrapReply((await this.link.run(subject, deadline, send)).json());
+      } catch (err) {
+        // Right after a reconnect the responder may not have resubscribed yet. Nobody got the request, so
+        // asking again is safe; once the bus is settled, no responder means gone and is reported at once.
+        const retry = isNoResponders(err) && !this.link.stable() && deadline - Date.now() > NO_RESPONDER_RETRY_MS;
+        if (!retry) throw toParleyError(err, subject, timeout);
+        await new Promise((resolve) => setTimeout(resolve, NO_RESPONDER_RETRY_MS));
+      }
     }
   }
 
@@ -67,14 +69,18 @@ export class NatsBus implements Bus {
   kv(bucket: string, options: { ttlMs?: number } = {}): Promise<KvStore> {
     let store = this.stores.get(bucket);
     if (!store) {
-      store = this.kvm.create(bucket, { ttl: options.ttlMs ?? 0, history: 1 }).then((kv) => new NatsKv(kv));
+      const create = () => this.kvm.create(bucket, { ttl: options.ttlMs ?? 0, history: 1 });
+      store = this.link.run(`opening KV ${bucket}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, create).then((kv) => new NatsKv(kv, bucket, this.link));
+      // A failed open is not remembered: the next call tries again.
+      store.catch(() => this.stores.delete(bucket));
       this.stores.set(bucket, store);
     }
     return store;
   }
 
   async flush(): Promise<void> {
-    await this.nc.flush();
+    // A flush made while down is rejected when nats.js dials again: wait for the connection instead.
+    await this.link.run('flush', Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, () => this.nc.flush());
   }
 
   async close(): Promise<void> {
@@ -82,39 +88,52 @@ export class NatsBus implements Bus {
   }
 }
 
+/** JetStream KV through the same link as requests, so an operation never waits on a request that was dropped. */
 class NatsKv implements KvStore {
-  constructor(private kv: KV) {}
+  constructor(
+    private kv: KV,
+    private bucket: string,
+    private link: NatsLink,
+  ) {}
+
+  /** JetStream's own API timeout (5 s) bounds the operation; this bounds the wait for a connection. */
+  private run<T>(what: string, key: string, op: () => Promise<T>): Promise<T> {
+    return this.link.run(`KV ${what} ${this.bucket}/${key}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, op);
+  }
 
   async get(key: string): Promise<KvEntry | null> {
-    const entry = await this.kv.get(key);
+    const entry = await this.run('get', key, () => this.kv.get(key));
     if (!entry || entry.operation !== 'PUT') return null;
     return { value: entry.json(), revision: entry.revision };
   }
 
   put(key: string, value: unknown): Promise<number> {
-    return this.kv.put(key, encode(value));
+    return this.run('put', key, () => this.kv.put(key, encode(value)));
   }
 
   create(key: string, value: unknown): Promise<number> {
-    return this.kv.create(key, encode(value)).catch((err: unknown) => rethrowConflict(err, key));
+    return this.run('create', key, () => this.kv.create(key, encode(value))).catch((err: unknown) => rethrowConflict(err, key));
   }
 
   update(key: string, value: unknown, revision: number): Promise<number> {
-    return this.kv.update(key, encode(value), revision).catch((err: unknown) => rethrowConflict(err, key));
+    return this.run('update', key, () => this.kv.update(key, encode(value), revision)).catch((err: unknown) => rethrowConflict(err, key));
   }
 
   async delete(key: string): Promise<void> {
-    await this.kv.delete(key);
+    await this.run('delete', key, () => this.kv.delete(key));
   }
 
-  async keys(prefix?: string): Promise<string[]> {
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys(prefix ? `${prefix}>` : undefined)) keys.push(key);
-    return keys;
+  keys(prefix?: string): Promise<string[]> {
+    return this.run('keys', prefix ?? '*', async () => {
+      const keys: string[] = [];
+      for await (const key of await this.kv.keys(prefix ? `${prefix}>` : undefined)) keys.push(key);
+      return keys;
+    });
   }
 
   async watch(onChange: (key: string, value: unknown) => void): Promise<Subscription> {
-    const updates = await this.kv.watch();
+    // Once started, the watch (an ordered consumer) follows reconnects by itself.
+    const updates = await this.run('watch', '*', () => this.kv.watch());
     void (async () => {
       for await (const entry of updates) {
         onChange(entry.key, entry.operation === 'PUT' ? entry.json() : null);
@@ -132,9 +151,13 @@ function rethrowConflict(err: unknown, key: string): never {
   throw err;
 }
 
+function isNoResponders(err: unknown): boolean {
+  return err instanceof RequestError && err.isNoResponders();
+}
+
 function toParleyError(err: unknown, subject: string, timeout: number): Error {
   if (err instanceof ParleyError) return err;
-  if (err instanceof RequestError && err.isNoResponders()) {
+  if (isNoResponders(err)) {
     return new ParleyError('UNAVAILABLE', `no responder for ${subject}`);
   }
   if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {

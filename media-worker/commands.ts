@@ -3,8 +3,11 @@ import { isMediaCommand, LEASE_RENEW_MS, mediaCommands, RoomEvent } from '../pro
 import type { MediaCommand, MediaRequest, MediaResponse } from '../protocol/media.ts';
 import { subjects } from '../protocol/subjects.ts';
 import type { Bus, BusMessage, Subscription } from '../bus/bus.ts';
+import { DOCTOR_TICK_MS } from './doctor.ts';
 import type { Federation } from './federation.ts';
 import { Leases } from './leases.ts';
+import { HealthCounters } from './metrics.ts';
+import type { HealthMetrics } from './metrics.ts';
 import type { PeerRef } from './leases.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { Room } from './room.ts';
@@ -30,7 +33,9 @@ const roomCommands: { [C in RoomScoped]: RoomCommand<C> } = {
   setConsumerPreferredLayers: (room, r) => room.setConsumerPreferredLayers(r),
   setConsumerPriority: (room, r) => room.setConsumerPriority(r),
   requestKeyFrame: (room, r) => room.requestKeyFrame(r),
+  reportConsumerStats: (room, r) => room.reportConsumerStats(r),
   pipeProducer: (room, r) => room.pipeProducer(r),
+  diagnose: (room) => room.diagnose(),
 };
 
 function runRoomCommand<C extends RoomScoped>(room: Room, command: C, request: MediaRequest<C>): unknown {
@@ -48,6 +53,12 @@ export class MediaCommands {
   private leases = new Leases();
   private subscription?: Subscription;
   private sweeper?: ReturnType<typeof setInterval>;
+  private doctorTimer?: ReturnType<typeof setInterval>;
+  /** The black-screen doctor's figures over every room, for /metrics. */
+  readonly health: HealthMetrics = {
+    counters: new HealthCounters(),
+    verdicts: () => [...this.rooms.values()].flatMap((room) => [...room.doctor.verdicts()]),
+  };
 
   constructor(
     private bus: Bus,
@@ -63,6 +74,11 @@ export class MediaCommands {
       void this.closeExpired();
       for (const room of this.rooms.values()) room.savePart();
     }, LEASE_RENEW_MS);
+    this.doctorTimer = setInterval(() => {
+      for (const room of this.rooms.values()) {
+        void room.doctor.tick().catch((err: Error) => console.error(`[media-worker] doctor of ${room.id}: ${err.message}`));
+      }
+    }, DOCTOR_TICK_MS);
   }
 
   async handle(msg: BusMessage): Promise<unknown> {
@@ -70,10 +86,12 @@ export class MediaCommands {
     if (!isMediaCommand(command)) throw new ParleyError('UNKNOWN_METHOD', `unknown media command ${command}`);
     if (command === 'renewLeases') return this.renew(mediaCommands.renewLeases.request.parse(msg.data).peers);
     const request = mediaCommands[command].request.parse(msg.data);
+    // The dashboard asks every instance: one without a part of the room has nothing to show, not an error.
+    if (command === 'diagnose' && !this.rooms.has(request.roomId)) return { roomId: request.roomId, instanceId: this.instanceId, peers: [] };
     const room = this.room(request.roomId, command === 'join');
     try {
       const reply = await runRoomCommand(room, command, request);
-      const ref = 'peerId' in request ? { roomId: request.roomId, peerId: request.peerId } : undefined;
+      const ref = 'peerId' in request && typeof request.peerId === 'string' ? { roomId: request.roomId, peerId: request.peerId } : undefined;
       if (ref && command === 'join') this.leases.touch(ref);
       if (ref && command === 'leave') this.leases.drop(ref);
       return reply;
@@ -132,6 +150,7 @@ export class MediaCommands {
   async close(): Promise<void> {
     this.subscription?.unsubscribe();
     clearInterval(this.sweeper);
+    clearInterval(this.doctorTimer);
     for (const room of this.rooms.values()) room.close();
     this.rooms.clear();
     for (const sub of this.roomEvents.values()) sub.unsubscribe();
@@ -144,7 +163,7 @@ export class MediaCommands {
     if (!create) throw new ParleyError('NOT_FOUND', `room ${roomId} is not hosted here`);
     if (this.draining) throw new ParleyError('UNAVAILABLE', 'this media worker is draining; try another');
     const publish = (event: RoomEvent) => this.bus.publish(subjects.roomEvents(roomId), event);
-    const room = new Room(roomId, this.pool, publish, this.maxPeersPerRoom, this.federation);
+    const room = new Room(roomId, this.pool, publish, this.maxPeersPerRoom, this.federation, this.health.counters);
     this.rooms.set(roomId, room);
     this.roomEvents.set(
       roomId,

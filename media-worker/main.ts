@@ -1,6 +1,7 @@
 import { connectBus } from '../bus/connect.ts';
 import { mediaConfigFromEnv } from './config.ts';
 import { startMediaWorker } from './service.ts';
+import { startTracing } from '../tracing/node.ts';
 
 /** The media-worker process of the distributed mode: NATS_URL is required. */
 const natsUrl = process.env.NATS_URL;
@@ -10,6 +11,7 @@ if (!natsUrl) {
 }
 const config = mediaConfigFromEnv();
 const bus = await connectBus(natsUrl, `media-worker ${config.instanceId}`);
+const tracing = startTracing({ service: 'parley-media-worker', relay: bus });
 const service = await startMediaWorker(bus, config);
 console.log(`[media-worker] ${service.instanceId} ready with ${config.numWorkers} worker(s) on ${natsUrl}`);
 
@@ -21,6 +23,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     console.log(`[media-worker] ${signal}: draining (new rooms go elsewhere)`);
     void service
       .drain(Number(process.env.DRAIN_TIMEOUT_MS ?? 30_000))
+      .then(() => tracing.shutdown())
       .then(() => bus.close())
       .finally(() => process.exit(0));
   });

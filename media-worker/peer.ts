@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup';
 import { ParleyError } from '../protocol/errors.ts';
-import type { PeerInfo, Source } from '../protocol/sdp.ts';
+import type { PeerInfo, ProducerInfo, Source } from '../protocol/sdp.ts';
 import type { PooledWorker } from './pool.ts';
 
 // A type alias, not an interface: mediasoup's AppData needs an index signature.
@@ -51,4 +51,15 @@ export class Peer {
 function found<T>(value: T | undefined, what: string, id: string): T {
   if (value === undefined) throw new ParleyError('NOT_FOUND', `unknown ${what} ${id}`);
   return value;
+}
+
+/** A producer as the room is told of it. */
+export function producerInfo(producer: types.Producer<ProducerData>): ProducerInfo {
+  return {
+    id: producer.id,
+    peerId: producer.appData.peerId,
+    kind: producer.kind,
+    source: producer.appData.source,
+    paused: producer.paused,
+  };
 }

@@ -3,12 +3,17 @@ import { ParleyError } from '../protocol/errors.ts';
 import type { MediaRequest, MediaResponse, RoomEvent } from '../protocol/media.ts';
 import type { ProducerInfo, RtpCapabilities, RtpParameters, TransportOptions } from '../protocol/sdp.ts';
 import { mediaCodecs } from './config.ts';
-import { Peer } from './peer.ts';
+import { diagnosePeer } from './diagnosis.ts';
+import { Doctor } from './doctor.ts';
+import type { HealthCounters } from './metrics.ts';
+import { Peer, producerInfo } from './peer.ts';
 import type { ProducerData } from './peer.ts';
 import type { Federation } from './federation.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { pipeOut, RemoteProducers } from './remote-producers.ts';
 import { KeyedSerial } from './serial.ts';
+import { mediasoupCall } from './spans.ts';
+import type { MediaIds } from './spans.ts';
 import { Speakers } from './speakers.ts';
 
 type Publish = (event: RoomEvent) => void;
@@ -30,6 +35,8 @@ export class Room {
   private closed = false;
   /** Joins waiting for a router: the room is not empty while one is under way. */
   private joining = 0;
+  /** The black-screen doctor: watches this room's consumers (doctor.ts). */
+  readonly doctor: Doctor;
 
   constructor(
     readonly id: string,
@@ -37,8 +44,16 @@ export class Room {
     private publish: Publish,
     private maxPeers: number,
     private federation: Federation,
+    counters: HealthCounters,
   ) {
     this.remote = new RemoteProducers(id, federation);
+    this.doctor = new Doctor({
+      roomId: id,
+      publish,
+      serial: (key, operation) => this.serial.run(key, operation),
+      resetMedia: (peerId) => this.resetMedia(peerId),
+      counters,
+    });
   }
 
   get isEmpty(): boolean {
@@ -93,16 +108,19 @@ export class Room {
 
   async createTransport({ peerId, direction }: MediaRequest<'createTransport'>): Promise<TransportOptions> {
     const peer = this.peer(peerId);
-    const transport = await peer.router.createWebRtcTransport({
-      webRtcServer: peer.host.webRtcServer,
-      enableUdp: true,
-      enableTcp: true,
-      preferUdp: true,
-      initialAvailableOutgoingBitrate: 1_000_000,
-      appData: { peerId, direction },
-    });
+    const transport = await this.call('createWebRtcTransport', { peer }, () =>
+      peer.router.createWebRtcTransport({
+        webRtcServer: peer.host.webRtcServer,
+        enableUdp: true,
+        enableTcp: true,
+        preferUdp: true,
+        initialAvailableOutgoingBitrate: 1_000_000,
+        appData: { peerId, direction },
+      }),
+    );
     peer.transports.set(transport.id, transport);
     transport.observer.on('close', () => peer.transports.delete(transport.id));
+    this.doctor.watchTransport(transport);
     return {
       id: transport.id,
       iceParameters: transport.iceParameters,
@@ -112,24 +130,28 @@ export class Room {
   }
 
   async connectTransport({ peerId, transportId, dtlsParameters }: MediaRequest<'connectTransport'>) {
-    await this.peer(peerId)
-      .transport(transportId)
-      .connect({ dtlsParameters: dtlsParameters as types.DtlsParameters });
+    const peer = this.peer(peerId);
+    const transport = peer.transport(transportId);
+    await this.call('connect', { peer, transport: transportId }, () => transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters }));
     return {};
   }
 
   async restartIce({ peerId, transportId }: MediaRequest<'restartIce'>): Promise<MediaResponse<'restartIce'>> {
-    return { iceParameters: await this.peer(peerId).transport(transportId).restartIce() };
+    const peer = this.peer(peerId);
+    const transport = peer.transport(transportId);
+    return { iceParameters: await this.call('restartIce', { peer, transport: transportId }, () => transport.restartIce()) };
   }
 
   async produce(req: MediaRequest<'produce'>): Promise<MediaResponse<'produce'>> {
     const peer = this.peer(req.peerId);
     const transport = peer.transport(req.transportId);
-    const producer = await transport.produce<ProducerData>({
-      kind: req.kind,
-      rtpParameters: req.rtpParameters as types.RtpParameters,
-      appData: { peerId: peer.id, source: req.source },
-    });
+    const producer = await this.call('produce', { peer, transport: transport.id }, () =>
+      transport.produce<ProducerData>({
+        kind: req.kind,
+        rtpParameters: req.rtpParameters as types.RtpParameters,
+        appData: { peerId: peer.id, source: req.source },
+      }),
+    );
     peer.producers.set(producer.id, producer);
     producer.observer.on('close', () => {
       peer.producers.delete(producer.id);
@@ -151,9 +173,11 @@ export class Room {
   }
 
   private setProducerPaused({ peerId, producerId }: MediaRequest<'pauseProducer'>, paused: boolean) {
-    const producer = this.peer(peerId).producer(producerId);
+    const peer = this.peer(peerId);
+    const producer = peer.producer(producerId);
     return this.serial.run(producer.id, async () => {
-      await (paused ? producer.pause() : producer.resume());
+      const change = () => (paused ? producer.pause() : producer.resume());
+      await this.call(paused ? 'pauseProducer' : 'resumeProducer', { peer, producer: producerId }, change);
       this.publish({ type: paused ? 'producerPaused' : 'producerResumed', roomId: this.id, producerId, peerId });
       this.savePart();
       return {};
@@ -161,9 +185,10 @@ export class Room {
   }
 
   closeProducer({ peerId, producerId }: MediaRequest<'closeProducer'>) {
-    const producer = this.peer(peerId).producer(producerId);
-    return this.serial.run(producer.id, () => {
-      producer.close();
+    const peer = this.peer(peerId);
+    const producer = peer.producer(producerId);
+    return this.serial.run(producer.id, async () => {
+      await this.call('closeProducer', { peer, producer: producerId }, () => producer.close());
       return {};
     });
   }
@@ -173,45 +198,69 @@ export class Room {
   }
 
   resumeConsumer({ peerId, consumerId }: MediaRequest<'resumeConsumer'>) {
-    const consumer = this.peer(peerId).consumer(consumerId);
+    const peer = this.peer(peerId);
+    const consumer = peer.consumer(consumerId);
+    const ids = { peer, consumer: consumerId, producer: consumer.producerId };
     return this.serial.run(consumer.id, async () => {
-      await consumer.resume();
+      await this.call('resumeConsumer', ids, () => consumer.resume());
+      this.doctor.clientSetPaused(consumerId, false);
       // A fresh key frame so the decoder can start now rather than at the next periodic one.
-      if (consumer.kind === 'video') await consumer.requestKeyFrame();
+      if (consumer.kind === 'video') await this.call('requestKeyFrame', ids, () => consumer.requestKeyFrame());
       return {};
     });
   }
 
   pauseConsumer({ peerId, consumerId }: MediaRequest<'pauseConsumer'>) {
-    const consumer = this.peer(peerId).consumer(consumerId);
+    const peer = this.peer(peerId);
+    const consumer = peer.consumer(consumerId);
     return this.serial.run(consumer.id, async () => {
-      await consumer.pause();
+      await this.call('pauseConsumer', { peer, consumer: consumerId, producer: consumer.producerId }, () => consumer.pause());
+      this.doctor.clientSetPaused(consumerId, true);
       return {};
     });
   }
 
   async setConsumerPreferredLayers({ peerId, consumerId, spatialLayer, temporalLayer }: MediaRequest<'setConsumerPreferredLayers'>) {
-    const consumer = this.peer(peerId).consumer(consumerId);
+    const peer = this.peer(peerId);
+    const consumer = peer.consumer(consumerId);
     // A non-simulcast consumer (audio, screen share) has one layer: nothing to choose.
-    if (consumer.type === 'simulcast' || consumer.type === 'svc') await consumer.setPreferredLayers({ spatialLayer, temporalLayer });
+    if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return {};
+    await this.call('setPreferredLayers', { peer, consumer: consumerId }, () => consumer.setPreferredLayers({ spatialLayer, temporalLayer }));
     return {};
   }
 
   async setConsumerPriority({ peerId, consumerId, priority }: MediaRequest<'setConsumerPriority'>) {
-    await this.peer(peerId).consumer(consumerId).setPriority(priority);
+    const peer = this.peer(peerId);
+    const consumer = peer.consumer(consumerId);
+    await this.call('setPriority', { peer, consumer: consumerId }, () => consumer.setPriority(priority));
     return {};
   }
 
   async requestKeyFrame({ peerId, consumerId }: MediaRequest<'requestKeyFrame'>) {
-    const consumer = this.peer(peerId).consumer(consumerId);
-    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    const peer = this.peer(peerId);
+    const consumer = peer.consumer(consumerId);
+    if (consumer.kind === 'video') await this.call('requestKeyFrame', { peer, consumer: consumerId }, () => consumer.requestKeyFrame());
     return {};
+  }
+
+  /** The client's view of its consumers, about once a second: evidence for the doctor. */
+  reportConsumerStats({ peerId, consumers }: MediaRequest<'reportConsumerStats'>) {
+    this.peer(peerId); // only a member reports (NOT_JOINED otherwise)
+    this.doctor.report(peerId, consumers);
+    return {};
+  }
+
+  /** This instance's part of the room, with the doctor's verdict on every consumer. */
+  async diagnose(): Promise<MediaResponse<'diagnose'>> {
+    const peers = await Promise.all([...this.peers.values()].map((peer) => diagnosePeer(peer, this.doctor)));
+    return { roomId: this.id, instanceId: this.federation.instanceId, peers };
   }
 
   leave({ peerId }: MediaRequest<'leave'>) {
     const peer = this.peer(peerId);
     peer.close();
     this.peers.delete(peerId);
+    this.doctor.forgetPeer(peerId);
     this.publish({ type: 'peerLeft', roomId: this.id, peerId });
     this.savePart();
     return {};
@@ -246,14 +295,13 @@ export class Room {
     if (!this.speakers) {
       for (const peer of this.peers.values()) for (const producer of peer.producers.values()) await this.observeSpeaker(peer, producer);
     }
-    for (const peer of moved) {
-      this.publish({ type: 'mediaReset', roomId: this.id, peerId: peer.id, producers: this.producersOf(this.others(peer.id)) });
-    }
+    for (const peer of moved) this.tellToRebuild(peer);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.doctor.close();
     this.remote.clear();
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
@@ -276,17 +324,36 @@ export class Room {
     return { routers: this.routers.size, transports, producers, consumers };
   }
 
+  /** A peer's media is beyond repair in place: its transports close and its client builds them again. */
+  private resetMedia(peerId: string): void {
+    const peer = this.peers.get(peerId);
+    if (!peer) return;
+    peer.close();
+    this.tellToRebuild(peer);
+    this.savePart();
+  }
+
+  private tellToRebuild(peer: Peer): void {
+    this.publish({ type: 'mediaReset', roomId: this.id, peerId: peer.id, producers: this.producersOf(this.others(peer.id)) });
+  }
+
   private async createConsumer(req: MediaRequest<'consume'>): Promise<MediaResponse<'consume'>> {
     const peer = this.peer(req.peerId);
     const transport = peer.transport(req.transportId);
     const { router: source, producer } = await this.locate(req.producerId, peer.router);
     const rtpCapabilities = req.rtpCapabilities as types.RtpCapabilities;
     await this.pipe(source, producer, peer.router);
-    if (!peer.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
-      throw new ParleyError('UNSUPPORTED', `cannot consume ${producer.id} with these RTP capabilities`);
-    }
+    const ids = { peer, transport: transport.id, producer: producer.id };
     // Paused until the client has set up its side, so the first key frame is not lost (no black start).
-    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
+    const consumer = await this.call('consume', ids, () => {
+      if (!peer.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+        this.doctor.unsupported(peer.id, producer, producer.appData.peerId);
+        throw new ParleyError('UNSUPPORTED', `cannot consume ${producer.id} with these RTP capabilities`);
+      }
+      return transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
+    });
+    // A client consumes a producer once; consuming it again (the doctor's `reconsume`) replaces the old one.
+    for (const old of peer.consumers.values()) if (old.producerId === producer.id) old.close();
     const host = peer.host;
     host.consumers++;
     peer.consumers.set(consumer.id, consumer);
@@ -294,7 +361,10 @@ export class Room {
       host.consumers--;
       peer.consumers.delete(consumer.id);
     });
+    const owner = { peerId: peer.id, producerPeerId: producer.appData.peerId, source: producer.appData.source };
+    this.doctor.watch(consumer, producer, transport, owner, host.worker.pid);
     consumer.on('producerclose', () => {
+      this.doctor.producerClosed(consumer.id);
       consumer.close();
       this.publish({ type: 'consumerClosed', roomId: this.id, peerId: peer.id, consumerId: consumer.id, producerId: producer.id });
     });
@@ -315,7 +385,8 @@ export class Room {
     const key = `${producer.id}>${target?.index}`;
     let piped = this.pipes.get(key);
     if (!piped) {
-      piped = source.pipeToRouter({ producerId: producer.id, router });
+      const ids = { room: this.id, producer: producer.id, workerPid: target?.worker.pid };
+      piped = mediasoupCall('pipeToRouter', ids, () => source.pipeToRouter({ producerId: producer.id, router }));
       this.pipes.set(key, piped);
       producer.observer.once('close', () => this.pipes.delete(key));
       piped.catch(() => this.pipes.delete(key));
@@ -342,7 +413,8 @@ export class Room {
   private async routerOn(worker: PooledWorker): Promise<types.Router> {
     const existing = this.routers.get(worker);
     if (existing) return existing;
-    const router = await worker.worker.createRouter({ mediaCodecs });
+    const ids = { room: this.id, workerPid: worker.worker.pid };
+    const router = await mediasoupCall('createRouter', ids, () => worker.worker.createRouter({ mediaCodecs }));
     // Another join may have created one meanwhile: keep the first.
     const raced = this.routers.get(worker);
     if (raced) {
@@ -352,6 +424,12 @@ export class Room {
     worker.routers++;
     this.routers.set(worker, router);
     return router;
+  }
+
+  /** A mediasoup call as a span, with the room, the peer and the peer's worker filled in. */
+  private call<T>(name: string, ids: Omit<MediaIds, 'room' | 'peer' | 'workerPid'> & { peer: Peer }, fn: () => Promise<T> | T): Promise<T> {
+    const { peer, ...rest } = ids;
+    return mediasoupCall(name, { room: this.id, peer: peer.id, workerPid: peer.host.worker.pid, ...rest }, fn);
   }
 
   private peer(peerId: string): Peer {
@@ -384,14 +462,4 @@ export class Room {
     }
     return this.remote.get(producerId, router);
   }
-}
-
-function producerInfo(producer: types.Producer<ProducerData>): ProducerInfo {
-  return {
-    id: producer.id,
-    peerId: producer.appData.peerId,
-    kind: producer.kind,
-    source: producer.appData.source,
-    paused: producer.paused,
-  };
 }

@@ -30,7 +30,7 @@ export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<M
   });
   const registry = new Registry(bus, config.instanceId, load);
   await registry.start();
-  const metrics = config.metricsPort ? serveMetrics(config.metricsPort, config.instanceId, load) : undefined;
+  const metrics = config.metricsPort ? serveMetrics(config.metricsPort, config.instanceId, load, commands.health) : undefined;
 
   const stop = async () => {
     metrics?.close();

@@ -23,8 +23,14 @@ export const AccessClaims = z.object({
   grants: Grants,
   iat: z.number().int(),
   exp: z.number().int(),
+  /** Operators: may use the /debug dashboard and its API. */
+  admin: z.boolean().optional(),
 });
 export type AccessClaims = z.infer<typeof AccessClaims>;
 
 /** Dev-mode token endpoint body (POST /api/dev/token). */
-export const DevTokenRequest = z.object({ name: DisplayName, room: z.union([RoomId, z.literal(ANY_ROOM)]).default(ANY_ROOM) });
+export const DevTokenRequest = z.object({
+  name: DisplayName,
+  room: z.union([RoomId, z.literal(ANY_ROOM)]).default(ANY_ROOM),
+  admin: z.boolean().optional(),
+});

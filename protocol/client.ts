@@ -3,6 +3,7 @@ import { ErrorBody } from './errors.ts';
 import { Empty, mediaOperations } from './operations.ts';
 import { Lobby } from './presence.ts';
 import { Id, PeerInfo, ProducerInfo, RoomId, RtpCapabilities } from './sdp.ts';
+import { ClientRemedy as Remedy, MAX_REPORTED_SPANS, SpanRecord } from './telemetry.ts';
 
 /** Bumped on any incompatible change; the client sends it as `?v=` when it opens the WebSocket. */
 export const CLIENT_PROTOCOL_VERSION = 1;
@@ -38,6 +39,11 @@ export const clientMethods = {
     response: RoomSnapshot,
   },
   ...mediaOperations,
+  /** The browser's finished spans (its half of each trace), batched. */
+  reportSpans: {
+    request: z.object({ spans: z.array(SpanRecord).max(MAX_REPORTED_SPANS) }),
+    response: Empty,
+  },
   leave: {
     request: Empty,
     response: Empty,
@@ -87,6 +93,8 @@ export const clientNotifications = {
    * and consume `producers` (everyone else's now); the membership and the room are unchanged.
    */
   mediaReset: z.object({ producers: z.array(ProducerInfo) }),
+  /** The black-screen doctor asks the client to repair one thing (see docs/observability.md). */
+  remedy: Remedy,
   lobby: Lobby,
 } as const;
 
@@ -109,6 +117,7 @@ export const ClientNotification = z.discriminatedUnion('notification', [
   z.object({ notification: z.literal('activeSpeaker'), data: clientNotifications.activeSpeaker }),
   z.object({ notification: z.literal('audioLevels'), data: clientNotifications.audioLevels }),
   z.object({ notification: z.literal('mediaReset'), data: clientNotifications.mediaReset }),
+  z.object({ notification: z.literal('remedy'), data: clientNotifications.remedy }),
   z.object({ notification: z.literal('lobby'), data: clientNotifications.lobby }),
 ]) satisfies z.ZodType<ClientNotification>;
 

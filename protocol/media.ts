@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Empty, mediaOperations } from './operations.ts';
+import { ClientRemedy, RoomDiagnosis } from './telemetry.ts';
 import { DisplayName, Id, MediaKind, PeerInfo, ProducerInfo, RoomId, RtpCapabilities, RtpParameters, Source } from './sdp.ts';
 
 /** Bus API version; it is part of every subject (see subjects.ts), so old and new tiers never cross-talk. */
@@ -56,6 +57,11 @@ export const mediaCommands = {
       source: Source,
     }),
   },
+  /** The doctor's verdicts and the evidence, for the /debug dashboard. */
+  diagnose: {
+    request: z.object({ roomId: RoomId }),
+    response: RoomDiagnosis,
+  },
   /**
    * Keeps peers alive. A signaling instance renews every session it holds (connected or within its resume
    * grace); a peer whose lease runs out (its instance died, or the grace ended) is closed by the worker.
@@ -91,6 +97,8 @@ export const RoomEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('mediaReset'), roomId: RoomId, peerId: Id, producers: z.array(ProducerInfo) }),
   // Addressed to one peer: the owner of the consumer.
   z.object({ type: z.literal('consumerClosed'), roomId: RoomId, peerId: Id, consumerId: Id, producerId: Id }),
+  // Addressed to one peer: a repair the black-screen doctor needs from its client.
+  z.object({ type: z.literal('remedy'), roomId: RoomId, peerId: Id, remedy: ClientRemedy }),
 ]);
 export type RoomEvent = z.infer<typeof RoomEvent>;
 

@@ -10,6 +10,7 @@ import {
   Source,
   TransportOptions,
 } from './sdp.ts';
+import { ConsumerStatsReport } from './telemetry.ts';
 
 export const Empty = z.object({}).strict();
 
@@ -80,6 +81,11 @@ export const mediaOperations = {
   /** The client saw the picture stall: ask the producer for a fresh key frame. */
   requestKeyFrame: {
     request: z.object({ consumerId: Id }),
+    response: Empty,
+  },
+  /** About once a second: what the client sees of each consumer, for the black-screen doctor. */
+  reportConsumerStats: {
+    request: ConsumerStatsReport,
     response: Empty,
   },
 } as const;

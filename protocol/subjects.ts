@@ -14,6 +14,8 @@ export const subjects = {
   /** A membership was resumed on another signaling instance. */
   sessionTakeover: (peerId: string) => `${root}.session.${peerId}.takeover`,
   sessionTakeovers: `${root}.session.*.takeover`,
+  /** Finished spans of every process, for the trace stores of signaling instances (distributed mode). */
+  telemetrySpans: `${root}.telemetry.spans`,
 } as const;
 
 export const buckets = {

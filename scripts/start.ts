@@ -6,6 +6,7 @@ import { startMediaWorker } from '../media-worker/service.ts';
 import { signalingConfigFromEnv } from '../signaling/config.ts';
 import { loadTls, wantsHttps } from '../signaling/tls.ts';
 import { serveSignalingOnNode } from '../signaling/node.ts';
+import { startTracing } from '../tracing/node.ts';
 
 /**
  * `npm start`: the embedded default. Signaling, one media-worker and the web app in one process on the
@@ -18,6 +19,8 @@ const embeddedDefaults: Record<string, string> = {
   PARLEY_DEV_TOKENS: '1',
 };
 const bus = await connectBus(natsUrl, 'parley');
+// One process keeps every tier's spans in one store; joined to a cluster it shares them over the bus.
+const tracing = startTracing({ service: 'parley', relay: natsUrl ? bus : undefined, collect: true });
 const media = await startMediaWorker(bus, mediaConfigFromEnv());
 // One process needs no shared secret: a random one per start, and dev tokens for the web app's lobby.
 const config = signalingConfigFromEnv((name) => process.env[name] ?? embeddedDefaults[name]);
@@ -27,6 +30,7 @@ const server = await serveSignalingOnNode({
   tls: wantsHttps() ? await loadTls() : undefined,
   port: Number(process.env.PORT ?? 3000),
   webRoot: path.join(root, 'web', 'dist'),
+  traces: tracing,
 });
 console.log(`Parley is running: open ${server.url} (${natsUrl ? `NATS ${natsUrl}` : 'embedded, in-process bus'})`);
 
@@ -36,6 +40,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       .drain()
       .then(() => media.stop())
       .then(() => bus.close())
+      .then(() => tracing.shutdown())
       .finally(() => process.exit(0));
   });
 }

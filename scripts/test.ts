@@ -42,6 +42,12 @@ for (const suite of suites) {
     total.failed += 1;
     continue;
   }
+  // A runner can fail outside any test (a crashed worker process, an unhandled error): that is a failure too.
+  if (run.status !== 0 && counts.failed === 0) {
+    console.log(`${suite.name}: exited ${run.status ?? run.signal} with errors outside the tests (see above); counted as 1 failure`);
+    for (const file of unfinishedFiles(suite.report)) console.log(`  not finished cleanly: ${file}`);
+    counts.failed = 1;
+  }
   console.log(`${suite.name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
   total.passed += counts.passed;
   total.failed += counts.failed;
@@ -62,4 +68,12 @@ function readJestStyleReport(file: string): Counts | null {
     failed: report.numFailedTests ?? 0,
     skipped: (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0),
   };
+}
+
+/** Test files the report does not mark as passed or failed: where a runner process died. */
+function unfinishedFiles(file: string): string[] {
+  const report = JSON.parse(fs.readFileSync(file, 'utf8')) as { testResults?: { name: string; status: string; message?: string }[] };
+  return (report.testResults ?? [])
+    .filter((r) => r.status !== 'passed' || r.message)
+    .map((r) => `${path.relative(process.cwd(), r.name)} (${r.status}${r.message ? `: ${r.message.slice(0, 200)}` : ''})`);
 }

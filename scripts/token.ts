@@ -3,7 +3,7 @@ import { ALL_SOURCES, ANY_ROOM } from '../protocol/auth.ts';
 import { Source } from '../protocol/sdp.ts';
 import { issueToken } from '../signaling/auth.ts';
 
-/** `npm run token -- --name Ada [--room lounge] [--identity ada] [--ttl 3600] [--sources microphone,camera] [--no-publish] [--no-subscribe]` */
+/** `npm run token -- --name Ada [--room lounge] [--identity ada] [--ttl 3600] [--sources microphone,camera] [--no-publish] [--no-subscribe] [--admin]` */
 const { values } = parseArgs({
   options: {
     name: { type: 'string' },
@@ -13,6 +13,8 @@ const { values } = parseArgs({
     sources: { type: 'string', default: ALL_SOURCES.join(',') },
     'no-publish': { type: 'boolean', default: false },
     'no-subscribe': { type: 'boolean', default: false },
+    /** For operators: the /debug dashboard. */
+    admin: { type: 'boolean', default: false },
   },
 });
 
@@ -28,6 +30,7 @@ const token = await issueToken(secret, {
   room: values.room,
   ttlSeconds: Number(values.ttl),
   grants: { canPublish: !values['no-publish'], canSubscribe: !values['no-subscribe'], sources: sources.data },
+  admin: values.admin,
 }).catch((err: Error) => fail(err.message));
 console.log(token);
 

@@ -16,12 +16,17 @@ import { Metrics } from './metrics.ts';
 import { Placement } from './placement.ts';
 import { Lobby } from './presence.ts';
 import { Session } from './session.ts';
+import { createDebugApi } from './debug.ts';
+import type { SpanSink } from '../tracing/sink.ts';
+import type { TraceStore } from '../tracing/store.ts';
 
 export interface SignalingOptions {
   bus: Bus;
   config: SignalingConfig;
   /** The runtime's WebSocket upgrade (hono/deno or @hono/node-ws): the only runtime-specific piece. */
   upgradeWebSocket: UpgradeWebSocket;
+  /** Recent traces for /debug, and where the browser's spans go. */
+  traces?: SpanSink & { store: TraceStore };
 }
 
 export interface Signaling {
@@ -32,14 +37,15 @@ export interface Signaling {
 }
 
 /** The runtime-free signaling app; node.ts and deno.ts wrap it the way Hono's own adapters do. */
-export async function createSignaling({ bus, config, upgradeWebSocket }: SignalingOptions): Promise<Signaling> {
+export async function createSignaling({ bus, config, upgradeWebSocket, traces }: SignalingOptions): Promise<Signaling> {
   const media = new MediaClient(bus);
   const placement = await Placement.open(bus);
   const lobby = await Lobby.open(await bus.kv(buckets.presence, { ttlMs: PRESENCE_TTL_MS }));
   const memberships = await Memberships.open(bus, media, lobby, config, placement);
   const metrics = new Metrics();
   metrics.memberships = () => memberships.size;
-  const deps = { media, placement, memberships, lobby, metrics };
+  const deps = { media, placement, memberships, lobby, metrics, traces };
+  const debug = await createDebugApi(bus, config.secret, media, traces?.store);
   const sockets = new Set<WSContext>();
   let draining = false;
 
@@ -52,6 +58,7 @@ export async function createSignaling({ bus, config, upgradeWebSocket }: Signali
   });
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/api/version', (c) => c.json({ protocol: CLIENT_PROTOCOL_VERSION }));
+  app.route('/debug/api', debug.app);
   if (config.devTokens) {
     // Development only: anyone may mint a token for any name.
     app.post('/api/dev/token', async (c) => {
@@ -109,6 +116,7 @@ export async function createSignaling({ bus, config, upgradeWebSocket }: Signali
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     },
     close() {
+      debug.close();
       memberships.close();
       lobby.close();
       placement.close();

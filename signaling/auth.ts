@@ -13,6 +13,7 @@ export interface TokenRequest {
   room?: string;
   grants?: Grants;
   ttlSeconds?: number;
+  admin?: boolean;
 }
 
 /** Mints an access token; the CLI, the dev endpoint and the tests all go through here. */
@@ -25,6 +26,7 @@ export function issueToken(secret: string, req: TokenRequest, now = Math.floor(D
     iat: now,
     exp: now + (req.ttlSeconds ?? DEFAULT_TOKEN_TTL_S),
   };
+  if (req.admin) claims.admin = true;
   return sign(AccessClaims.parse(claims), secret, ALG);
 }
 

@@ -4,6 +4,11 @@ import { wsconnect } from '@nats-io/nats-core';
 import { NatsBus } from '../bus/nats.ts';
 import { createSignaling } from './app.ts';
 import { signalingConfigFromEnv } from './config.ts';
+import { otlpTracesUrl } from '../tracing/otlp-json.ts';
+import { collectSpans, SpanRelay } from '../tracing/relay.ts';
+import { spanSink } from '../tracing/sink.ts';
+import { TraceStore } from '../tracing/store.ts';
+import { TracedBus } from '../tracing/traced-bus.ts';
 
 /**
  * The Deno adapter and entry point: the same app as node.ts, served by Deno.serve. Edge runtimes have no raw
@@ -15,9 +20,14 @@ if (!natsUrl?.startsWith('ws')) {
   Deno.exit(1);
 }
 const config = signalingConfigFromEnv((name) => Deno.env.get(name));
-const bus = new NatsBus(await wsconnect({ servers: natsUrl.split(','), name: 'signaling-deno', maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100 }));
+const nats = new NatsBus(await wsconnect({ servers: natsUrl.split(','), name: 'signaling-deno', maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100 }));
+// Deno's own OpenTelemetry (OTEL_DENO=true) exports our spans over OTLP; the dashboard's store fills from the relay.
+const bus = new TracedBus(nats, 'nats');
+const store = new TraceStore();
+collectSpans(bus, store);
+const traces = { store, ...spanSink(new SpanRelay(bus), otlpTracesUrl(Deno.env.toObject())) };
 const app = new Hono();
-const signaling = await createSignaling({ bus, config, upgradeWebSocket });
+const signaling = await createSignaling({ bus, config, upgradeWebSocket, traces });
 app.route('/', signaling.app);
 const webRoot = Deno.env.get('WEB_ROOT');
 if (webRoot) {

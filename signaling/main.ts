@@ -2,6 +2,7 @@ import { connectBus } from '../bus/connect.ts';
 import { signalingConfigFromEnv } from './config.ts';
 import { loadTls, wantsHttps } from './tls.ts';
 import { serveSignalingOnNode } from './node.ts';
+import { startTracing } from '../tracing/node.ts';
 
 /** The signaling process of the distributed mode on Node: NATS_URL is required. */
 const natsUrl = process.env.NATS_URL;
@@ -11,12 +12,14 @@ if (!natsUrl) {
 }
 const config = signalingConfigFromEnv((name) => process.env[name]);
 const bus = await connectBus(natsUrl, `signaling ${config.instanceId}`);
+const tracing = startTracing({ service: 'parley-signaling', relay: bus, collect: true });
 const server = await serveSignalingOnNode({
   bus,
   config,
   tls: wantsHttps() ? await loadTls() : undefined,
   port: Number(process.env.PORT ?? 3000),
   webRoot: process.env.WEB_ROOT,
+  traces: tracing,
 });
 console.log(`[signaling] listening on ${server.url} (NATS ${natsUrl})`);
 
@@ -24,6 +27,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     void server
       .drain()
+      .then(() => tracing.shutdown())
       .then(() => bus.close())
       .finally(() => process.exit(0));
   });

@@ -5,6 +5,7 @@ import type { PresenceEntry } from '../protocol/presence.ts';
 import type { Source } from '../protocol/sdp.ts';
 import type { SessionRecord } from '../protocol/session.ts';
 import { notificationFor } from './rooms.ts';
+import { SeenRoom } from './seen-room.ts';
 
 /** The connection a membership is attached to, as far as the membership needs it. */
 export interface MemberSocket {
@@ -22,6 +23,8 @@ export class Membership {
   socket?: MemberSocket;
   detachedAt?: number;
   events?: Subscription;
+  /** The room as the client was told about it: what a resync after a NATS outage compares with. */
+  readonly seen: SeenRoom;
 
   constructor(
     /** mediaInstanceId changes when the peer is moved off a dead media worker. */
@@ -31,6 +34,7 @@ export class Membership {
     producers: SessionRecord['producers'] = {},
   ) {
     this.producers = new Map(Object.entries(producers));
+    this.seen = new SeenRoom(record.roomId, record.peerId);
   }
 
   get roomId(): string {
@@ -56,6 +60,7 @@ export class Membership {
     const changed = this.track(event);
     const notification = notificationFor(event, this.peerId);
     if (notification) this.socket?.notify(notification);
+    this.seen.apply(event);
     return changed;
   }
 

@@ -35,6 +35,10 @@ export class Memberships {
   private byPeer = new Map<string, Membership>();
   private timers: ReturnType<typeof setInterval>[];
   private takeovers: Subscription;
+  /** The bus's stability at the last check, and the members whose view must be compared with the room. */
+  private busStable = true;
+  private stale = new Set<Membership>();
+  private resyncing = new Set<Membership>();
 
   private constructor(
     private bus: Bus,
@@ -48,6 +52,7 @@ export class Memberships {
       setInterval(() => this.refreshPresence(), PRESENCE_HEARTBEAT_MS),
       // Renewing often is also how a dead media worker is noticed quickly.
       setInterval(() => void this.renewLeases(), LEASE_RENEW_MS),
+      setInterval(() => this.checkBus(), BUS_CHECK_MS),
     ];
     this.takeovers = bus.subscribe(subjects.sessionTakeovers, (msg) => this.onTakeover(msg.data));
   }
@@ -76,6 +81,7 @@ export class Memberships {
     await this.listen(membership);
     try {
       const view = await this.media.call(mediaInstanceId, 'join', { roomId, peerId: record.peerId, displayName: claims.name });
+      membership.seen.reset(view);
       return [this.adopt(membership, socket), { peerId: record.peerId, resumeToken, ...view }];
     } catch (err) {
       membership.events?.unsubscribe();
@@ -107,6 +113,7 @@ export class Memberships {
       throw err;
     }
     local?.socket?.close(CLOSE.resumedElsewhere, 'resumed on another connection');
+    membership.seen.reset(view);
     return [this.adopt(membership, socket), { peerId: membership.peerId, resumeToken, ...view }];
   }
 
@@ -187,6 +194,37 @@ export class Memberships {
     membership.socket?.close(CLOSE.resumedElsewhere, 'resumed on another connection');
   }
 
+  /**
+   * Room events are plain pub/sub: those published while this instance or the media worker was cut off from
+   * NATS are gone (a peer that joined right after a nats-server restart stayed unknown to the others). So when
+   * the bus drops, and again once it has settled, each member's view is compared with a snapshot of its room
+   * and the client is sent what it missed. A snapshot requested while down goes out on the reconnect.
+   */
+  private checkBus(): void {
+    const stable = this.bus.stable();
+    if (stable !== this.busStable) for (const m of this.byPeer.values()) this.stale.add(m);
+    this.busStable = stable;
+    for (const m of this.stale) if (!this.resyncing.has(m)) void this.resync(m);
+  }
+
+  private async resync(membership: Membership): Promise<void> {
+    this.resyncing.add(membership);
+    try {
+      // A detached member gets the whole room in its resume reply instead.
+      if (this.byPeer.get(membership.peerId) === membership && membership.socket) {
+        const { roomId, peerId, mediaInstanceId } = membership.record;
+        const view = await this.media.call(mediaInstanceId, 'snapshot', { roomId, peerId });
+        for (const event of membership.seen.missed(view)) membership.onRoomEvent(event);
+      }
+      this.stale.delete(membership);
+    } catch (err) {
+      // Still out of reach: try again at the next check. Other failures are the lease renewal's to act on.
+      if (!isCode(err, 'TIMEOUT') && !isCode(err, 'UNAVAILABLE')) this.stale.delete(membership);
+    } finally {
+      this.resyncing.delete(membership);
+    }
+  }
+
   private refreshPresence(): void {
     for (const m of this.byPeer.values()) void this.publishPresence(m).catch(logError('presence'));
   }
@@ -246,6 +284,9 @@ export class Memberships {
     }
   }
 }
+
+/** How often the bus's stability is looked at; a change starts a resync of every member's view. */
+const BUS_CHECK_MS = 250;
 
 /** A media worker answers a renewal in milliseconds; one that needs longer is treated as possibly gone. */
 const RENEWAL_TIMEOUT_MS = 1000;

@@ -6,6 +6,7 @@ import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
 import type { Bus } from '../bus/bus.ts';
 import { createSignaling } from './app.ts';
+import type { SignalingOptions } from './app.ts';
 import type { SignalingConfig } from './config.ts';
 import type { TlsFiles } from './tls.ts';
 
@@ -16,6 +17,7 @@ export interface NodeServerOptions {
   hostname?: string;
   /** The built web app (web/dist) to serve next to the API, if any. */
   webRoot?: string;
+  traces?: SignalingOptions['traces'];
   /** Serve HTTPS/WSS with this key and certificate. */
   tls?: TlsFiles;
 }
@@ -32,7 +34,7 @@ export interface RunningServer {
 export async function serveSignalingOnNode(options: NodeServerOptions): Promise<RunningServer> {
   const outer = new Hono();
   const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app: outer });
-  const signaling = await createSignaling({ bus: options.bus, config: options.config, upgradeWebSocket });
+  const signaling = await createSignaling({ bus: options.bus, config: options.config, upgradeWebSocket, traces: options.traces });
   outer.route('/', signaling.app);
   if (options.webRoot) serveWeb(outer, options.webRoot);
 

@@ -34,5 +34,7 @@ export function notificationFor(event: RoomEvent, selfPeerId: string): ClientNot
       return event.peerId !== selfPeerId
         ? null
         : { notification: 'consumerClosed', data: { consumerId: event.consumerId, producerId: event.producerId } };
+    case 'remedy':
+      return event.peerId !== selfPeerId ? null : { notification: 'remedy', data: event.remedy };
   }
 }

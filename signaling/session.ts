@@ -1,4 +1,4 @@
-import type { Headers, Subscription } from '../bus/bus.ts';
+import type { Subscription } from '../bus/bus.ts';
 import { ANY_ROOM } from '../protocol/auth.ts';
 import type { AccessClaims } from '../protocol/auth.ts';
 import { ClientRequest, clientMethods, isClientMethod, MAX_CLIENT_MESSAGE_BYTES } from '../protocol/client.ts';
@@ -14,6 +14,8 @@ import type { Metrics } from './metrics.ts';
 import type { Placement } from './placement.ts';
 import type { Lobby as LobbyWatch } from './presence.ts';
 import type { RateLimiter } from './limits.ts';
+import { extractContext, inSpan, ROOT_CONTEXT, SpanKind, tracers } from '../tracing/context.ts';
+import type { SpanSink } from '../tracing/sink.ts';
 
 /** What a session needs from its WebSocket, whatever the runtime. */
 export interface ClientSocket {
@@ -27,10 +29,14 @@ export interface SessionDeps {
   memberships: Memberships;
   lobby: LobbyWatch;
   metrics: Metrics;
+  /** Where the browser's spans go (absent: dropped). */
+  traces?: SpanSink;
 }
 
 /** Media operations go to the peer's media worker unchanged but for room and peer ids. */
 type Forwarded = MediaOperation;
+/** Once a second per client: a span each would bury the traces worth reading. */
+const untraced = new Set<ClientMethod>(['reportSpans', 'reportConsumerStats']);
 const subscribing = new Set<Forwarded>(['consume', 'resumeConsumer', 'pauseConsumer', 'setConsumerPreferredLayers', 'setConsumerPriority', 'requestKeyFrame']);
 const producerChanges = new Set<Forwarded>(['produce', 'closeProducer', 'pauseProducer', 'resumeProducer']);
 
@@ -90,8 +96,8 @@ export class Session {
       if (!isClientMethod(method)) throw new ParleyError('UNKNOWN_METHOD', `unknown method ${method}`);
       const parsed = clientMethods[method].request.safeParse(data ?? {});
       if (!parsed.success) throw new ParleyError('BAD_REQUEST', `${method}: ${describeZodError(parsed.error)}`);
-      const headers: Headers = traceparent ? { traceparent } : {};
-      response = { id, ok: true, data: await this.run(method, parsed.data, headers) };
+      const run = () => this.run(method, parsed.data);
+      response = { id, ok: true, data: untraced.has(method) ? await run() : await this.traced(method, traceparent, run) };
     } catch (err) {
       response = failure(id, err);
     }
@@ -99,7 +105,21 @@ export class Session {
     return response;
   }
 
-  private run(method: ClientMethod, data: ClientRequestData<ClientMethod>, headers: Headers): Promise<unknown> {
+  /** The request as a server span continuing the browser's trace; media calls made within it carry it on. */
+  private traced(method: ClientMethod, traceparent: string | undefined, run: () => Promise<unknown>): Promise<unknown> {
+    const record = this.membership?.record;
+    const attributes = {
+      'rpc.system': 'parley',
+      'rpc.service': 'parley.v1',
+      'rpc.method': method,
+      'enduser.id': this.claims.sub,
+      ...(record && { 'parley.room': record.roomId, 'parley.peer': record.peerId }),
+    };
+    const parent = extractContext(traceparent ? { traceparent } : undefined, ROOT_CONTEXT);
+    return inSpan(tracers.signaling(), `parley.v1/${method}`, { kind: SpanKind.SERVER, parent, attributes }, run);
+  }
+
+  private run(method: ClientMethod, data: ClientRequestData<ClientMethod>): Promise<unknown> {
     switch (method) {
       case 'subscribeLobby':
         return Promise.resolve(this.subscribeLobby());
@@ -109,8 +129,10 @@ export class Session {
         return this.exclusive(() => this.resume(data as ClientRequestData<'resume'>));
       case 'leave':
         return this.exclusive(() => this.leave());
+      case 'reportSpans':
+        return Promise.resolve(this.reportSpans(data as ClientRequestData<'reportSpans'>));
       default:
-        return this.forward(method, data as ClientRequestData<Forwarded>, headers);
+        return this.forward(method, data as ClientRequestData<Forwarded>);
     }
   }
 
@@ -144,14 +166,26 @@ export class Session {
     return {};
   }
 
-  private async forward(method: Forwarded, data: ClientRequestData<Forwarded>, headers: Headers): Promise<unknown> {
+  /** The browser's half of its traces, stamped with who sent it: spans are evidence, not trusted claims. */
+  private reportSpans({ spans }: ClientRequestData<'reportSpans'>) {
+    const record = this.membership?.record;
+    const stamped = spans.map((span) => ({
+      ...span,
+      service: 'parley-web',
+      attributes: { ...span.attributes, 'enduser.id': this.claims.sub, ...(record && { 'parley.peer': record.peerId }) },
+    }));
+    this.deps.traces?.sink('parley-web', stamped);
+    return {};
+  }
+
+  private async forward(method: Forwarded, data: ClientRequestData<Forwarded>): Promise<unknown> {
     const membership = this.membership;
     if (!membership) throw new ParleyError('NOT_JOINED', `${method} needs a joined room`);
     const { grants, roomId, peerId, mediaInstanceId } = membership.record;
     if (method === 'produce') assertPublish(grants, (data as ClientRequestData<'produce'>).source);
     if (subscribing.has(method)) assertSubscribe(grants);
     const request = { ...data, roomId, peerId } as MediaRequest<Forwarded>;
-    const reply = await this.deps.media.call(mediaInstanceId, method, request, headers);
+    const reply = await this.deps.media.call(mediaInstanceId, method, request);
     if (producerChanges.has(method)) await this.trackProducers(membership, method, data, reply);
     return reply;
   }

@@ -55,6 +55,7 @@ COPY --from=runtime-deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY protocol ./protocol
 COPY bus ./bus
+COPY tracing ./tracing
 COPY media-worker ./media-worker
 # Fail the build, not the first Worker spawn, if a runtime library is missing.
 RUN ! ldd /usr/local/lib/parley/mediasoup-worker | grep 'not found'

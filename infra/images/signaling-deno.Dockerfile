@@ -23,6 +23,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json deno.json deno.lock ./
 COPY protocol ./protocol
 COPY bus ./bus
+COPY tracing ./tracing
 COPY signaling ./signaling
 
 ENV PORT=3000 \

@@ -22,6 +22,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY protocol ./protocol
 COPY bus ./bus
+COPY tracing ./tracing
 COPY signaling ./signaling
 
 ENV NODE_ENV=production \

@@ -14,6 +14,7 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
 COPY protocol ./protocol
+COPY tracing ./tracing
 COPY web ./web
 RUN npx vite build web --logLevel warn
 

@@ -26,9 +26,10 @@ export class TestClient {
     });
   }
 
-  async request(method: string, data: unknown = {}): Promise<ClientResponse> {
+  /** With `traceparent`, the request continues that trace, as a browser's does. */
+  async request(method: string, data: unknown = {}, traceparent?: string): Promise<ClientResponse> {
     const id = this.nextId++;
-    this.ws.send(JSON.stringify({ id, method, data }));
+    this.ws.send(JSON.stringify({ id, method, data, traceparent }));
     return this.until(() => this.responses.find((r) => r.id === id));
   }
 

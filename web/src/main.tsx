@@ -1,4 +1,12 @@
 import { render } from 'preact';
 import { App } from './components/App.tsx';
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+
+// Signaling serves this page for every unknown path; /debug is the operators' dashboard, loaded on demand so
+// the app itself does not carry it.
+if (location.pathname === '/debug') {
+  void import('./debug/Dashboard.tsx').then(({ Dashboard }) => render(<Dashboard />, root));
+} else {
+  render(<App />, root);
+}

@@ -1,7 +1,8 @@
 import { Call } from './media/call.ts';
 import { CLOSE_MEDIA_LOST, CLOSE_UNAUTHORIZED, Connection } from './media/connection.ts';
 import { describeCaptureError, watchDevices } from './media/devices.ts';
-import { connection, errorMessage, lobby, phase, roomName, selfName } from './state.ts';
+import { connection, errorMessage, lobby, phase, roomName, selfName, selfPeerId } from './state.ts';
+import { action, flushSpans, setSpanSink, traces } from './telemetry/tracing.ts';
 
 /** The signaling connection (opened once the user gave a name) and the current call, if any. */
 let conn: Connection | undefined;
@@ -15,8 +16,8 @@ let token: string | undefined;
 
 declare global {
   interface Window {
-    /** For the debug console and the end-to-end tests. */
-    parley?: { call?: Call; connection?: Connection };
+    /** For the debug console and the end-to-end tests; `traces()`: trace ids of the latest actions by name. */
+    parley?: { call?: Call; connection?: Connection; traces: () => Record<string, string> };
   }
 }
 
@@ -37,9 +38,9 @@ export async function enterLobby(name: string): Promise<void> {
         connection.value = 'reconnecting';
         call?.onSignalingLost();
       },
-      reopened: async () => {
-        lobby.value = await requireConnection().request('subscribeLobby', {});
-        if (call) await call.onSignalingReopened(lastCloseCode === CLOSE_MEDIA_LOST);
+      reopened: async (trace) => {
+        lobby.value = await requireConnection().request('subscribeLobby', {}, trace);
+        if (call) await call.onSignalingReopened(lastCloseCode === CLOSE_MEDIA_LOST, trace);
         else connection.value = 'connected';
       },
       failed: (reason) => {
@@ -47,7 +48,10 @@ export async function enterLobby(name: string): Promise<void> {
         errorMessage.value = `Connection lost: ${reason}`;
       },
     });
-    window.parley = { connection: conn };
+    window.parley = { connection: conn, traces };
+    const reporting = conn;
+    // Our half of each trace goes to signaling, which keeps it with its own spans.
+    setSpanSink((spans) => reporting.request('reportSpans', { spans }));
     lobby.value = await conn.request('subscribeLobby', {});
     connection.value = 'connected';
     watchDevices();
@@ -65,11 +69,16 @@ export async function joinRoom(room: string): Promise<void> {
   phase.value = 'joining';
   roomName.value = room;
   try {
-    call = await Call.join(connection, room, startedAt);
-    window.parley = { call, connection };
-    phase.value = 'joined';
-    history.replaceState(null, '', `?room=${encodeURIComponent(room)}${tokenParam()}`);
-    await Promise.all([call.setFeed('microphone', true), call.setFeed('camera', true)]);
+    // One trace from the click to microphone and camera published: join, transports, consumers, produces.
+    await action('join', { 'parley.room': room }, undefined, async (ctx, span) => {
+      const joined = await Call.join(connection, room, startedAt, ctx);
+      if (selfPeerId.value) span.setAttribute('parley.peer', selfPeerId.value);
+      call = joined;
+      window.parley = { call: joined, connection, traces };
+      phase.value = 'joined';
+      history.replaceState(null, '', `?room=${encodeURIComponent(room)}${tokenParam()}`);
+      await Promise.all([joined.setFeed('microphone', true, ctx), joined.setFeed('camera', true, ctx)]);
+    });
   } catch (err) {
     call = undefined;
     phase.value = 'lobby';
@@ -82,8 +91,9 @@ export async function leaveRoom(): Promise<void> {
   if (!leaving) return;
   phase.value = 'leaving';
   await leaving.leave();
+  void flushSpans();
   call = undefined;
-  window.parley = { connection: conn };
+  window.parley = { connection: conn, traces };
   phase.value = 'lobby';
   if (conn?.isOpen) connection.value = 'connected';
 }
@@ -129,5 +139,8 @@ async function accessToken(name: string): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-// Closing the tab leaves at once, rather than after the resume grace period.
-addEventListener('pagehide', () => void call?.leave());
+// Closing the tab leaves at once, rather than after the resume grace period; finished spans go out with it.
+addEventListener('pagehide', () => {
+  void call?.leave();
+  void flushSpans();
+});

@@ -12,7 +12,8 @@ export function Room() {
   const shares = screenShares.value;
   const self = selfPeerId.value;
   const isSpeaking = (id: string | null) => !!id && (speaking.value.has(id) || activeSpeaker.value === id);
-  const readConsumer = (id: string) => () => currentCall()?.subscriber.consumer(id)?.getStats();
+  // The subscriber samples each consumer once a second anyway: the overlay reads that sample.
+  const readConsumer = (id: string) => () => currentCall()?.subscriber.latestStats(id);
 
   return (
     <section class={`room${shares.length ? ' has-stage' : ''}`}>

@@ -20,6 +20,8 @@ export function StatsOverlay({ read }: Props) {
       const report = await reader.current()?.catch(() => undefined);
       if (stopped || !report) return;
       const { stats, sample } = summarize(report, prev);
+      // The same shared sample as last time: keep the lines (a rate needs two different samples).
+      if (prev && sample.at === prev.at) return;
       prev = sample;
       setLines(formatStats(stats));
     };

@@ -1,7 +1,9 @@
+import type { Context } from '@opentelemetry/api';
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
 import type { ClientNotification, ClientResponseData } from '../../../protocol/client.ts';
 import type { ProducerInfo } from '../../../protocol/sdp.ts';
+import type { ClientRemedy } from '../../../protocol/telemetry.ts';
 import { ParleyError } from '../../../protocol/errors.ts';
 import { activeSpeaker, connection, localTracks, microphoneMuted, remotePeers, selfPeerId, speaking } from '../state.ts';
 import type { Connection } from './connection.ts';
@@ -10,6 +12,7 @@ import { Publisher } from './publisher.ts';
 import type { Feed } from './publisher.ts';
 import { Subscriber } from './subscriber.ts';
 import type { TileView } from './subscriber.ts';
+import { action, setScope } from '../telemetry/tracing.ts';
 import { createTransport } from './transport.ts';
 
 type Snapshot = ClientResponseData<'join'>;
@@ -22,6 +25,9 @@ export interface InboundRow {
   packetsReceived: number;
 }
 type TransportState = types.ConnectionState;
+type Direction = 'send' | 'recv';
+/** Why an ICE restart happens (an attribute of its span). */
+type IceRestartReason = 'failed' | 'disconnected' | 'resume' | 'remedy';
 
 /** How long ICE may stay `disconnected` (it often recovers alone) before we restart it. */
 const ICE_GRACE_MS = 2000;
@@ -58,10 +64,11 @@ export class Call {
     this.subscriber = new Subscriber(connection, () => this.recvTransport, () => this.device);
   }
 
-  static async join(connection: Connection, room: string, startedAt = performance.now()): Promise<Call> {
+  /** `trace`: the join action, so the transports and first consumers are part of its trace. */
+  static async join(connection: Connection, room: string, startedAt = performance.now(), trace?: Context): Promise<Call> {
     const call = new Call(connection, room, startedAt);
     try {
-      await call.setUp(await connection.request('join', { room }));
+      await call.setUp(await connection.request('join', { room }, trace), trace);
     } catch (err) {
       call.closeLocal();
       throw err;
@@ -69,8 +76,8 @@ export class Call {
     return call;
   }
 
-  setFeed(feed: Feed, on: boolean): Promise<void> {
-    return this.publisher.set(feed, on);
+  setFeed(feed: Feed, on: boolean, trace?: Context): Promise<void> {
+    return this.publisher.set(feed, on, trace);
   }
 
   /** A button press: flips the latest wish, so fast clicks alternate even before capture catches up. */
@@ -99,10 +106,12 @@ export class Call {
   async leave(): Promise<void> {
     if (this.left) return;
     this.left = true;
-    const stopping = this.publisher.close();
-    await Promise.race([stopping, sleep(2000)]);
-    await this.connection.request('leave', {}).catch(() => undefined);
-    this.closeLocal();
+    await action('leave', {}, undefined, async (ctx) => {
+      const stopping = this.publisher.close(ctx);
+      await Promise.race([stopping, sleep(2000)]);
+      await this.connection.request('leave', {}, ctx).catch(() => undefined);
+      this.closeLocal();
+    });
   }
 
   /** The WebSocket dropped; media keeps flowing meanwhile. */
@@ -112,27 +121,30 @@ export class Call {
   }
 
   /** A new WebSocket is open: keep our membership, or join again if the server lost it. */
-  async onSignalingReopened(mediaLost: boolean): Promise<void> {
+  async onSignalingReopened(mediaLost: boolean, trace?: Context): Promise<void> {
     if (this.left) return;
-    let snapshot: Snapshot;
-    try {
-      if (mediaLost) throw new ParleyError('NOT_FOUND', 'media session lost');
-      snapshot = await this.connection.request('resume', { resumeToken: this.resumeToken });
-    } catch (err) {
-      // Gone (grace expired, media lost) or not ours any more (a new token, a new identity): start over.
-      const gone = err instanceof ParleyError && ['NOT_FOUND', 'NOT_JOINED', 'FORBIDDEN'].includes(err.code);
-      if (!gone) throw err;
-      return this.rejoin();
-    }
-    this.resumeToken = snapshot.resumeToken;
-    this.signalingUp = true;
-    this.reconcilePeers(snapshot);
-    this.subscriber.reconcile(snapshot.producers);
-    for (const direction of ['send', 'recv'] as const) {
-      const state = this.transportStates[direction];
-      if (state === 'failed' || state === 'disconnected') void this.restartIce(direction);
-    }
-    this.updateConnection();
+    await action('resume', { 'parley.media_lost': mediaLost }, trace, async (ctx, span) => {
+      let snapshot: Snapshot;
+      try {
+        if (mediaLost) throw new ParleyError('NOT_FOUND', 'media session lost');
+        snapshot = await this.connection.request('resume', { resumeToken: this.resumeToken }, ctx);
+      } catch (err) {
+        // Gone (grace expired, media lost) or not ours any more (a new token, a new identity): start over.
+        const gone = err instanceof ParleyError && ['NOT_FOUND', 'NOT_JOINED', 'FORBIDDEN'].includes(err.code);
+        if (!gone) throw err;
+        span.addEvent('membership gone', { reason: (err as Error).message });
+        return this.rejoin(ctx);
+      }
+      this.resumeToken = snapshot.resumeToken;
+      this.signalingUp = true;
+      this.reconcilePeers(snapshot);
+      this.subscriber.reconcile(snapshot.producers, ctx);
+      for (const direction of ['send', 'recv'] as const) {
+        const state = this.transportStates[direction];
+        if (state === 'failed' || state === 'disconnected') void this.restartIce(direction, 'resume', ctx);
+      }
+      this.updateConnection();
+    });
   }
 
   onNotification(n: ClientNotification): void {
@@ -151,8 +163,13 @@ export class Call {
         void this.rebuild(n.data.producers);
         return;
       case 'producerClosed':
-      case 'consumerClosed':
         this.subscriber.dropProducer(n.data.producerId);
+        return;
+      case 'consumerClosed':
+        this.subscriber.dropConsumer(n.data.consumerId);
+        return;
+      case 'remedy':
+        void this.applyRemedy(n.data).catch((err: unknown) => console.warn('remedy failed', err));
         return;
       case 'producerPaused':
       case 'producerResumed':
@@ -188,25 +205,45 @@ export class Call {
     this.firstFrameMs ??= Math.round(performance.now() - this.joinStartedAt);
   }
 
-  private async setUp(joined: Snapshot): Promise<void> {
+  private async setUp(joined: Snapshot, trace?: Context): Promise<void> {
     this.resumeToken = joined.resumeToken;
     selfPeerId.value = joined.peerId;
+    setScope({ 'parley.room': this.room, 'parley.peer': joined.peerId });
     this.device = await loadDevice(joined.routerRtpCapabilities as types.RtpCapabilities);
-    this.sendTransport = await this.createTransport('send');
-    this.recvTransport = await this.createTransport('recv');
+    this.sendTransport = await this.createTransport('send', trace);
+    this.recvTransport = await this.createTransport('recv', trace);
     remotePeers.value = joined.peers.map((p) => ({ ...p, tracks: [] }));
     this.signalingUp = true;
     this.updateConnection();
-    joined.producers.forEach((p) => void this.subscriber.consume(p));
+    joined.producers.forEach((p) => void this.subscriber.consume(p, trace));
   }
 
   /** The server no longer knows us: a new membership, the same tracks produced again. */
-  private async rejoin(): Promise<void> {
-    this.subscriber.reset();
-    this.closeTransports();
-    remotePeers.value = [];
-    await this.setUp(await this.connection.request('join', { room: this.room }));
-    await this.publisher.republish();
+  private rejoin(trace: Context): Promise<void> {
+    return action('rejoin', {}, trace, async (ctx) => {
+      this.subscriber.reset();
+      this.closeTransports();
+      remotePeers.value = [];
+      await this.setUp(await this.connection.request('join', { room: this.room }, ctx), ctx);
+      await this.publisher.republish(ctx);
+    });
+  }
+
+  /** A repair the server's black-screen doctor asks of us, in a span of its own. */
+  private applyRemedy(remedy: ClientRemedy): Promise<void> {
+    const target =
+      remedy.action === 'restart-ice'
+        ? { 'parley.transport': remedy.transportId }
+        : { 'parley.consumer': remedy.consumerId, 'parley.producer': remedy.producerId };
+    return action('remedy', { 'parley.remedy': remedy.action, 'parley.cause': remedy.cause, ...target }, undefined, async (ctx, span) => {
+      if (remedy.action === 'reconsume') {
+        span.setAttribute('parley.remedy.outcome', await this.subscriber.reconsume(remedy.consumerId, remedy.producerId, ctx));
+        return;
+      }
+      const direction = (['send', 'recv'] as const).find((d) => this.transportOf(d)?.id === remedy.transportId);
+      if (!direction) throw new Error(`no transport ${remedy.transportId}`);
+      await this.restartIce(direction, 'remedy', ctx);
+    });
   }
 
   /**
@@ -215,18 +252,20 @@ export class Call {
    */
   private async rebuild(producers: ProducerInfo[]): Promise<void> {
     this.rebuilding = [...producers];
-    try {
-      this.subscriber.reset();
-      this.closeTransports();
-      remotePeers.value = remotePeers.value.map((p) => ({ ...p, tracks: [] }));
-      this.sendTransport = await this.createTransport('send');
-      this.recvTransport = await this.createTransport('recv');
-      await this.publisher.republish();
-    } finally {
-      const pending = this.rebuilding;
-      this.rebuilding = undefined;
-      pending.forEach((p) => void this.subscriber.consume(p));
-    }
+    await action('media-reset', {}, undefined, async (ctx) => {
+      try {
+        this.subscriber.reset();
+        this.closeTransports();
+        remotePeers.value = remotePeers.value.map((p) => ({ ...p, tracks: [] }));
+        this.sendTransport = await this.createTransport('send', ctx);
+        this.recvTransport = await this.createTransport('recv', ctx);
+        await this.publisher.republish(ctx);
+      } finally {
+        const pending = this.rebuilding ?? [];
+        this.rebuilding = undefined;
+        pending.forEach((p) => void this.subscriber.consume(p, ctx));
+      }
+    }).catch((err: unknown) => console.warn('media reset failed', err));
   }
 
   private reconcilePeers(snapshot: Snapshot): void {
@@ -235,28 +274,40 @@ export class Call {
     for (const id of known.keys()) if (!snapshot.peers.some((p) => p.id === id)) this.subscriber.dropPeer(id);
   }
 
-  private async createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
-    const transport = await createTransport(this.device, this.connection, direction);
+  private async createTransport(direction: Direction, trace?: Context): Promise<types.Transport> {
+    const transport = await createTransport(this.device, this.connection, direction, trace);
     transport.on('connectionstatechange', (state) => {
-      if (transport !== (direction === 'send' ? this.sendTransport : this.recvTransport)) return;
+      if (transport !== this.transportOf(direction)) return;
       this.transportStates[direction] = state;
       clearTimeout(this.iceTimers[direction]);
-      if (state === 'failed') void this.restartIce(direction);
-      if (state === 'disconnected') this.iceTimers[direction] = setTimeout(() => void this.restartIce(direction), ICE_GRACE_MS);
+      if (state === 'failed') void this.restartIce(direction, 'failed');
+      if (state === 'disconnected') this.iceTimers[direction] = setTimeout(() => void this.restartIce(direction, 'disconnected'), ICE_GRACE_MS);
       this.updateConnection();
     });
     return transport;
   }
 
-  /** New ICE credentials from the server; needs signaling, so a resume calls it again if it was down. */
-  private async restartIce(direction: 'send' | 'recv'): Promise<void> {
-    const transport = direction === 'send' ? this.sendTransport : this.recvTransport;
+  private transportOf(direction: Direction): types.Transport | undefined {
+    return direction === 'send' ? this.sendTransport : this.recvTransport;
+  }
+
+  /**
+   * New ICE credentials from the server; needs signaling, so a resume calls it again if it was down. The
+   * one path for every restart: ICE failure, a resume, the doctor's remedy.
+   */
+  private async restartIce(direction: Direction, reason: IceRestartReason, trace?: Context): Promise<void> {
+    const transport = this.transportOf(direction);
     if (!transport || transport.closed || this.left || !this.connection.isOpen) return;
+    const attributes = { 'parley.transport': transport.id, 'parley.direction': direction, 'parley.reason': reason };
     try {
-      const { iceParameters } = await this.connection.request('restartIce', { transportId: transport.id });
-      await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+      await action('restart-ice', attributes, trace, async (ctx) => {
+        const { iceParameters } = await this.connection.request('restartIce', { transportId: transport.id }, ctx);
+        await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+      });
     } catch (err) {
       console.warn(`ICE restart (${direction}) failed`, err);
+      // The doctor's remedy span shows the failure too.
+      if (reason === 'remedy') throw err;
     }
   }
 
@@ -286,6 +337,7 @@ export class Call {
     activeSpeaker.value = null;
     speaking.value = new Set();
     selfPeerId.value = null;
+    setScope({ 'parley.room': undefined, 'parley.peer': undefined });
   }
 }
 

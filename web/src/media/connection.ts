@@ -1,5 +1,7 @@
 import { CLIENT_PROTOCOL_VERSION } from '../../../protocol/client.ts';
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponseData } from '../../../protocol/client.ts';
+import type { Context, Span } from '@opentelemetry/api';
+import { action, isTraced, requestSpan } from '../telemetry/tracing.ts';
 import { SignalingClient } from './signaling.ts';
 import type { Requester } from './signaling.ts';
 
@@ -18,7 +20,7 @@ export interface ConnectionEvents {
   /** The socket is down and we are trying again. */
   lost(reason: string, code: number): void;
   /** A new socket is open; the owner resumes what it had (lobby subscription, room membership). */
-  reopened(): Promise<void>;
+  reopened(trace: Context): Promise<void>;
   /** We stopped trying: the user has to act (retry, or a new token). */
   failed(reason: string): void;
 }
@@ -47,9 +49,12 @@ export class Connection implements Requester {
     return !!this.client && !this.client.closed;
   }
 
-  request<M extends ClientMethod>(method: M, data: ClientRequestData<M>): Promise<ClientResponseData<M>> {
-    if (!this.client) return Promise.reject(new Error('not connected'));
-    return this.client.request(method, data);
+  /** Inside an action (`trace`), the request gets a client span of its own, and carries that. */
+  request<M extends ClientMethod>(method: M, data: ClientRequestData<M>, trace?: Context): Promise<ClientResponseData<M>> {
+    const client = this.client;
+    if (!client) return Promise.reject(new Error('not connected'));
+    if (!isTraced(trace)) return client.request(method, data);
+    return requestSpan(method, trace, (ctx) => client.request(method, data, ctx));
   }
 
   close(): void {
@@ -93,23 +98,32 @@ export class Connection implements Requester {
   private async reconnect(): Promise<void> {
     if (this.reconnecting) return;
     this.reconnecting = true;
-    const started = Date.now();
     try {
-      for (let attempt = 0; ; attempt++) {
-        await sleep(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!);
-        if (this.closedByUs) return;
-        try {
-          this.client = await this.connect();
-          await this.events.reopened();
-          return;
-        } catch (err) {
-          // A socket that opened but whose resume failed is closed, so the next attempt starts clean.
-          if (this.client && !this.client.closed) this.client.close(4000, 'retrying');
-          if (Date.now() - started > GIVE_UP_MS) return this.events.failed((err as Error).message);
-        }
-      }
+      await action('reconnect', {}, undefined, (ctx, span) => this.reconnectLoop(ctx, span));
+    } catch (err) {
+      this.events.failed((err as Error).message);
     } finally {
       this.reconnecting = false;
+    }
+  }
+
+  /** Backoff until a socket opens and the owner resumed on it; throws once it is time to give up. */
+  private async reconnectLoop(ctx: Context, span: Span): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      await sleep(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!);
+      if (this.closedByUs) return;
+      try {
+        this.client = await this.connect();
+        await this.events.reopened(ctx);
+        span.setAttribute('parley.attempts', attempt + 1);
+        return;
+      } catch (err) {
+        span.addEvent('attempt failed', { attempt: attempt + 1, message: (err as Error).message });
+        // A socket that opened but whose resume failed is closed, so the next attempt starts clean.
+        if (this.client && !this.client.closed) this.client.close(4000, 'retrying');
+        if (Date.now() - started > GIVE_UP_MS) throw err;
+      }
     }
   }
 }

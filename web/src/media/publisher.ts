@@ -1,9 +1,12 @@
+import type { Context, Span } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
 import type { Source } from '../../../protocol/sdp.ts';
 import { errorMessage, localTracks, microphoneMuted, pendingSources, selectDevice } from '../state.ts';
 import { capture, captureScreen, describeCaptureError } from './devices.ts';
 import type { CaptureSource } from './devices.ts';
+import { action } from '../telemetry/tracing.ts';
 import type { Requester } from './signaling.ts';
+import type { ProduceAppData } from './transport.ts';
 
 /** What the user turns on and off; `screen` brings `screen-audio` along when the browser offers it. */
 export type Feed = 'microphone' | 'camera' | 'screen';
@@ -24,6 +27,8 @@ const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000
 export class Publisher {
   private producers = new Map<Source, types.Producer>();
   private wanted = new Map<Feed, boolean>();
+  /** The action behind the latest wish (e.g. join), so the publish it causes is part of its trace. */
+  private wishTrace = new Map<Feed, Context | undefined>();
   private running = new Map<Feed, Promise<void>>();
   private muteChain: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -43,8 +48,9 @@ export class Publisher {
   }
 
   /** Turns a feed on or off; resolves once the real state matches the last wish. */
-  set(feed: Feed, on: boolean): Promise<void> {
+  set(feed: Feed, on: boolean, trace?: Context): Promise<void> {
     this.wanted.set(feed, on);
+    this.wishTrace.set(feed, trace);
     let run = this.running.get(feed);
     if (!run) {
       run = this.converge(feed).finally(() => {
@@ -58,16 +64,19 @@ export class Publisher {
   }
 
   /** Mute keeps the producer (others keep their consumer) and pauses it on both sides. */
-  setMuted(muted: boolean): Promise<void> {
+  setMuted(muted: boolean, trace?: Context): Promise<void> {
     microphoneMuted.value = muted;
     const producer = this.producers.get('microphone');
     if (!producer) return Promise.resolve();
-    if (muted) producer.pause();
-    else producer.resume();
-    const method = muted ? 'pauseProducer' : 'resumeProducer';
-    const next = this.muteChain.then(() => this.signaling.request(method, { producerId: producer.id }));
-    this.muteChain = next.catch(() => undefined);
-    return next.then(() => undefined);
+    const attributes = { 'parley.producer': producer.id, 'parley.source': 'microphone' };
+    return action(muted ? 'mute' : 'unmute', attributes, trace, (ctx) => {
+      if (muted) producer.pause();
+      else producer.resume();
+      const method = muted ? 'pauseProducer' : 'resumeProducer';
+      const next = this.muteChain.then(() => this.signaling.request(method, { producerId: producer.id }, ctx));
+      this.muteChain = next.catch(() => undefined);
+      return next.then(() => undefined);
+    });
   }
 
   /** Live device switch: a new track on the same producer, no renegotiation. */
@@ -80,18 +89,18 @@ export class Publisher {
   }
 
   /** After a rejoin on a new transport: produce again what was on, with the tracks we still hold. */
-  async republish(): Promise<void> {
+  async republish(trace?: Context): Promise<void> {
     const held = [...this.producers.entries()];
     this.producers.clear();
     for (const [source, old] of held) {
       if (!old.track || old.track.readyState === 'ended') continue;
-      await this.produce(source, old.track);
-      if (source === 'microphone' && microphoneMuted.value) await this.setMuted(true);
+      await this.produce(source, old.track, trace);
+      if (source === 'microphone' && microphoneMuted.value) await this.setMuted(true, trace);
     }
   }
 
   /** Stops every local track now (the camera light goes off), then tells the server. */
-  async close(): Promise<void> {
+  async close(trace?: Context): Promise<void> {
     this.closed = true;
     const all = [...this.producers.values()];
     this.producers.clear();
@@ -100,7 +109,7 @@ export class Publisher {
       producer.track?.stop();
       producer.close();
     }
-    await Promise.all(all.map((p) => this.signaling.request('closeProducer', { producerId: p.id }).catch(() => undefined)));
+    await Promise.all(all.map((p) => this.signaling.request('closeProducer', { producerId: p.id }, trace).catch(() => undefined)));
   }
 
   outbound(source: Source): types.Producer | undefined {
@@ -109,34 +118,38 @@ export class Publisher {
 
   private async converge(feed: Feed): Promise<void> {
     while (!this.closed && (this.wanted.get(feed) ?? false) !== this.isOn(feed)) {
+      const trace = this.wishTrace.get(feed);
       if (this.wanted.get(feed)) {
         try {
-          await this.start(feed);
+          await action(`publish ${feed}`, { 'parley.source': feed }, trace, (ctx, span) => this.start(feed, ctx, span));
         } catch (err) {
           this.wanted.set(feed, false);
           errorMessage.value = describeCaptureError(feed === 'screen' ? 'screen' : feed, err);
         }
       } else {
-        await this.stop(feed);
+        await action(`unpublish ${feed}`, { 'parley.source': feed }, trace, (ctx) => this.stop(feed, ctx));
       }
     }
   }
 
-  private async start(feed: Feed): Promise<void> {
+  /** Capture, then produce each source of the feed (the screen brings its audio when there is some). */
+  private async start(feed: Feed, trace: Context, span: Span): Promise<void> {
     if (feed === 'screen') {
       const { video, audio } = await captureScreen();
+      span.addEvent('captured', { 'parley.audio': !!audio });
       // The browser's own "Stop sharing" button ends the track.
       video.addEventListener('ended', () => void this.set('screen', false));
-      await this.produce('screen', video);
-      if (audio) await this.produce('screen-audio', audio);
+      await this.produce('screen', video, trace);
+      if (audio) await this.produce('screen-audio', audio, trace);
       return;
     }
     const track = await capture(feed);
-    await this.produce(feed, track);
-    if (feed === 'microphone' && microphoneMuted.value) await this.setMuted(true);
+    span.addEvent('captured', { 'parley.device': track.label });
+    await this.produce(feed, track, trace);
+    if (feed === 'microphone' && microphoneMuted.value) await this.setMuted(true, trace);
   }
 
-  private async stop(feed: Feed): Promise<void> {
+  private async stop(feed: Feed, trace: Context): Promise<void> {
     const sources: Source[] = feed === 'screen' ? ['screen', 'screen-audio'] : [feed];
     for (const source of sources) {
       const producer = this.producers.get(source);
@@ -145,39 +158,46 @@ export class Publisher {
       producer.track?.stop();
       producer.close();
       this.showTrack(source, undefined);
-      await this.signaling.request('closeProducer', { producerId: producer.id }).catch(() => undefined);
+      await this.signaling.request('closeProducer', { producerId: producer.id }, trace).catch(() => undefined);
     }
   }
 
-  private async produce(source: Source, track: MediaStreamTrack): Promise<void> {
+  /** One producer (a span of its own: a feed can have two, and a rebuild produces again). */
+  private produce(source: Source, track: MediaStreamTrack, trace: Context | undefined): Promise<void> {
     const transport = this.transport();
     if (this.closed || !transport) {
       track.stop();
-      return;
+      return Promise.resolve();
     }
     if (source === 'microphone' || source === 'camera') {
       track.addEventListener('ended', () => void this.onUnplugged(source, track));
     }
-    try {
-      const producer = await transport.produce({
-        track,
-        encodings: source === 'camera' ? CAMERA_ENCODINGS : source === 'screen' ? SCREEN_ENCODINGS : undefined,
-        codecOptions: track.kind === 'video' ? { videoGoogleStartBitrate: 1000 } : { opusFec: true, opusDtx: source === 'microphone', opusStereo: source === 'screen-audio' },
-        // We stop tracks ourselves: a rejoin re-produces the same tracks on a new transport.
-        stopTracks: false,
-        appData: { source },
-      });
-      if (this.closed) {
+    return action(`produce ${source}`, { 'parley.source': source, 'parley.kind': track.kind }, trace, async (ctx, span) => {
+      try {
+        const appData: ProduceAppData = { source, trace: ctx };
+        const producer = await transport.produce({
+          track,
+          encodings: source === 'camera' ? CAMERA_ENCODINGS : source === 'screen' ? SCREEN_ENCODINGS : undefined,
+          codecOptions: track.kind === 'video' ? { videoGoogleStartBitrate: 1000 } : { opusFec: true, opusDtx: source === 'microphone', opusStereo: source === 'screen-audio' },
+          // We stop tracks ourselves: a rejoin re-produces the same tracks on a new transport.
+          stopTracks: false,
+          appData,
+        });
+        // The context was only for the produce request; the producer outlives the action.
+        delete producer.appData.trace;
+        span.setAttribute('parley.producer', producer.id);
+        if (this.closed) {
+          track.stop();
+          producer.close();
+          return;
+        }
+        this.producers.set(source, producer);
+        this.showTrack(source, track);
+      } catch (err) {
         track.stop();
-        producer.close();
-        return;
+        throw err;
       }
-      this.producers.set(source, producer);
-      this.showTrack(source, track);
-    } catch (err) {
-      track.stop();
-      throw err;
-    }
+    });
   }
 
   /** The device went away (unplugged, or taken by the OS): try the default one, else turn the feed off. */

@@ -1,19 +1,25 @@
 import { ServerMessage } from '../../../protocol/client.ts';
 import type {
   ClientMethod,
+  ClientRequest,
   ClientNotification,
   ClientRequestData,
   ClientResponseData,
 } from '../../../protocol/client.ts';
 import { ParleyError } from '../../../protocol/errors.ts';
+import type { Context } from '@opentelemetry/api';
+import { injectContext } from '../../../tracing/context.ts';
 
 type NotificationHandler = (notification: ClientNotification) => void;
 /** `code` is the WebSocket close code: 1012 restart, 4401 bad token, 4409 resumed elsewhere, 4410 media lost. */
 export type CloseHandler = (reason: string, code: number) => void;
 
-/** What code that sends requests needs, so a reconnecting wrapper can stand in for one client. */
+/**
+ * What code that sends requests needs, so a reconnecting wrapper can stand in for one client. `trace` is the
+ * context of the action the request belongs to: its `traceparent` travels in the request envelope.
+ */
 export interface Requester {
-  request<M extends ClientMethod>(method: M, data: ClientRequestData<M>): Promise<ClientResponseData<M>>;
+  request<M extends ClientMethod>(method: M, data: ClientRequestData<M>, trace?: Context): Promise<ClientResponseData<M>>;
 }
 
 interface Pending {
@@ -87,10 +93,12 @@ export class SignalingClient implements Requester {
     });
   }
 
-  request<M extends ClientMethod>(method: M, data: ClientRequestData<M>): Promise<ClientResponseData<M>> {
+  request<M extends ClientMethod>(method: M, data: ClientRequestData<M>, trace?: Context): Promise<ClientResponseData<M>> {
     if (this.closedReason !== undefined) return Promise.reject(new Error(`connection closed: ${this.closedReason}`));
     const id = this.nextId++;
-    this.ws.send(JSON.stringify({ id, method, data }));
+    const { traceparent } = trace ? injectContext({}, trace) : {};
+    const envelope: ClientRequest = traceparent ? { id, method, data, traceparent } : { id, method, data };
+    this.ws.send(JSON.stringify(envelope));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);

@@ -1,7 +1,10 @@
+import type { Context, Span } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
 import type { ProducerInfo } from '../../../protocol/sdp.ts';
 import { errorMessage, remotePeers } from '../state.ts';
 import type { RemoteTrack } from '../state.ts';
+import { action } from '../telemetry/tracing.ts';
+import { consumerStats } from './consumer-stats.ts';
 import type { Requester } from './signaling.ts';
 
 /** How a tile shows a consumer's video: whether it is on screen, and how tall it is in device pixels. */
@@ -17,8 +20,19 @@ interface Entry {
   sent: { paused: boolean; layer?: number };
   /** Requests for one consumer go out one after another, in order. */
   chain: Promise<unknown>;
+  /** The latest stats report (one getStats per consumer per second, shared with the stats overlay). */
+  report?: RTCStatsReport;
+  /** Counters at the previous stall check. */
   last?: { frames: number; packets: number };
 }
+
+/** Stats are sampled (and reported to the server's doctor) this often; stalls are judged over 3 samples. */
+const SAMPLE_MS = 1000;
+const STALL_SAMPLES = 3;
+/** The report's limit (protocol/telemetry.ts ConsumerStatsReport). */
+const MAX_REPORTED = 256;
+
+export type ReconsumeOutcome = 'reconsumed' | 'already-replaced' | 'consume-under-way';
 
 /** Simulcast layer for a tile height: the camera sends 1/4, 1/2 and full size (720p at most). */
 export function layerForHeight(height: number): number {
@@ -35,67 +49,71 @@ export class Subscriber {
   private entries = new Map<string, Entry>();
   /** Producers being consumed or consumed, so a notification and a snapshot never make two consumers. */
   private producers = new Set<string>();
-  private watchdog?: ReturnType<typeof setInterval>;
+  /** Every producer we were told of and that still exists, so a remedy can consume one again. */
+  private known = new Map<string, ProducerInfo>();
+  private sampler?: ReturnType<typeof setInterval>;
+  private samples = 0;
+  private sampling = false;
 
   constructor(
     private signaling: Requester,
     private transport: () => types.Transport | undefined,
     private device: () => types.Device,
   ) {
-    this.watchdog = setInterval(() => void this.checkStalls(), 3000);
+    this.sampler = setInterval(() => void this.sample(), SAMPLE_MS);
   }
 
-  async consume(producer: ProducerInfo): Promise<void> {
+  /** A consume action (its own trace unless `trace` is given, e.g. the join's). */
+  async consume(producer: ProducerInfo, trace?: Context): Promise<void> {
     if (this.producers.has(producer.id)) return;
     this.producers.add(producer.id);
+    this.known.set(producer.id, producer);
     const transport = this.transport();
     if (!transport) return;
+    const attributes = { 'parley.producer': producer.id, 'parley.source': producer.source, 'parley.kind': producer.kind, 'parley.remote_peer': producer.peerId };
     try {
-      const options = await this.signaling.request('consume', {
-        transportId: transport.id,
-        producerId: producer.id,
-        rtpCapabilities: this.device().recvRtpCapabilities as Record<string, unknown>,
-      });
-      if (!this.producers.has(producer.id)) return; // closed while we asked
-      const consumer = await transport.consume({
-        id: options.id,
-        producerId: options.producerId,
-        kind: options.kind,
-        rtpParameters: options.rtpParameters as types.RtpParameters,
-      });
-      if (!this.producers.has(producer.id)) {
-        consumer.close(); // the producer closed while our side was being set up
-        return;
-      }
-      // The server created it paused; now that our side is ready, let media (and a key frame) flow.
-      const resumed = this.signaling.request('resumeConsumer', { consumerId: consumer.id });
-      this.entries.set(consumer.id, { consumer, peerId: options.peerId, sent: { paused: false }, chain: resumed.catch(() => undefined) });
-      this.addTrack(options.peerId, {
-        producerId: producer.id,
-        consumerId: consumer.id,
-        source: options.source,
-        track: consumer.track,
-        paused: producer.paused,
-      });
-      await resumed;
+      await action('consume', attributes, trace, (ctx, span) => this.consumeOn(transport, producer, ctx, span));
     } catch (err) {
       this.producers.delete(producer.id);
       if (this.transport()) errorMessage.value = `could not receive ${producer.source}: ${(err as Error).message}`;
     }
   }
 
+  /**
+   * The doctor's `reconsume`: close our consumer `consumerId` of `producerId` and consume it again. The tile
+   * keeps its place and its old track until the new one replaces it. A remedy about a consumer we already
+   * replaced, or while a consume of that producer is under way, changes nothing (the doctor may ask again
+   * about the old consumer, which the server still has): that would only start a loop.
+   */
+  async reconsume(consumerId: string, producerId: string, trace: Context): Promise<ReconsumeOutcome> {
+    const producer = this.known.get(producerId);
+    if (!producer) throw new Error(`producer ${producerId} is gone`);
+    const current = [...this.entries.values()].find((e) => e.consumer.producerId === producerId);
+    if (current && current.consumer.id !== consumerId) return 'already-replaced';
+    if (!current && this.producers.has(producerId)) return 'consume-under-way';
+    if (current) {
+      current.consumer.close();
+      this.entries.delete(current.consumer.id);
+    }
+    this.producers.delete(producerId);
+    await this.consume(producer, trace);
+    if (!this.producers.has(producerId)) throw new Error(`could not consume ${producerId} again`);
+    return 'reconsumed';
+  }
+
   /** After a resume: consume what is new, drop what is gone. */
-  reconcile(producers: ProducerInfo[]): void {
+  reconcile(producers: ProducerInfo[], trace?: Context): void {
     const live = new Set(producers.map((p) => p.id));
     for (const id of [...this.producers]) if (!live.has(id)) this.dropProducer(id);
     for (const p of producers) {
-      void this.consume(p);
+      void this.consume(p, trace);
       this.setPaused(p.id, p.paused);
     }
   }
 
   dropProducer(producerId: string): void {
     this.producers.delete(producerId);
+    this.known.delete(producerId);
     for (const [id, entry] of this.entries) {
       if (entry.consumer.producerId !== producerId) continue;
       entry.consumer.close();
@@ -104,15 +122,31 @@ export class Subscriber {
     remotePeers.value = remotePeers.value.map((p) => ({ ...p, tracks: p.tracks.filter((t) => t.producerId !== producerId) }));
   }
 
+  /**
+   * The server closed one consumer. Only that consumer goes: a notice for one we no longer have (already
+   * closed, or replaced by a reconsume) changes nothing, so a repeated one is harmless.
+   */
+  dropConsumer(consumerId: string): void {
+    const entry = this.entries.get(consumerId);
+    if (!entry) return;
+    entry.consumer.close();
+    this.entries.delete(consumerId);
+    this.producers.delete(entry.consumer.producerId);
+    remotePeers.value = remotePeers.value.map((p) => ({ ...p, tracks: p.tracks.filter((t) => t.consumerId !== consumerId) }));
+  }
+
   dropPeer(peerId: string): void {
     const peer = remotePeers.value.find((p) => p.id === peerId);
     peer?.tracks.forEach((t) => this.dropProducer(t.producerId));
     for (const entry of this.entries.values()) if (entry.peerId === peerId) this.dropProducer(entry.consumer.producerId);
+    for (const p of this.known.values()) if (p.peerId === peerId) this.known.delete(p.id);
     remotePeers.value = remotePeers.value.filter((p) => p.id !== peerId);
   }
 
   /** The sender muted or unmuted. */
   setPaused(producerId: string, paused: boolean): void {
+    const known = this.known.get(producerId);
+    if (known) this.known.set(producerId, { ...known, paused });
     remotePeers.value = remotePeers.value.map((p) =>
       p.tracks.some((t) => t.producerId === producerId)
         ? { ...p, tracks: p.tracks.map((t) => (t.producerId === producerId ? { ...t, paused } : t)) }
@@ -143,12 +177,19 @@ export class Subscriber {
     return this.entries.get(consumerId)?.consumer;
   }
 
+  /** The consumer's latest stats report (the one sampled this second), for the stats overlay. */
+  latestStats(consumerId: string): Promise<RTCStatsReport> | undefined {
+    const entry = this.entries.get(consumerId);
+    if (!entry) return undefined;
+    return entry.report ? Promise.resolve(entry.report) : entry.consumer.getStats();
+  }
+
   all(): types.Consumer[] {
     return [...this.entries.values()].map((e) => e.consumer);
   }
 
   close(): void {
-    clearInterval(this.watchdog);
+    clearInterval(this.sampler);
     this.reset();
   }
 
@@ -157,6 +198,42 @@ export class Subscriber {
     for (const entry of this.entries.values()) entry.consumer.close();
     this.entries.clear();
     this.producers.clear();
+    this.known.clear();
+  }
+
+  private async consumeOn(transport: types.Transport, producer: ProducerInfo, ctx: Context, span: Span): Promise<void> {
+    const options = await this.signaling.request(
+      'consume',
+      { transportId: transport.id, producerId: producer.id, rtpCapabilities: this.device().recvRtpCapabilities as Record<string, unknown> },
+      ctx,
+    );
+    span.setAttribute('parley.consumer', options.id);
+    if (!this.producers.has(producer.id)) {
+      span.addEvent('producer closed meanwhile');
+      return;
+    }
+    const consumer = await transport.consume({
+      id: options.id,
+      producerId: options.producerId,
+      kind: options.kind,
+      rtpParameters: options.rtpParameters as types.RtpParameters,
+    });
+    if (!this.producers.has(producer.id)) {
+      consumer.close(); // the producer closed while our side was being set up
+      span.addEvent('producer closed meanwhile');
+      return;
+    }
+    // The server created it paused; now that our side is ready, let media (and a key frame) flow.
+    const resumed = this.signaling.request('resumeConsumer', { consumerId: consumer.id }, ctx);
+    this.entries.set(consumer.id, { consumer, peerId: options.peerId, sent: { paused: false }, chain: resumed.catch(() => undefined) });
+    this.addTrack(options.peerId, {
+      producerId: producer.id,
+      consumerId: consumer.id,
+      source: options.source,
+      track: consumer.track,
+      paused: this.known.get(producer.id)?.paused ?? producer.paused,
+    });
+    await resumed;
   }
 
   private send(entry: Entry, method: 'pauseConsumer' | 'resumeConsumer'): void {
@@ -164,27 +241,48 @@ export class Subscriber {
     entry.chain = entry.chain.then(() => this.signaling.request(method, { consumerId }).catch(() => undefined));
   }
 
+  /** Adds the track to its peer's tile, in place of an earlier one for the same producer (a reconsume). */
   private addTrack(peerId: string, track: RemoteTrack): void {
     const known = remotePeers.value.some((p) => p.id === peerId);
     // A producer can be announced before its peer (a resume snapshot, reordered events): show it anyway.
     const peers = known ? remotePeers.value : [...remotePeers.value, { id: peerId, displayName: '…', tracks: [] }];
-    remotePeers.value = peers.map((p) => (p.id === peerId ? { ...p, tracks: [...p.tracks.filter((t) => t.producerId !== track.producerId), track] } : p));
+    remotePeers.value = peers.map((p) => {
+      if (p.id !== peerId) return p;
+      const replaced = p.tracks.some((t) => t.producerId === track.producerId);
+      return { ...p, tracks: replaced ? p.tracks.map((t) => (t.producerId === track.producerId ? track : t)) : [...p.tracks, track] };
+    });
   }
 
-  /** A visible video that receives packets but decodes nothing has lost its reference frame: ask for one. */
-  private async checkStalls(): Promise<void> {
-    for (const entry of this.entries.values()) {
-      if (entry.consumer.kind !== 'video' || entry.sent.paused || entry.consumer.closed) continue;
-      let frames = 0;
-      let packets = 0;
-      (await entry.consumer.getStats().catch(() => new Map())).forEach((s: { type?: string; framesDecoded?: number; packetsReceived?: number }) => {
-        if (s.type !== 'inbound-rtp') return;
-        frames += s.framesDecoded ?? 0;
-        packets += s.packetsReceived ?? 0;
+  /**
+   * Once a second: one stats report per consumer, sent to the server's black-screen doctor and kept for the
+   * stats overlay; every few seconds, a visible video that receives packets but decodes nothing has lost its
+   * reference frame, so we ask for one.
+   */
+  private async sample(): Promise<void> {
+    const entries = [...this.entries.values()].filter((e) => !e.consumer.closed);
+    if (this.sampling || entries.length === 0) return;
+    this.sampling = true;
+    try {
+      const checkStalls = ++this.samples % STALL_SAMPLES === 0;
+      const reports = await Promise.all(entries.map((e) => e.consumer.getStats().catch(() => undefined)));
+      // Consumers closed while we waited are not reported: the server forgot them too.
+      const live = entries.filter((e) => this.entries.get(e.consumer.id) === e);
+      const consumers = live.slice(0, MAX_REPORTED).map((entry) => {
+        entry.report = reports[entries.indexOf(entry)];
+        const { consumer } = entry;
+        const stats = consumerStats({ consumerId: consumer.id, kind: consumer.kind, track: consumer.track, paused: entry.sent.paused }, entry.report);
+        if (checkStalls && consumer.kind === 'video' && !entry.sent.paused) this.checkStall(entry, stats.framesDecoded ?? 0, stats.packetsReceived);
+        return stats;
       });
-      const stalled = !!entry.last && frames === entry.last.frames && packets > entry.last.packets;
-      entry.last = { frames, packets };
-      if (stalled) this.signaling.request('requestKeyFrame', { consumerId: entry.consumer.id }).catch(() => undefined);
+      if (consumers.length > 0) this.signaling.request('reportConsumerStats', { consumers }).catch(() => undefined);
+    } finally {
+      this.sampling = false;
     }
+  }
+
+  private checkStall(entry: Entry, frames: number, packets: number): void {
+    const stalled = !!entry.last && frames === entry.last.frames && packets > entry.last.packets;
+    entry.last = { frames, packets };
+    if (stalled) this.signaling.request('requestKeyFrame', { consumerId: entry.consumer.id }).catch(() => undefined);
   }
 }

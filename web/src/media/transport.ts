@@ -1,27 +1,36 @@
+import type { Context } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
 import type { Source } from '../../../protocol/sdp.ts';
 import type { Requester } from './signaling.ts';
 
+/** What a `transport.produce()` caller passes as appData: the source, and the action it belongs to. */
+export interface ProduceAppData extends types.AppData {
+  source: Source;
+  trace?: Context;
+}
+
 /**
  * A mediasoup-client transport wired to signaling: DTLS connect and produce go through requests. Shared by
- * the browser client and the Node bots so both exercise the same flow.
+ * the browser client and the Node bots so both exercise the same flow. `trace` is the action creating it;
+ * the DTLS connect (on first use) is part of that transport's setup, so it belongs to the same trace.
  */
 export async function createTransport(
   device: types.Device,
   signaling: Requester,
   direction: 'send' | 'recv',
+  trace?: Context,
 ): Promise<types.Transport> {
-  const options = await signaling.request('createTransport', { direction });
+  const options = await signaling.request('createTransport', { direction }, trace);
   const params = options as unknown as types.TransportOptions;
   const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
   transport.on('connect', ({ dtlsParameters }, done, fail) => {
-    signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => done(), fail);
+    signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }, trace).then(() => done(), fail);
   });
   if (direction === 'send') {
     transport.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
-      const source = (appData as { source: Source }).source;
+      const { source, trace: produceTrace } = appData as ProduceAppData;
       signaling
-        .request('produce', { transportId: transport.id, kind, source, rtpParameters })
+        .request('produce', { transportId: transport.id, kind, source, rtpParameters }, produceTrace)
         .then(({ producerId }) => done({ id: producerId }), fail);
     });
   }

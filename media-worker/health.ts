@@ -1,0 +1,96 @@
+import type { HealthCause, HealthStatus } from '../protocol/telemetry.ts';
+import type { MediaKind } from '../protocol/sdp.ts';
+
+/*
+ * The black-screen doctor's judgement: a pure function from what was observed of one consumer to a verdict.
+ * Causes are tried worst first (the order of HealthCause); each must hold for GRACE_MS before it is named,
+ * so a fault is named within 3 s of its onset when observations arrive every 0.5–1 s.
+ */
+
+export const GRACE_MS = 1_500;
+/** A client learns of a closed consumer within milliseconds; still showing it a second later is the fault. */
+export const CLOSED_GRACE_MS = 1_000;
+/** decoder-stall: consecutive client reports with packets arriving and no frame decoded. */
+export const STALLED_REPORTS = 2;
+
+export interface Verdict {
+  status: HealthStatus;
+  cause: HealthCause | null;
+  /** One sentence for the operator. */
+  detail: string;
+}
+
+/** A consumer that no longer exists (or never did), kept as a tombstone. */
+export type GoneObservation =
+  | { gone: 'codec-unsupported' }
+  | {
+      gone: 'producer-closed';
+      /** How long after the close the client's latest report still listed the consumer; absent once it let go. */
+      reportedAfterCloseMs?: number;
+    };
+
+export interface LiveObservation {
+  gone?: undefined;
+  kind: MediaKind;
+  /** Simulcast or SVC: a consumer whose layers can all be missing. */
+  layered: boolean;
+  ageMs: number;
+  transport: { iceState: string; dtlsState: string; downMs: number };
+  paused: boolean;
+  producerPaused: boolean;
+  /** The client paused it on purpose (pauseConsumer, or a hidden tile), and has not resumed it since. */
+  clientPaused: boolean;
+  /** How long the producer's packet count has not advanced; absent until it has been sampled twice. */
+  producerIdleMs?: number;
+  /** How long the consumer has forwarded nothing since it was (last) resumed; absent before sampling. */
+  forwardIdleMs?: number;
+  /** How long a resumed layered consumer has had no current layer; 0 when it has one. */
+  layersMissingMs: number;
+  keyFrames: number;
+  /** Consecutive client reports in which packets arrived but no frame was decoded (video, tile shown). */
+  decodeStalls: number;
+}
+
+export type Observation = GoneObservation | LiveObservation;
+
+const unhealthy = (cause: HealthCause, detail: string): Verdict => ({ status: 'unhealthy', cause, detail });
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export function judge(o: Observation): Verdict {
+  if (o.gone === 'codec-unsupported') {
+    return unhealthy('codec-unsupported', 'consume was refused: the subscriber cannot decode the producer’s codec');
+  }
+  if (o.gone === 'producer-closed') {
+    const late = o.reportedAfterCloseMs;
+    if (late !== undefined && late > CLOSED_GRACE_MS) {
+      return unhealthy('producer-closed', `the producer closed, yet the client still showed the consumer ${seconds(late)} later`);
+    }
+    return { status: 'healthy', cause: null, detail: 'closed with its producer' };
+  }
+  const { transport } = o;
+  if (o.ageMs > GRACE_MS && transport.downMs > GRACE_MS) {
+    return unhealthy(
+      'transport-not-connected',
+      `transport not connected for ${seconds(transport.downMs)} (ice ${transport.iceState}, dtls ${transport.dtlsState})`,
+    );
+  }
+  if (o.producerPaused) return unhealthy('producer-paused', 'the publisher paused (muted) the producer');
+  if (o.paused && o.clientPaused) return { status: 'paused-by-client', cause: null, detail: 'the client paused it on purpose' };
+  if (o.ageMs <= GRACE_MS) return { status: 'pending', cause: null, detail: 'just created' };
+  if (o.paused) return unhealthy('consumer-never-resumed', `still paused ${seconds(o.ageMs)} after creation; the client never resumed it`);
+  const idle = o.producerIdleMs;
+  if (idle !== undefined && idle > GRACE_MS) return unhealthy('no-rtp-from-producer', `the producer received no RTP for ${seconds(idle)}`);
+  // The causes below need the producer shown to be receiving.
+  if (idle === undefined) return { status: 'pending', cause: null, detail: 'waiting for the first statistics' };
+  if (o.layered && o.layersMissingMs > GRACE_MS) {
+    return unhealthy('layer-unavailable', `no spatial layer to forward for ${seconds(o.layersMissingMs)}`);
+  }
+  const forwardIdle = o.forwardIdleMs ?? 0;
+  if (o.kind === 'video' && forwardIdle > GRACE_MS) {
+    return unhealthy('no-key-frame', `nothing forwarded for ${seconds(forwardIdle)} (${o.keyFrames} key frame(s) seen): waiting for a key frame`);
+  }
+  if (o.kind === 'video' && forwardIdle <= GRACE_MS && o.decodeStalls >= STALLED_REPORTS) {
+    return unhealthy('decoder-stall', `packets arrive but the client decoded no frame in ${o.decodeStalls} reports`);
+  }
+  return { status: 'healthy', cause: null, detail: 'media flows' };
+}

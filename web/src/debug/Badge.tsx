@@ -1,0 +1,24 @@
+import type { HealthStatus } from '../../../protocol/telemetry.ts';
+
+const LABELS: Record<HealthStatus, string> = {
+  healthy: 'healthy',
+  pending: 'pending',
+  'paused-by-client': 'paused by client',
+  unhealthy: 'unhealthy',
+};
+
+/** A consumer's verdict as a colored badge (the words say it too: color is never the only signal). */
+export function HealthBadge({ status }: { status: HealthStatus }) {
+  return <span class={`dbg-badge dbg-${status}`}>{LABELS[status]}</span>;
+}
+
+/** ICE/DTLS state, green when connected. */
+export function StateTag({ label, state }: { label: string; state: string }) {
+  const ok = state === 'connected' || state === 'completed';
+  const bad = state === 'failed' || state === 'closed' || state === 'disconnected';
+  return (
+    <span class={`dbg-state${ok ? ' ok' : bad ? ' bad' : ''}`}>
+      {label} {state}
+    </span>
+  );
+}

@@ -1,0 +1,77 @@
+import { useEffect, useRef } from 'preact/hooks';
+import { RoomsPanel } from './RoomsPanel.tsx';
+import { TokenGate } from './TokenGate.tsx';
+import { TraceList } from './TraceList.tsx';
+import { TraceTimeline } from './TraceTimeline.tsx';
+import { closeTrace, forgetToken, loadError, query, startPolling, token, updatedAt } from './state.ts';
+import './debug.css';
+
+/** /debug: rooms → peers → transports, producers and consumers with their health; traces as timelines. */
+export function Dashboard() {
+  if (!token.value) {
+    return (
+      <main class="app">
+        <TokenGate />
+      </main>
+    );
+  }
+  return <Panels />;
+}
+
+function Panels() {
+  const search = useRef<HTMLInputElement>(null);
+  useEffect(() => startPolling(), [token.value]);
+  useEffect(() => {
+    // "/" jumps to the search box and Escape closes the trace, unless the user is typing.
+    const onKey = (e: KeyboardEvent) => {
+      const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement;
+      if (e.key === '/' && !typing) {
+        e.preventDefault();
+        search.current?.focus();
+      }
+      if (e.key === 'Escape' && !typing) closeTrace();
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
+
+  return (
+    <main class="app dbg">
+      <header class="bar dbg-topbar">
+        <h1>Parley debug</h1>
+        <input
+          ref={search}
+          class="dbg-search"
+          type="search"
+          data-testid="debug-search"
+          aria-label="Search for a user by name or id"
+          placeholder="Search user name or id  ( / )"
+          value={query.value}
+          onInput={(e) => (query.value = e.currentTarget.value)}
+        />
+        <span class="muted" role="status">
+          {updatedAt.value ? `updated ${new Date(updatedAt.value).toLocaleTimeString()}` : 'loading…'}
+        </span>
+        <button class="small secondary" onClick={() => forgetToken()}>
+          Forget token
+        </button>
+      </header>
+      {loadError.value && (
+        <div class="error" role="alert">
+          {loadError.value}
+        </div>
+      )}
+      <div class="dbg-layout">
+        <div class="dbg-main">
+          <h2 class="section-title">Rooms</h2>
+          <RoomsPanel />
+          <h2 class="section-title">Recent traces</h2>
+          <TraceList />
+        </div>
+        <aside class="dbg-side" aria-label="Trace">
+          <TraceTimeline />
+        </aside>
+      </div>
+    </main>
+  );
+}

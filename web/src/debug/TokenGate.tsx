@@ -1,0 +1,55 @@
+import { useEffect, useState } from 'preact/hooks';
+import { devAdminToken, devTokensOffered } from './api.ts';
+import { saveToken, tokenProblem } from './state.ts';
+
+/** The dashboard needs an admin token: paste one, or (dev mode) get one from the server. */
+export function TokenGate() {
+  const [value, setValue] = useState('');
+  const [devOffered, setDevOffered] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    void devTokensOffered().then(setDevOffered);
+  }, []);
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    if (value.trim()) saveToken(value.trim());
+  };
+  const useDevToken = () => {
+    setError(null);
+    devAdminToken().then(saveToken, (err: Error) => setError(err.message));
+  };
+  const problem = error ?? tokenProblem.value;
+  return (
+    <section class="welcome dbg-gate">
+      <h1>Parley debug</h1>
+      <p class="muted">Rooms, consumer health and traces. This needs an admin token.</p>
+      {problem && (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      )}
+      <form onSubmit={submit}>
+        <label>
+          Admin token
+          <input
+            name="token"
+            type="password"
+            autoComplete="off"
+            value={value}
+            required
+            autoFocus
+            placeholder="PARLEY_SECRET=… npm run token -- --name Ops --admin"
+            onInput={(e) => setValue(e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit">Open the dashboard</button>
+      </form>
+      {devOffered && (
+        <button class="secondary" onClick={useDevToken}>
+          Use a dev admin token
+        </button>
+      )}
+    </section>
+  );
+}
