@@ -127,6 +127,28 @@ describe('a three-person room in Chromium', () => {
     expect(live).toBe(1);
   });
 
+  it('screen share: fast start/stop clicks settle on the last one; a share that stays is seen within 2 s', async () => {
+    const bobId = await peerIdOf(bob);
+    const button = bob.getByRole('button', { name: /^(Share screen|Stop sharing)$/ });
+    for (let i = 0; i < 6; i++) await button.click(); // on → off, three times: ends off
+    await bob.getByRole('button', { name: 'Share screen' }).waitFor();
+    await alice.getByTestId('screen-tile').waitFor({ state: 'detached' });
+    await button.click();
+    await bob.getByRole('button', { name: 'Stop sharing' }).waitFor();
+    const shared = Date.now();
+    for (const viewer of [alice, carol]) {
+      await waitUntil('the share decodes', async () => ((await mediaByPeer(runIn(viewer)))[bobId]?.screenFrames ?? 0) > 0, 2000);
+    }
+    console.log(`[e2e] screen share after a start/stop storm: decoding at both viewers ${Date.now() - shared} ms after the share`);
+    // The camera (left on by the previous test) and exactly one screen: every stopped share ended its track.
+    const liveVideo = await bob.evaluate(() =>
+      (window as unknown as { capturedTracks: MediaStreamTrack[] }).capturedTracks.filter((t) => t.kind === 'video' && t.readyState === 'live').length,
+    );
+    expect(liveVideo).toBe(2);
+    await button.click();
+    await alice.getByTestId('screen-tile').waitFor({ state: 'detached' });
+  });
+
   it('a hidden tile pauses its video; shown again, it decodes again', async () => {
     const carolId = await peerIdOf(carol);
     const frames = async () => (await mediaByPeer(runIn(alice)))[carolId]?.videoFrames ?? 0;
