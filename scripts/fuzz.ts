@@ -22,7 +22,7 @@ const ROOM = 'fuzz-victim';
 const unhandled: string[] = [];
 process.on('unhandledRejection', (err) => unhandled.push(String(err)));
 
-const cluster = await startDistributed({ env: { RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000' } });
+const cluster = await startDistributed({ signaling: ['node', 'deno'], env: { RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000' } });
 const registry = await RegistryReader.open(cluster.nats!.url);
 let failed = false;
 try {
@@ -51,7 +51,7 @@ try {
   // WebSocket.
   let before = await decoded();
   const ws = newTally();
-  const sockets = await Promise.all([0, 1, 2, 3].map(async (i) => FuzzSocket.open(wsUrl(cluster.signaling[0]!, await token(`Fuzzer${i}`)), ws)));
+  const sockets = await Promise.all([0, 1, 2, 3].map(async (i) => FuzzSocket.open(wsUrl(cluster.signaling[i % 2]!, await token(`Fuzzer${i}`)), ws)));
   await Promise.all(sockets.slice(0, 2).map((s) => s.send([JSON.stringify({ id: 1, method: 'join', data: { room: ROOM } })])));
   const frames = fc.array(wsFrame(ids), { minLength: 100, maxLength: 100 });
   let started = Date.now();
