@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientRemedy } from '../../protocol/telemetry.ts';
+import { ancestry, JOIN_TRANSPORT_CHAIN, orphans, traceFromApi } from '../helpers/traces.ts';
 import { inboundSummary, joinFromLobby, launchChromium, openParley, SCREENSHOTS } from '../helpers/browser.ts';
 import { startEmbedded } from '../helpers/cluster.ts';
 import type { Cluster } from '../helpers/cluster.ts';
@@ -67,6 +68,20 @@ describe('the /debug dashboard', () => {
     const names = await spanNames();
     console.log(`[e2e] dashboard: Bob's join trace has ${names.length} spans: ${countByValue(await attributes(spans, 'data-service'))}`);
     expect(names).toEqual(expect.arrayContaining(['join', 'consume', 'publish camera', 'parley.v1/consume']));
+
+    // The same trace from the API: one tree from the click down to the mediasoup call, every parent present.
+    const joinSpans = await traceFromApi(base, bobJoin!);
+    expect(joinSpans.filter((s) => !s.parentSpanId).map((s) => `${s.service}:${s.name}`)).toEqual(['parley-web:join']);
+    expect(orphans(joinSpans)).toEqual([]);
+    const span = (service: string, name: string) => joinSpans.find((s) => s.service === service && s.name === name);
+    expect(ancestry(joinSpans, span('parley-bus', 'process parley.v1.media.{instance}.join'))).toEqual([
+      'parley-web:join',
+      'parley-web:request join',
+      'parley-signaling:parley.v1/join',
+      'parley-bus:send parley.v1.media.{instance}.join',
+      'parley-bus:process parley.v1.media.{instance}.join',
+    ]);
+    expect(ancestry(joinSpans, span('parley-media-worker', 'mediasoup.createWebRtcTransport'))).toEqual(JOIN_TRANSPORT_CHAIN);
 
     // Opened from a consumer, its span in the media worker is selected: its life as events.
     await expect.poll(() => ops.getByTestId('span-details').locator('dd').allInnerTexts()).toContain(await bobsCamera.getAttribute('data-consumer-id'));
@@ -162,3 +177,4 @@ function countByValue(values: string[]): string {
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return [...counts].map(([v, n]) => `${v} ${n}`).join(', ');
 }
+

@@ -3,13 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturedTrackStates, inboundSummary, joinFromLobby, launchChromium, openParley } from '../helpers/browser.ts';
 import { startDistributed, startEmbedded } from '../helpers/cluster.ts';
 import type { Cluster } from '../helpers/cluster.ts';
+import { ancestry, JOIN_TRANSPORT_CHAIN, orphans, traceFromApi } from '../helpers/traces.ts';
+import type { SpanRecord } from '../../protocol/telemetry.ts';
 
-const modes: [string, () => Promise<Cluster>][] = [
-  ['distributed (NATS, separate processes)', () => startDistributed({ webRoot: true })],
-  ['embedded default (npm start)', startEmbedded],
+const modes: [string, () => Promise<Cluster>, string][] = [
+  ['distributed (NATS, separate processes)', () => startDistributed({ webRoot: true }), 'nats'],
+  ['embedded default (npm start)', startEmbedded, 'in-process'],
 ];
 
-describe.each(modes)('two browsers in one room: %s', (_mode, start) => {
+describe.each(modes)('two browsers in one room: %s', (_mode, start, messagingSystem) => {
   let cluster: Cluster;
   let browser: Browser;
 
@@ -34,6 +36,14 @@ describe.each(modes)('two browsers in one room: %s', (_mode, start) => {
     expect(atAlice.videoFramesDecoded).toBeGreaterThan(0);
     expect(atBob.audioPacketsReceived).toBeGreaterThan(0);
 
+    // Bob's join is one trace: browser → signaling → bus (NATS in the distributed mode) → media worker.
+    const joinTrace = (await bob.evaluate(() => window.parley?.traces().join))!;
+    const spans = await waitUntilTrace(base, joinTrace, JOIN_TRANSPORT_CHAIN.at(-1)!);
+    const transport = spans.find((s) => `${s.service}:${s.name}` === JOIN_TRANSPORT_CHAIN.at(-1));
+    expect(ancestry(spans, transport)).toEqual(JOIN_TRANSPORT_CHAIN);
+    expect(spans.find((s) => s.kind === 'client' && s.service === 'parley-bus')?.attributes['messaging.system']).toBe(messagingSystem);
+    expect(orphans(spans)).toEqual([]);
+
     expect(await alice.getByTestId('remote-tile').count()).toBe(1);
     await bob.getByRole('button', { name: 'Leave' }).click();
     await alice.getByTestId('remote-tile').waitFor({ state: 'detached' });
@@ -52,5 +62,17 @@ async function receivesMedia(page: Page) {
     if (summary.videoFramesDecoded > 0 && summary.audioPacketsReceived > 0) return summary;
     if (Date.now() > deadline) throw new Error(`no remote media: ${JSON.stringify(summary)}`);
     await page.waitForTimeout(200);
+  }
+}
+
+/** The trace once it holds a span `service:name` and the browser's spans (exported about once a second). */
+async function waitUntilTrace(base: string, traceId: string, leaf: string): Promise<SpanRecord[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const spans = await traceFromApi(base, traceId);
+    const complete = spans.some((s) => `${s.service}:${s.name}` === leaf) && spans.some((s) => s.name === 'join' && s.service === 'parley-web');
+    if (complete && orphans(spans).length === 0) return spans;
+    if (Date.now() > deadline) throw new Error(`trace ${traceId} incomplete: ${spans.map((s) => `${s.service}:${s.name}`).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
