@@ -11,6 +11,8 @@ import { SignalingClient } from '../web/src/media/signaling.ts';
 import { createTransport } from '../web/src/media/transport.ts';
 import { consumerReport, REPORT_INTERVAL_MS } from './consumer-reports.ts';
 import type { InboundRtp } from './consumer-reports.ts';
+import { FaultInjector } from './faults.ts';
+import type { BotFaults } from './faults.ts';
 import { shared as sharedSources, syntheticAudio, syntheticVideo, VIDEO } from './synthetic.ts';
 
 // wrtc is CommonJS whose exports Node's ESM loader cannot name statically, so it is required.
@@ -22,6 +24,7 @@ const { RTCVideoSink } = wrtc.nonstandard;
 globalThis.RTCPeerConnection ??= wrtc.RTCPeerConnection;
 globalThis.MediaStream ??= wrtc.MediaStream;
 
+export type { BotFaults } from './faults.ts';
 
 export interface BotOptions {
   /** Signaling base URL: http(s)://host:port (as the test clusters give it) or ws(s)://host:port. */
@@ -45,17 +48,8 @@ export interface BotOptions {
   survivesDisconnect?: boolean;
   /** Report what it shows of each consumer about once a second (`reportConsumerStats`), as the web client does. On by default. */
   reportStats?: boolean;
-  /** Misbehave on purpose, so tests can show the black-screen doctor a fault. */
+  /** Misbehave on purpose, so tests can show the black-screen doctor a fault (bots/faults.ts). */
   faults?: BotFaults;
-}
-
-export interface BotFaults {
-  /** Never resume consumers (the server creates them paused). */
-  neverResume?: boolean;
-  /** Keep showing (and reporting) consumers whose producer or consumer the server said closed. */
-  keepClosedConsumers?: boolean;
-  /** Consume with these codecs (mime types, e.g. 'video/VP8') left out of the RTP capabilities. */
-  withoutCodecs?: string[];
 }
 
 /** One remote video producer as this bot saw it (times from performance.now()). */
@@ -146,6 +140,8 @@ export class Bot {
   activeSpeaker: string | null = null;
   /** How many times the server told us to rebuild our media (a worker died). */
   resets = 0;
+  /** Epoch ms of the latest such order (mediaReset). */
+  lastResetAt?: number;
   /** Stops (or unshares) the synthetic sources this bot publishes. */
   private releases: (() => void)[] = [];
   private joinStartedAt = 0;
@@ -165,7 +161,9 @@ export class Bot {
   readonly closedNotices = new Map<string, number>();
   /** Repairs the black-screen doctor asked of this bot, in order. */
   readonly remedies: ClientRemedy[] = [];
-  private faults: BotFaults = {};
+  private injector = new FaultInjector({});
+  /** One layer unless `publish` is given simulcast encodings: simulcast multiplies the encoding work per bot. */
+  private cameraEncodings: types.RtpEncodingParameters[] = [{ maxBitrate: VIDEO.maxBitrate }];
   private reporter?: ReturnType<typeof setInterval>;
   private reporting = false;
 
@@ -204,7 +202,7 @@ export class Bot {
     bot.subscribe = options.subscribe ?? true;
     bot.timeEveryVideo = options.timeEveryVideo ?? false;
     bot.survivesDisconnect = options.survivesDisconnect ?? false;
-    bot.faults = options.faults ?? {};
+    bot.injector = new FaultInjector(options.faults ?? {});
     if (options.reportStats ?? true) bot.reporter = setInterval(() => void bot.report(), REPORT_INTERVAL_MS);
     bot.joinStartedAt = startedAt;
     bot.ready = bot.setUp(options.room);
@@ -221,7 +219,13 @@ export class Bot {
    * Starts synthetic sources (both unless told otherwise) and produces them. `shared` feeds every bot of the
    * process from one tone and one picture (load tests: the drawing runs once, only the encoders multiply).
    */
-  async publish({ audio = true, video = true, shared = false }: { audio?: boolean; video?: boolean; shared?: boolean } = {}): Promise<void> {
+  async publish({
+    audio = true,
+    video = true,
+    shared = false,
+    simulcast,
+  }: { audio?: boolean; video?: boolean; shared?: boolean; simulcast?: types.RtpEncodingParameters[] } = {}): Promise<void> {
+    if (simulcast) this.cameraEncodings = simulcast;
     if (audio && !this.producers.has('microphone')) await this.produce('microphone', this.synthetic('microphone', 'audio', shared));
     if (video && !this.producers.has('camera')) await this.produce('camera', this.synthetic('camera', 'video', shared));
   }
@@ -246,6 +250,11 @@ export class Bot {
   stopSource(source: Source): void {
     this.sourceReleases.get(source)?.();
     this.sourceReleases.delete(source);
+  }
+
+  /** Epoch ms at which each of our faults first took effect (a lost connect: when its transport was created). */
+  get faultOnsets(): FaultInjector['onsets'] {
+    return this.injector.onsets;
   }
 
   /** The ids of our transports on the media worker (tests use them as another peer's ids). */
@@ -353,8 +362,8 @@ export class Bot {
     this.joined = { peerId: joined.peerId, resumeToken: joined.resumeToken };
     for (const peer of joined.peers) this.peers.set(peer.id, peer);
     await this.device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
-    this.sendTransport = await createTransport(this.device, this.signaling, 'send');
-    this.recvTransport = await createTransport(this.device, this.signaling, 'recv');
+    this.sendTransport = await this.createTransport('send');
+    this.recvTransport = await this.createTransport('recv');
     this.joinMs = Math.round(performance.now() - this.joinStartedAt);
     // Not awaited: `ready` must resolve first, since consume() waits on it.
     if (this.subscribe) queueMicrotask(() => joined.producers.forEach((p) => void this.consume(p)));
@@ -367,6 +376,7 @@ export class Bot {
    */
   private async rebuild(producers: ProducerInfo[]): Promise<void> {
     this.resets++;
+    this.lastResetAt = Date.now();
     const tracks = [...this.producers].map(([source, p]) => [source, p.track] as const);
     this.producers.forEach((p) => p.close());
     this.producers.clear();
@@ -376,12 +386,17 @@ export class Bot {
     this.recvTransport?.close();
     // Consumes triggered by notifications meanwhile must wait for the new receive transport.
     this.ready = (async () => {
-      this.sendTransport = await createTransport(this.device, this.signaling, 'send');
-      this.recvTransport = await createTransport(this.device, this.signaling, 'recv');
+      this.sendTransport = await this.createTransport('send');
+      this.recvTransport = await this.createTransport('recv');
     })();
     await this.ready;
     for (const [source, track] of tracks) if (track && (source === 'microphone' || source === 'camera')) await this.produce(source, track);
     producers.forEach((p) => void this.consume(p));
+  }
+
+  /** A transport wired to signaling as the web client's, through whatever our faults change on the way. */
+  private createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
+    return createTransport(this.device, this.injector.requester(this.signaling, direction), direction);
   }
 
   private async produce(source: 'microphone' | 'camera', track: MediaStreamTrack): Promise<void> {
@@ -389,8 +404,7 @@ export class Bot {
     try {
       const producer = await this.sendTransport.produce({
         track,
-        // One layer: simulcast would triple the encoding work per bot.
-        encodings: source === 'camera' ? [{ maxBitrate: VIDEO.maxBitrate }] : undefined,
+        encodings: source === 'camera' ? this.cameraEncodings : undefined,
         appData: { source },
         // We stop tracks ourselves: a rebuild after a worker death produces the same tracks again.
         stopTracks: false,
@@ -454,7 +468,7 @@ export class Bot {
       if (options.kind === 'video' && (this.firstRemoteVideoMs === undefined || timeline)) consumption.sink = this.timeFirstFrame(consumer.track, timeline);
       this.consumptions.set(consumer.id, consumption);
       // The server created it paused; now that our side is ready, let media (and a key frame) flow.
-      if (!this.faults.neverResume) await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
+      if (!this.injector.faults.neverResume) await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
     } catch (err) {
       // A rebuild (mediaReset) replaced the transport mid-request: the rebuild consumes this producer anew.
       if (this.recvTransport !== transport) return;
@@ -491,7 +505,7 @@ export class Bot {
       case 'producerClosed':
         this.markClosed(n.data.producerId);
         this.requested.delete(n.data.producerId);
-        if (this.faults.keepClosedConsumers) return;
+        if (this.injector.faults.keepClosedConsumers) return;
         for (const [id, c] of this.consumptions) if (c.info.producerId === n.data.producerId) this.dropConsumer(id);
         return;
       case 'producerPaused':
@@ -508,7 +522,7 @@ export class Bot {
         this.closedNotices.set(n.data.consumerId, (this.closedNotices.get(n.data.consumerId) ?? 0) + 1);
         this.markClosed(n.data.producerId);
         this.requested.delete(n.data.producerId);
-        if (!this.faults.keepClosedConsumers) this.dropConsumer(n.data.consumerId);
+        if (!this.injector.faults.keepClosedConsumers) this.dropConsumer(n.data.consumerId);
         return;
       case 'remedy':
         this.remedies.push(n.data);
@@ -547,8 +561,9 @@ export class Bot {
         track: consumer.track,
       }));
       const rows: InboundRtp[] = [];
+      const at = Date.now();
       (await transport.getStats()).forEach((row: InboundRtp) => rows.push(row));
-      await this.signaling.request('reportConsumerStats', { consumers: consumerReport(shown, rows) });
+      await this.signaling.request('reportConsumerStats', { consumers: this.injector.report(consumerReport(shown, rows), at) });
     } catch {
       // A signaling server without the doctor, or a connection going away: the next report tries again.
     } finally {
@@ -559,7 +574,7 @@ export class Bot {
   /** Our receive capabilities, less the codecs a fault leaves out (and their RTX). */
   private consumeCapabilities(): Record<string, unknown> {
     const capabilities = this.device.recvRtpCapabilities;
-    const without = new Set((this.faults.withoutCodecs ?? []).map((m) => m.toLowerCase()));
+    const without = new Set((this.injector.faults.withoutCodecs ?? []).map((m) => m.toLowerCase()));
     if (without.size === 0) return capabilities as Record<string, unknown>;
     const codecs = capabilities.codecs ?? [];
     const dropped = new Set(codecs.filter((c) => without.has(c.mimeType.toLowerCase())).map((c) => c.preferredPayloadType));

@@ -216,7 +216,7 @@ export class Doctor {
     });
     consumer.on('layerschange', (layers) => {
       t.event('layers-changed', { spatial: layers?.spatialLayer ?? -1, temporal: layers?.temporalLayer ?? -1 });
-      if (!layers) w.watchClosely(Date.now());
+      w.layersChanged(layers !== undefined, Date.now());
     });
     consumer.on('trace', (event) => {
       if (event.type === 'rtp') {

@@ -44,7 +44,10 @@ export interface LiveObservation {
   producerIdleMs?: number;
   /** How long the consumer has forwarded nothing since it was (last) resumed; absent before sampling. */
   forwardIdleMs?: number;
-  /** How long a resumed layered consumer has had no current layer; 0 when it has one. */
+  /**
+   * How long a resumed layered consumer has had no layer mediasoup could forward: none current and none targeted
+   * (a target without a current layer awaits its key frame). 0 when it has one.
+   */
   layersMissingMs: number;
   keyFrames: number;
   /** Consecutive client reports in which packets arrived but no frame was decoded (video, tile shown). */
@@ -85,11 +88,13 @@ export function judge(o: Observation): Verdict {
   if (o.layered && o.layersMissingMs > GRACE_MS) {
     return unhealthy('layer-unavailable', `no spatial layer to forward for ${seconds(o.layersMissingMs)}`);
   }
+  // While mediasoup forwards no layer at all, neither a key frame nor the client's decoder is to blame.
+  const layerless = o.layered && o.layersMissingMs > 0;
   const forwardIdle = o.forwardIdleMs ?? 0;
-  if (o.kind === 'video' && forwardIdle > GRACE_MS) {
+  if (o.kind === 'video' && forwardIdle > GRACE_MS && !layerless) {
     return unhealthy('no-key-frame', `nothing forwarded for ${seconds(forwardIdle)} (${o.keyFrames} key frame(s) seen): waiting for a key frame`);
   }
-  if (o.kind === 'video' && forwardIdle <= GRACE_MS && o.decodeStalls >= STALLED_REPORTS) {
+  if (o.kind === 'video' && forwardIdle <= GRACE_MS && !layerless && o.decodeStalls >= STALLED_REPORTS) {
     return unhealthy('decoder-stall', `packets arrive but the client decoded no frame in ${o.decodeStalls} reports`);
   }
   return { status: 'healthy', cause: null, detail: 'media flows' };

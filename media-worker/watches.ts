@@ -110,6 +110,10 @@ export class TransportWatch {
   }
 }
 
+function isLayered(consumer: types.Consumer): boolean {
+  return consumer.type === 'simulcast' || consumer.type === 'svc';
+}
+
 export interface ConsumerOwner {
   peerId: string;
   producerPeerId: string;
@@ -133,6 +137,13 @@ export class ConsumerWatch {
   private sampledAt = 0;
   private advancedAt = this.createdAt;
   private layersMissingSince?: number;
+  /** When mediasoup last said no layer is current (its layerschange to none), while none came back since. */
+  private layersLostAt?: number;
+  /**
+   * Whether mediasoup has a layer it means to forward (a target layer), as of the latest sample. With none
+   * current, a target tells "waiting for its key frame" (no-key-frame) from "no layer it can choose".
+   */
+  private targetLayer = true;
   private lastKeyFrameTimestamp?: number;
   private closelyUntil = this.createdAt + WATCH_CLOSELY_MS;
   private nextSampleAt = 0;
@@ -156,6 +167,12 @@ export class ConsumerWatch {
     this.watchClosely(now);
   }
 
+  /** A layerschange: losing every layer is telling, and when it happened dates layer-unavailable's onset. */
+  layersChanged(some: boolean, now: number): void {
+    this.layersLostAt = some ? undefined : now;
+    if (!some) this.watchClosely(now);
+  }
+
   /** getStats only when due: every tick under suspicion, every few seconds when fine, never while paused. */
   due(now: number): boolean {
     if (this.consumer.paused || this.consumer.producerPaused || now < this.nextSampleAt) return false;
@@ -165,11 +182,19 @@ export class ConsumerWatch {
   }
 
   async sample(now: number): Promise<void> {
-    const [own] = await this.consumer.getStats();
+    const { consumer } = this;
+    const [own] = await consumer.getStats();
     const count = own?.packetCount ?? 0;
     if (count !== this.packetCount) this.advancedAt = lastMoved(this.sampledAt, now);
     this.packetCount = count;
     this.sampledAt = now;
+    // Only the dump says which layer mediasoup targets; asked only while no layer is current (rare, brief).
+    if (isLayered(consumer) && !consumer.currentLayers) {
+      const dump = await consumer.dump();
+      this.targetLayer = 'targetSpatialLayer' in dump && dump.targetSpatialLayer >= 0;
+    } else {
+      this.targetLayer = true;
+    }
   }
 
   onKeyFrame(rtpTimestamp: number | undefined): boolean {
@@ -199,9 +224,10 @@ export class ConsumerWatch {
   observe(now: number): LiveObservation {
     const { consumer, transport } = this;
     const active = !consumer.paused && !consumer.producerPaused;
-    const layered = consumer.type === 'simulcast' || consumer.type === 'svc';
-    if (!layered || !active || consumer.currentLayers) this.layersMissingSince = undefined;
-    else this.layersMissingSince ??= now;
+    const layered = isLayered(consumer);
+    if (!layered || !active || consumer.currentLayers || this.targetLayer) this.layersMissingSince = undefined;
+    // From the moment mediasoup dropped the layer, not the tick that saw it (as lastMoved does for counters).
+    else this.layersMissingSince ??= Math.max(this.layersLostAt ?? now, this.resumedAt ?? this.createdAt);
     // Forwarding is judged from the (last) resume of the consumer or its producer, at the latest sample.
     const start = Math.max(this.advancedAt, this.resumedAt ?? this.createdAt);
     const forwardIdleMs = active && this.sampledAt > start ? this.sampledAt - start : undefined;
