@@ -94,6 +94,7 @@ export function judge(o: Observation): Verdict {
   if (o.kind === 'video' && forwardIdle > GRACE_MS && !layerless) {
     return unhealthy('no-key-frame', `nothing forwarded for ${seconds(forwardIdle)} (${o.keyFrames} key frame(s) seen): waiting for a key frame`);
   }
+  if (o.kind === 'video' && forwardIdle > GRACE_MS) return { status: 'pending', cause: null, detail: 'no layer to forward yet' };
   if (o.kind === 'video' && forwardIdle <= GRACE_MS && !layerless && o.decodeStalls >= STALLED_REPORTS) {
     return unhealthy('decoder-stall', `packets arrive but the client decoded no frame in ${o.decodeStalls} reports`);
   }

@@ -74,6 +74,9 @@ describe('black-screen doctor: verdicts', () => {
     expect(judge(live({ transport: { iceState: 'disconnected', dtlsState: 'connected', downMs: within } })).status).toBe('healthy');
     expect(judge(live({ producerIdleMs: within })).status).toBe('healthy');
     expect(judge(live({ layered: true, layersMissingMs: within })).status).toBe('healthy');
+    // Nothing forwarded because mediasoup just lost every layer: not a key-frame problem, not yet a layer one.
+    expect(judge(live({ layered: true, layersMissingMs: within, forwardIdleMs: past }))).toMatchObject({ status: 'pending', cause: null });
+    expect(judge(live({ layered: true, layersMissingMs: within, forwardIdleMs: 0, decodeStalls: 5 })).cause).toBeNull();
     expect(judge(live({ forwardIdleMs: within })).status).toBe('healthy');
     expect(judge(live({ decodeStalls: 1 })).status).toBe('healthy');
     expect(judge({ gone: 'producer-closed', reportedAfterCloseMs: CLOSED_GRACE_MS - 1 }).status).toBe('healthy');
