@@ -1,11 +1,13 @@
 import type { types } from 'mediasoup';
 import { ParleyError } from '../protocol/errors.ts';
-import type { MediaResponse, RoomEvent } from '../protocol/media.ts';
+import type { MediaResponse, RoomEvent, RoomPart } from '../protocol/media.ts';
 import type { RtpParameters } from '../protocol/sdp.ts';
 import type { Federation } from './federation.ts';
 import type { ProducerData } from './peer.ts';
 
 type Piped = { producer: types.Producer<ProducerData>; router: types.Router };
+
+const OWNER_WAIT_MS = 1_500;
 
 /**
  * One room's producers that live on other media-worker instances, piped in over a PipeTransport when first
@@ -52,10 +54,23 @@ export class RemoteProducers {
     this.piped.clear();
   }
 
+  /**
+   * The instance hosting `producerId`. Its `newProducer` event can reach a subscriber, and its consume reach
+   * us, before that instance's room part does (a KV watch): a producer not known yet gets a moment to appear.
+   */
+  private async ownerOf(producerId: string): Promise<RoomPart> {
+    const deadline = Date.now() + OWNER_WAIT_MS;
+    for (;;) {
+      const parts = await this.federation.remoteParts(this.roomId);
+      const owner = parts.find((part) => part.producers.some((p) => p.id === producerId));
+      if (owner) return owner;
+      if (Date.now() > deadline) throw new ParleyError('NOT_FOUND', `unknown producer ${producerId}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   private async pipeIn(producerId: string, router: types.Router): Promise<Piped> {
-    const parts = await this.federation.remoteParts(this.roomId);
-    const owner = parts.find((part) => part.producers.some((p) => p.id === producerId));
-    if (!owner) throw new ParleyError('NOT_FOUND', `unknown producer ${producerId}`);
+    const owner = await this.ownerOf(producerId);
     const transport = await router.createPipeTransport({ listenInfo: pipeListenInfo(this.federation), enableRtx: true });
     try {
       const { ip, port, kind, rtpParameters, paused, peerId, source } = await this.federation.requestPipe(owner.instanceId, {
