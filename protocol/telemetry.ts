@@ -66,7 +66,7 @@ export const Remediation = z.enum([
 ]);
 export type Remediation = z.infer<typeof Remediation>;
 
-/** What the client saw of one consumer since its previous report (from inbound-rtp stats and the track). */
+/** What the client sees of one consumer: running totals from its inbound-rtp stats, and the track's state. */
 export const ClientConsumerStats = z.object({
   consumerId: Id,
   packetsReceived: z.number().int().nonnegative(),
