@@ -124,11 +124,7 @@ class NatsKv implements KvStore {
   }
 
   keys(prefix?: string): Promise<string[]> {
-    return this.run('keys', prefix ?? '*', async () => {
-      const keys: string[] = [];
-      for await (const key of await this.kv.keys(prefix ? `${prefix}>` : undefined)) keys.push(key);
-      return keys;
-    });
+    return this.run('keys', prefix ?? '*', () => listKeys(this.kv, prefix ? `${prefix}>` : undefined));
   }
 
   async watch(onChange: (key: string, value: unknown) => void): Promise<Subscription> {
@@ -140,6 +136,32 @@ class NatsKv implements KvStore {
       }
     })();
     return { unsubscribe: () => updates.stop() };
+  }
+}
+
+const KEYS_ATTEMPT_MS = 1_500;
+const KEYS_ATTEMPTS = 3;
+
+/**
+ * nats.js lists keys with a consumer that ends when it has seen as many messages as were pending when it
+ * started; a key rewritten or expiring meanwhile (history 1, TTL: every heartbeat does it) can leave it waiting
+ * forever. So each attempt is bounded, and a stuck one is stopped and tried again.
+ */
+async function listKeys(kv: KV, filter: string | undefined): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    const lister = await kv.keys(filter);
+    const keys: string[] = [];
+    const listed = (async () => {
+      for await (const key of lister) keys.push(key);
+      return true;
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stuck = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), KEYS_ATTEMPT_MS)));
+    const done = await Promise.race([listed, stuck]);
+    clearTimeout(timer);
+    if (done) return keys;
+    lister.stop();
+    if (attempt === KEYS_ATTEMPTS) throw new ParleyError('TIMEOUT', `listing keys did not finish in ${KEYS_ATTEMPTS} attempts`);
   }
 }
 

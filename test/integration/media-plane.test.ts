@@ -123,7 +123,7 @@ describe('media worker: rooms across workers, media features, recovery', () => {
     await waitFor('the registry to show the drain', async () => (await loads()).draining, 10_000).catch((err: Error) => {
       throw new Error(`${err.message}\n${cluster.processes[0]!.output()}`);
     });
-    expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(503);
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`, { signal: AbortSignal.timeout(5000) })).status).toBe(503);
     const late = await Bot.join({ url: cluster.signaling[0]!, room: 'after-drain', name: 'Late', token: await token('Late') }).catch(
       (err: Error) => err,
     );
