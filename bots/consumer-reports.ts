@@ -1,4 +1,5 @@
 import type { ClientConsumerStats } from '../protocol/telemetry.ts';
+import { consumerStats } from '../web/src/media/consumer-stats.ts';
 
 /** The report's cap per request (protocol/telemetry.ts ConsumerStatsReport). */
 export const MAX_REPORTED_CONSUMERS = 256;
@@ -34,16 +35,6 @@ export function consumerReport(shown: ShownConsumer[], report: Iterable<InboundR
   for (const row of report) if (row.type === 'inbound-rtp' && row.ssrc !== undefined) bySsrc.set(row.ssrc, row);
   return shown.slice(0, MAX_REPORTED_CONSUMERS).map((c) => {
     const row = c.ssrc === undefined ? undefined : bySsrc.get(c.ssrc);
-    const stats: ClientConsumerStats = { consumerId: c.id, packetsReceived: row?.packetsReceived ?? 0, trackMuted: c.track.muted ?? false };
-    if (c.kind === 'video') {
-      Object.assign(stats, {
-        framesDecoded: row?.framesDecoded ?? 0,
-        freezeCount: row?.freezeCount ?? 0,
-        frameWidth: row?.frameWidth ?? 0,
-        frameHeight: row?.frameHeight ?? 0,
-        hidden: false,
-      });
-    }
-    return stats;
+    return consumerStats({ consumerId: c.id, kind: c.kind, track: c.track, paused: false }, row ? [row] : []);
   });
 }

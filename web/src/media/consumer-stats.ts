@@ -18,11 +18,16 @@ export interface ConsumerView {
   paused: boolean;
 }
 
+/** A receiver's stats report, or the rows of one (the Node bots find theirs by SSRC). */
+export interface StatsRows {
+  forEach(callback: (row: InboundRow) => void): void;
+}
+
 /**
  * What the client sees of one consumer, from its receiver's stats report: counters are summed over
  * inbound-rtp rows (one per received stream), the frame size is the largest.
  */
-export function consumerStats(view: ConsumerView, report: RTCStatsReport | undefined): ClientConsumerStats {
+export function consumerStats(view: ConsumerView, report: StatsRows | undefined): ClientConsumerStats {
   let packets = 0;
   let frames = 0;
   let freezes = 0;
@@ -38,7 +43,8 @@ export function consumerStats(view: ConsumerView, report: RTCStatsReport | undef
       width = row.frameWidth ?? 0;
     }
   });
-  const stats: ClientConsumerStats = { consumerId: view.consumerId, packetsReceived: packets, trackMuted: view.track.muted };
+  // wrtc's tracks (the Node bots) have no `muted`.
+  const stats: ClientConsumerStats = { consumerId: view.consumerId, packetsReceived: packets, trackMuted: view.track.muted ?? false };
   if (view.kind === 'video') {
     Object.assign(stats, { framesDecoded: frames, freezeCount: freezes, frameWidth: width, frameHeight: height, hidden: view.paused });
   }
