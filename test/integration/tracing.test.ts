@@ -51,7 +51,8 @@ describe('tracing across signaling (Node and Deno), NATS and the media worker', 
   it('links browser-side parent → signaling → NATS request → media worker → mediasoup call', async () => {
     const [node] = cluster.signaling as [string, string];
     const { traceId, parent } = await traced(node, 'Ada');
-    const spans = await storedTrace(node, traceId, (s) => s.some((x) => x.service === 'parley-media-worker'));
+    // Each process relays its spans in its own batches: wait for both ends of the chain.
+    const spans = await storedTrace(node, traceId, (s) => s.some((x) => x.service === 'parley-media-worker') && s.some((x) => x.parentSpanId === parent));
     const child = (of: SpanRecord | undefined, where: (s: SpanRecord) => boolean) => spans.find((s) => s.parentSpanId === of?.spanId && where(s));
 
     const server = spans.find((s) => s.parentSpanId === parent);
