@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 // Type only (erased): brings the page's `window.bench` declaration into this program.
 import type {} from './baseline/client.ts';
-import { launchChromium } from '../test/helpers/browser.ts';
-import { token, wsUrl } from '../test/helpers/cluster.ts';
+import { launchChromium } from '../harness/browser.ts';
+import { token, wsUrl } from '../harness/cluster.ts';
 import { buildBenchPage } from './lib/page.ts';
 import { percentiles, sleep } from './lib/stats.ts';
 import { startBaseline, startParley } from './lib/targets.ts';

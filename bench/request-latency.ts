@@ -1,6 +1,6 @@
-import { startDistributed, startEmbedded, token, wsUrl } from '../test/helpers/cluster.ts';
-import type { Cluster } from '../test/helpers/cluster.ts';
-import { TestClient } from '../test/helpers/ws-client.ts';
+import { startDistributed, startEmbedded, token, wsUrl } from '../harness/cluster.ts';
+import type { Cluster } from '../harness/cluster.ts';
+import { TestClient } from '../harness/ws-client.ts';
 import { percentiles, ratio } from './lib/stats.ts';
 import { BENCH_ENV } from './lib/targets.ts';
 

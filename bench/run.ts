@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../test/helpers/processes.ts';
+import { repoRoot } from '../harness/processes.ts';
 import { measureBrowserJoin } from './browser-join.ts';
 import { measureForwarding } from './capacity.ts';
 import { measureRequestLatency } from './request-latency.ts';

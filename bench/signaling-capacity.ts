@@ -1,4 +1,4 @@
-import { token, wsUrl } from '../test/helpers/cluster.ts';
+import { token, wsUrl } from '../harness/cluster.ts';
 import { percentiles, round, sleep } from './lib/stats.ts';
 import { pool, RawClient, withTimeout } from './lib/raw-client.ts';
 import { startParley } from './lib/targets.ts';

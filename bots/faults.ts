@@ -1,6 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import type { ClientMethod, ClientRequestData, ClientResponseData } from '../protocol/client.ts';
-import type { RtpParameters } from '../protocol/sdp.ts';
+import type { RtpParameters } from '../protocol/webrtc.ts';
 import type { ClientConsumerStats } from '../protocol/telemetry.ts';
 import type { Requester } from '../web/src/media/signaling.ts';
 

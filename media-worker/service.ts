@@ -1,10 +1,10 @@
 import type { Bus } from '../bus/bus.ts';
-import { MediaCommands } from './commands.ts';
-import { Federation } from './federation.ts';
+import { MediaCommands } from './sfu/commands.ts';
+import { Federation } from './cluster/federation.ts';
 import type { MediaConfig } from './config.ts';
 import { serveMetrics } from './metrics.ts';
-import { WorkerPool } from './pool.ts';
-import { Registry } from './registry.ts';
+import { WorkerPool } from './sfu/pool.ts';
+import { Registry } from './cluster/registry.ts';
 
 export interface MediaWorkerService {
   instanceId: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DisplayName, Id, RoomId, Source } from './sdp.ts';
+import { DisplayName, Id, RoomId, Source } from './webrtc.ts';
 
 /** What a holder of an access token may do in its room. */
 export const Grants = z.object({

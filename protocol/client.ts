@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ErrorBody } from './errors.ts';
 import { Empty, mediaOperations } from './operations.ts';
 import { Lobby } from './presence.ts';
-import { Id, PeerInfo, ProducerInfo, RoomId, RtpCapabilities } from './sdp.ts';
+import { Id, PeerInfo, ProducerInfo, RoomId, RtpCapabilities } from './webrtc.ts';
 import { ClientRemedy as Remedy, MAX_REPORTED_SPANS, SpanRecord } from './telemetry.ts';
 
 /** Bumped on any incompatible change; the client sends it as `?v=` when it opens the WebSocket. */

@@ -9,7 +9,7 @@ import {
   RtpParameters,
   Source,
   TransportOptions,
-} from './sdp.ts';
+} from './webrtc.ts';
 import { ConsumerStatsReport } from './telemetry.ts';
 
 export const Empty = z.object({}).strict();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DisplayName, Id, RoomId } from './sdp.ts';
+import { DisplayName, Id, RoomId } from './webrtc.ts';
 
 /** Presence entries expire from KV unless their signaling instance writes them again within this. */
 export const PRESENCE_TTL_MS = 15_000;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Grants } from './auth.ts';
-import { DisplayName, Id, RoomId, Source } from './sdp.ts';
+import { DisplayName, Id, RoomId, Source } from './webrtc.ts';
 
 /**
  * A room membership as any signaling instance can pick it up: stored in KV under the hash of its resume

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DisplayName, Id, MediaKind, RoomId, Source } from './sdp.ts';
+import { DisplayName, Id, MediaKind, RoomId, Source } from './webrtc.ts';
 
 /*
  * Observability contracts: finished spans as they travel between tiers (browser → signaling, every process →

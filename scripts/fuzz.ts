@@ -4,13 +4,13 @@
  * (consuming) in a room, then sends `--messages` mutated/malformed WebSocket frames (from 4 connections, two
  * in the victims' room) and as many mutated/junk NATS media commands. Checks: one typed response per frame,
  * a typed reply per command, no crash or unhandled failure in any process, Bob still decodes Ada. Exits 1 on
- * any violation. Generators: test/helpers/fuzz.ts.
+ * any violation. Generators: harness/fuzz.ts.
  */
 import fc from 'fast-check';
 import { Bot, waitFor } from '../bots/bot.ts';
-import { startDistributed, token, wsUrl } from '../test/helpers/cluster.ts';
-import { crashLines, FuzzSocket, natsMessage, newTally, sendNatsCommand, wsFrame } from '../test/helpers/fuzz.ts';
-import { RegistryReader } from '../test/helpers/registry.ts';
+import { startDistributed, token, wsUrl } from '../harness/cluster.ts';
+import { crashLines, FuzzSocket, natsMessage, newTally, sendNatsCommand, wsFrame } from '../harness/fuzz.ts';
+import { RegistryReader } from '../harness/registry.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -39,7 +39,7 @@ let stopLocal = async () => undefined as void;
 if (!url) {
   // A local embedded server, with the limiter raised: a load test is not the abuse it guards against.
   const { startParley } = await import('../bench/lib/targets.ts');
-  const { TEST_SECRET } = await import('../test/helpers/cluster.ts');
+  const { TEST_SECRET } = await import('../harness/cluster.ts');
   const local = await startParley('embedded');
   [url, secret, stopLocal] = [local.url, TEST_SECRET, () => local.stop()];
   console.error(`started an embedded Parley at ${url}`);

@@ -24,7 +24,7 @@ fi
 
 # Debian packages: the worker build's, only while no worker is cached; the test suite's with --test.
 packages=()
-# Same cache path as media-worker/worker-bin.ts and worker-build/build.sh.
+# Same cache path as media-worker/sfu/worker-bin.ts and worker-build/build.sh.
 ms_version=$(node -p "require('./node_modules/mediasoup/package.json').version")
 cached_worker="${XDG_CACHE_HOME:-$HOME/.cache}/parley/mediasoup-worker/$ms_version/mediasoup-worker"
 if [[ ! -x "${MEDIASOUP_WORKER_BIN:-$cached_worker}" ]]; then

@@ -9,8 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { Bot, waitFor } from '../bots/bot.ts';
-import { startDistributed, token } from '../test/helpers/cluster.ts';
-import { RegistryReader } from '../test/helpers/registry.ts';
+import { startDistributed, token } from '../harness/cluster.ts';
+import { RegistryReader } from '../harness/registry.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -5,7 +5,7 @@ import { mediaConfigFromEnv } from '../media-worker/config.ts';
 import { startMediaWorker } from '../media-worker/service.ts';
 import { signalingConfigFromEnv } from '../signaling/config.ts';
 import { loadTls, wantsHttps } from '../signaling/tls.ts';
-import { serveSignalingOnNode } from '../signaling/node.ts';
+import { serveSignalingOnNode } from '../signaling/runtime/node.ts';
 import { startTracing } from '../tracing/node.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { connectBus } from '../bus/connect.ts';
 import { signalingConfigFromEnv } from './config.ts';
 import { loadTls, wantsHttps } from './tls.ts';
-import { serveSignalingOnNode } from './node.ts';
+import { serveSignalingOnNode } from './runtime/node.ts';
 import { startTracing } from '../tracing/node.ts';
 
 /** The signaling process of the distributed mode on Node: NATS_URL is required. */

@@ -7,7 +7,7 @@ import type { types } from 'mediasoup';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
 import { mediaCodecs } from '../../media-worker/config.ts';
-import { resolveWorkerBin } from '../../media-worker/worker-bin.ts';
+import { resolveWorkerBin } from '../../media-worker/sfu/worker-bin.ts';
 
 /**
  * The bare baseline: one mediasoup worker and router, a WebSocket server and nothing else (no NATS, auth,

@@ -1,6 +1,6 @@
 import { Bot, waitFor } from '../../bots/bot.ts';
 import type { RtpTotals } from '../../bots/bot.ts';
-import { token } from '../../test/helpers/cluster.ts';
+import { token } from '../../harness/cluster.ts';
 import type { Target } from './targets.ts';
 
 /** Joins a bot to `target` (minting a test token when it needs one). */

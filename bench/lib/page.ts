@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { build } from 'esbuild';
-import { repoRoot } from '../../test/helpers/processes.ts';
+import { repoRoot } from '../../harness/processes.ts';
 
 /**
  * Bundles the bench page's client from node_modules. esbuild is the one tsx already runs on (tsx depends on

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import { startDistributed, startEmbedded } from '../../test/helpers/cluster.ts';
-import type { Cluster } from '../../test/helpers/cluster.ts';
-import { startTs } from '../../test/helpers/processes.ts';
+import { startDistributed, startEmbedded } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { startTs } from '../../harness/processes.ts';
 
 /** Benchmarks send far more requests per connection than a person: the limiter would answer RATE_LIMITED. */
 export const BENCH_ENV = { RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000', ROOM_MAX_PARTICIPANTS: '1000' };

@@ -3,11 +3,11 @@ import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientRemedy } from '../../protocol/telemetry.ts';
-import { ancestry, JOIN_TRANSPORT_CHAIN, orphans, traceFromApi } from '../helpers/traces.ts';
-import { inboundSummary, joinFromLobby, launchChromium, openParley, SCREENSHOTS } from '../helpers/browser.ts';
-import { startEmbedded } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { repoRoot } from '../helpers/processes.ts';
+import { ancestry, JOIN_TRANSPORT_CHAIN, orphans, traceFromApi } from '../../harness/traces.ts';
+import { inboundSummary, joinFromLobby, launchChromium, openParley, SCREENSHOTS } from '../../harness/browser.ts';
+import { startEmbedded } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { repoRoot } from '../../harness/processes.ts';
 
 const SERVICES = ['parley-web', 'parley-signaling', 'parley-bus', 'parley-media-worker'];
 

@@ -3,15 +3,15 @@ import type { Browser as ChromiumBrowser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import type { Browser as FirefoxBrowser, Page as FirefoxPage } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_FLAGS, joinFromLobby, openParley, SCREENSHOTS } from '../helpers/browser.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { firefoxUnavailable, FIREFOX_PATH, joinFromLobbyFirefox, launchFirefox, openParleyFirefox } from '../helpers/firefox.ts';
-import { expectMediaFlowing } from '../helpers/media-checks.ts';
-import type { PageRun } from '../helpers/media-checks.ts';
-import { startClusterIn } from '../helpers/firefox-netns-cluster.ts';
-import { browserNetnsUnavailable, createBrowserNetns } from '../helpers/firefox-netns.ts';
-import type { BrowserNetns } from '../helpers/firefox-netns.ts';
-import { freePort } from '../helpers/ports.ts';
+import { CHROMIUM_FLAGS, joinFromLobby, openParley, SCREENSHOTS } from '../../harness/browser.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { firefoxUnavailable, FIREFOX_PATH, joinFromLobbyFirefox, launchFirefox, openParleyFirefox } from '../../harness/firefox.ts';
+import { expectMediaFlowing } from '../../harness/media-checks.ts';
+import type { PageRun } from '../../harness/media-checks.ts';
+import { startClusterIn } from '../../harness/firefox-netns-cluster.ts';
+import { browserNetnsUnavailable, createBrowserNetns } from '../../harness/firefox-netns.ts';
+import type { BrowserNetns } from '../../harness/firefox-netns.ts';
+import { freePort } from '../../harness/ports.ts';
 
 /*
  * Firefox will not pair its host candidates with a loopback server candidate, so this runs the whole

@@ -1,13 +1,13 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturedTrackStates, enterLobby, joinFromLobby, launchChromium, openParley, SCREENSHOTS } from '../helpers/browser.ts';
-import { startDistributed } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { expectMediaFlowing, mediaByPeer, waitUntil } from '../helpers/media-checks.ts';
-import type { PageRun } from '../helpers/media-checks.ts';
-import { startTcpProxy } from '../helpers/tcp-proxy.ts';
-import type { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { capturedTrackStates, enterLobby, joinFromLobby, launchChromium, openParley, SCREENSHOTS } from '../../harness/browser.ts';
+import { startDistributed } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { expectMediaFlowing, mediaByPeer, waitUntil } from '../../harness/media-checks.ts';
+import type { PageRun } from '../../harness/media-checks.ts';
+import { startTcpProxy } from '../../harness/tcp-proxy.ts';
+import type { TcpProxy } from '../../harness/tcp-proxy.ts';
 
 const EDGE_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86';

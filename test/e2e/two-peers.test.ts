@@ -1,9 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturedTrackStates, inboundSummary, joinFromLobby, launchChromium, openParley } from '../helpers/browser.ts';
-import { startDistributed, startEmbedded } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { ancestry, JOIN_TRANSPORT_CHAIN, orphans, traceFromApi } from '../helpers/traces.ts';
+import { capturedTrackStates, inboundSummary, joinFromLobby, launchChromium, openParley } from '../../harness/browser.ts';
+import { startDistributed, startEmbedded } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { ancestry, JOIN_TRANSPORT_CHAIN, orphans, traceFromApi } from '../../harness/traces.ts';
 import type { SpanRecord } from '../../protocol/telemetry.ts';
 
 const modes: [string, () => Promise<Cluster>, string][] = [

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inboundSummary, joinFromLobby, launchChromium, openParley } from '../helpers/browser.ts';
-import { startEmbedded } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
+import { inboundSummary, joinFromLobby, launchChromium, openParley } from '../../harness/browser.ts';
+import { startEmbedded } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
 
 /**
  * The seed's "no recovery after an error": the mediasoup worker under a call is killed. The server replaces

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
 import type { ClientResponse } from '../../protocol/client.ts';
-import { startDistributed, token, wsUrl } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { TestClient } from '../helpers/ws-client.ts';
+import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 
 /**
  * Authorization with real ids: Ada publishes and Bob consumes in room A; Mallory (room B) and Eve (room A, a

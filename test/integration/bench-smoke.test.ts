@@ -6,7 +6,7 @@ import { measureForwarding } from '../../bench/capacity.ts';
 import { measureRequestLatency } from '../../bench/request-latency.ts';
 import { measureSignaling } from '../../bench/signaling-capacity.ts';
 import type { ParticipantResult } from '../../scripts/loadtest/run.ts';
-import { repoRoot } from '../helpers/processes.ts';
+import { repoRoot } from '../../harness/processes.ts';
 
 /**
  * Smoke sizes of `npm run bench` and the load-test CLI: they still run end to end and report something

@@ -6,11 +6,11 @@ import { connectBus } from '../../bus/connect.ts';
 import { NatsBus } from '../../bus/nats.ts';
 import { ParleyError } from '../../protocol/errors.ts';
 import type { Lobby } from '../../protocol/presence.ts';
-import { startDistributed, token, wsUrl } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { startControlledNats } from '../helpers/nats-control.ts';
-import type { ControlledNats } from '../helpers/nats-control.ts';
-import { TestClient } from '../helpers/ws-client.ts';
+import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { startControlledNats } from '../../harness/nats-control.ts';
+import type { ControlledNats } from '../../harness/nats-control.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 
 /**
  * Chaos: nats-server restarts (stopped, then started on the same port and JetStream store) under a live room

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
 import { PRESENCE_TTL_MS } from '../../protocol/presence.ts';
 import type { Lobby } from '../../protocol/presence.ts';
-import { startDistributed, token, wsUrl } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { TestClient } from '../helpers/ws-client.ts';
+import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 
 /**
  * Chaos: one of two signaling instances is killed (SIGKILL, no drain). Its participant reconnects to the other

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
 import { REGISTRY_TTL_MS } from '../../protocol/media.ts';
-import { startDistributed, token } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { RegistryReader } from '../helpers/registry.ts';
+import { startDistributed, token } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { RegistryReader } from '../../harness/registry.ts';
 
 /**
  * One room across two media-worker processes: each instance takes 2 consumers, so once the room's home is

@@ -6,10 +6,10 @@ import { z } from 'zod';
 import { subjects } from '../../protocol/subjects.ts';
 import { RoomDiagnosis, SpanRecord } from '../../protocol/telemetry.ts';
 import type { ConsumerHealth, HealthCause } from '../../protocol/telemetry.ts';
-import { startDistributed, token } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { freePort } from '../helpers/ports.ts';
-import { RegistryReader } from '../helpers/registry.ts';
+import { startDistributed, token } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { freePort } from '../../harness/ports.ts';
+import { RegistryReader } from '../../harness/registry.ts';
 
 /**
  * The black-screen doctor against real faults, one per cause: Node bots misbehave on purpose (bots/faults.ts:

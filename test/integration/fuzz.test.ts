@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
-import { startDistributed, token, wsUrl } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { crashLines, FuzzSocket, natsMessage, newTally, sendNatsCommand, wsFrame } from '../helpers/fuzz.ts';
-import type { FuzzIds } from '../helpers/fuzz.ts';
-import { RegistryReader } from '../helpers/registry.ts';
+import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { crashLines, FuzzSocket, natsMessage, newTally, sendNatsCommand, wsFrame } from '../../harness/fuzz.ts';
+import type { FuzzIds } from '../../harness/fuzz.ts';
+import { RegistryReader } from '../../harness/registry.ts';
 
 /**
  * Property-based, mutational fuzzing (fast-check) of the WebSocket protocol and of the NATS media command

@@ -1,8 +1,8 @@
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbedded, token, wsUrl } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { TestClient } from '../helpers/ws-client.ts';
+import { startEmbedded, token, wsUrl } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 
 describe('HTTPS with a generated, cached self-signed certificate', () => {
   let cluster: Cluster;

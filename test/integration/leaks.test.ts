@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
 import type { Lobby } from '../../protocol/presence.ts';
-import { startDistributed, token, wsUrl } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { startControlledNats } from '../helpers/nats-control.ts';
-import type { ControlledNats } from '../helpers/nats-control.ts';
-import { RegistryReader } from '../helpers/registry.ts';
-import { TestClient } from '../helpers/ws-client.ts';
+import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { startControlledNats } from '../../harness/nats-control.ts';
+import type { ControlledNats } from '../../harness/nats-control.ts';
+import { RegistryReader } from '../../harness/registry.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 
 /**
  * Leaks: join/leave cycles (a participant joins, publishes, consumes the resident publisher, leaves; every

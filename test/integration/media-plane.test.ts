@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
 import { subjects } from '../../protocol/subjects.ts';
-import { startDistributed, token } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { freePort } from '../helpers/ports.ts';
-import { RegistryReader } from '../helpers/registry.ts';
+import { startDistributed, token } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { freePort } from '../../harness/ports.ts';
+import { RegistryReader } from '../../harness/registry.ts';
 
 /**
  * The media plane with real mediasoup workers over a real nats-server: a room that outgrows one worker,

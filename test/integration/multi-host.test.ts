@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REGISTRY_TTL_MS } from '../../protocol/media.ts';
-import { TEST_SECRET, token } from '../helpers/cluster.ts';
-import { TestNetwork } from '../helpers/netns.ts';
-import { repoRoot } from '../helpers/processes.ts';
-import type { Running } from '../helpers/processes.ts';
+import { TEST_SECRET, token } from '../../harness/cluster.ts';
+import { TestNetwork } from '../../harness/netns.ts';
+import { repoRoot } from '../../harness/processes.ts';
+import type { Running } from '../../harness/processes.ts';
 
 /**
  * A real multi-host deployment on one machine: nats, two media hosts (each announcing its own address), two
@@ -74,7 +74,7 @@ describe.skipIf(!net)('multi-host deployment in network namespaces', () => {
     media[name] = await network.start(name, cmd, [...args], { name, env, ready: /ready with/ });
   };
   const startBot = async (name: string, signalingHost: 'sig1' | 'sig2') => {
-    const [cmd, args] = nodeTs('test/helpers/bot-runner.ts');
+    const [cmd, args] = nodeTs('harness/bot-runner.ts');
     const env = { BOT_URL: `http://${hosts[signalingHost]}:3000`, BOT_ROOM: 'multihost', BOT_NAME: name, BOT_TOKEN: await token(name) };
     bots[name] = await network.start('client', cmd, [...args], { name: `bot ${name}`, env, ready: /^BOT /m, timeoutMs: 20_000 });
   };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
-import { startDistributed, startEmbedded, token } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
+import { startDistributed, startEmbedded, token } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
 
 /**
  * Two Node bots (mediasoup-client on wrtc, synthetic audio and video) in one room: real WebRTC through the

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
-import { startDistributed, token } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { RegistryReader } from '../helpers/registry.ts';
+import { startDistributed, token } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { RegistryReader } from '../../harness/registry.ts';
 
 const GRACE_MS = 3000;
 

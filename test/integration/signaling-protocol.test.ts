@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startDistributed, token, wsUrl } from '../helpers/cluster.ts';
-import type { Cluster, Runtime } from '../helpers/cluster.ts';
-import { TestClient } from '../helpers/ws-client.ts';
+import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
+import type { Cluster, Runtime } from '../../harness/cluster.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 
 /**
  * Signaling and media-worker as separate processes over a real nats-server, spoken to over WebSocket. The

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
 import type { VideoTimeline } from '../../bots/bot.ts';
-import { startDistributed, token } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
+import { startDistributed, token } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
 
 /**
  * The seed's bugs as a regression test: 3 participants turn their camera on and off as fast as they can.

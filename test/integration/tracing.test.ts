@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../bots/bot.ts';
 import type { SpanRecord } from '../../protocol/telemetry.ts';
-import { startDistributed, token, wsUrl } from '../helpers/cluster.ts';
-import type { Cluster } from '../helpers/cluster.ts';
-import { OtlpReceiver } from '../helpers/otlp-receiver.ts';
-import { TestClient } from '../helpers/ws-client.ts';
+import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { OtlpReceiver } from '../../harness/otlp-receiver.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 
 /**
  * One request, one trace: a client's traceparent is continued by signaling (Node and Deno), carried over NATS

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CLOSED_GRACE_MS, GRACE_MS, judge } from '../../media-worker/health.ts';
-import type { LiveObservation } from '../../media-worker/health.ts';
+import { CLOSED_GRACE_MS, GRACE_MS, judge } from '../../media-worker/doctor/health.ts';
+import type { LiveObservation } from '../../media-worker/doctor/health.ts';
 import { HealthCause } from '../../protocol/telemetry.ts';
 
 /** A resumed video consumer, 5 s old, on a connected transport, with media flowing end to end. */

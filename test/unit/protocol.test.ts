@@ -3,7 +3,7 @@ import { ClientNotification, ClientRequest, clientMethods, ServerMessage } from 
 import { ParleyError, toErrorBody } from '../../protocol/errors.ts';
 import { mediaCommands, RoomEvent } from '../../protocol/media.ts';
 import { isSubjectToken, subjects } from '../../protocol/subjects.ts';
-import { RoomId } from '../../protocol/sdp.ts';
+import { RoomId } from '../../protocol/webrtc.ts';
 
 describe('client protocol', () => {
   it('accepts a well-formed request envelope and rejects broken ones', () => {
@@ -37,7 +37,7 @@ describe('client protocol', () => {
 });
 
 describe('media protocol', () => {
-  // signaling/session.ts forwards these client methods as same-named media commands with ids added.
+  // signaling/connection.ts forwards these client methods as same-named media commands with ids added.
   const forwarded = Object.keys(clientMethods).filter((m) => !['join', 'leave', 'resume', 'subscribeLobby', 'reportSpans'].includes(m));
 
   it.each(forwarded)('%s has a media command taking the client data plus room and peer ids', (method) => {

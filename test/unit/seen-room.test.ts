@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SeenRoom } from '../../signaling/seen-room.ts';
+import { SeenRoom } from '../../signaling/memberships/seen-room.ts';
 
 describe('SeenRoom: what a client missed while room events were lost', () => {
   const peer = (id: string) => ({ id, displayName: id.toUpperCase() });

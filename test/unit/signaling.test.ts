@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../bus/memory.ts';
-import { Leases } from '../../media-worker/leases.ts';
+import { Leases } from '../../media-worker/cluster/leases.ts';
 import { FULL_GRANTS } from '../../protocol/auth.ts';
 import { PRESENCE_STALE_MS } from '../../protocol/presence.ts';
 import type { PresenceEntry } from '../../protocol/presence.ts';
 import { assertPublish, assertRoom, issueToken, verifyToken } from '../../signaling/auth.ts';
 import { RateLimiter } from '../../signaling/limits.ts';
-import { Lobby } from '../../signaling/presence.ts';
+import { Lobby } from '../../signaling/lobby.ts';
 
 const SECRET = 'unit-test-secret-0123456789';
 

@@ -1,6 +1,6 @@
 import { computed, signal } from '@preact/signals';
 import type { Lobby } from '../../protocol/presence.ts';
-import type { Source } from '../../protocol/sdp.ts';
+import type { Source } from '../../protocol/webrtc.ts';
 
 export interface RemoteTrack {
   producerId: string;

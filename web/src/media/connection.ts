@@ -5,7 +5,7 @@ import { action, isTraced, requestSpan } from '../telemetry/tracing.ts';
 import { SignalingClient } from './signaling.ts';
 import type { Requester } from './signaling.ts';
 
-/** Close codes signaling uses on purpose (see signaling/memberships.ts). */
+/** Close codes signaling uses on purpose (see signaling/memberships/memberships.ts). */
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_RESUMED_ELSEWHERE = 4409;
 export const CLOSE_MEDIA_LOST = 4410;

@@ -1,6 +1,6 @@
 import type { Context, Span } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
-import type { ProducerInfo } from '../../../protocol/sdp.ts';
+import type { ProducerInfo } from '../../../protocol/webrtc.ts';
 import { errorMessage, remotePeers } from '../state.ts';
 import type { RemoteTrack } from '../state.ts';
 import { action } from '../telemetry/tracing.ts';

@@ -1,9 +1,9 @@
 import type { types } from 'mediasoup';
-import type { ClientConsumerStats, ConsumerHealth, HealthCause, Remediation } from '../protocol/telemetry.ts';
-import type { Source } from '../protocol/sdp.ts';
+import type { ClientConsumerStats, ConsumerHealth, HealthCause, Remediation } from '../../protocol/telemetry.ts';
+import type { Source } from '../../protocol/webrtc.ts';
 import type { ConsumerTrace } from './consumer-trace.ts';
 import type { LiveObservation, Verdict } from './health.ts';
-import type { ProducerData } from './peer.ts';
+import type { ProducerData } from '../sfu/peer.ts';
 
 /*
  * What the doctor remembers between ticks about each consumer, producer and transport it watches. Counters

@@ -1,4 +1,4 @@
-import { LEASE_TTL_MS } from '../protocol/media.ts';
+import { LEASE_TTL_MS } from '../../protocol/media.ts';
 
 export interface PeerRef {
   roomId: string;

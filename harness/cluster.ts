@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { issueToken } from '../../signaling/auth.ts';
-import type { TokenRequest } from '../../signaling/auth.ts';
+import { issueToken } from '../signaling/auth.ts';
+import type { TokenRequest } from '../signaling/auth.ts';
 import { startNats } from './nats.ts';
 import type { NatsServer } from './nats.ts';
 import { freePort } from './ports.ts';

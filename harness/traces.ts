@@ -1,4 +1,4 @@
-import type { SpanRecord } from '../../protocol/telemetry.ts';
+import type { SpanRecord } from '../protocol/telemetry.ts';
 
 /** A trace as the /debug API serves it, read with a dev admin token. */
 export async function traceFromApi(base: string, traceId: string): Promise<SpanRecord[]> {

@@ -1,20 +1,20 @@
-import type { Bus, KvStore, Subscription } from '../bus/bus.ts';
-import type { AccessClaims } from '../protocol/auth.ts';
-import type { ClientResponseData } from '../protocol/client.ts';
-import { ParleyError } from '../protocol/errors.ts';
-import { LEASE_RENEW_MS, RoomEvent } from '../protocol/media.ts';
-import type { MediaResponse } from '../protocol/media.ts';
-import { PRESENCE_HEARTBEAT_MS, PRESENCE_TTL_MS } from '../protocol/presence.ts';
-import { SessionRecord, Takeover } from '../protocol/session.ts';
-import { buckets, subjects } from '../protocol/subjects.ts';
-import { assertRoom } from './auth.ts';
-import type { SignalingConfig } from './config.ts';
+import type { Bus, KvStore, Subscription } from '../../bus/bus.ts';
+import type { AccessClaims } from '../../protocol/auth.ts';
+import type { ClientResponseData } from '../../protocol/client.ts';
+import { ParleyError } from '../../protocol/errors.ts';
+import { LEASE_RENEW_MS, RoomEvent } from '../../protocol/media.ts';
+import type { MediaResponse } from '../../protocol/media.ts';
+import { PRESENCE_HEARTBEAT_MS, PRESENCE_TTL_MS } from '../../protocol/presence.ts';
+import { SessionRecord, Takeover } from '../../protocol/session.ts';
+import { buckets, subjects } from '../../protocol/subjects.ts';
+import { assertRoom } from '../auth.ts';
+import type { SignalingConfig } from '../config.ts';
 import { moveToLiveInstance } from './failover.ts';
-import type { MediaClient } from './media.ts';
+import type { MediaClient } from '../media.ts';
 import { Membership } from './membership.ts';
 import type { MemberSocket } from './membership.ts';
-import type { Placement } from './placement.ts';
-import type { Lobby } from './presence.ts';
+import type { Placement } from '../placement.ts';
+import type { Lobby } from '../lobby.ts';
 
 type Snapshot = ClientResponseData<'join'>;
 

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import type { NatsBus } from '../../bus/nats.ts';
-import { unwrapReply } from '../../bus/reply.ts';
-import { clientMethods, ClientResponse, ServerMessage } from '../../protocol/client.ts';
-import { ErrorCode, ParleyError } from '../../protocol/errors.ts';
-import { mediaCommands } from '../../protocol/media.ts';
-import type { MediaCommand } from '../../protocol/media.ts';
-import { subjects } from '../../protocol/subjects.ts';
+import type { NatsBus } from '../bus/nats.ts';
+import { unwrapReply } from '../bus/reply.ts';
+import { clientMethods, ClientResponse, ServerMessage } from '../protocol/client.ts';
+import { ErrorCode, ParleyError } from '../protocol/errors.ts';
+import { mediaCommands } from '../protocol/media.ts';
+import type { MediaCommand } from '../protocol/media.ts';
+import { subjects } from '../protocol/subjects.ts';
 
 /**
  * Generators and drivers for fuzzing the two external surfaces: the client WebSocket protocol and the NATS

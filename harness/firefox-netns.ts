@@ -9,7 +9,7 @@ import path from 'node:path';
  * One private network namespace for a whole browser test (deployment and browsers), for browsers that will
  * not do ICE over loopback (Firefox): `lo` plus a veth pair whose both ends stay inside, 10.77.0.1 (the media
  * worker announces it) and 10.77.0.2 (default route). Nothing inside reaches the host's network, and
- * nothing on the host changes. (test/helpers/netns.ts models several hosts on a bridge instead.)
+ * nothing on the host changes. (harness/netns.ts models several hosts on a bridge instead.)
  */
 export const NETNS_MEDIA_ADDRESS = '10.77.0.1';
 

@@ -1,14 +1,14 @@
-import { ParleyError } from '../protocol/errors.ts';
-import { isMediaCommand, LEASE_RENEW_MS, mediaCommands, RoomEvent } from '../protocol/media.ts';
-import type { MediaCommand, MediaRequest, MediaResponse } from '../protocol/media.ts';
-import { subjects } from '../protocol/subjects.ts';
-import type { Bus, BusMessage, Subscription } from '../bus/bus.ts';
-import { DOCTOR_TICK_MS } from './doctor.ts';
-import type { Federation } from './federation.ts';
-import { Leases } from './leases.ts';
-import { HealthCounters } from './metrics.ts';
-import type { HealthMetrics } from './metrics.ts';
-import type { PeerRef } from './leases.ts';
+import { ParleyError } from '../../protocol/errors.ts';
+import { isMediaCommand, LEASE_RENEW_MS, mediaCommands, RoomEvent } from '../../protocol/media.ts';
+import type { MediaCommand, MediaRequest, MediaResponse } from '../../protocol/media.ts';
+import { subjects } from '../../protocol/subjects.ts';
+import type { Bus, BusMessage, Subscription } from '../../bus/bus.ts';
+import { DOCTOR_TICK_MS } from '../doctor/doctor.ts';
+import type { Federation } from '../cluster/federation.ts';
+import { Leases } from '../cluster/leases.ts';
+import { HealthCounters } from '../metrics.ts';
+import type { HealthMetrics } from '../metrics.ts';
+import type { PeerRef } from '../cluster/leases.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { Room } from './room.ts';
 

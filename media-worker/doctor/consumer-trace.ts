@@ -1,6 +1,6 @@
 import { isSpanContextValid } from '@opentelemetry/api';
-import { context, inSpan, ROOT_CONTEXT, SpanKind, trace, tracers } from '../tracing/context.ts';
-import type { Attributes, Context, Span } from '../tracing/context.ts';
+import { context, inSpan, ROOT_CONTEXT, SpanKind, trace, tracers } from '../../tracing/context.ts';
+import type { Attributes, Context, Span } from '../../tracing/context.ts';
 
 /** The lifecycle span stays open at most this long: trace stores show it live, exporters want it finished. */
 export const LIFECYCLE_SPAN_MS = 30_000;

@@ -1,5 +1,5 @@
-import { context, inSpan, trace, tracers } from '../tracing/context.ts';
-import type { Attributes, Context } from '../tracing/context.ts';
+import { context, inSpan, trace, tracers } from '../../tracing/context.ts';
+import type { Attributes, Context } from '../../tracing/context.ts';
 
 /** What a media-worker span is about; each becomes a `parley.*` attribute. */
 export interface MediaIds {

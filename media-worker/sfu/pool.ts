@@ -1,6 +1,6 @@
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
-import type { MediaConfig } from './config.ts';
+import type { MediaConfig } from '../config.ts';
 import { resolveWorkerBin } from './worker-bin.ts';
 
 export interface PooledWorker {

@@ -1,10 +1,10 @@
-import type { Subscription } from '../bus/bus.ts';
-import type { ClientNotification } from '../protocol/client.ts';
-import type { RoomEvent } from '../protocol/media.ts';
-import type { PresenceEntry } from '../protocol/presence.ts';
-import type { Source } from '../protocol/sdp.ts';
-import type { SessionRecord } from '../protocol/session.ts';
-import { notificationFor } from './rooms.ts';
+import type { Subscription } from '../../bus/bus.ts';
+import type { ClientNotification } from '../../protocol/client.ts';
+import type { RoomEvent } from '../../protocol/media.ts';
+import type { PresenceEntry } from '../../protocol/presence.ts';
+import type { Source } from '../../protocol/webrtc.ts';
+import type { SessionRecord } from '../../protocol/session.ts';
+import { notificationFor } from '../rooms.ts';
 import { SeenRoom } from './seen-room.ts';
 
 /** The connection a membership is attached to, as far as the membership needs it. */

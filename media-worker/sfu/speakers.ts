@@ -1,5 +1,5 @@
 import type { types } from 'mediasoup';
-import type { RoomEvent } from '../protocol/media.ts';
+import type { RoomEvent } from '../../protocol/media.ts';
 import type { ProducerData } from './peer.ts';
 
 /** Who is speaking: mediasoup's observers on the room's router, turned into room events. */

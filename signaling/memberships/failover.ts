@@ -1,10 +1,10 @@
-import type { Bus } from '../bus/bus.ts';
-import { REGISTRY_TTL_MS } from '../protocol/media.ts';
-import type { RoomEvent } from '../protocol/media.ts';
-import { buckets, subjects } from '../protocol/subjects.ts';
-import type { MediaClient } from './media.ts';
+import type { Bus } from '../../bus/bus.ts';
+import { REGISTRY_TTL_MS } from '../../protocol/media.ts';
+import type { RoomEvent } from '../../protocol/media.ts';
+import { buckets, subjects } from '../../protocol/subjects.ts';
+import type { MediaClient } from '../media.ts';
 import type { Membership } from './membership.ts';
-import type { Placement } from './placement.ts';
+import type { Placement } from '../placement.ts';
 
 /**
  * The media-worker instance holding a membership is gone (its subject has no responders). Its producers

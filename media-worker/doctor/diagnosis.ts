@@ -1,7 +1,7 @@
-import type { RoomDiagnosis } from '../protocol/telemetry.ts';
+import type { RoomDiagnosis } from '../../protocol/telemetry.ts';
 import type { Doctor } from './doctor.ts';
-import { producerInfo } from './peer.ts';
-import type { Peer } from './peer.ts';
+import { producerInfo } from '../sfu/peer.ts';
+import type { Peer } from '../sfu/peer.ts';
 
 type PeerDiagnosis = RoomDiagnosis['peers'][number];
 

@@ -1,9 +1,9 @@
 import type { types } from 'mediasoup';
-import { ParleyError } from '../protocol/errors.ts';
-import type { MediaResponse, RoomEvent, RoomPart } from '../protocol/media.ts';
-import type { RtpParameters } from '../protocol/sdp.ts';
+import { ParleyError } from '../../protocol/errors.ts';
+import type { MediaResponse, RoomEvent, RoomPart } from '../../protocol/media.ts';
+import type { RtpParameters } from '../../protocol/webrtc.ts';
 import type { Federation } from './federation.ts';
-import type { ProducerData } from './peer.ts';
+import type { ProducerData } from '../sfu/peer.ts';
 
 type Piped = { producer: types.Producer<ProducerData>; router: types.Router };
 

@@ -1,15 +1,15 @@
 import type { types } from 'mediasoup';
-import type { RoomEvent } from '../protocol/media.ts';
-import type { ClientConsumerStats, ConsumerHealth, HealthCause, Remediation } from '../protocol/telemetry.ts';
-import { context, traceIdOf } from '../tracing/context.ts';
-import type { Attributes } from '../tracing/context.ts';
+import type { RoomEvent } from '../../protocol/media.ts';
+import type { ClientConsumerStats, ConsumerHealth, HealthCause, Remediation } from '../../protocol/telemetry.ts';
+import { context, traceIdOf } from '../../tracing/context.ts';
+import type { Attributes } from '../../tracing/context.ts';
 import { ConsumerTrace } from './consumer-trace.ts';
 import { judge } from './health.ts';
 import type { Observation, Verdict } from './health.ts';
-import type { HealthCounters } from './metrics.ts';
-import type { ProducerData } from './peer.ts';
-import { mediaAttributes, mediasoupCall } from './spans.ts';
-import type { MediaIds } from './spans.ts';
+import type { HealthCounters } from '../metrics.ts';
+import type { ProducerData } from '../sfu/peer.ts';
+import { mediaAttributes, mediasoupCall } from '../sfu/spans.ts';
+import type { MediaIds } from '../sfu/spans.ts';
 import { ConsumerWatch, ProducerWatch, RemediationLog, TransportWatch } from './watches.ts';
 
 export { DOCTOR_TICK_MS } from './watches.ts';

@@ -4,11 +4,11 @@ import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
-import type { Bus } from '../bus/bus.ts';
-import { createSignaling } from './app.ts';
-import type { SignalingOptions } from './app.ts';
-import type { SignalingConfig } from './config.ts';
-import type { TlsFiles } from './tls.ts';
+import type { Bus } from '../../bus/bus.ts';
+import { createSignaling } from '../app.ts';
+import type { SignalingOptions } from '../app.ts';
+import type { SignalingConfig } from '../config.ts';
+import type { TlsFiles } from '../tls.ts';
 
 export interface NodeServerOptions {
   bus: Bus;

@@ -1,4 +1,4 @@
-import { Bot } from '../../bots/bot.ts';
+import { Bot } from '../bots/bot.ts';
 
 /**
  * One bot as its own process, for tests whose clients live on another (namespace) host: joins with the

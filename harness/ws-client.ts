@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
-import { ServerMessage } from '../../protocol/client.ts';
-import type { ClientNotification, ClientResponse } from '../../protocol/client.ts';
+import { ServerMessage } from '../protocol/client.ts';
+import type { ClientNotification, ClientResponse } from '../protocol/client.ts';
 
 /** A raw protocol client for tests: sends any text, collects responses by id and notifications. */
 export class TestClient {

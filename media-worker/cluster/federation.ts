@@ -1,9 +1,9 @@
-import type { Bus, KvStore } from '../bus/bus.ts';
-import { KvCache } from '../bus/kv-cache.ts';
-import { mediaCommands, REGISTRY_TTL_MS, RoomPart } from '../protocol/media.ts';
-import type { MediaRequest, MediaResponse } from '../protocol/media.ts';
-import type { PeerInfo, ProducerInfo } from '../protocol/sdp.ts';
-import { buckets, subjects } from '../protocol/subjects.ts';
+import type { Bus, KvStore } from '../../bus/bus.ts';
+import { KvCache } from '../../bus/kv-cache.ts';
+import { mediaCommands, REGISTRY_TTL_MS, RoomPart } from '../../protocol/media.ts';
+import type { MediaRequest, MediaResponse } from '../../protocol/media.ts';
+import type { PeerInfo, ProducerInfo } from '../../protocol/webrtc.ts';
+import { buckets, subjects } from '../../protocol/subjects.ts';
 
 /**
  * What lets one room span media-worker instances: each instance publishes its part of the room (peers and
