@@ -41,7 +41,11 @@ export async function measureBrowserJoin({ joins = 20 } = {}): Promise<JoinResul
         await sleep(50);
       }
     }
-    return targets.map((t) => ({ target: t.name, joinMs: percentiles(samples.get(t.name)!.join), firstFrameMs: percentiles(samples.get(t.name)!.frame) }));
+    return targets.map((t) => ({
+      target: t.name,
+      joinMs: percentiles(samples.get(t.name)!.join),
+      firstFrameMs: percentiles(samples.get(t.name)!.frame),
+    }));
   } finally {
     await browser?.close();
     await Promise.all(targets.map((t) => t.stop()));
@@ -67,5 +71,13 @@ async function socketUrl(target: Target, name: string): Promise<string> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const rows = await measureBrowserJoin({ joins: Number(process.argv[2] ?? 20) });
-  console.table(rows.map((r) => ({ target: r.target, 'join p50': r.joinMs.p50, 'first frame p50': r.firstFrameMs.p50, 'first frame p95': r.firstFrameMs.p95, n: r.firstFrameMs.n })));
+  console.table(
+    rows.map((r) => ({
+      target: r.target,
+      'join p50': r.joinMs.p50,
+      'first frame p50': r.firstFrameMs.p50,
+      'first frame p95': r.firstFrameMs.p95,
+      n: r.firstFrameMs.n,
+    })),
+  );
 }

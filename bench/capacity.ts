@@ -60,7 +60,10 @@ export async function measureForwarding(options: ForwardingOptions = {}): Promis
   return results;
 }
 
-async function rampUp(target: Target, { publishers = 4, subscriberSteps = [2, 4, 8, 12], windowMs = 5000 }: ForwardingOptions): Promise<ForwardingResult> {
+async function rampUp(
+  target: Target,
+  { publishers = 4, subscriberSteps = [2, 4, 8, 12], windowMs = 5000 }: ForwardingOptions,
+): Promise<ForwardingResult> {
   const room = `fwd-${Date.now()}`;
   const bots: Bot[] = [];
   const subscribers: Bot[] = [];
@@ -83,7 +86,9 @@ async function rampUp(target: Target, { publishers = 4, subscriberSteps = [2, 4,
       await Promise.all(subscribers.map((b) => untilReceiving(b, publishers * 2)));
       await sleep(2000); // past the key-frame burst of the newest consumers
       steps.push(await sample(workers[0]!, subscribers, windowMs));
-      process.stderr.write(`  ${target.name}: ${steps.at(-1)!.consumers} consumers, worker ${round(steps.at(-1)!.workerCpu * 100, 1)}% of a core, loss ${steps.at(-1)!.lossPct}%\n`);
+      process.stderr.write(
+        `  ${target.name}: ${steps.at(-1)!.consumers} consumers, worker ${round(steps.at(-1)!.workerCpu * 100, 1)}% of a core, loss ${steps.at(-1)!.lossPct}%\n`,
+      );
     }
     return summarize(target.name, steps);
   } finally {
@@ -92,7 +97,12 @@ async function rampUp(target: Target, { publishers = 4, subscriberSteps = [2, 4,
 }
 
 async function sample(workerPid: number, subscribers: Bot[], windowMs: number): Promise<ForwardingStep> {
-  const before = { at: performance.now(), worker: cpuSeconds(workerPid), tester: process.cpuUsage(), rx: await inbound(subscribers) };
+  const before = {
+    at: performance.now(),
+    worker: cpuSeconds(workerPid),
+    tester: process.cpuUsage(),
+    rx: await inbound(subscribers),
+  };
   await sleep(windowMs);
   const rx = await inbound(subscribers);
   const seconds = (performance.now() - before.at) / 1000;
@@ -134,7 +144,9 @@ function summarize(target: string, steps: ForwardingStep[]): ForwardingResult {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const results = await measureForwarding();
   for (const r of results) {
-    console.log(`${r.target}: ${r.marginalPctPerConsumer}% of a core per consumer → ≈${r.consumersPerCoreEstimate} consumers/core (measured up to ${r.maxMeasuredUnder1pct} at < 1% loss)`);
+    console.log(
+      `${r.target}: ${r.marginalPctPerConsumer}% of a core per consumer → ≈${r.consumersPerCoreEstimate} consumers/core (measured up to ${r.maxMeasuredUnder1pct} at < 1% loss)`,
+    );
     console.table(r.steps);
   }
   process.exit(0);

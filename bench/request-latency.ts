@@ -28,7 +28,10 @@ async function measure(n: number, start: () => Promise<Cluster>) {
     for (let i = 0; i < n + WARM_UP; i++) {
       // connectTransport on an unknown id: the whole path (validate, bus, worker lookup) with no media work.
       const t0 = performance.now();
-      const probe = await client.request('connectTransport', { transportId: 'none', dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'x' }] } });
+      const probe = await client.request('connectTransport', {
+        transportId: 'none',
+        dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'x' }] },
+      });
       const t1 = performance.now();
       if (probe.ok || probe.error.code !== 'NOT_FOUND') throw new Error(`unexpected reply ${JSON.stringify(probe)}`);
       if (i % 5 === 0) {
@@ -57,7 +60,11 @@ export async function measureRequestLatency({ requests = 500 } = {}): Promise<La
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const { op, inProcess: e, nats: d, ratioP50 } of await measureRequestLatency({ requests: Number(process.argv[2] ?? 500) })) {
-    console.log(`${op.padEnd(17)} in-process p50 ${e.p50} ms p99 ${e.p99} ms | NATS p50 ${d.p50} ms p99 ${d.p99} ms | ratio p50 ${ratioP50} (n=${d.n})`);
+  for (const { op, inProcess: e, nats: d, ratioP50 } of await measureRequestLatency({
+    requests: Number(process.argv[2] ?? 500),
+  })) {
+    console.log(
+      `${op.padEnd(17)} in-process p50 ${e.p50} ms p99 ${e.p99} ms | NATS p50 ${d.p50} ms p99 ${d.p99} ms | ratio p50 ${ratioP50} (n=${d.n})`,
+    );
   }
 }

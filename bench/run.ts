@@ -18,8 +18,18 @@ const outArg = process.argv.indexOf('--out');
 const out = outArg > 0 ? process.argv[outArg + 1]! : path.join(repoRoot, 'bench', smoke ? 'results.smoke.json' : 'results.json');
 
 const sizes = smoke
-  ? { joins: 3, requests: 30, forwarding: { publishers: 1, subscriberSteps: [1, 2], windowMs: 1500 }, signaling: { lobbyClients: 50, rounds: 1, joins: 20 } }
-  : { joins: 24, requests: 500, forwarding: { publishers: 4, subscriberSteps: [2, 4, 8, 12], windowMs: 8000 }, signaling: { lobbyClients: 1000, rounds: 3, joins: 300 } };
+  ? {
+      joins: 3,
+      requests: 30,
+      forwarding: { publishers: 1, subscriberSteps: [1, 2], windowMs: 1500 },
+      signaling: { lobbyClients: 50, rounds: 1, joins: 20 },
+    }
+  : {
+      joins: 24,
+      requests: 500,
+      forwarding: { publishers: 4, subscriberSteps: [2, 4, 8, 12], windowMs: 8000 },
+      signaling: { lobbyClients: 1000, rounds: 3, joins: 300 },
+    };
 
 const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
   const t = performance.now();
@@ -35,14 +45,19 @@ const latency = await timed('request round trip', () => measureRequestLatency({ 
 const forwarding = await timed('forwarding capacity', () => measureForwarding(sizes.forwarding));
 const signaling = await timed('signaling capacity', () => measureSignaling(sizes.signaling));
 
-const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load ${os
+  .loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ')}`;
 const base = browser[0]!;
 const [bare, full] = forwarding;
 const rows: [string, string, string][] = [
   ...browser.map((r): [string, string, string] => [
     `join → first frame, ${r.target} (Chromium, n=${r.firstFrameMs.n})`,
     `p50 ${r.firstFrameMs.p50} ms, p95 ${r.firstFrameMs.p95} ms (join ${r.joinMs.p50} ms)`,
-    r === base ? 'baseline' : `p50 ×${ratio(r.firstFrameMs.p50, base.firstFrameMs.p50)}, p95 ×${ratio(r.firstFrameMs.p95, base.firstFrameMs.p95)}`,
+    r === base
+      ? 'baseline'
+      : `p50 ×${ratio(r.firstFrameMs.p50, base.firstFrameMs.p50)}, p95 ×${ratio(r.firstFrameMs.p95, base.firstFrameMs.p95)}`,
   ]),
   ...latency.map((l): [string, string, string] => [
     `request round trip, ${l.op} (n=${l.nats.n})`,
@@ -56,17 +71,32 @@ if (bare && full) {
     rows.push([
       `forwarding, ${r.target} (1 worker)`,
       `${r.marginalPctPerConsumer}% of a core per consumer → ≈${r.consumersPerCoreEstimate}/core (extrapolated); ${last.consumers} consumers: worker ${Math.round(last.workerCpu * 1000) / 10}%, loss ${last.lossPct}%, tester ${Math.round(last.testerCpu * 100)}%; < 1% loss up to ${r.maxMeasuredUnder1pct}`,
-      r === bare ? 'baseline' : `per consumer ×${ratio(full.marginalPctPerConsumer, bare.marginalPctPerConsumer)}; at ${last.consumers}: worker CPU ×${ratio(last.workerCpu, bare.steps.at(-1)!.workerCpu)}`,
+      r === bare
+        ? 'baseline'
+        : `per consumer ×${ratio(full.marginalPctPerConsumer, bare.marginalPctPerConsumer)}; at ${last.consumers}: worker CPU ×${ratio(last.workerCpu, bare.steps.at(-1)!.workerCpu)}`,
     ]);
   }
 }
 rows.push(
-  [`presence fan-out, ${signaling.lobbyClients} lobby clients (n=${signaling.fanOutMs.n})`, `p50 ${signaling.fanOutMs.p50} ms, p95 ${signaling.fanOutMs.p95} ms, max ${signaling.fanOutMs.max} ms; ${signaling.fanOutMissed} missed`, 'includes the 100 ms lobby coalescing'],
-  [`joins, no media (${signaling.joins}, 10 at once)`, `${signaling.joinsPerSecond} joins/s, join p50 ${signaling.joinMs.p50} ms, p95 ${signaling.joinMs.p95} ms`, `${signaling.joinErrors} failed${signaling.firstError ? ` (${signaling.firstError.slice(0, 60)}…)` : ''}`],
+  [
+    `presence fan-out, ${signaling.lobbyClients} lobby clients (n=${signaling.fanOutMs.n})`,
+    `p50 ${signaling.fanOutMs.p50} ms, p95 ${signaling.fanOutMs.p95} ms, max ${signaling.fanOutMs.max} ms; ${signaling.fanOutMissed} missed`,
+    'includes the 100 ms lobby coalescing',
+  ],
+  [
+    `joins, no media (${signaling.joins}, 10 at once)`,
+    `${signaling.joinsPerSecond} joins/s, join p50 ${signaling.joinMs.p50} ms, p95 ${signaling.joinMs.p95} ms`,
+    `${signaling.joinErrors} failed${signaling.firstError ? ` (${signaling.firstError.slice(0, 60)}…)` : ''}`,
+  ],
 );
 
 const table = ['| measurement | result | ratio |', '| --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-console.log(`\n${machine}; total ${Math.round((performance.now() - started) / 1000)} s${smoke ? ' (SMOKE SIZES: numbers mean nothing)' : ''}\n\n${table}`);
-fs.writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), machine, smoke, browser, latency, forwarding, signaling, table }, null, 2));
+console.log(
+  `\n${machine}; total ${Math.round((performance.now() - started) / 1000)} s${smoke ? ' (SMOKE SIZES: numbers mean nothing)' : ''}\n\n${table}`,
+);
+fs.writeFileSync(
+  out,
+  JSON.stringify({ at: new Date().toISOString(), machine, smoke, browser, latency, forwarding, signaling, table }, null, 2),
+);
 console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 process.exit(0);

@@ -25,7 +25,12 @@ export interface SignalingResult {
 
 const ROOM_SIZE = 25;
 
-export async function measureSignaling({ lobbyClients = 1000, rounds = 3, joins = 300, concurrency = 10 } = {}): Promise<SignalingResult> {
+export async function measureSignaling({
+  lobbyClients = 1000,
+  rounds = 3,
+  joins = 300,
+  concurrency = 10,
+} = {}): Promise<SignalingResult> {
   const target = await startParley('distributed');
   const clients: RawClient[] = [];
   try {
@@ -42,11 +47,17 @@ export async function measureSignaling({ lobbyClients = 1000, rounds = 3, joins 
     let missed = 0;
     for (let r = 0; r < rounds; r++) {
       const room = `fanout-${r}-${Date.now()}`;
-      const seen = lobby.map((c) => withTimeout('lobby update', new Promise<number>((resolve) => {
-        c.onNotification = (name, data) => {
-          if (name === 'lobby' && (data as { rooms: { roomId: string }[] }).rooms.some((x) => x.roomId === room)) resolve(performance.now());
-        };
-      })).catch(() => undefined));
+      const seen = lobby.map((c) =>
+        withTimeout(
+          'lobby update',
+          new Promise<number>((resolve) => {
+            c.onNotification = (name, data) => {
+              if (name === 'lobby' && (data as { rooms: { roomId: string }[] }).rooms.some((x) => x.roomId === room))
+                resolve(performance.now());
+            };
+          }),
+        ).catch(() => undefined),
+      );
       const joiner = await RawClient.open(await url(`joiner${r}`));
       clients.push(joiner);
       const t0 = performance.now();

@@ -224,9 +224,15 @@ export class Bot {
     video = true,
     shared = false,
     simulcast,
-  }: { audio?: boolean; video?: boolean; shared?: boolean; simulcast?: types.RtpEncodingParameters[] } = {}): Promise<void> {
+  }: {
+    audio?: boolean;
+    video?: boolean;
+    shared?: boolean;
+    simulcast?: types.RtpEncodingParameters[];
+  } = {}): Promise<void> {
     if (simulcast) this.cameraEncodings = simulcast;
-    if (audio && !this.producers.has('microphone')) await this.produce('microphone', this.synthetic('microphone', 'audio', shared));
+    if (audio && !this.producers.has('microphone'))
+      await this.produce('microphone', this.synthetic('microphone', 'audio', shared));
     if (video && !this.producers.has('camera')) await this.produce('camera', this.synthetic('camera', 'video', shared));
   }
 
@@ -369,7 +375,6 @@ export class Bot {
     if (this.subscribe) queueMicrotask(() => joined.producers.forEach((p) => void this.consume(p)));
   }
 
-
   /**
    * Our media worker died: new transports on the worker we were moved to, the same tracks produced again,
    * and everyone else's producers consumed afresh. The membership and the room never changed.
@@ -390,7 +395,8 @@ export class Bot {
       this.recvTransport = await this.createTransport('recv');
     })();
     await this.ready;
-    for (const [source, track] of tracks) if (track && (source === 'microphone' || source === 'camera')) await this.produce(source, track);
+    for (const [source, track] of tracks)
+      if (track && (source === 'microphone' || source === 'camera')) await this.produce(source, track);
     producers.forEach((p) => void this.consume(p));
   }
 
@@ -436,7 +442,12 @@ export class Bot {
     if (!this.subscribe || this.requested.has(producer.id) || this.closed) return;
     this.requested.add(producer.id);
     if (this.timeEveryVideo && producer.kind === 'video' && !this.videoTimeline.has(producer.id)) {
-      this.videoTimeline.set(producer.id, { producerId: producer.id, peerId: producer.peerId, source: producer.source, announcedAt: performance.now() });
+      this.videoTimeline.set(producer.id, {
+        producerId: producer.id,
+        peerId: producer.peerId,
+        source: producer.source,
+        announcedAt: performance.now(),
+      });
     }
     await this.ready;
     const transport = this.recvTransport;
@@ -465,7 +476,8 @@ export class Bot {
       const consumption: Consumption = { consumer, info };
       const timeline = this.videoTimeline.get(producer.id);
       if (timeline) timeline.consumedAt = performance.now();
-      if (options.kind === 'video' && (this.firstRemoteVideoMs === undefined || timeline)) consumption.sink = this.timeFirstFrame(consumer.track, timeline);
+      if (options.kind === 'video' && (this.firstRemoteVideoMs === undefined || timeline))
+        consumption.sink = this.timeFirstFrame(consumer.track, timeline);
       this.consumptions.set(consumer.id, consumption);
       // The server created it paused; now that our side is ready, let media (and a key frame) flow.
       if (!this.injector.faults.neverResume) await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
@@ -473,7 +485,13 @@ export class Bot {
       // A rebuild (mediaReset) replaced the transport mid-request: the rebuild consumes this producer anew.
       if (this.recvTransport !== transport) return;
       this.requested.delete(producer.id);
-      if (!this.closed) this.requestErrors.push({ method: 'consume', producerId: producer.id, message: (err as Error).message, at: performance.now() });
+      if (!this.closed)
+        this.requestErrors.push({
+          method: 'consume',
+          producerId: producer.id,
+          message: (err as Error).message,
+          at: performance.now(),
+        });
       if (!this.closed) console.warn(`[bot ${this.name}] could not consume ${producer.source}: ${(err as Error).message}`);
     }
   }
@@ -526,7 +544,9 @@ export class Bot {
         return;
       case 'remedy':
         this.remedies.push(n.data);
-        void this.applyRemedy(n.data).catch((err: Error) => console.warn(`[bot ${this.name}] remedy ${n.data.action} failed: ${err.message}`));
+        void this.applyRemedy(n.data).catch((err: Error) =>
+          console.warn(`[bot ${this.name}] remedy ${n.data.action} failed: ${err.message}`),
+        );
         return;
     }
   }

@@ -55,7 +55,11 @@ export class FaultInjector {
     if (loseConnect) this.connectLost = true;
     const { faults, onsets } = this;
     return {
-      async request<M extends ClientMethod>(method: M, data: ClientRequestData<M>, trace?: Context): Promise<ClientResponseData<M>> {
+      async request<M extends ClientMethod>(
+        method: M,
+        data: ClientRequestData<M>,
+        trace?: Context,
+      ): Promise<ClientResponseData<M>> {
         if (method === 'connectTransport' && loseConnect) {
           loseConnect = false;
           return new Promise<never>(() => undefined);
@@ -94,5 +98,8 @@ export class FaultInjector {
 function deaf(rtp: RtpParameters): RtpParameters {
   const asksForKeyFrame = (fb: { type: string; parameter?: string }) =>
     (fb.type === 'nack' && fb.parameter === 'pli') || (fb.type === 'ccm' && fb.parameter === 'fir');
-  return { ...rtp, codecs: rtp.codecs.map((c) => ({ ...c, rtcpFeedback: c.rtcpFeedback?.filter((fb) => !asksForKeyFrame(fb)) })) };
+  return {
+    ...rtp,
+    codecs: rtp.codecs.map((c) => ({ ...c, rtcpFeedback: c.rtcpFeedback?.filter((fb) => !asksForKeyFrame(fb)) })),
+  };
 }

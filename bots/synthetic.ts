@@ -22,11 +22,15 @@ export function syntheticAudio(): SyntheticSource {
   const samples = new Int16Array(samplesPerFrame);
   let phase = 0;
   const step = (2 * Math.PI * AUDIO.toneHz) / AUDIO.sampleRate;
-  return generator(() => source.createTrack(), AUDIO.frameMs, () => {
-    for (let i = 0; i < samplesPerFrame; i++, phase += step) samples[i] = Math.round(AUDIO.amplitude * Math.sin(phase));
-    phase %= 2 * Math.PI;
-    source.onData({ samples, sampleRate: AUDIO.sampleRate, channelCount: 1, numberOfFrames: samplesPerFrame });
-  });
+  return generator(
+    () => source.createTrack(),
+    AUDIO.frameMs,
+    () => {
+      for (let i = 0; i < samplesPerFrame; i++, phase += step) samples[i] = Math.round(AUDIO.amplitude * Math.sin(phase));
+      phase %= 2 * Math.PI;
+      source.onData({ samples, sampleRate: AUDIO.sampleRate, channelCount: 1, numberOfFrames: samplesPerFrame });
+    },
+  );
 }
 
 /** Diagonal stripes drifting across an I420 frame: cheap to draw, but never static for the encoder. */
@@ -36,14 +40,18 @@ export function syntheticVideo(): SyntheticSource {
   const data = new Uint8Array(width * height * 1.5);
   data.fill(128, width * height); // neutral chroma: a grey-scale picture
   let t = 0;
-  return generator(() => source.createTrack(), 1000 / VIDEO.fps, () => {
-    t += 4;
-    for (let y = 0; y < height; y++) {
-      const row = y * width;
-      for (let x = 0; x < width; x++) data[row + x] = (x + y + t) & 0xff;
-    }
-    source.onFrame({ width, height, data });
-  });
+  return generator(
+    () => source.createTrack(),
+    1000 / VIDEO.fps,
+    () => {
+      t += 4;
+      for (let y = 0; y < height; y++) {
+        const row = y * width;
+        for (let x = 0; x < width; x++) data[row + x] = (x + y + t) & 0xff;
+      }
+      source.onFrame({ width, height, data });
+    },
+  );
 }
 
 function generator(createTrack: () => MediaStreamTrack, periodMs: number, tick: () => void): SyntheticSource {

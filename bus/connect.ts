@@ -11,6 +11,12 @@ import { TracedBus } from '../tracing/traced-bus.ts';
 export async function connectBus(natsUrl: string | undefined, name: string): Promise<Bus> {
   if (!natsUrl) return new TracedBus(new MemoryBus(), 'in-process');
   // Reconnect fast: a restarted nats-server is back in a second, and every request waits for us.
-  const nc = await connect({ servers: natsUrl.split(','), name, maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100 });
+  const nc = await connect({
+    servers: natsUrl.split(','),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 100,
+  });
   return new TracedBus(new NatsBus(nc), 'nats');
 }

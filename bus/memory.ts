@@ -26,10 +26,7 @@ export class MemoryBus implements Bus {
     if (!responder) throw new ParleyError('UNAVAILABLE', `no responder for ${subject}`);
     const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new ParleyError('TIMEOUT', `${subject} timed out after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => reject(new ParleyError('TIMEOUT', `${subject} timed out after ${timeoutMs} ms`)), timeoutMs);
       const msg = message(subject, data, options.headers);
       (msg as ReplyableMessage).respond = (reply: unknown) => {
         clearTimeout(timer);
@@ -56,7 +53,8 @@ export class MemoryBus implements Bus {
 
   publish(subject: string, data: unknown, headers?: Headers): void {
     const msg = message(subject, data, headers);
-    for (const l of this.match(subject).filter((l) => !l.responds)) setImmediate(() => l.deliver({ ...msg, data: copy(msg.data) }));
+    for (const l of this.match(subject).filter((l) => !l.responds))
+      setImmediate(() => l.deliver({ ...msg, data: copy(msg.data) }));
   }
 
   subscribe(subject: string, handler: (msg: BusMessage) => void): Subscription {

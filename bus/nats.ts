@@ -30,7 +30,10 @@ export class NatsBus implements Bus {
     const timeout = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const deadline = Date.now() + timeout;
     const send = () =>
-      this.nc.request(subject, encode(data), { timeout: Math.max(1, deadline - Date.now()), headers: toNatsHeaders(options.headers) });
+      this.nc.request(subject, encode(data), {
+        timeout: Math.max(1, deadline - Date.now()),
+        headers: toNatsHeaders(options.headers),
+      });
     for (;;) {
       try {
         return unwrapReply((await this.link.run(subject, deadline, send)).json());
@@ -70,7 +73,9 @@ export class NatsBus implements Bus {
     let store = this.stores.get(bucket);
     if (!store) {
       const create = () => this.kvm.create(bucket, { ttl: options.ttlMs ?? 0, history: 1 });
-      store = this.link.run(`opening KV ${bucket}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, create).then((kv) => new NatsKv(kv, bucket, this.link));
+      store = this.link
+        .run(`opening KV ${bucket}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, create)
+        .then((kv) => new NatsKv(kv, bucket, this.link));
       // A failed open is not remembered: the next call tries again.
       store.catch(() => this.stores.delete(bucket));
       this.stores.set(bucket, store);
@@ -103,7 +108,7 @@ class NatsKv implements KvStore {
 
   async get(key: string): Promise<KvEntry | null> {
     const entry = await this.run('get', key, () => this.kv.get(key));
-    if (!entry || entry.operation !== 'PUT') return null;
+    if (entry?.operation !== 'PUT') return null;
     return { value: entry.json(), revision: entry.revision };
   }
 
@@ -116,7 +121,9 @@ class NatsKv implements KvStore {
   }
 
   update(key: string, value: unknown, revision: number): Promise<number> {
-    return this.run('update', key, () => this.kv.update(key, encode(value), revision)).catch((err: unknown) => rethrowConflict(err, key));
+    return this.run('update', key, () => this.kv.update(key, encode(value), revision)).catch((err: unknown) =>
+      rethrowConflict(err, key),
+    );
   }
 
   async delete(key: string): Promise<void> {

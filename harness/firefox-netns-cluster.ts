@@ -42,7 +42,14 @@ export async function startClusterIn(ns: BrowserNetns): Promise<Cluster> {
     },
   };
   try {
-    processes.push(await start('nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(NATS_PORT), '-js', '-sd', dir], /Server is ready/));
+    processes.push(
+      await start(
+        'nats-server',
+        'nats-server',
+        ['-a', '127.0.0.1', '-p', String(NATS_PORT), '-js', '-sd', dir],
+        /Server is ready/,
+      ),
+    );
     processes.push(await start('media-worker', process.execPath, tsx('media-worker/main.ts'), /ready with/));
     processes.push(
       await start('signaling', process.execPath, tsx('signaling/main.ts'), /listening on/, {

@@ -51,7 +51,9 @@ export function browserNetnsUnavailable(): string | null {
 
 export async function createBrowserNetns(): Promise<BrowserNetns> {
   // Anonymous (unshare, no /run/netns entry): it lives exactly as long as this holder process.
-  const holder = spawn('unshare', ['-n', 'sh', '-c', `${SETUP} && echo ready && exec sleep 100000`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const holder = spawn('unshare', ['-n', 'sh', '-c', `${SETUP} && echo ready && exec sleep 100000`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise<void>((resolve, reject) => {
     let err = '';
     holder.stderr?.on('data', (d: Buffer) => (err += d.toString()));
@@ -73,7 +75,9 @@ export async function createBrowserNetns(): Promise<BrowserNetns> {
     async forward(port) {
       // Each connection gets a relay process inside the namespace; no port is opened anywhere but loopback.
       const server = net.createServer((socket) => {
-        const relay = spawn('nsenter', [`--net=${nsPath}`, '--', process.execPath, '-e', RELAY, String(port)], { stdio: ['pipe', 'pipe', 'ignore'] });
+        const relay = spawn('nsenter', [`--net=${nsPath}`, '--', process.execPath, '-e', RELAY, String(port)], {
+          stdio: ['pipe', 'pipe', 'ignore'],
+        });
         relays.add(relay);
         socket.pipe(relay.stdin!);
         relay.stdout!.pipe(socket);

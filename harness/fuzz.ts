@@ -22,20 +22,54 @@ export interface FuzzIds {
   transports: string[];
 }
 
-const weirdNumber = fc.constantFrom(0, -1, -0, 1.5, 2 ** 31, 2 ** 53 + 2, -(2 ** 63), 1e308, -1e308, 5e-324, 255, 256, 65535, 65536);
+const weirdNumber = fc.constantFrom(
+  0,
+  -1,
+  -0,
+  1.5,
+  2 ** 31,
+  2 ** 53 + 2,
+  -(2 ** 63),
+  1e308,
+  -1e308,
+  5e-324,
+  255,
+  256,
+  65535,
+  65536,
+);
 const weirdString = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
-  fc.constantFrom('', ' ', '\u0000', '\uFEFF', '\uD800', 'ﷺ'.repeat(30), '..', '*', '>', 'a.b', '__proto__', 'constructor', 'x'.repeat(65), 'x'.repeat(5000)),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '\uFEFF',
+    '\uD800',
+    'ﷺ'.repeat(30),
+    '..',
+    '*',
+    '>',
+    'a.b',
+    '__proto__',
+    'constructor',
+    'x'.repeat(65),
+    'x'.repeat(5000),
+  ),
 );
 /**
  * Deep nesting is built as text (a JS value that deep would overflow the fuzzer's own stack when fast-check
  * prints it): arrays or objects nested up to what fits the 64 KiB message limit, inside an otherwise valid body.
  */
-const deepText = fc.tuple(fc.integer({ min: 100, max: 30_000 }), fc.boolean()).map(([depth, arrays]) =>
-  arrays ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(Math.floor(depth / 3)) + '1' + '}'.repeat(Math.floor(depth / 3)),
-);
+const deepText = fc
+  .tuple(fc.integer({ min: 100, max: 30_000 }), fc.boolean())
+  .map(([depth, arrays]) =>
+    arrays
+      ? '['.repeat(depth) + ']'.repeat(depth)
+      : `${'{"a":'.repeat(Math.floor(depth / 3))}1${'}'.repeat(Math.floor(depth / 3))}`,
+  );
 const weirdValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 2, arbitrary: weirdNumber },
@@ -77,9 +111,17 @@ function clientSample(method: string, ids: FuzzIds): fc.Arbitrary<Record<string,
     case 'closeProducer':
       return fc.record({ producerId: id(ids.producers) });
     case 'consume':
-      return fc.record({ transportId: id(ids.transports), producerId: id(ids.producers), rtpCapabilities: fc.constant({ codecs: [] }) });
+      return fc.record({
+        transportId: id(ids.transports),
+        producerId: id(ids.producers),
+        rtpCapabilities: fc.constant({ codecs: [] }),
+      });
     case 'setConsumerPreferredLayers':
-      return fc.record({ consumerId: id(ids.consumers), spatialLayer: fc.integer({ min: -1, max: 4 }), temporalLayer: fc.integer({ min: -1, max: 4 }) });
+      return fc.record({
+        consumerId: id(ids.consumers),
+        spatialLayer: fc.integer({ min: -1, max: 4 }),
+        temporalLayer: fc.integer({ min: -1, max: 4 }),
+      });
     case 'setConsumerPriority':
       return fc.record({ consumerId: id(ids.consumers), priority: fc.integer({ min: 0, max: 256 }) });
     case 'resumeConsumer':
@@ -93,8 +135,9 @@ function clientSample(method: string, ids: FuzzIds): fc.Arbitrary<Record<string,
 
 /** Replaces, deletes or adds one field, or swaps the whole body for something else. */
 function mutate(body: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<unknown> {
-  return fc.tuple(body, fc.nat(), weirdValue, fc.constantFrom('keep', 'replace', 'delete', 'add', 'whole', 'nestedReplace')).map(
-    ([data, n, value, how]) => {
+  return fc
+    .tuple(body, fc.nat(), weirdValue, fc.constantFrom('keep', 'replace', 'delete', 'add', 'whole', 'nestedReplace'))
+    .map(([data, n, value, how]) => {
       const keys = Object.keys(data);
       const key = keys[n % Math.max(1, keys.length)] ?? 'x';
       const copy: Record<string, unknown> = { ...data };
@@ -112,24 +155,26 @@ function mutate(body: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<unkno
           return copy;
         case 'nestedReplace': {
           const inner = copy[key];
-          if (inner && typeof inner === 'object' && !Array.isArray(inner)) copy[key] = { ...inner, [Object.keys(inner)[0] ?? 'x']: value };
+          if (inner && typeof inner === 'object' && !Array.isArray(inner))
+            copy[key] = { ...inner, [Object.keys(inner)[0] ?? 'x']: value };
           else copy[key] = value;
           return copy;
         }
         default:
           return value;
       }
-    },
-  );
+    });
 }
 
 const methodNames = Object.keys(clientMethods);
 
 /** One WebSocket text frame: mostly valid envelopes with mutated data, then broken envelopes and raw junk. */
 export function wsFrame(ids: FuzzIds): fc.Arbitrary<string> {
-  const envelope = fc.constantFrom(...methodNames).chain((method) =>
-    fc.record({ id: fc.nat({ max: 2 ** 31 }), method: fc.constant(method), data: mutate(clientSample(method, ids)) }),
-  );
+  const envelope = fc
+    .constantFrom(...methodNames)
+    .chain((method) =>
+      fc.record({ id: fc.nat({ max: 2 ** 31 }), method: fc.constant(method), data: mutate(clientSample(method, ids)) }),
+    );
   const brokenEnvelope = fc.record(
     {
       id: fc.oneof(fc.nat(), weirdValue),
@@ -150,12 +195,20 @@ export function wsFrame(ids: FuzzIds): fc.Arbitrary<string> {
     },
     {
       weight: 1,
-      arbitrary: fc.tuple(fc.constantFrom(...methodNames), deepText).map(
-        ([method, nested]) => `{"id":7,"method":"${method}","data":{"transportId":"t","producerId":"p","consumerId":"c","room":"r","rtpCapabilities":{"x":${nested}},"extra":${nested}}}`,
-      ),
+      arbitrary: fc
+        .tuple(fc.constantFrom(...methodNames), deepText)
+        .map(
+          ([method, nested]) =>
+            `{"id":7,"method":"${method}","data":{"transportId":"t","producerId":"p","consumerId":"c","room":"r","rtpCapabilities":{"x":${nested}},"extra":${nested}}}`,
+        ),
     },
     { weight: 1, arbitrary: deepText.map((nested) => `{"id":8,"method":"join","data":${nested}}`) },
-    { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 70_000 }).map((n) => `{"id":1,"method":"join","data":{"room":"${'r'.repeat(n)}"}}`) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 60_000, max: 70_000 })
+        .map((n) => `{"id":1,"method":"join","data":{"room":"${'r'.repeat(n)}"}}`),
+    },
   );
 }
 
@@ -201,7 +254,8 @@ export class FuzzSocket {
       const response = ClientResponse.parse(parsed.data);
       const code = response.ok ? 'OK' : response.error.code;
       tally.codes[code] = (tally.codes[code] ?? 0) + 1;
-      if (!response.ok && !ErrorCode.safeParse(response.error.code).success) tally.violations.push(`untyped error ${JSON.stringify(response)}`);
+      if (!response.ok && !ErrorCode.safeParse(response.error.code).success)
+        tally.violations.push(`untyped error ${JSON.stringify(response)}`);
       tally.replies++;
       this.pending--;
       if (this.pending <= 0) this.wake?.();
@@ -262,7 +316,10 @@ export interface NatsFuzzMessage {
 export function natsMessage(ids: FuzzIds, fuzzRooms: string[]): fc.Arbitrary<NatsFuzzMessage> {
   const room = fc.oneof(fc.constantFrom(...fuzzRooms), pick(ids.rooms, 'r'), weirdString);
   const peer = fc.oneof(fc.constantFrom('fuzz-peer-1', 'fuzz-peer-2'), fc.uuid(), weirdString);
-  const command = fc.oneof({ weight: 10, arbitrary: fc.constantFrom(...commandNames) }, { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/) });
+  const command = fc.oneof(
+    { weight: 10, arbitrary: fc.constantFrom(...commandNames) },
+    { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/) },
+  );
   const body = command.chain((c) => {
     const base = clientSample(c, { ...ids, peers: [] });
     const extra = fc.record({ roomId: room, peerId: peer, displayName: fc.oneof(fc.constant('Fuzz'), weirdString) });
@@ -270,11 +327,18 @@ export function natsMessage(ids: FuzzIds, fuzzRooms: string[]): fc.Arbitrary<Nat
       c === 'renewLeases'
         ? fc.record({ peers: fc.array(fc.record({ roomId: room, peerId: peer }), { maxLength: 5 }) })
         : c === 'pipeProducer'
-          ? fc.record({ roomId: room, producerId: fc.uuid(), ip: fc.constantFrom('127.0.0.1', '::1', 'not-an-ip', '0.0.0.0'), port: fc.integer({ min: -1, max: 70_000 }) })
+          ? fc.record({
+              roomId: room,
+              producerId: fc.uuid(),
+              ip: fc.constantFrom('127.0.0.1', '::1', 'not-an-ip', '0.0.0.0'),
+              port: fc.integer({ min: -1, max: 70_000 }),
+            })
           : fc.tuple(base, extra).map(([b, e]) => ({ ...b, ...e }));
     return mutate(request).map((data) => ({ command: c, data }));
   });
-  const raw = fc.tuple(fc.constantFrom(...commandNames), fc.string({ unit: 'binary', maxLength: 300 })).map(([c, text]) => ({ command: c, data: null, raw: text }));
+  const raw = fc
+    .tuple(fc.constantFrom(...commandNames), fc.string({ unit: 'binary', maxLength: 300 }))
+    .map(([c, text]) => ({ command: c, data: null, raw: text }));
   const deepRaw = fc.tuple(fc.constantFrom(...commandNames), fuzzRoomsArb(fuzzRooms), deepText).map(([c, roomId, nested]) => ({
     command: c,
     data: null,

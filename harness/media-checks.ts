@@ -37,10 +37,16 @@ export async function expectMediaFlowing(run: PageRun, peers: number, label: str
     if (Date.now() > deadline) throw new Error(`${label}: media from ${peers} peers expected, got ${JSON.stringify(first)}`);
     await sleep(250);
   }
-  await waitUntil(`${label}: media keeps flowing`, async () => {
-    const now = await mediaByPeer(run);
-    return Object.entries(first).every(([id, m]) => !ok(m) || (now[id]!.videoFrames > m.videoFrames && now[id]!.audioPackets > m.audioPackets));
-  }, 5000);
+  await waitUntil(
+    `${label}: media keeps flowing`,
+    async () => {
+      const now = await mediaByPeer(run);
+      return Object.entries(first).every(
+        ([id, m]) => !ok(m) || (now[id]!.videoFrames > m.videoFrames && now[id]!.audioPackets > m.audioPackets),
+      );
+    },
+    5000,
+  );
 }
 
 /** Polls `check` every 200 ms until it is true or `timeoutMs` passes (then throws with `what`). */

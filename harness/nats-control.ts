@@ -28,7 +28,19 @@ export async function startControlledNats(): Promise<ControlledNats> {
   const [port, wsPort, monitorPort] = [await freePort(), await freePort(), await freePort()];
   const config = path.join(dir, 'nats.conf');
   fs.writeFileSync(config, `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }\n`);
-  const args = ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', path.join(dir, 'store'), '-c', config];
+  const args = [
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-m',
+    String(monitorPort),
+    '-js',
+    '-sd',
+    path.join(dir, 'store'),
+    '-c',
+    config,
+  ];
   let server: Running | undefined;
   let log = '';
   const launch = async () => {

@@ -16,11 +16,10 @@ export async function startNats(): Promise<NatsServer> {
   const [port, wsPort] = [await freePort(), await freePort()];
   const config = path.join(dir, 'nats.conf');
   fs.writeFileSync(config, `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }\n`);
-  const server = await startProcess(
-    'nats-server',
-    ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, '-c', config],
-    { name: 'nats-server', ready: /Server is ready/ },
-  );
+  const server = await startProcess('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, '-c', config], {
+    name: 'nats-server',
+    ready: /Server is ready/,
+  });
   return {
     url: `nats://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${wsPort}`,

@@ -55,7 +55,13 @@ function parse(body: OtlpRequest): ReceivedSpan[] {
   return (body.resourceSpans ?? []).flatMap((rs) => {
     const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
     return (rs.scopeSpans ?? []).flatMap((ss) =>
-      (ss.spans ?? []).map((s) => ({ service, traceId: hex(s.traceId), spanId: hex(s.spanId), parentSpanId: hex(s.parentSpanId ?? ''), name: s.name })),
+      (ss.spans ?? []).map((s) => ({
+        service,
+        traceId: hex(s.traceId),
+        spanId: hex(s.spanId),
+        parentSpanId: hex(s.parentSpanId ?? ''),
+        name: s.name,
+      })),
     );
   });
 }

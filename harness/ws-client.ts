@@ -44,7 +44,10 @@ export class TestClient {
   async burst(count: number, text: (i: number) => string): Promise<ClientResponse[]> {
     const before = this.responses.length;
     for (let i = 0; i < count; i++) this.ws.send(text(i));
-    return this.until(() => (this.responses.length - before >= count ? this.responses.slice(before, before + count) : undefined), 30_000);
+    return this.until(
+      () => (this.responses.length - before >= count ? this.responses.slice(before, before + count) : undefined),
+      30_000,
+    );
   }
 
   async notification(name: ClientNotification['notification'], timeoutMs?: number): Promise<ClientNotification> {

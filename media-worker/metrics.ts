@@ -29,7 +29,7 @@ export class HealthCounters {
       return `{instance="${instanceId}",${names[0]}="${a}",${names[1]}="${b}"} ${value}`;
     };
     return [
-      '# HELP parley_consumer_health Consumers by the black-screen doctor\'s verdict (cause is empty unless unhealthy).',
+      "# HELP parley_consumer_health Consumers by the black-screen doctor's verdict (cause is empty unless unhealthy).",
       '# TYPE parley_consumer_health gauge',
       ...[...counts].map(([k, n]) => `parley_consumer_health${row(k, ['status', 'cause'], n)}`),
       '# HELP parley_consumer_remediations_total Repairs the black-screen doctor attempted.',
@@ -61,9 +61,21 @@ export function renderMetrics(instanceId: string, load: Load, health?: HealthMet
     ...gauge('consumers', 'Consumers forwarded by this instance.', [[label, load.consumers]]),
     ...gauge('capacity_consumers', 'Consumers this instance accepts (the autoscaling target).', [[label, load.capacity]]),
     ...gauge('draining', '1 while draining.', [[label, load.draining ? 1 : 0]]),
-    ...gauge('worker_routers', 'Routers per worker.', perWorker((w) => w.routers)),
-    ...gauge('worker_consumers', 'Consumers per worker.', perWorker((w) => w.consumers)),
-    ...gauge('worker_cpu', 'CPU per worker, share of one core.', perWorker((w) => w.cpu)),
+    ...gauge(
+      'worker_routers',
+      'Routers per worker.',
+      perWorker((w) => w.routers),
+    ),
+    ...gauge(
+      'worker_consumers',
+      'Consumers per worker.',
+      perWorker((w) => w.consumers),
+    ),
+    ...gauge(
+      'worker_cpu',
+      'CPU per worker, share of one core.',
+      perWorker((w) => w.cpu),
+    ),
     ...(health ? health.counters.render(instanceId, health.verdicts()) : []),
   ].join('\n')}\n`;
 }

@@ -16,7 +16,10 @@ export interface MediaWorkerService {
 /** Starts the media plane on a bus: the worker pool, its command handlers, its registry heartbeat and metrics. */
 export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<MediaWorkerService> {
   const pool = new WorkerPool(config);
-  const federation = await Federation.open(bus, config.instanceId, { ip: config.pipeListenIp, announcedAddress: config.pipeAnnouncedAddress });
+  const federation = await Federation.open(bus, config.instanceId, {
+    ip: config.pipeListenIp,
+    announcedAddress: config.pipeAnnouncedAddress,
+  });
   const commands = new MediaCommands(bus, pool, config.instanceId, config.maxPeersPerRoom, federation);
   pool.onWorkerReplaced = (dead) => void commands.recoverFrom(dead);
   await pool.start();

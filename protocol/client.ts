@@ -10,7 +10,6 @@ export const CLIENT_PROTOCOL_VERSION = 1;
 /** Larger messages are refused before parsing (an SDP-sized payload is a few KiB). */
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
-
 /** Everything a client needs to (re)build its view of a room. */
 const RoomSnapshot = z.object({
   peerId: Id,

@@ -12,7 +12,10 @@ const RtpCodec = z.looseObject({
   preferredPayloadType: z.number().int().min(0).max(127).optional(),
   channels: z.number().int().positive().optional(),
   parameters: z.record(z.string(), z.unknown()).optional(),
-  rtcpFeedback: z.array(z.looseObject({ type: z.string(), parameter: z.string().optional() })).max(32).optional(),
+  rtcpFeedback: z
+    .array(z.looseObject({ type: z.string(), parameter: z.string().optional() }))
+    .max(32)
+    .optional(),
 });
 
 const HeaderExtension = z.looseObject({ uri: z.string().max(256) });

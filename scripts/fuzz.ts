@@ -22,7 +22,10 @@ const ROOM = 'fuzz-victim';
 const unhandled: string[] = [];
 process.on('unhandledRejection', (err) => unhandled.push(String(err)));
 
-const cluster = await startDistributed({ signaling: ['node', 'deno'], env: { RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000' } });
+const cluster = await startDistributed({
+  signaling: ['node', 'deno'],
+  env: { RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000' },
+});
 const registry = await RegistryReader.open(cluster.nats!.url);
 let failed = false;
 try {
@@ -51,7 +54,9 @@ try {
   // WebSocket.
   let before = await decoded();
   const ws = newTally();
-  const sockets = await Promise.all([0, 1, 2, 3].map(async (i) => FuzzSocket.open(wsUrl(cluster.signaling[i % 2]!, await token(`Fuzzer${i}`)), ws)));
+  const sockets = await Promise.all(
+    [0, 1, 2, 3].map(async (i) => FuzzSocket.open(wsUrl(cluster.signaling[i % 2]!, await token(`Fuzzer${i}`)), ws)),
+  );
   await Promise.all(sockets.slice(0, 2).map((s) => s.send([JSON.stringify({ id: 1, method: 'join', data: { room: ROOM } })])));
   const frames = fc.array(wsFrame(ids), { minLength: 100, maxLength: 100 });
   let started = Date.now();
@@ -63,7 +68,9 @@ try {
     if (batch % 100 === 0) process.stdout.write(`\rWebSocket: ${ws.sent} frames, ${ws.violations.length} violations`);
     if (ws.violations.length > 20) break;
   }
-  console.log(`\nWebSocket fuzz: ${ws.sent} frames, ${ws.replies} responses in ${Date.now() - started} ms; codes ${JSON.stringify(ws.codes)}`);
+  console.log(
+    `\nWebSocket fuzz: ${ws.sent} frames, ${ws.replies} responses in ${Date.now() - started} ms; codes ${JSON.stringify(ws.codes)}`,
+  );
   sockets.forEach((s) => s.close());
   await check('after the WebSocket fuzz', before);
 

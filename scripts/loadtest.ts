@@ -35,7 +35,7 @@ const count = (name: string, value: string) => {
 
 let url = values.url;
 let secret = process.env.PARLEY_SECRET;
-let stopLocal = async () => undefined as void;
+let stopLocal: () => Promise<void> = async () => {};
 if (!url) {
   // A local embedded server, with the limiter raised: a load test is not the abuse it guards against.
   const { startParley } = await import('../bench/lib/targets.ts');
@@ -58,7 +58,7 @@ const results = await runLoadTest(
     video: !values['no-video'],
     token: (name, room) => (secret ? issueToken(secret, { identity: name, name, room }) : devToken(base, name, room)),
   },
-  (p) => process.stderr.isTTY ? process.stderr.write(`\r${progressLine(p)}   `) : process.stderr.write(`${progressLine(p)}\n`),
+  (p) => (process.stderr.isTTY ? process.stderr.write(`\r${progressLine(p)}   `) : process.stderr.write(`${progressLine(p)}\n`)),
 ).finally(stopLocal);
 process.stderr.write('\n');
 console.log(values.json ? JSON.stringify(results, null, 2) : finalTable(results));

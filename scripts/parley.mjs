@@ -11,7 +11,9 @@ const commands = { 'load-test': 'loadtest.ts', loadtest: 'loadtest.ts' };
 const [command, ...args] = process.argv.slice(2);
 const script = commands[command ?? ''];
 if (!script) {
-  console.error('usage: parley load-test [--url http://host:port] [--rooms R] [--publishers P] [--subscribers S] [--duration 60s] [--json]');
+  console.error(
+    'usage: parley load-test [--url http://host:port] [--rooms R] [--publishers P] [--subscribers S] [--duration 60s] [--json]',
+  );
   process.exit(2);
 }
 const tsx = createRequire(import.meta.url).resolve('tsx');

@@ -62,14 +62,22 @@ const decoded = async (bot: Bot) => (await bot.stats()).videoFramesDecoded;
 
 const bots: Bot[] = [];
 for (let i = 0; i < BOTS; i++) bots.push(await newBot());
-const rssStart = { media: rssMiB(cluster.processes[0]!.child.pid), node: rssMiB(cluster.processes[1]!.child.pid), deno: rssMiB(cluster.processes[2]!.child.pid) };
+const rssStart = {
+  media: rssMiB(cluster.processes[0]!.child.pid),
+  node: rssMiB(cluster.processes[1]!.child.pid),
+  deno: rssMiB(cluster.processes[2]!.child.pid),
+};
 const endAt = Date.now() + MINUTES * 60_000;
 let nextKill = Date.now() + KILL_MIN * 60_000;
 let nextReport = Date.now() + 30_000;
 
 const report = async () => {
   const [load] = await registry.loads().catch(() => []);
-  const rss = { media: rssMiB(cluster.processes[0]!.child.pid), node: rssMiB(cluster.processes[1]!.child.pid), deno: rssMiB(cluster.processes[2]!.child.pid) };
+  const rss = {
+    media: rssMiB(cluster.processes[0]!.child.pid),
+    node: rssMiB(cluster.processes[1]!.child.pid),
+    deno: rssMiB(cluster.processes[2]!.child.pid),
+  };
   const workers = (load?.perWorker ?? []).map((w) => rssMiB(w.pid));
   const p = (xs: number[], q: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] : NaN);
   console.log(
@@ -94,7 +102,10 @@ while (Date.now() < endAt) {
   }
   // Toggle: one bot turns its camera off and on.
   const toggler = bots[Math.floor(Math.random() * bots.length)]!;
-  await toggler.unpublish('camera').then(() => toggler.publish({ audio: false, video: true, shared: true })).catch((err) => count('toggle', err));
+  await toggler
+    .unpublish('camera')
+    .then(() => toggler.publish({ audio: false, video: true, shared: true }))
+    .catch((err) => count('toggle', err));
   // Chaos: kill a mediasoup worker and time until every bot decodes again.
   if (Date.now() > nextKill) {
     nextKill = Date.now() + KILL_MIN * 60_000;

@@ -19,7 +19,15 @@ const extraArgs = process.argv.slice(2);
 const suites: { name: string; command: string[]; report: string; rerun?: boolean }[] = [
   {
     name: 'vitest',
-    command: ['npx', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}/vitest.json`, ...extraArgs],
+    command: [
+      'npx',
+      'vitest',
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${out}/vitest.json`,
+      ...extraArgs,
+    ],
     report: `${out}/vitest.json`,
     rerun: true,
   },
@@ -49,10 +57,14 @@ for (const suite of suites) {
     console.log(`${suite.name}: exited ${run.status ?? run.signal} with errors outside the tests (see above)`);
     const rerun = unfinished.length > 0 ? rerunFiles(unfinished) : null;
     if (rerun && rerun.failed === 0) {
-      console.log(`${suite.name}: the test process of ${unfinished.join(', ')} died; run again on its own: ${rerun.passed} passed`);
+      console.log(
+        `${suite.name}: the test process of ${unfinished.join(', ')} died; run again on its own: ${rerun.passed} passed`,
+      );
       counts.passed += rerun.passed;
     } else {
-      console.log(`${suite.name}: counted as ${rerun?.failed || 1} failure(s)${unfinished.length ? ` (unfinished: ${unfinished.join(', ')})` : ''}`);
+      console.log(
+        `${suite.name}: counted as ${rerun?.failed || 1} failure(s)${unfinished.length ? ` (unfinished: ${unfinished.join(', ')})` : ''}`,
+      );
       counts.failed = rerun?.failed || 1;
     }
   }
@@ -79,7 +91,9 @@ function readJestStyleReport(file: string): Counts | null {
 
 /** Test files with tests that neither passed nor failed: their test process died before reporting them. */
 function unfinishedFiles(file: string): string[] {
-  const report = JSON.parse(fs.readFileSync(file, 'utf8')) as { testResults?: { name: string; assertionResults: { status: string }[] }[] };
+  const report = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    testResults?: { name: string; assertionResults: { status: string }[] }[];
+  };
   return (report.testResults ?? [])
     .filter((r) => r.assertionResults.some((a) => a.status === 'pending'))
     .map((r) => path.relative(process.cwd(), r.name));
@@ -88,7 +102,9 @@ function unfinishedFiles(file: string): string[] {
 function rerunFiles(files: string[]): Counts | null {
   const report = `${out}/vitest-rerun.json`;
   console.log(`\n=== vitest, again: ${files.join(' ')} ===`);
-  spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...files], { stdio: 'inherit' });
+  spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...files], {
+    stdio: 'inherit',
+  });
   const counts = readJestStyleReport(report);
   if (counts && unfinishedFiles(report).length > 0) counts.failed ||= 1;
   return counts;

@@ -54,7 +54,9 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
   app.get('/readyz', async (c) => {
     if (draining) return c.json({ ready: false, reason: 'draining' }, 503);
     const live = await placement.liveInstances();
-    return live.length > 0 ? c.json({ ready: true, mediaWorkers: live.length }) : c.json({ ready: false, reason: 'no media worker' }, 503);
+    return live.length > 0
+      ? c.json({ ready: true, mediaWorkers: live.length })
+      : c.json({ ready: false, reason: 'no media worker' }, 503);
   });
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/api/version', (c) => c.json({ protocol: CLIENT_PROTOCOL_VERSION }));
@@ -95,10 +97,16 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
     }),
   );
 
-  async function admit(version: string | undefined, token: string | undefined): Promise<{ claims: AccessClaims } | { code: number; reason: string }> {
+  async function admit(
+    version: string | undefined,
+    token: string | undefined,
+  ): Promise<{ claims: AccessClaims } | { code: number; reason: string }> {
     if (draining) return { code: CLOSE.restarting, reason: 'server is restarting; reconnect' };
     if (Number(version) !== CLIENT_PROTOCOL_VERSION) {
-      return { code: CLOSE.badVersion, reason: `protocol version ${CLIENT_PROTOCOL_VERSION} required (got ${version ?? 'none'})` };
+      return {
+        code: CLOSE.badVersion,
+        reason: `protocol version ${CLIENT_PROTOCOL_VERSION} required (got ${version ?? 'none'})`,
+      };
     }
     try {
       return { claims: await verifyToken(config.secret, token) };

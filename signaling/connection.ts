@@ -37,7 +37,14 @@ export interface SessionDeps {
 type Forwarded = MediaOperation;
 /** Once a second per client: a span each would bury the traces worth reading. */
 const untraced = new Set<ClientMethod>(['reportSpans', 'reportConsumerStats']);
-const subscribing = new Set<Forwarded>(['consume', 'resumeConsumer', 'pauseConsumer', 'setConsumerPreferredLayers', 'setConsumerPriority', 'requestKeyFrame']);
+const subscribing = new Set<Forwarded>([
+  'consume',
+  'resumeConsumer',
+  'pauseConsumer',
+  'setConsumerPreferredLayers',
+  'setConsumerPriority',
+  'requestKeyFrame',
+]);
 const producerChanges = new Set<Forwarded>(['produce', 'closeProducer', 'pauseProducer', 'resumeProducer']);
 
 /**

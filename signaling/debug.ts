@@ -21,8 +21,16 @@ export interface DebugApi {
  * The /debug dashboard's API, for holders of an admin token: every room's media objects with the black-screen
  * doctor's verdicts (asked of each media-worker instance hosting part of the room), and recent traces.
  */
-export async function createDebugApi(bus: Bus, secret: string, media: MediaClient, store: TraceStore | undefined): Promise<DebugApi> {
-  const parts = await KvCache.open(await bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS }), (v) => RoomPart.safeParse(v).data);
+export async function createDebugApi(
+  bus: Bus,
+  secret: string,
+  media: MediaClient,
+  store: TraceStore | undefined,
+): Promise<DebugApi> {
+  const parts = await KvCache.open(
+    await bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS }),
+    (v) => RoomPart.safeParse(v).data,
+  );
   const app = new Hono();
 
   app.use('*', async (c, next) => {
@@ -34,7 +42,10 @@ export async function createDebugApi(bus: Bus, secret: string, media: MediaClien
     const q = (c.req.query('q') ?? '').trim().toLowerCase();
     const now = Date.now();
     // Keys are `<roomId>.<instanceId>`; room ids contain no dots (they are subject tokens).
-    const hosted = parts.entries().filter(([, part]) => now - part.updatedAt < REGISTRY_TTL_MS).map(([key, part]) => [key.split('.')[0]!, part] as const);
+    const hosted = parts
+      .entries()
+      .filter(([, part]) => now - part.updatedAt < REGISTRY_TTL_MS)
+      .map(([key, part]) => [key.split('.')[0]!, part] as const);
     const rooms: RoomDiagnosis[] = [];
     const errors: { roomId: string; instanceId: string; message: string }[] = [];
     await Promise.all(
@@ -57,7 +68,8 @@ export async function createDebugApi(bus: Bus, secret: string, media: MediaClien
 
   app.get('/traces/:traceId', (c) => {
     const traceId = c.req.param('traceId');
-    if (!/^[0-9a-f]{32}$/.test(traceId)) return c.json({ error: { code: 'BAD_REQUEST', message: 'a trace id is 32 hex digits' } }, 400);
+    if (!/^[0-9a-f]{32}$/.test(traceId))
+      return c.json({ error: { code: 'BAD_REQUEST', message: 'a trace id is 32 hex digits' } }, 400);
     return c.json({ traceId, spans: store?.get(traceId) ?? [] });
   });
 

@@ -20,7 +20,15 @@ if (!natsUrl?.startsWith('ws')) {
   Deno.exit(1);
 }
 const config = signalingConfigFromEnv((name) => Deno.env.get(name));
-const nats = new NatsBus(await wsconnect({ servers: natsUrl.split(','), name: 'signaling-deno', maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100 }));
+const nats = new NatsBus(
+  await wsconnect({
+    servers: natsUrl.split(','),
+    name: 'signaling-deno',
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 100,
+  }),
+);
 // Deno's own OpenTelemetry (OTEL_DENO=true) exports our spans over OTLP; the dashboard's store fills from the relay.
 const bus = new TracedBus(nats, 'nats');
 const store = new TraceStore();
@@ -36,7 +44,10 @@ if (webRoot) {
 }
 
 const port = Number(Deno.env.get('PORT') ?? 3000);
-const server = Deno.serve({ port, onListen: () => console.log(`[signaling] listening on http://localhost:${port} (Deno, NATS ${natsUrl})`) }, app.fetch);
+const server = Deno.serve(
+  { port, onListen: () => console.log(`[signaling] listening on http://localhost:${port} (Deno, NATS ${natsUrl})`) },
+  app.fetch,
+);
 Deno.addSignalListener('SIGTERM', () => {
   void signaling
     .drain()

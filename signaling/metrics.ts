@@ -36,7 +36,9 @@ export class Metrics {
       '# TYPE parley_signaling_request_duration_ms histogram',
     ];
     for (const [method, h] of this.latency) {
-      BUCKETS_MS.forEach((le, i) => lines.push(`parley_signaling_request_duration_ms_bucket{method="${method}",le="${le}"} ${h.buckets[i]}`));
+      BUCKETS_MS.forEach((le, i) =>
+        lines.push(`parley_signaling_request_duration_ms_bucket{method="${method}",le="${le}"} ${h.buckets[i]}`),
+      );
       lines.push(`parley_signaling_request_duration_ms_bucket{method="${method}",le="+Inf"} ${h.count}`);
       lines.push(`parley_signaling_request_duration_ms_sum{method="${method}"} ${h.sum.toFixed(3)}`);
       lines.push(`parley_signaling_request_duration_ms_count{method="${method}"} ${h.count}`);

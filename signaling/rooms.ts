@@ -12,9 +12,7 @@ export function notificationFor(event: RoomEvent, selfPeerId: string): ClientNot
     case 'peerLeft':
       return event.peerId === selfPeerId ? null : { notification: 'peerLeft', data: { peerId: event.peerId } };
     case 'newProducer':
-      return event.producer.peerId === selfPeerId
-        ? null
-        : { notification: 'newProducer', data: { producer: event.producer } };
+      return event.producer.peerId === selfPeerId ? null : { notification: 'newProducer', data: { producer: event.producer } };
     case 'producerClosed':
       return event.peerId === selfPeerId
         ? null

@@ -42,7 +42,12 @@ export interface SpanOptions {
  * Runs `fn` inside a new span that is active for everything `fn` awaits; a throw marks the span as an error
  * (with the exception recorded) and is rethrown.
  */
-export async function inSpan<T>(tracer: Tracer, name: string, options: SpanOptions, fn: (span: Span) => Promise<T> | T): Promise<T> {
+export async function inSpan<T>(
+  tracer: Tracer,
+  name: string,
+  options: SpanOptions,
+  fn: (span: Span) => Promise<T> | T,
+): Promise<T> {
   const parent = options.parent ?? context.active();
   const span = tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parent);
   try {

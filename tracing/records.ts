@@ -17,7 +17,9 @@ export function toRecord(span: ReadableSpan, now?: number): SpanRecord {
     startMs: toMs(span.startTime),
     endMs: span.ended ? toMs(span.endTime) : (now ?? Date.now()),
     attributes: plain(span.attributes),
-    events: span.events.slice(0, 256).map((e) => ({ name: e.name.slice(0, 128), timeMs: toMs(e.time), attributes: plain(e.attributes ?? {}) })),
+    events: span.events
+      .slice(0, 256)
+      .map((e) => ({ name: e.name.slice(0, 128), timeMs: toMs(e.time), attributes: plain(e.attributes ?? {}) })),
     status: STATUS[span.status.code] ?? 'unset',
   };
   if (span.parentSpanContext) record.parentSpanId = span.parentSpanContext.spanId;

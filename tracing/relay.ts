@@ -53,9 +53,11 @@ export function collectSpans(bus: Bus, store: TraceStore): Subscription {
   return bus.subscribe(subjects.telemetrySpans, (msg) => {
     const spans = (msg.data as { spans?: unknown } | null)?.spans;
     if (!Array.isArray(spans)) return;
-    store.add(spans.flatMap((s) => {
-      const parsed = SpanRecord.safeParse(s);
-      return parsed.success ? [parsed.data] : [];
-    }));
+    store.add(
+      spans.flatMap((s) => {
+        const parsed = SpanRecord.safeParse(s);
+        return parsed.success ? [parsed.data] : [];
+      }),
+    );
   });
 }

@@ -18,4 +18,3 @@ export function spanSink(target: TraceStore | SpanRelay, otlpUrl: string | undef
     },
   };
 }
-

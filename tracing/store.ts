@@ -42,13 +42,17 @@ export class TraceStore {
   get(traceId: string): SpanRecord[] {
     const spans = [...(this.traces.get(traceId)?.values() ?? [])];
     const now = Date.now();
-    for (const span of this.live.values()) if (span.spanContext().traceId === traceId) spans.push(toRecord(span as unknown as ReadableSpan, now));
+    for (const span of this.live.values())
+      if (span.spanContext().traceId === traceId) spans.push(toRecord(span as unknown as ReadableSpan, now));
     return spans.sort((a, b) => a.startMs - b.startMs);
   }
 
   /** Newest first. */
   recent(limit = 50): TraceSummary[] {
-    return [...this.traces.keys()].reverse().slice(0, limit).map((id) => summarize(id, this.get(id)));
+    return [...this.traces.keys()]
+      .reverse()
+      .slice(0, limit)
+      .map((id) => summarize(id, this.get(id)));
   }
 
   /** Feeds the store from this process's SDK: ended spans as records, running ones by reference. */

@@ -17,10 +17,15 @@ export class TracedBus implements Bus {
     // Only requests made within a trace get a span: heartbeats and lease renewals would drown the rest.
     if (!trace.getSpan(context.active())) return this.inner.request(subject, data, options);
     const destination = destinationTemplate(subject);
-    return inSpan(tracers.bus(), `send ${destination}`, { kind: SpanKind.CLIENT, attributes: this.attributes(subject, destination, 'send') }, () => {
-      const headers = injectContext({ ...options.headers });
-      return this.inner.request(subject, data, { ...options, headers });
-    });
+    return inSpan(
+      tracers.bus(),
+      `send ${destination}`,
+      { kind: SpanKind.CLIENT, attributes: this.attributes(subject, destination, 'send') },
+      () => {
+        const headers = injectContext({ ...options.headers });
+        return this.inner.request(subject, data, { ...options, headers });
+      },
+    );
   }
 
   serve(subject: string, handler: (msg: BusMessage) => Promise<unknown>, options?: { queue?: string }): Subscription {
@@ -31,7 +36,9 @@ export class TracedBus implements Bus {
         const destination = destinationTemplate(msg.subject);
         const parent = extractContext(msg.headers);
         const attributes = this.attributes(msg.subject, destination, 'process');
-        return inSpan(tracers.bus(), `process ${destination}`, { kind: SpanKind.CONSUMER, attributes, parent }, () => handler(msg));
+        return inSpan(tracers.bus(), `process ${destination}`, { kind: SpanKind.CONSUMER, attributes, parent }, () =>
+          handler(msg),
+        );
       },
       options,
     );

@@ -7,6 +7,10 @@ export default defineConfig({
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
   server: {
     // `npm run dev:web` talks to a signaling server started separately (npm start).
-    proxy: { '/ws': { target: 'ws://localhost:3000', ws: true }, '/api': 'http://localhost:3000', '/debug/api': 'http://localhost:3000' },
+    proxy: {
+      '/ws': { target: 'ws://localhost:3000', ws: true },
+      '/api': 'http://localhost:3000',
+      '/debug/api': 'http://localhost:3000',
+    },
   },
 });

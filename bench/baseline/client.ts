@@ -16,9 +16,13 @@ interface Joined {
 }
 
 async function join(url: string, onProducer: (p: ProducerInfo) => void = () => undefined): Promise<Joined> {
-  const signaling = await SignalingClient.open(url, (n) => {
-    if (n.notification === 'newProducer') onProducer(n.data.producer);
-  }, () => undefined);
+  const signaling = await SignalingClient.open(
+    url,
+    (n) => {
+      if (n.notification === 'newProducer') onProducer(n.data.producer);
+    },
+    () => undefined,
+  );
   const snapshot = await signaling.request('join', { room: 'bench' });
   const device = new Device();
   await device.load({ routerRtpCapabilities: snapshot.routerRtpCapabilities as types.RtpCapabilities });

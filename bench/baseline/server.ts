@@ -52,7 +52,13 @@ const handlers: Record<string, Handler> = {
     };
   },
   async createTransport(peer) {
-    const t = await router.createWebRtcTransport({ webRtcServer, enableUdp: true, enableTcp: true, preferUdp: true, initialAvailableOutgoingBitrate: 1_000_000 });
+    const t = await router.createWebRtcTransport({
+      webRtcServer,
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: 1_000_000,
+    });
     peer.transports.set(t.id, t);
     return { id: t.id, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters };
   },
@@ -76,7 +82,14 @@ const handlers: Record<string, Handler> = {
     const consumer = await transportOf(peer, data).consume({ producerId, rtpCapabilities, paused: true });
     peer.consumers.set(consumer.id, consumer);
     const appData = producerAppData(producerId);
-    return { id: consumer.id, producerId, peerId: appData.peerId, kind: consumer.kind, source: appData.source, rtpParameters: consumer.rtpParameters };
+    return {
+      id: consumer.id,
+      producerId,
+      peerId: appData.peerId,
+      kind: consumer.kind,
+      source: appData.source,
+      rtpParameters: consumer.rtpParameters,
+    };
   },
   async resumeConsumer(peer, data) {
     const consumer = peer.consumers.get(String(data.consumerId));
@@ -118,7 +131,8 @@ function close(peer: Peer): void {
   if (!peers.delete(peer.id)) return;
   // Closing transports closes their producers and consumers; others' consumers go with the producers.
   peer.transports.forEach((t) => t.close());
-  for (const other of peers.values()) for (const id of peer.producers.keys()) notify(other, 'producerClosed', { producerId: id, peerId: peer.id });
+  for (const other of peers.values())
+    for (const id of peer.producers.keys()) notify(other, 'producerClosed', { producerId: id, peerId: peer.id });
 }
 
 // The bench page: index.html and the client bundle built by bench/lib/page.ts.

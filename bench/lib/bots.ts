@@ -10,20 +10,27 @@ export async function joinBot(target: Target, room: string, name: string, subscr
 
 /** Waits until `bot` consumes `consumers` streams and has decoded video. */
 export function untilReceiving(bot: Bot, consumers: number, timeoutMs = 30_000): Promise<unknown> {
-  return waitFor(`${bot.name} to receive ${consumers} streams`, async () => {
-    const s = await bot.stats();
-    return s.consumers >= consumers && s.videoFramesDecoded > 0;
-  }, timeoutMs);
+  return waitFor(
+    `${bot.name} to receive ${consumers} streams`,
+    async () => {
+      const s = await bot.stats();
+      return s.consumers >= consumers && s.videoFramesDecoded > 0;
+    },
+    timeoutMs,
+  );
 }
 
 /** Inbound totals summed over bots. */
 export async function inbound(bots: Bot[]): Promise<RtpTotals> {
   const all = await Promise.all(bots.map(async (b) => (await b.stats()).inbound));
-  return all.reduce((t, s) => ({
-    bytes: t.bytes + s.bytes,
-    packets: t.packets + s.packets,
-    packetsLost: t.packetsLost + s.packetsLost,
-    nacks: t.nacks + s.nacks,
-    plis: t.plis + s.plis,
-  }), { bytes: 0, packets: 0, packetsLost: 0, nacks: 0, plis: 0 });
+  return all.reduce(
+    (t, s) => ({
+      bytes: t.bytes + s.bytes,
+      packets: t.packets + s.packets,
+      packetsLost: t.packetsLost + s.packetsLost,
+      nacks: t.nacks + s.nacks,
+      plis: t.plis + s.plis,
+    }),
+    { bytes: 0, packets: 0, packetsLost: 0, nacks: 0, plis: 0 },
+  );
 }

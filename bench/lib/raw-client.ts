@@ -11,7 +11,13 @@ export class RawClient {
 
   private constructor(private ws: WebSocket) {
     ws.on('message', (raw) => {
-      const msg = JSON.parse(String(raw)) as { id?: number; ok?: boolean; notification?: string; data?: unknown; error?: unknown };
+      const msg = JSON.parse(String(raw)) as {
+        id?: number;
+        ok?: boolean;
+        notification?: string;
+        data?: unknown;
+        error?: unknown;
+      };
       if (msg.notification) return this.onNotification(msg.notification, msg.data);
       const done = msg.id === undefined ? undefined : this.pending.get(msg.id);
       if (done && msg.id !== undefined) {
@@ -23,10 +29,13 @@ export class RawClient {
 
   static open(url: string): Promise<RawClient> {
     const ws = new WebSocket(url);
-    return withTimeout('WebSocket open', new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(new RawClient(ws)));
-      ws.once('error', reject);
-    }));
+    return withTimeout(
+      'WebSocket open',
+      new Promise((resolve, reject) => {
+        ws.once('open', () => resolve(new RawClient(ws)));
+        ws.once('error', reject);
+      }),
+    );
   }
 
   async request(method: string, data: unknown = {}): Promise<unknown> {
@@ -46,7 +55,9 @@ export class RawClient {
 /** A benchmark must report a lost reply, not wait for it forever. */
 export function withTimeout<T>(what: string, promise: Promise<T>, ms = 10_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -54,11 +65,13 @@ export function withTimeout<T>(what: string, promise: Promise<T>, ms = 10_000): 
 export async function pool<T>(n: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = new Array(n);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, n) }, async () => {
-    while (next < n) {
-      const i = next++;
-      results[i] = await task(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, n) }, async () => {
+      while (next < n) {
+        const i = next++;
+        results[i] = await task(i);
+      }
+    }),
+  );
   return results;
 }

@@ -23,8 +23,14 @@ export async function startBaseline(): Promise<Target> {
   return { name: 'bare mediasoup', url: `http://127.0.0.1:${port}`, pids: [pid], needsToken: false, stop: () => running.stop() };
 }
 
-export async function startParley(mode: 'embedded' | 'distributed', env: NodeJS.ProcessEnv = {}): Promise<Target & { cluster: Cluster }> {
-  const cluster = mode === 'embedded' ? await startEmbedded({ env: { ...BENCH_ENV, ...env } }) : await startDistributed({ env: { ...BENCH_ENV, ...env } });
+export async function startParley(
+  mode: 'embedded' | 'distributed',
+  env: NodeJS.ProcessEnv = {},
+): Promise<Target & { cluster: Cluster }> {
+  const cluster =
+    mode === 'embedded'
+      ? await startEmbedded({ env: { ...BENCH_ENV, ...env } })
+      : await startDistributed({ env: { ...BENCH_ENV, ...env } });
   return {
     name: `Parley ${mode}`,
     cluster,

@@ -36,18 +36,25 @@ export class RemoteProducers {
     if (event.type !== 'producerClosed' && event.type !== 'producerPaused' && event.type !== 'producerResumed') return;
     const piped = this.piped.get(event.producerId);
     if (!piped) return;
-    void piped.then(({ producer }) => {
-      if (event.type === 'producerClosed') {
-        this.piped.delete(event.producerId);
-        producer.close();
-      } else if (event.type === 'producerPaused') void producer.pause();
-      else void producer.resume();
-    }, () => undefined);
+    void piped.then(
+      ({ producer }) => {
+        if (event.type === 'producerClosed') {
+          this.piped.delete(event.producerId);
+          producer.close();
+        } else if (event.type === 'producerPaused') void producer.pause();
+        else void producer.resume();
+      },
+      () => undefined,
+    );
   }
 
   /** Forgets producers piped onto routers that died with their worker; they are piped again on demand. */
   dropClosed(): void {
-    for (const [id, piped] of this.piped) void piped.then(({ router }) => router.closed && this.piped.delete(id), () => undefined);
+    for (const [id, piped] of this.piped)
+      void piped.then(
+        ({ router }) => router.closed && this.piped.delete(id),
+        () => undefined,
+      );
   }
 
   clear(): void {

@@ -85,7 +85,14 @@ export class Doctor {
     owner: ConsumerOwner,
     workerPid: number,
   ): ConsumerWatch {
-    const ids = { room: this.deps.roomId, peer: owner.peerId, transport: transport.id, producer: producer.id, consumer: consumer.id, workerPid };
+    const ids = {
+      room: this.deps.roomId,
+      peer: owner.peerId,
+      transport: transport.id,
+      producer: producer.id,
+      consumer: consumer.id,
+      workerPid,
+    };
     const consumerTrace = new ConsumerTrace({
       ...mediaAttributes(ids),
       'parley.kind': consumer.kind,
@@ -121,7 +128,13 @@ export class Doctor {
     if (!w) return;
     const now = Date.now();
     w.trace.event('producer-closed');
-    const health = { ...w.health(w.trace.traceId), status: 'healthy' as const, cause: null, detail: 'closed with its producer', since: now };
+    const health = {
+      ...w.health(w.trace.traceId),
+      status: 'healthy' as const,
+      cause: null,
+      detail: 'closed with its producer',
+      since: now,
+    };
     const tomb: Tombstone = { cause: 'producer-closed', at: now, health, trace: w.trace, remediations: w.remediations };
     this.tombstones.set(`${w.owner.peerId}/${consumerId}`, tomb);
   }
@@ -252,7 +265,10 @@ export class Doctor {
     }
     // Objects may close while we ask: their next tick will not find them.
     const ignore = () => undefined;
-    await Promise.all([...[...producers].map((p) => p.sample(now).catch(ignore)), ...consumers.map((w) => w.sample(now).catch(ignore))]);
+    await Promise.all([
+      ...[...producers].map((p) => p.sample(now).catch(ignore)),
+      ...consumers.map((w) => w.sample(now).catch(ignore)),
+    ]);
   }
 
   private judgeLive(w: ConsumerWatch, now: number): void {
@@ -273,7 +289,10 @@ export class Doctor {
       Object.assign(tomb.health, verdict, { since: now });
       tomb.trace?.event('verdict', verdictAttributes(verdict));
     }
-    if (verdict.cause === 'producer-closed' && tomb.remediations.tryRecord('close-consumer', verdict.cause, now, BACKOFF_MS['close-consumer'])) {
+    if (
+      verdict.cause === 'producer-closed' &&
+      tomb.remediations.tryRecord('close-consumer', verdict.cause, now, BACKOFF_MS['close-consumer'])
+    ) {
       this.deps.counters.remediated('close-consumer', verdict.cause);
       tomb.trace?.event('remediation', { action: 'close-consumer', cause: verdict.cause });
       const { consumerId, producerId } = tomb.health;
@@ -328,7 +347,9 @@ export class Doctor {
     const peerId = w.owner.peerId;
     if (tw.restartedIceAt === undefined || now - tw.restartedIceAt >= BACKOFF_MS['restart-ice']) {
       tw.restartedIceAt = now;
-      this.act(w, 'restart-ice', cause, now, async () => this.tellClient(w, { action: 'restart-ice', transportId: tw.transport.id, cause }));
+      this.act(w, 'restart-ice', cause, now, async () =>
+        this.tellClient(w, { action: 'restart-ice', transportId: tw.transport.id, cause }),
+      );
     } else if (now - tw.restartedIceAt < RESET_AFTER_RESTART_MS) {
       // The same repair, asked for once per transport: recorded on every consumer it is for.
       w.remediations.record('restart-ice', cause, tw.restartedIceAt);

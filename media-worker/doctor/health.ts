@@ -80,9 +80,11 @@ export function judge(o: Observation): Verdict {
   if (o.producerPaused) return unhealthy('producer-paused', 'the publisher paused (muted) the producer');
   if (o.paused && o.clientPaused) return { status: 'paused-by-client', cause: null, detail: 'the client paused it on purpose' };
   if (o.ageMs <= GRACE_MS) return { status: 'pending', cause: null, detail: 'just created' };
-  if (o.paused) return unhealthy('consumer-never-resumed', `still paused ${seconds(o.ageMs)} after creation; the client never resumed it`);
+  if (o.paused)
+    return unhealthy('consumer-never-resumed', `still paused ${seconds(o.ageMs)} after creation; the client never resumed it`);
   const idle = o.producerIdleMs;
-  if (idle !== undefined && idle > GRACE_MS) return unhealthy('no-rtp-from-producer', `the producer received no RTP for ${seconds(idle)}`);
+  if (idle !== undefined && idle > GRACE_MS)
+    return unhealthy('no-rtp-from-producer', `the producer received no RTP for ${seconds(idle)}`);
   // The causes below need the producer shown to be receiving.
   if (idle === undefined) return { status: 'pending', cause: null, detail: 'waiting for the first statistics' };
   if (o.layered && o.layersMissingMs > GRACE_MS) {
@@ -92,7 +94,10 @@ export function judge(o: Observation): Verdict {
   const layerless = o.layered && o.layersMissingMs > 0;
   const forwardIdle = o.forwardIdleMs ?? 0;
   if (o.kind === 'video' && forwardIdle > GRACE_MS && !layerless) {
-    return unhealthy('no-key-frame', `nothing forwarded for ${seconds(forwardIdle)} (${o.keyFrames} key frame(s) seen): waiting for a key frame`);
+    return unhealthy(
+      'no-key-frame',
+      `nothing forwarded for ${seconds(forwardIdle)} (${o.keyFrames} key frame(s) seen): waiting for a key frame`,
+    );
   }
   if (o.kind === 'video' && forwardIdle > GRACE_MS) return { status: 'pending', cause: null, detail: 'no layer to forward yet' };
   if (o.kind === 'video' && forwardIdle <= GRACE_MS && !layerless && o.decodeStalls >= STALLED_REPORTS) {

@@ -97,7 +97,8 @@ export class TransportWatch {
   constructor(readonly transport: types.WebRtcTransport) {
     this.downSince = Date.now();
     const update = () => {
-      const up = transport.dtlsState === 'connected' && (transport.iceState === 'connected' || transport.iceState === 'completed');
+      const up =
+        transport.dtlsState === 'connected' && (transport.iceState === 'connected' || transport.iceState === 'completed');
       if (up) this.downSince = undefined;
       else this.downSince ??= Date.now();
     };
@@ -235,7 +236,11 @@ export class ConsumerWatch {
       kind: consumer.kind,
       layered,
       ageMs: now - this.createdAt,
-      transport: { iceState: transport.transport.iceState, dtlsState: transport.transport.dtlsState, downMs: transport.downMs(now) },
+      transport: {
+        iceState: transport.transport.iceState,
+        dtlsState: transport.transport.dtlsState,
+        downMs: transport.downMs(now),
+      },
       paused: consumer.paused,
       producerPaused: consumer.producerPaused,
       clientPaused: this.clientPaused || (this.client?.hidden === true && now - this.client.at < 3_000),

@@ -87,11 +87,15 @@ export class MediaCommands {
     if (command === 'renewLeases') return this.renew(mediaCommands.renewLeases.request.parse(msg.data).peers);
     const request = mediaCommands[command].request.parse(msg.data);
     // The dashboard asks every instance: one without a part of the room has nothing to show, not an error.
-    if (command === 'diagnose' && !this.rooms.has(request.roomId)) return { roomId: request.roomId, instanceId: this.instanceId, peers: [] };
+    if (command === 'diagnose' && !this.rooms.has(request.roomId))
+      return { roomId: request.roomId, instanceId: this.instanceId, peers: [] };
     const room = this.room(request.roomId, command === 'join');
     try {
       const reply = await runRoomCommand(room, command, request);
-      const ref = 'peerId' in request && typeof request.peerId === 'string' ? { roomId: request.roomId, peerId: request.peerId } : undefined;
+      const ref =
+        'peerId' in request && typeof request.peerId === 'string'
+          ? { roomId: request.roomId, peerId: request.peerId }
+          : undefined;
       if (ref && command === 'join') this.leases.touch(ref);
       if (ref && command === 'leave') this.leases.drop(ref);
       return reply;
@@ -127,7 +131,9 @@ export class MediaCommands {
     const started = performance.now();
     const rooms = [...this.rooms.values()].filter((r) => r.uses(dead));
     await Promise.all(rooms.map((r) => r.recover(dead)));
-    console.warn(`[media-worker] recovered ${rooms.length} room(s) from worker ${dead.worker.pid} in ${Math.round(performance.now() - started)} ms`);
+    console.warn(
+      `[media-worker] recovered ${rooms.length} room(s) from worker ${dead.worker.pid} in ${Math.round(performance.now() - started)} ms`,
+    );
   }
 
   get roomCount(): number {

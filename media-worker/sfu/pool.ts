@@ -45,14 +45,22 @@ export class WorkerPool {
   async usage() {
     const now = performance.now();
     return Promise.all(
-      this.workers.filter((w) => !w.worker.closed).map(async (w) => {
-        const ru = await w.worker.getResourceUsage();
-        const cpuMs = ru.ru_utime + ru.ru_stime;
-        const last = this.lastCpu.get(w.worker.pid);
-        this.lastCpu.set(w.worker.pid, { cpuMs, at: now });
-        const cpu = last && now > last.at ? (cpuMs - last.cpuMs) / (now - last.at) : 0;
-        return { index: w.index, pid: w.worker.pid, routers: w.routers, consumers: w.consumers, cpu: Math.round(cpu * 1000) / 1000 };
-      }),
+      this.workers
+        .filter((w) => !w.worker.closed)
+        .map(async (w) => {
+          const ru = await w.worker.getResourceUsage();
+          const cpuMs = ru.ru_utime + ru.ru_stime;
+          const last = this.lastCpu.get(w.worker.pid);
+          this.lastCpu.set(w.worker.pid, { cpuMs, at: now });
+          const cpu = last && now > last.at ? (cpuMs - last.cpuMs) / (now - last.at) : 0;
+          return {
+            index: w.index,
+            pid: w.worker.pid,
+            routers: w.routers,
+            consumers: w.consumers,
+            cpu: Math.round(cpu * 1000) / 1000,
+          };
+        }),
     );
   }
 

@@ -98,7 +98,11 @@ export class Room {
   savePart(): void {
     const peers = [...this.peers.values()];
     void this.federation
-      .savePart(this.id, peers.map((p) => p.info), this.producersOf(peers))
+      .savePart(
+        this.id,
+        peers.map((p) => p.info),
+        this.producersOf(peers),
+      )
       .catch((err: Error) => console.error(`[media-worker] saving room part of ${this.id} failed: ${err.message}`));
   }
 
@@ -132,7 +136,9 @@ export class Room {
   async connectTransport({ peerId, transportId, dtlsParameters }: MediaRequest<'connectTransport'>) {
     const peer = this.peer(peerId);
     const transport = peer.transport(transportId);
-    await this.call('connect', { peer, transport: transportId }, () => transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters }));
+    await this.call('connect', { peer, transport: transportId }, () =>
+      transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters }),
+    );
     return {};
   }
 
@@ -220,12 +226,19 @@ export class Room {
     });
   }
 
-  async setConsumerPreferredLayers({ peerId, consumerId, spatialLayer, temporalLayer }: MediaRequest<'setConsumerPreferredLayers'>) {
+  async setConsumerPreferredLayers({
+    peerId,
+    consumerId,
+    spatialLayer,
+    temporalLayer,
+  }: MediaRequest<'setConsumerPreferredLayers'>) {
     const peer = this.peer(peerId);
     const consumer = peer.consumer(consumerId);
     // A non-simulcast consumer (audio, screen share) has one layer: nothing to choose.
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return {};
-    await this.call('setPreferredLayers', { peer, consumer: consumerId }, () => consumer.setPreferredLayers({ spatialLayer, temporalLayer }));
+    await this.call('setPreferredLayers', { peer, consumer: consumerId }, () =>
+      consumer.setPreferredLayers({ spatialLayer, temporalLayer }),
+    );
     return {};
   }
 
@@ -239,7 +252,8 @@ export class Room {
   async requestKeyFrame({ peerId, consumerId }: MediaRequest<'requestKeyFrame'>) {
     const peer = this.peer(peerId);
     const consumer = peer.consumer(consumerId);
-    if (consumer.kind === 'video') await this.call('requestKeyFrame', { peer, consumer: consumerId }, () => consumer.requestKeyFrame());
+    if (consumer.kind === 'video')
+      await this.call('requestKeyFrame', { peer, consumer: consumerId }, () => consumer.requestKeyFrame());
     return {};
   }
 
@@ -283,7 +297,7 @@ export class Room {
    */
   async recover(dead: PooledWorker): Promise<void> {
     if (!this.routers.delete(dead)) return;
-    if (this.speakers && this.speakers.router.closed) this.speakers = undefined;
+    if (this.speakers?.router.closed) this.speakers = undefined;
     for (const key of [...this.pipes.keys()]) if (key.endsWith(`>${dead.index}`)) this.pipes.delete(key);
     this.remote.dropClosed();
     const moved = [...this.peers.values()].filter((p) => p.host === dead);
@@ -293,7 +307,8 @@ export class Room {
       peer.router = await this.routerOn(peer.host);
     }
     if (!this.speakers) {
-      for (const peer of this.peers.values()) for (const producer of peer.producers.values()) await this.observeSpeaker(peer, producer);
+      for (const peer of this.peers.values())
+        for (const producer of peer.producers.values()) await this.observeSpeaker(peer, producer);
     }
     for (const peer of moved) this.tellToRebuild(peer);
   }
@@ -366,7 +381,13 @@ export class Room {
     consumer.on('producerclose', () => {
       this.doctor.producerClosed(consumer.id);
       consumer.close();
-      this.publish({ type: 'consumerClosed', roomId: this.id, peerId: peer.id, consumerId: consumer.id, producerId: producer.id });
+      this.publish({
+        type: 'consumerClosed',
+        roomId: this.id,
+        peerId: peer.id,
+        consumerId: consumer.id,
+        producerId: producer.id,
+      });
     });
     return {
       id: consumer.id,
@@ -427,7 +448,11 @@ export class Room {
   }
 
   /** A mediasoup call as a span, with the room, the peer and the peer's worker filled in. */
-  private call<T>(name: string, ids: Omit<MediaIds, 'room' | 'peer' | 'workerPid'> & { peer: Peer }, fn: () => Promise<T> | T): Promise<T> {
+  private call<T>(
+    name: string,
+    ids: Omit<MediaIds, 'room' | 'peer' | 'workerPid'> & { peer: Peer },
+    fn: () => Promise<T> | T,
+  ): Promise<T> {
     const { peer, ...rest } = ids;
     return mediasoupCall(name, { room: this.id, peer: peer.id, workerPid: peer.host.worker.pid, ...rest }, fn);
   }

@@ -23,6 +23,9 @@ export class Speakers {
 
   async add(producer: types.Producer<ProducerData>): Promise<void> {
     if (producer.kind !== 'audio' || producer.appData.source !== 'microphone') return;
-    await Promise.all([this.active.addProducer({ producerId: producer.id }), this.levels.addProducer({ producerId: producer.id })]);
+    await Promise.all([
+      this.active.addProducer({ producerId: producer.id }),
+      this.levels.addProducer({ producerId: producer.id }),
+    ]);
   }
 }

@@ -49,7 +49,10 @@ interface Participant {
 }
 
 /** Joins everyone (publishers first in each room), holds for `durationMs`, samples, and leaves. */
-export async function runLoadTest(options: LoadTestOptions, onProgress: (p: Progress) => void = () => undefined): Promise<ParticipantResult[]> {
+export async function runLoadTest(
+  options: LoadTestOptions,
+  onProgress: (p: Progress) => void = () => undefined,
+): Promise<ParticipantResult[]> {
   const participants: Participant[] = [];
   for (let r = 0; r < options.rooms; r++) {
     const room = `load-${r}`;
@@ -97,7 +100,13 @@ function blank(name: string, room: string, role: ParticipantResult['role']): Par
 async function join(p: Participant, options: LoadTestOptions): Promise<void> {
   const { name, room, role } = p.result;
   try {
-    const bot = await Bot.join({ url: options.url, room, name, token: await options.token(name, room), subscribe: role === 'subscriber' });
+    const bot = await Bot.join({
+      url: options.url,
+      room,
+      name,
+      token: await options.token(name, room),
+      subscribe: role === 'subscriber',
+    });
     p.bot = bot;
     p.result.joinMs = bot.joinMs;
     // Shared sources: one picture and one tone for the whole process, an encoder per publisher.
@@ -133,14 +142,17 @@ async function finish(p: Participant): Promise<void> {
 async function totals(participants: Participant[]): Promise<{ bytes: number; packets: number; lost: number }> {
   const stats = await Promise.all(participants.map((p) => p.bot?.stats().catch(() => undefined)));
   return stats.reduce(
-    (t, s) => (s ? { bytes: t.bytes + s.inbound.bytes, packets: t.packets + s.inbound.packets, lost: t.lost + s.inbound.packetsLost } : t),
+    (t, s) =>
+      s ? { bytes: t.bytes + s.inbound.bytes, packets: t.packets + s.inbound.packets, lost: t.lost + s.inbound.packetsLost } : t,
     { bytes: 0, packets: 0, lost: 0 },
   );
 }
 
 async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await task(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await task(items[next++]!);
+    }),
+  );
 }

@@ -11,7 +11,11 @@ import type { Placement } from '../placement.ts';
  * died with it, so the room is told they closed (the dead instance cannot say so), the peer joins a live
  * instance under the same id, and its client rebuilds transports from `mediaReset`: no rejoin, no leave.
  */
-export async function moveToLiveInstance(membership: Membership, dead: string, deps: { bus: Bus; media: MediaClient; placement: Placement }) {
+export async function moveToLiveInstance(
+  membership: Membership,
+  dead: string,
+  deps: { bus: Bus; media: MediaClient; placement: Placement },
+) {
   const { roomId, peerId, displayName } = membership.record;
   for (const producerId of membership.producers.keys()) {
     const event: RoomEvent = { type: 'producerClosed', roomId, producerId, peerId };

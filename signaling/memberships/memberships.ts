@@ -57,7 +57,13 @@ export class Memberships {
     this.takeovers = bus.subscribe(subjects.sessionTakeovers, (msg) => this.onTakeover(msg.data));
   }
 
-  static async open(bus: Bus, media: MediaClient, lobby: Lobby, config: SignalingConfig, placement: Placement): Promise<Memberships> {
+  static async open(
+    bus: Bus,
+    media: MediaClient,
+    lobby: Lobby,
+    config: SignalingConfig,
+    placement: Placement,
+  ): Promise<Memberships> {
     // Records outlive a crashed instance by the grace period, so its users can resume elsewhere.
     const ttlMs = Math.max(config.graceMs, PRESENCE_TTL_MS);
     return new Memberships(bus, media, lobby, await bus.kv(buckets.sessions, { ttlMs }), config, placement);
@@ -67,7 +73,12 @@ export class Memberships {
     return this.byPeer.size;
   }
 
-  async join(claims: AccessClaims, roomId: string, mediaInstanceId: string, socket: MemberSocket): Promise<[Membership, Snapshot]> {
+  async join(
+    claims: AccessClaims,
+    roomId: string,
+    mediaInstanceId: string,
+    socket: MemberSocket,
+  ): Promise<[Membership, Snapshot]> {
     const resumeToken = randomToken();
     const record = {
       roomId,
@@ -104,7 +115,10 @@ export class Memberships {
     }
     let view: MediaResponse<'snapshot'>;
     try {
-      view = await this.media.call(membership.record.mediaInstanceId, 'snapshot', { roomId: membership.roomId, peerId: membership.peerId });
+      view = await this.media.call(membership.record.mediaInstanceId, 'snapshot', {
+        roomId: membership.roomId,
+        peerId: membership.peerId,
+      });
     } catch (err) {
       if (err instanceof ParleyError && err.code === 'NOT_JOINED') {
         await this.end(membership);
@@ -177,10 +191,9 @@ export class Memberships {
   private async end(membership: Membership): Promise<void> {
     this.byPeer.delete(membership.peerId);
     membership.events?.unsubscribe();
-    await Promise.all([
-      this.lobby.remove(membership.roomId, membership.peerId),
-      this.records.delete(membership.recordKey),
-    ]).catch(logError('cleanup'));
+    await Promise.all([this.lobby.remove(membership.roomId, membership.peerId), this.records.delete(membership.recordKey)]).catch(
+      logError('cleanup'),
+    );
   }
 
   private onTakeover(raw: unknown): void {
@@ -247,7 +260,13 @@ export class Memberships {
     } catch (err) {
       // No responder: the process is gone. A host that vanished (cable, power) keeps its NATS interest
       // until the server's ping timeout, so a renewal and an immediate retry that both time out count too.
-      const gone = isCode(err, 'UNAVAILABLE') || (isCode(err, 'TIMEOUT') && !(await this.renewal(instanceId, []).then(() => true, () => false)));
+      const gone =
+        isCode(err, 'UNAVAILABLE') ||
+        (isCode(err, 'TIMEOUT') &&
+          !(await this.renewal(instanceId, []).then(
+            () => true,
+            () => false,
+          )));
       if (gone) await this.failover(instanceId, list);
       else logError('lease renewal')(err);
       return;
@@ -269,7 +288,9 @@ export class Memberships {
     // would only end memberships that may well recover. Either way: wait, the leases are still running.
     const alternatives = (await this.placement.liveInstances()).filter((w) => w.instanceId !== dead && !w.draining);
     if (!this.bus.stable() || alternatives.length === 0) {
-      console.warn(`[signaling] media worker ${dead} is not answering; not moving its peers (${alternatives.length ? 'bus unsettled' : 'no other media worker'})`);
+      console.warn(
+        `[signaling] media worker ${dead} is not answering; not moving its peers (${alternatives.length ? 'bus unsettled' : 'no other media worker'})`,
+      );
       return;
     }
     for (const membership of list) {
@@ -297,7 +318,10 @@ function isCode(err: unknown, code: ParleyError['code']): boolean {
 
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 async function hashToken(token: string): Promise<string> {

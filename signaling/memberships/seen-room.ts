@@ -68,15 +68,22 @@ export class SeenRoom {
     const settled = (id: string) => now - (this.learnedAt.get(id) ?? 0) >= SETTLED_MS;
     const events: RoomEvent[] = [];
     for (const p of this.producers.values()) {
-      if (settled(p.id) && !producers.some((q) => q.id === p.id)) events.push({ type: 'producerClosed', roomId, producerId: p.id, peerId: p.peerId });
+      if (settled(p.id) && !producers.some((q) => q.id === p.id))
+        events.push({ type: 'producerClosed', roomId, producerId: p.id, peerId: p.peerId });
     }
-    for (const id of this.peers.keys()) if (settled(id) && !peers.some((p) => p.id === id)) events.push({ type: 'peerLeft', roomId, peerId: id });
+    for (const id of this.peers.keys())
+      if (settled(id) && !peers.some((p) => p.id === id)) events.push({ type: 'peerLeft', roomId, peerId: id });
     for (const peer of peers) if (!this.peers.has(peer.id)) events.push({ type: 'peerJoined', roomId, peer });
     for (const producer of producers) {
       const known = this.producers.get(producer.id);
       if (!known) events.push({ type: 'newProducer', roomId, producer });
       else if (known.paused !== producer.paused && settled(producer.id)) {
-        events.push({ type: producer.paused ? 'producerPaused' : 'producerResumed', roomId, producerId: producer.id, peerId: producer.peerId });
+        events.push({
+          type: producer.paused ? 'producerPaused' : 'producerResumed',
+          roomId,
+          producerId: producer.id,
+          peerId: producer.peerId,
+        });
       }
     }
     return events;

@@ -23,7 +23,10 @@ describe('the /debug dashboard', () => {
   let alice: Page, bob: Page, ops: Page;
   const room = `debug-${Date.now()}`;
   const card = () => ops.locator(`[data-testid=debug-room][data-room="${room}"]`);
-  const peerCard = (name: string) => card().getByTestId('debug-peer').filter({ has: ops.locator('h4', { hasText: name }) });
+  const peerCard = (name: string) =>
+    card()
+      .getByTestId('debug-peer')
+      .filter({ has: ops.locator('h4', { hasText: name }) });
   const timeline = () => ops.getByTestId('trace-timeline');
   const spanNames = () => timeline().getByTestId('trace-span').locator('.dbg-span-name').allInnerTexts();
 
@@ -52,7 +55,9 @@ describe('the /debug dashboard', () => {
     // Each consumes the other's microphone and camera; the doctor calls them pending for their first moments.
     const consumers = card().getByTestId('debug-consumer');
     const started = Date.now();
-    await expect.poll(() => attributes(consumers, 'data-status'), { timeout: 30_000, interval: 500 }).toEqual(['healthy', 'healthy', 'healthy', 'healthy']);
+    await expect
+      .poll(() => attributes(consumers, 'data-status'), { timeout: 30_000, interval: 500 })
+      .toEqual(['healthy', 'healthy', 'healthy', 'healthy']);
     console.log(`[e2e] dashboard: 4 consumers healthy ${Date.now() - started} ms after the dashboard showed the room`);
     expect(await attributes(consumers, 'data-cause')).toEqual(['', '', '', '']);
 
@@ -64,9 +69,13 @@ describe('the /debug dashboard', () => {
     await expect.poll(() => timeline().getAttribute('data-trace-id')).toBe(bobJoin);
 
     const spans = timeline().getByTestId('trace-span');
-    await expect.poll(async () => [...new Set(await attributes(spans, 'data-service'))].sort(), { timeout: 15_000, interval: 500 }).toEqual([...SERVICES].sort());
+    await expect
+      .poll(async () => [...new Set(await attributes(spans, 'data-service'))].sort(), { timeout: 15_000, interval: 500 })
+      .toEqual([...SERVICES].sort());
     const names = await spanNames();
-    console.log(`[e2e] dashboard: Bob's join trace has ${names.length} spans: ${countByValue(await attributes(spans, 'data-service'))}`);
+    console.log(
+      `[e2e] dashboard: Bob's join trace has ${names.length} spans: ${countByValue(await attributes(spans, 'data-service'))}`,
+    );
     expect(names).toEqual(expect.arrayContaining(['join', 'consume', 'publish camera', 'parley.v1/consume']));
 
     // The same trace from the API: one tree from the click down to the mediasoup call, every parent present.
@@ -84,7 +93,9 @@ describe('the /debug dashboard', () => {
     expect(ancestry(joinSpans, span('parley-media-worker', 'mediasoup.createWebRtcTransport'))).toEqual(JOIN_TRANSPORT_CHAIN);
 
     // Opened from a consumer, its span in the media worker is selected: its life as events.
-    await expect.poll(() => ops.getByTestId('span-details').locator('dd').allInnerTexts()).toContain(await bobsCamera.getAttribute('data-consumer-id'));
+    await expect
+      .poll(() => ops.getByTestId('span-details').locator('dd').allInnerTexts())
+      .toContain(await bobsCamera.getAttribute('data-consumer-id'));
     await expect.poll(() => timeline().getByTestId('trace-event').count()).toBeGreaterThan(0);
 
     if (process.env.SCREENSHOT === '1') {
@@ -98,14 +109,22 @@ describe('the /debug dashboard', () => {
 
   it('a browser carries out the doctor’s remedies, each in a trace of its own', async () => {
     const camera = peerCard('Alice').getByTestId('debug-consumer').filter({ hasText: 'camera of Bob' }).first();
-    const [consumerId, producerId] = [await camera.getAttribute('data-consumer-id'), await camera.getAttribute('data-producer-id')];
-    const recvTransport = await peerCard('Alice').getByTestId('debug-transport').filter({ hasText: 'recv' }).getAttribute('title');
+    const [consumerId, producerId] = [
+      await camera.getAttribute('data-consumer-id'),
+      await camera.getAttribute('data-producer-id'),
+    ];
+    const recvTransport = await peerCard('Alice')
+      .getByTestId('debug-transport')
+      .filter({ hasText: 'recv' })
+      .getAttribute('title');
     if (!consumerId || !producerId || !recvTransport) throw new Error('the dashboard shows no ids');
     const consumersAtAlice = () => alice.evaluate(() => window.parley?.call?.subscriber.all().map((c) => c.id) ?? []);
 
     // reconsume: the local consumer is replaced by a new one, in the same tile, with media.
     await remedy(alice, { action: 'reconsume', consumerId, producerId, cause: 'decoder-stall' });
-    await expect.poll(async () => (await consumersAtAlice()).length === 2 && !(await consumersAtAlice()).includes(consumerId)).toBe(true);
+    await expect
+      .poll(async () => (await consumersAtAlice()).length === 2 && !(await consumersAtAlice()).includes(consumerId))
+      .toBe(true);
     const replaced = await consumersAtAlice();
     await receivesMedia(alice);
     expect(await alice.getByTestId('remote-tile').locator('video').count()).toBe(1);
@@ -113,7 +132,11 @@ describe('the /debug dashboard', () => {
 
     // The old consumer's closing, told twice, and a remedy about it again: nothing changes.
     for (let i = 0; i < 2; i++) {
-      await alice.evaluate(([c, p]) => window.parley?.call?.onNotification({ notification: 'consumerClosed', data: { consumerId: c!, producerId: p! } }), [consumerId, producerId]);
+      await alice.evaluate(
+        ([c, p]) =>
+          window.parley?.call?.onNotification({ notification: 'consumerClosed', data: { consumerId: c!, producerId: p! } }),
+        [consumerId, producerId],
+      );
     }
     await remedy(alice, { action: 'reconsume', consumerId, producerId, cause: 'decoder-stall' });
     await ops.waitForTimeout(500);
@@ -127,9 +150,13 @@ describe('the /debug dashboard', () => {
     expect(iceTrace).not.toBe(reconsumeTrace);
 
     await ops.locator(`[data-testid=debug-trace][data-trace-id="${iceTrace}"]`).click({ timeout: 15_000 });
-    await expect.poll(spanNames, { timeout: 15_000, interval: 500 }).toEqual(expect.arrayContaining(['remedy', 'restart-ice', 'request restartIce', 'parley.v1/restartIce']));
+    await expect
+      .poll(spanNames, { timeout: 15_000, interval: 500 })
+      .toEqual(expect.arrayContaining(['remedy', 'restart-ice', 'request restartIce', 'parley.v1/restartIce']));
     await ops.locator(`[data-testid=debug-trace][data-trace-id="${reconsumeTrace}"]`).click();
-    await expect.poll(spanNames, { timeout: 15_000, interval: 500 }).toEqual(expect.arrayContaining(['remedy', 'consume', 'parley.v1/consume']));
+    await expect
+      .poll(spanNames, { timeout: 15_000, interval: 500 })
+      .toEqual(expect.arrayContaining(['remedy', 'consume', 'parley.v1/consume']));
     await receivesMedia(alice);
   });
 
@@ -144,14 +171,20 @@ describe('the /debug dashboard', () => {
     await alice.locator('[data-testid=connection][data-state=connected]').waitFor();
     const traces = await alice.evaluate(() => window.parley?.traces());
     await ops.locator(`[data-testid=debug-trace][data-trace-id="${traces?.reconnect}"]`).click({ timeout: 15_000 });
-    await expect.poll(spanNames, { timeout: 15_000, interval: 500 }).toEqual(expect.arrayContaining(['reconnect', 'resume', 'request resume', 'parley.v1/resume']));
+    await expect
+      .poll(spanNames, { timeout: 15_000, interval: 500 })
+      .toEqual(expect.arrayContaining(['reconnect', 'resume', 'request resume', 'parley.v1/resume']));
 
     await alice.getByRole('button', { name: 'Mute' }).click();
     await alice.getByRole('button', { name: 'Unmute' }).click();
-    await expect.poll(() => alice.evaluate(() => Object.keys(window.parley?.traces() ?? {}))).toEqual(expect.arrayContaining(['mute', 'unmute']));
+    await expect
+      .poll(() => alice.evaluate(() => Object.keys(window.parley?.traces() ?? {})))
+      .toEqual(expect.arrayContaining(['mute', 'unmute']));
     const unmute = await alice.evaluate(() => window.parley?.traces().unmute);
     await ops.locator(`[data-testid=debug-trace][data-trace-id="${unmute}"]`).click({ timeout: 15_000 });
-    await expect.poll(spanNames, { timeout: 15_000, interval: 500 }).toEqual(expect.arrayContaining(['unmute', 'parley.v1/resumeProducer']));
+    await expect
+      .poll(spanNames, { timeout: 15_000, interval: 500 })
+      .toEqual(expect.arrayContaining(['unmute', 'parley.v1/resumeProducer']));
   });
 });
 
@@ -161,10 +194,13 @@ function remedy(page: Page, data: ClientRemedy): Promise<void> {
 
 async function receivesMedia(page: Page): Promise<void> {
   await expect
-    .poll(async () => {
-      const s = await inboundSummary(page);
-      return s.videoFramesDecoded > 0 && s.audioPacketsReceived > 0;
-    }, { timeout: 20_000, interval: 200 })
+    .poll(
+      async () => {
+        const s = await inboundSummary(page);
+        return s.videoFramesDecoded > 0 && s.audioPacketsReceived > 0;
+      },
+      { timeout: 20_000, interval: 200 },
+    )
     .toBe(true);
 }
 
@@ -177,4 +213,3 @@ function countByValue(values: string[]): string {
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return [...counts].map(([v, n]) => `${v} ${n}`).join(', ');
 }
-

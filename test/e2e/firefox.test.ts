@@ -5,7 +5,13 @@ import type { Browser as FirefoxBrowser, Page as FirefoxPage } from 'puppeteer-c
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_FLAGS, joinFromLobby, openParley, SCREENSHOTS } from '../../harness/browser.ts';
 import type { Cluster } from '../../harness/cluster.ts';
-import { firefoxUnavailable, FIREFOX_PATH, joinFromLobbyFirefox, launchFirefox, openParleyFirefox } from '../../harness/firefox.ts';
+import {
+  firefoxUnavailable,
+  FIREFOX_PATH,
+  joinFromLobbyFirefox,
+  launchFirefox,
+  openParleyFirefox,
+} from '../../harness/firefox.ts';
 import { expectMediaFlowing } from '../../harness/media-checks.ts';
 import type { PageRun } from '../../harness/media-checks.ts';
 import { startClusterIn } from '../../harness/firefox-netns-cluster.ts';
@@ -34,7 +40,11 @@ describe.skipIf(unavailable !== null)('Chromium and Firefox in one room', () => 
     await ns.forward(port);
     [cluster, chromiumBrowser, firefox] = await Promise.all([
       startClusterIn(ns),
-      chromium.launch({ executablePath: ns.wrapperScript(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'), headless: true, args: CHROMIUM_FLAGS }),
+      chromium.launch({
+        executablePath: ns.wrapperScript(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'),
+        headless: true,
+        args: CHROMIUM_FLAGS,
+      }),
       launchFirefox({ executablePath: ns.wrapperScript(FIREFOX_PATH), debuggingPort: port }),
     ]);
   });
@@ -68,7 +78,13 @@ describe.skipIf(unavailable !== null)('Chromium and Firefox in one room', () => 
     const adaId = await ada.$eval('[data-testid=self-tile]', (el) => el.getAttribute('data-peer-id') ?? '');
     const adaAtBob = bob.locator(`[data-testid=remote-tile][data-peer-id="${adaId}"] [data-testid=muted-indicator]`);
     const clickMic = (label: string) =>
-      ada.evaluate((text) => [...document.querySelectorAll<HTMLButtonElement>('nav.controls button')].find((b) => b.textContent?.trim() === text)?.click(), label);
+      ada.evaluate(
+        (text) =>
+          [...document.querySelectorAll<HTMLButtonElement>('nav.controls button')]
+            .find((b) => b.textContent?.trim() === text)
+            ?.click(),
+        label,
+      );
     await clickMic('Mute');
     await adaAtBob.waitFor();
     await clickMic('Unmute');

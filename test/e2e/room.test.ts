@@ -1,7 +1,14 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturedTrackStates, enterLobby, joinFromLobby, launchChromium, openParley, SCREENSHOTS } from '../../harness/browser.ts';
+import {
+  capturedTrackStates,
+  enterLobby,
+  joinFromLobby,
+  launchChromium,
+  openParley,
+  SCREENSHOTS,
+} from '../../harness/browser.ts';
 import { startDistributed } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { expectMediaFlowing, mediaByPeer, waitUntil } from '../../harness/media-checks.ts';
@@ -23,7 +30,8 @@ describe('a three-person room in Chromium', () => {
   let proxy: TcpProxy;
   let alice: Page, bob: Page, carol: Page;
   const room = `room-${Date.now()}`;
-  const peerIdOf = (page: Page) => page.evaluate(() => document.querySelector('[data-testid=self-tile]')?.getAttribute('data-peer-id') ?? '');
+  const peerIdOf = (page: Page) =>
+    page.evaluate(() => document.querySelector('[data-testid=self-tile]')?.getAttribute('data-peer-id') ?? '');
 
   beforeAll(async () => {
     [cluster, browser] = await Promise.all([startDistributed({ webRoot: true }), launchChromium()]);
@@ -106,7 +114,7 @@ describe('a three-person room in Chromium', () => {
   it('stats overlay: resolution, bitrate, loss and codec per tile, toggled by a button', async () => {
     await alice.getByRole('button', { name: 'Stats' }).click();
     const overlay = alice.getByTestId('remote-tile').first().getByTestId('stats');
-    await waitUntil('stats text', async () => /\d+×\d+.*kbit\/s.*loss.*VP8/s.test(await overlay.innerText()), 5000);
+    await waitUntil('stats text', async () => /\d+×\d+.*kbit\/s.*loss.*VP8/s.test((await overlay.textContent()) ?? ''), 5000);
     await alice.getByRole('button', { name: 'Stats' }).click();
     await overlay.waitFor({ state: 'detached' });
   });
@@ -121,8 +129,11 @@ describe('a three-person room in Chromium', () => {
     await bob.getByRole('button', { name: 'Stop camera' }).waitFor();
     const frames = async () => (await mediaByPeer(runIn(alice)))[bobId]?.videoFrames ?? 0;
     await waitUntil('Bob video again', async () => (await frames()) > 10, 10_000);
-    const live = await bob.evaluate(() =>
-      (window as unknown as { capturedTracks: MediaStreamTrack[] }).capturedTracks.filter((t) => t.kind === 'video' && t.readyState === 'live').length,
+    const live = await bob.evaluate(
+      () =>
+        (window as unknown as { capturedTracks: MediaStreamTrack[] }).capturedTracks.filter(
+          (t) => t.kind === 'video' && t.readyState === 'live',
+        ).length,
     );
     expect(live).toBe(1);
   });
@@ -139,10 +150,15 @@ describe('a three-person room in Chromium', () => {
     for (const viewer of [alice, carol]) {
       await waitUntil('the share decodes', async () => ((await mediaByPeer(runIn(viewer)))[bobId]?.screenFrames ?? 0) > 0, 2000);
     }
-    console.log(`[e2e] screen share after a start/stop storm: decoding at both viewers ${Date.now() - shared} ms after the share`);
+    console.log(
+      `[e2e] screen share after a start/stop storm: decoding at both viewers ${Date.now() - shared} ms after the share`,
+    );
     // The camera (left on by the previous test) and exactly one screen: every stopped share ended its track.
-    const liveVideo = await bob.evaluate(() =>
-      (window as unknown as { capturedTracks: MediaStreamTrack[] }).capturedTracks.filter((t) => t.kind === 'video' && t.readyState === 'live').length,
+    const liveVideo = await bob.evaluate(
+      () =>
+        (window as unknown as { capturedTracks: MediaStreamTrack[] }).capturedTracks.filter(
+          (t) => t.kind === 'video' && t.readyState === 'live',
+        ).length,
     );
     expect(liveVideo).toBe(2);
     await button.click();
@@ -164,12 +180,18 @@ describe('a three-person room in Chromium', () => {
 
   it('devices: switching the camera replaces the track live, on the same producer', async () => {
     const bobId = await peerIdOf(bob);
-    const before = await bob.evaluate(() => ({ producer: window.parley?.call?.publisher.outbound('camera')?.id, track: window.parley?.call?.publisher.outbound('camera')?.track?.id }));
+    const before = await bob.evaluate(() => ({
+      producer: window.parley?.call?.publisher.outbound('camera')?.id,
+      track: window.parley?.call?.publisher.outbound('camera')?.track?.id,
+    }));
     await bob.evaluate(async () => {
       const cams = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
       await window.parley?.call?.switchDevice('camera', cams[cams.length - 1]!.deviceId);
     });
-    const after = await bob.evaluate(() => ({ producer: window.parley?.call?.publisher.outbound('camera')?.id, track: window.parley?.call?.publisher.outbound('camera')?.track?.id }));
+    const after = await bob.evaluate(() => ({
+      producer: window.parley?.call?.publisher.outbound('camera')?.id,
+      track: window.parley?.call?.publisher.outbound('camera')?.track?.id,
+    }));
     expect(after.producer).toBe(before.producer);
     expect(after.track).not.toBe(before.track);
     const frames = async () => (await mediaByPeer(runIn(alice)))[bobId]?.videoFrames ?? 0;
@@ -181,12 +203,20 @@ describe('a three-person room in Chromium', () => {
     const denied = await openParley(browser, cluster.signaling[0]!);
     await denied.addInitScript(() => {
       navigator.mediaDevices.getUserMedia = (c) =>
-        c?.audio ? Promise.reject(new DOMException('denied', 'NotAllowedError')) : Promise.reject(new DOMException('none', 'NotFoundError'));
+        c?.audio
+          ? Promise.reject(new DOMException('denied', 'NotAllowedError'))
+          : Promise.reject(new DOMException('none', 'NotFoundError'));
     });
     await denied.reload();
     await joinFromLobby(denied, room, 'Dee');
-    await expect(denied.getByRole('alert').innerText()).resolves.toMatch(/Permission to use the microphone was denied|No camera was found/);
-    await waitUntil('Dee receives video', async () => Object.values(await mediaByPeer(runIn(denied))).filter((m) => m.videoFrames > 0).length >= 3, 10_000);
+    await expect(denied.getByRole('alert').textContent()).resolves.toMatch(
+      /Permission to use the microphone was denied|No camera was found/,
+    );
+    await waitUntil(
+      'Dee receives video',
+      async () => Object.values(await mediaByPeer(runIn(denied))).filter((m) => m.videoFrames > 0).length >= 3,
+      10_000,
+    );
     await denied.getByRole('button', { name: 'Leave' }).click();
     await denied.context().close();
   });
@@ -203,7 +233,9 @@ describe('a three-person room in Chromium', () => {
     await alice.evaluate(() => {
       const states: string[] = [];
       (window as unknown as { states: string[] }).states = states;
-      new MutationObserver(() => states.push(document.querySelector('[data-testid=connection]')?.getAttribute('data-state') ?? '')).observe(document.body, {
+      new MutationObserver(() =>
+        states.push(document.querySelector('[data-testid=connection]')?.getAttribute('data-state') ?? ''),
+      ).observe(document.body, {
         attributes: true,
         subtree: true,
         attributeFilter: ['data-state'],
@@ -211,7 +243,11 @@ describe('a three-person room in Chromium', () => {
     });
 
     expect(proxy.cut()).toBeGreaterThan(0);
-    await waitUntil('Alice shows reconnecting', () => alice.evaluate(() => (window as unknown as { states: string[] }).states.includes('reconnecting')), 5000);
+    await waitUntil(
+      'Alice shows reconnecting',
+      () => alice.evaluate(() => (window as unknown as { states: string[] }).states.includes('reconnecting')),
+      5000,
+    );
     await alice.locator('[data-testid=connection][data-state=connected]').waitFor({ timeout: 15_000 });
     await expectMediaFlowing(runIn(alice), 2, 'Alice after reconnecting');
     await expectMediaFlowing(runIn(bob), 2, 'Bob after Alice reconnected');

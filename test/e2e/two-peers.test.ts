@@ -41,7 +41,9 @@ describe.each(modes)('two browsers in one room: %s', (_mode, start, messagingSys
     const spans = await waitUntilTrace(base, joinTrace, JOIN_TRANSPORT_CHAIN.at(-1)!);
     const transport = spans.find((s) => `${s.service}:${s.name}` === JOIN_TRANSPORT_CHAIN.at(-1));
     expect(ancestry(spans, transport)).toEqual(JOIN_TRANSPORT_CHAIN);
-    expect(spans.find((s) => s.kind === 'client' && s.service === 'parley-bus')?.attributes['messaging.system']).toBe(messagingSystem);
+    expect(spans.find((s) => s.kind === 'client' && s.service === 'parley-bus')?.attributes['messaging.system']).toBe(
+      messagingSystem,
+    );
     expect(orphans(spans)).toEqual([]);
 
     expect(await alice.getByTestId('remote-tile').count()).toBe(1);
@@ -70,9 +72,11 @@ async function waitUntilTrace(base: string, traceId: string, leaf: string): Prom
   const deadline = Date.now() + 10_000;
   for (;;) {
     const spans = await traceFromApi(base, traceId);
-    const complete = spans.some((s) => `${s.service}:${s.name}` === leaf) && spans.some((s) => s.name === 'join' && s.service === 'parley-web');
+    const complete =
+      spans.some((s) => `${s.service}:${s.name}` === leaf) && spans.some((s) => s.name === 'join' && s.service === 'parley-web');
     if (complete && orphans(spans).length === 0) return spans;
-    if (Date.now() > deadline) throw new Error(`trace ${traceId} incomplete: ${spans.map((s) => `${s.service}:${s.name}`).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`trace ${traceId} incomplete: ${spans.map((s) => `${s.service}:${s.name}`).join(', ')}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -43,7 +43,9 @@ describe('browsers recover when the mediasoup worker dies', () => {
     await Promise.all([decodesWith(alice, [], 20_000), decodesWith(bob, [], 20_000)]);
     const before = [await consumerIds(alice), await consumerIds(bob)] as const;
 
-    const workers = execFileSync('pgrep', ['-P', String(cluster.processes[0]!.child.pid), '-f', 'mediasoup-worker'], { encoding: 'utf8' })
+    const workers = execFileSync('pgrep', ['-P', String(cluster.processes[0]!.child.pid), '-f', 'mediasoup-worker'], {
+      encoding: 'utf8',
+    })
       .trim()
       .split('\n');
     const killedAt = Date.now();

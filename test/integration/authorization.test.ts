@@ -62,7 +62,15 @@ describe('authorization: other rooms’ and other peers’ objects, resume repla
       ['consume', { transportId: bobRecv!, producerId: camera, rtpCapabilities }],
       ['connectTransport', { transportId: adaSend!, dtlsParameters }],
       ['restartIce', { transportId: adaSend! }],
-      ['produce', { transportId: adaSend!, kind: 'audio', source: 'microphone', rtpParameters: { codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 100 }] } }],
+      [
+        'produce',
+        {
+          transportId: adaSend!,
+          kind: 'audio',
+          source: 'microphone',
+          rtpParameters: { codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 100 }] },
+        },
+      ],
       ['resumeConsumer', { consumerId: bobConsumer }],
       ['pauseConsumer', { consumerId: bobConsumer }],
       ['requestKeyFrame', { consumerId: bobConsumer }],
@@ -138,7 +146,14 @@ describe('authorization: other rooms’ and other peers’ objects, resume repla
     const listener = await open('Dana', { grants: { canPublish: false, canSubscribe: true, sources: [] } });
     const resumed = await listener.request('resume', { resumeToken });
     const produce = resumed.ok
-      ? code(await listener.request('produce', { transportId: sendId, kind: 'audio', source: 'microphone', rtpParameters: { codecs: [] } }))
+      ? code(
+          await listener.request('produce', {
+            transportId: sendId,
+            kind: 'audio',
+            source: 'microphone',
+            rtpParameters: { codecs: [] },
+          }),
+        )
       : 'NOT RESUMED';
     console.log(`resume with a room-B token: ${wrongRoom}; produce after resuming with a listen-only token: ${produce}`);
     expect([wrongRoom, produce]).toEqual(['FORBIDDEN', 'FORBIDDEN']);
@@ -147,7 +162,9 @@ describe('authorization: other rooms’ and other peers’ objects, resume repla
   it('keeps the lobby from a token scoped to one room', async () => {
     const scoped = await open('Scoped', { room: ROOM_B });
     const lobby = await scoped.request('subscribeLobby');
-    console.log(`subscribeLobby with a room-scoped token: ${code(lobby)}${lobby.ok ? ` (sees ${JSON.stringify(lobby.data).length} bytes of other rooms)` : ''}`);
+    console.log(
+      `subscribeLobby with a room-scoped token: ${code(lobby)}${lobby.ok ? ` (sees ${JSON.stringify(lobby.data).length} bytes of other rooms)` : ''}`,
+    );
     expect(code(lobby)).toBe('FORBIDDEN');
   });
 
@@ -156,7 +173,10 @@ describe('authorization: other rooms’ and other peers’ objects, resume repla
     await camOnly.request('join', { room: ROOM_A });
     const send = await camOnly.request('createTransport', { direction: 'send' });
     const transportId = send.ok ? (send.data as { id: string }).id : '';
-    const rtpParameters = { codecs: [{ mimeType: 'video/VP8', clockRate: 90000, payloadType: 101 }], encodings: [{ ssrc: 1111 }] };
+    const rtpParameters = {
+      codecs: [{ mimeType: 'video/VP8', clockRate: 90000, payloadType: 101 }],
+      encodings: [{ ssrc: 1111 }],
+    };
     for (const source of ['screen', 'screen-audio', 'microphone']) {
       expect(await camOnly.request('produce', { transportId, kind: 'video', source, rtpParameters })).toMatchObject({
         ok: false,

@@ -41,7 +41,18 @@ describe('benchmarks (smoke sizes)', () => {
   });
 
   it('load-test CLI: publishers and subscribers against a local server, --json', async () => {
-    const cli = ['--import', 'tsx', 'scripts/loadtest.ts', '--publishers', '1', '--subscribers', '1', '--duration', '4s', '--json'];
+    const cli = [
+      '--import',
+      'tsx',
+      'scripts/loadtest.ts',
+      '--publishers',
+      '1',
+      '--subscribers',
+      '1',
+      '--duration',
+      '4s',
+      '--json',
+    ];
     const { stdout } = await promisify(execFile)(process.execPath, cli, { cwd: repoRoot, timeout: 60_000 });
     const results = JSON.parse(stdout) as ParticipantResult[];
     expect(results.map((r) => r.role)).toEqual(['publisher', 'subscriber']);

@@ -66,7 +66,9 @@ describe('chaos: nats-server restart under a live room', () => {
       watchers.push(w);
     }
     const expectedBefore = ['Ada:true', 'Bob:true'];
-    await waitFor('both lobbies to list Ada and Bob', () => watchers.every((w) => roomNames(lastLobby(w)).join() === expectedBefore.join()));
+    await waitFor('both lobbies to list Ada and Bob', () =>
+      watchers.every((w) => roomNames(lastLobby(w)).join() === expectedBefore.join()),
+    );
 
     // Restart.
     const seen = { ada: await decoded(ada), bob: await decoded(bob) };
@@ -82,16 +84,24 @@ describe('chaos: nats-server restart under a live room', () => {
     const timings: Record<string, number> = {};
     const since = () => Date.now() - restartedAt;
     const media = (async () => {
-      await waitFor('media to keep flowing both ways', async () => (await decoded(ada)) > duringOutage.ada + 10 && (await decoded(bob)) > duringOutage.bob + 10, 10_000);
+      await waitFor(
+        'media to keep flowing both ways',
+        async () => (await decoded(ada)) > duringOutage.ada + 10 && (await decoded(bob)) > duringOutage.bob + 10,
+        10_000,
+      );
       timings.media = since();
     })();
     const signaling = (async () => {
       // A round trip over NATS for members already in the room: Ada's mute must reach Bob through the room events.
       const camera = ada.producerId('camera')!;
-      await waitFor('Ada’s mute to reach Bob', async () => {
-        await ada.setPaused('camera', true).catch(() => undefined);
-        return bob.pausedProducers.has(camera);
-      }, 15_000);
+      await waitFor(
+        'Ada’s mute to reach Bob',
+        async () => {
+          await ada.setPaused('camera', true).catch(() => undefined);
+          return bob.pausedProducers.has(camera);
+        },
+        15_000,
+      );
       timings.mute = since();
       await ada.setPaused('camera', false);
       await waitFor('Ada’s unmute to reach Bob', () => !bob.pausedProducers.has(camera), 5000);
@@ -101,12 +111,19 @@ describe('chaos: nats-server restart under a live room', () => {
       const cara = await waitFor('Cara to be able to join', async () => join('Cara', 1).catch(() => undefined), 15_000);
       timings.join = since();
       await cara.publish({ audio: false, video: true });
-      await waitFor('Cara to decode Ada and Bob', async () => {
-        const consumers = cara.remoteConsumers().filter((c) => c.kind === 'video').length;
-        return consumers === 2 && (await decoded(cara)) > 20;
-      }, 15_000);
-      await waitFor('Ada and Bob to consume Cara', () =>
-        [ada, bob].every((b) => b.remoteConsumers().some((c) => c.peerId === cara.peerId && c.kind === 'video')), 10_000);
+      await waitFor(
+        'Cara to decode Ada and Bob',
+        async () => {
+          const consumers = cara.remoteConsumers().filter((c) => c.kind === 'video').length;
+          return consumers === 2 && (await decoded(cara)) > 20;
+        },
+        15_000,
+      );
+      await waitFor(
+        'Ada and Bob to consume Cara',
+        () => [ada, bob].every((b) => b.remoteConsumers().some((c) => c.peerId === cara.peerId && c.kind === 'video')),
+        10_000,
+      );
       timings.newcomer = since();
     })();
     const outcomes = await Promise.allSettled([media, signaling, newcomer]);
@@ -117,12 +134,18 @@ describe('chaos: nats-server restart under a live room', () => {
     }
     timings.lobby = since();
     const lobbies = watchers.map((w) => roomNames(lastLobby(w)));
-    console.log(`after the nats-server restart (ms since it was back): ${JSON.stringify(timings)}; lobbies ${JSON.stringify(lobbies)}`);
+    console.log(
+      `after the nats-server restart (ms since it was back): ${JSON.stringify(timings)}; lobbies ${JSON.stringify(lobbies)}`,
+    );
     for (const o of outcomes) if (o.status === 'rejected') console.log(`not recovered: ${(o.reason as Error).message}`);
     if (outcomes.some((o) => o.status === 'rejected')) {
-      const connz = await nats.monitor<{ connections: { name?: string; subscriptions: number }[] }>('/connz').catch(() => undefined);
+      const connz = await nats
+        .monitor<{ connections: { name?: string; subscriptions: number }[] }>('/connz')
+        .catch(() => undefined);
       console.log(`NATS clients after recovery: ${JSON.stringify(connz?.connections.map((c) => [c.name, c.subscriptions]))}`);
-      console.log(`Ada: peers ${[...ada.peers.values()].map((p) => p.displayName)}, consumers ${ada.remoteConsumers().length}; Bob: consumers ${bob.remoteConsumers().length}`);
+      console.log(
+        `Ada: peers ${[...ada.peers.values()].map((p) => p.displayName)}, consumers ${ada.remoteConsumers().length}; Bob: consumers ${bob.remoteConsumers().length}`,
+      );
       for (const p of cluster.processes) console.log(`--- process log:\n${p.output().slice(-2000)}`);
     }
     expect(duringOutage.ada).toBeGreaterThan(seen.ada);
@@ -187,7 +210,9 @@ describe('NatsBus across a nats-server restart', () => {
 
   it('asks again while the responder is still reconnecting instead of reporting nobody there', async () => {
     // This responder comes back 1.5 s after the drop, well after the requester.
-    const late = new NatsBus(await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 1500, reconnectJitter: 0 }));
+    const late = new NatsBus(
+      await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 1500, reconnectJitter: 0 }),
+    );
     buses.push(late);
     late.serve('chaos.late', async () => 'here');
     const requester = await open('early requester');
@@ -205,7 +230,10 @@ describe('NatsBus across a nats-server restart', () => {
     const [responder, requester] = [await open('slow responder'), await open('requester')];
     responder.serve('chaos.slow', () => sleep(1000).then(() => 'late'));
     await Promise.all([responder.flush(), requester.flush()]);
-    const failure = requester.request('chaos.slow', null, { timeoutMs: 5000 }).then(() => undefined, (err: unknown) => err);
+    const failure = requester.request('chaos.slow', null, { timeoutMs: 5000 }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     await sleep(200);
     const dropped = Date.now();
     try {

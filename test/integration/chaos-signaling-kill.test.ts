@@ -28,7 +28,10 @@ describe('chaos: a signaling instance is killed', () => {
   function lobbyNames(): string[] {
     const last = watcher.notifications.findLast((n) => n.notification === 'lobby');
     const lobby = (last?.data ?? { rooms: [] }) as Lobby;
-    return lobby.rooms.filter((r) => r.roomId === 'chaos-sig').flatMap((r) => r.participants.map((p) => p.displayName)).sort();
+    return lobby.rooms
+      .filter((r) => r.roomId === 'chaos-sig')
+      .flatMap((r) => r.participants.map((p) => p.displayName))
+      .sort();
   }
 
   it('keeps media flowing and every participant listed once when the instance of one of them dies', async () => {
@@ -52,9 +55,15 @@ describe('chaos: a signaling instance is killed', () => {
     await ada.resume({ url: survivor, token: adaToken });
     const resumedMs = Date.now() - killedAt;
     const [adaBefore, bobBefore] = [await decoded(ada), await decoded(bob)];
-    await waitFor('media to keep flowing both ways', async () => (await decoded(ada)) > adaBefore + 10 && (await decoded(bob)) > bobBefore + 10, 5000);
+    await waitFor(
+      'media to keep flowing both ways',
+      async () => (await decoded(ada)) > adaBefore + 10 && (await decoded(bob)) > bobBefore + 10,
+      5000,
+    );
     const mediaMs = Date.now() - killedAt;
-    console.log(`signaling instance killed: Ada noticed after ${noticedMs} ms, resumed on the survivor after ${resumedMs} ms; media flowing both ways checked at ${mediaMs} ms`);
+    console.log(
+      `signaling instance killed: Ada noticed after ${noticedMs} ms, resumed on the survivor after ${resumedMs} ms; media flowing both ways checked at ${mediaMs} ms`,
+    );
     expect(mediaMs).toBeLessThan(5000);
     expect(bob.peers.has(ada.peerId)).toBe(true);
     expect(lobbyNames()).toEqual(['Ada', 'Bob']);

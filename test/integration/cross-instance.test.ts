@@ -20,10 +20,14 @@ describe('a room spanning two media-worker instances', () => {
     await waitFor('Cara to decode Ada across instances', async () => (await decoded(cara)) > 0, 10_000);
     console.log(`cross-instance pipe: Cara's join → first frame of Ada's video ${cara.firstRemoteVideoMs} ms`);
     expect((await cara.stats()).audioPacketsReceived).toBeGreaterThan(0);
-    const loads = await waitFor('both instances to host part of the room', async () => {
-      const all = await ctx.registry.loads();
-      return all.length === 2 && all.every((l) => l.routers === 1) ? all : undefined;
-    }, 10_000);
+    const loads = await waitFor(
+      'both instances to host part of the room',
+      async () => {
+        const all = await ctx.registry.loads();
+        return all.length === 2 && all.every((l) => l.routers === 1) ? all : undefined;
+      },
+      10_000,
+    );
     expect(loads.map((l) => l.consumers).sort()).toEqual([2, 2]);
     expect(cara.peers.size).toBe(2);
 
@@ -38,7 +42,10 @@ describe('a room spanning two media-worker instances', () => {
     await waitFor('Cara to decode Ada again after the resume', async () => (await decoded(cara)) > before + 5);
 
     await ada.unpublish('camera');
-    await waitFor('Cara’s consumer of the piped camera to close', () => !cara.remoteConsumers().some((c) => c.producerId === camera));
+    await waitFor(
+      'Cara’s consumer of the piped camera to close',
+      () => !cara.remoteConsumers().some((c) => c.producerId === camera),
+    );
     await ada.leave();
     await waitFor('Cara to see Ada leave', () => !cara.peers.has(ada.peerId));
   });
@@ -48,7 +55,11 @@ describe('a room spanning two media-worker instances', () => {
     const victim = ctx.cluster.processes.find((p) => p.output().includes(first!.instanceId))!;
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
-    await waitFor('the registry to drop the instance', async () => !(await ctx.registry.loads()).some((l) => l.instanceId === first!.instanceId), 15_000);
+    await waitFor(
+      'the registry to drop the instance',
+      async () => !(await ctx.registry.loads()).some((l) => l.instanceId === first!.instanceId),
+      15_000,
+    );
     const goneAfter = Date.now() - killedAt;
     console.log(`a crashed media-worker left the registry after ${goneAfter} ms`);
     expect(goneAfter).toBeLessThan(REGISTRY_TTL_MS + 2000);
@@ -79,10 +90,19 @@ describe('failover when a media-worker instance dies', () => {
       const camera = ada.producerId('camera');
       return camera !== undefined && camera !== oldCamera && bot.remoteConsumers().some((c) => c.producerId === camera);
     };
-    await waitFor('Bob and Cara to decode Ada’s re-published video', async () =>
-      consumesNewCamera(bob) && consumesNewCamera(cara) && (await decoded(bob)) > 0 && (await decoded(cara)) > 0,
-    5000).catch(async (err: Error) => {
-      const state = { camera: ada.producerId('camera'), oldCamera, bob: bob.remoteConsumers(), cara: cara.remoteConsumers(), b: await bob.stats(), c: await cara.stats() };
+    await waitFor(
+      'Bob and Cara to decode Ada’s re-published video',
+      async () => consumesNewCamera(bob) && consumesNewCamera(cara) && (await decoded(bob)) > 0 && (await decoded(cara)) > 0,
+      5000,
+    ).catch(async (err: Error) => {
+      const state = {
+        camera: ada.producerId('camera'),
+        oldCamera,
+        bob: bob.remoteConsumers(),
+        cara: cara.remoteConsumers(),
+        b: await bob.stats(),
+        c: await cara.stats(),
+      };
       throw new Error(`${err.message}: ${JSON.stringify(state)}\n${ctx.cluster.processes.map((p) => p.output()).join('\n')}`);
     });
     const recoveredMs = Date.now() - killedAt;
@@ -117,7 +137,11 @@ function spanningCluster(room: string) {
     const bob = await join('Bob');
     await waitFor('Bob to decode Ada', async () => (await decoded(bob)) > 0);
     // Placement reads the registry, which learns of Bob's 2 consumers at the next heartbeat.
-    await waitFor('the home instance to report itself full', async () => (await ctx.registry.loads()).some((l) => l.consumers >= l.capacity), 10_000);
+    await waitFor(
+      'the home instance to report itself full',
+      async () => (await ctx.registry.loads()).some((l) => l.consumers >= l.capacity),
+      10_000,
+    );
     return { ada, bob };
   };
   return { ctx, join, fillHome };

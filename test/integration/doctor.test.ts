@@ -41,7 +41,8 @@ const peerOf = async (peerId: string) => {
   return rooms.flatMap((r) => r.peers).find((p) => p.id === peerId);
 };
 const consumersOf = async (peerId: string): Promise<ConsumerHealth[]> => (await peerOf(peerId))?.consumers ?? [];
-const healthOf = async (peerId: string, consumerId: string) => (await consumersOf(peerId)).find((c) => c.consumerId === consumerId);
+const healthOf = async (peerId: string, consumerId: string) =>
+  (await consumersOf(peerId)).find((c) => c.consumerId === consumerId);
 
 /**
  * Polls until the consumer is named `cause`; returns how long after `onset` (epoch ms, or read once named) the
@@ -56,12 +57,16 @@ const named = async (
   watch: (h: ConsumerHealth | undefined) => void = () => undefined,
 ) => {
   const seen = new Set<string>();
-  const health = await waitFor(`${consumerId} to be named ${cause}`, async () => {
-    const h = await healthOf(peerId, consumerId);
-    watch(h);
-    if (h?.cause) seen.add(h.cause);
-    return h?.cause === cause ? h : undefined;
-  }, 10_000);
+  const health = await waitFor(
+    `${consumerId} to be named ${cause}`,
+    async () => {
+      const h = await healthOf(peerId, consumerId);
+      watch(h);
+      if (h?.cause) seen.add(h.cause);
+      return h?.cause === cause ? h : undefined;
+    },
+    10_000,
+  );
   const ms = health.since - (typeof onset === 'number' ? onset : onset());
   console.log(`named ${cause} in ${(ms / 1000).toFixed(2)} s`);
   expect([...seen]).toEqual([cause]);
@@ -105,18 +110,26 @@ describe('black-screen doctor: injected faults are named within 3 s', () => {
   it('names consumer-never-resumed, resumes it server-side, and the picture arrives', async () => {
     bob = await join('Bob', { faults: { neverResume: true, keepClosedConsumers: true } });
     const camera = ada.producerId('camera')!;
-    const consumer = await waitFor('Bob to consume Ada’s camera', () => bob.remoteConsumers().find((c) => c.producerId === camera));
+    const consumer = await waitFor('Bob to consume Ada’s camera', () =>
+      bob.remoteConsumers().find((c) => c.producerId === camera),
+    );
     bobsCamera = consumer.id;
     const health = await named(bob.peerId, bobsCamera, 'consumer-never-resumed', consumer.consumedAt);
     expect(health.traceId).toMatch(/^[0-9a-f]{32}$/);
-    await waitFor('Bob to decode Ada after the doctor resumed his consumer', async () => (await bob.stats()).videoFramesDecoded > 0, 10_000);
+    await waitFor(
+      'Bob to decode Ada after the doctor resumed his consumer',
+      async () => (await bob.stats()).videoFramesDecoded > 0,
+      10_000,
+    );
     await becomesHealthy(bob.peerId, bobsCamera);
     const after = await waitFor('Bob to report decoded frames', async () => {
       const h = await healthOf(bob.peerId, bobsCamera);
       return (h?.client?.framesDecoded ?? 0) > 0 ? h : undefined;
     });
     expect(after.status).toBe('healthy');
-    expect(after.remediations).toContainEqual(expect.objectContaining({ action: 'resume-consumer', cause: 'consumer-never-resumed' }));
+    expect(after.remediations).toContainEqual(
+      expect.objectContaining({ action: 'resume-consumer', cause: 'consumer-never-resumed' }),
+    );
     expect(after.server.paused).toBe(false);
     expect(after.server.keyFrames).toBeGreaterThan(0);
   });
@@ -131,7 +144,9 @@ describe('black-screen doctor: injected faults are named within 3 s', () => {
 
   it('names codec-unsupported for a subscriber that cannot decode VP8, and only for the camera', async () => {
     const cara = await join('Cara', { faults: { withoutCodecs: ['video/VP8'] } });
-    const failure = await waitFor('Cara’s consume of the camera to be refused', () => cara.requestErrors.find((e) => e.method === 'consume'));
+    const failure = await waitFor('Cara’s consume of the camera to be refused', () =>
+      cara.requestErrors.find((e) => e.method === 'consume'),
+    );
     const onset = Date.now() - (performance.now() - failure.at);
     await named(cara.peerId, `unsupported-${ada.producerId('camera')}`, 'codec-unsupported', onset);
     const microphone = ada.producerId('microphone');
@@ -162,7 +177,16 @@ describe('black-screen doctor: injected faults are named within 3 s', () => {
     );
     const inTrace = spans.filter((s) => s.traceId === lifecycle.traceId);
     const happenings = [...lifecycle.events.map((e) => e.name), ...inTrace.map((s) => s.name.replace(/^parley\.consumer\./, ''))];
-    const life = ['created', 'remediation', 'resumed', 'first-rtp', 'client-first-frame', 'producer-paused', 'producer-resumed', 'producer-closed'];
+    const life = [
+      'created',
+      'remediation',
+      'resumed',
+      'first-rtp',
+      'client-first-frame',
+      'producer-paused',
+      'producer-resumed',
+      'producer-closed',
+    ];
     for (const event of [...life, 'verdict']) expect(happenings).toContain(event);
     expect(inTrace.map((s) => s.name)).toContain('mediasoup.consume');
     expect(inTrace.map((s) => s.name)).toContain('mediasoup.resumeConsumer');
@@ -172,7 +196,9 @@ describe('black-screen doctor: injected faults are named within 3 s', () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(text).toMatch(/parley_consumer_health\{instance="[^"]+",status="unhealthy",cause="codec-unsupported"\} 1/);
     expect(text).toMatch(/parley_consumer_health\{instance="[^"]+",status="healthy",cause=""\} \d+/);
-    expect(text).toMatch(/parley_consumer_remediations_total\{instance="[^"]+",action="resume-consumer",cause="consumer-never-resumed"\} [1-9]/);
+    expect(text).toMatch(
+      /parley_consumer_remediations_total\{instance="[^"]+",action="resume-consumer",cause="consumer-never-resumed"\} [1-9]/,
+    );
   });
 });
 
@@ -189,7 +215,8 @@ describe('black-screen doctor: client-side faults are named within 3 s and repai
   };
   const cameraConsumer = (bot: Bot, camera: string) =>
     waitFor(`${bot.name} to consume the camera`, () => bot.remoteConsumers().find((c) => c.producerId === camera));
-  const decodes = (bot: Bot) => waitFor(`${bot.name} to decode video`, async () => (await bot.stats()).videoFramesDecoded > 0, 10_000);
+  const decodes = (bot: Bot) =>
+    waitFor(`${bot.name} to decode video`, async () => (await bot.stats()).videoFramesDecoded > 0, 10_000);
   const metric = async (pattern: RegExp) => pattern.test(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
 
   it('names transport-not-connected when the receive transport’s connect is lost; restart-ice, then mediaReset, and the picture comes back', async () => {
@@ -204,13 +231,17 @@ describe('black-screen doctor: client-side faults are named within 3 s and repai
     );
     const health = await named(viewer.peerId, stuck.consumerId, 'transport-not-connected', createdAt);
     expect(health.detail).toMatch(/dtls (new|connecting)/);
-    expect(health.remediations).toContainEqual(expect.objectContaining({ action: 'restart-ice', cause: 'transport-not-connected' }));
+    expect(health.remediations).toContainEqual(
+      expect.objectContaining({ action: 'restart-ice', cause: 'transport-not-connected' }),
+    );
     const restartAt = health.remediations.find((r) => r.action === 'restart-ice')!.at;
     expect(viewer.remedies).toContainEqual(expect.objectContaining({ action: 'restart-ice', transportId: recvTransport }));
 
     await waitFor('the doctor to have Dana rebuild her transports', () => viewer.resets === 1, 10_000);
     expect(viewer.lastResetAt!).toBeGreaterThan(restartAt);
-    expect(await metric(/parley_consumer_remediations_total\{[^}]*action="reset-media",cause="transport-not-connected"\} [1-9]/)).toBe(true);
+    expect(
+      await metric(/parley_consumer_remediations_total\{[^}]*action="reset-media",cause="transport-not-connected"\} [1-9]/),
+    ).toBe(true);
     await decodes(viewer);
     expect(viewer.transportIds().recv).not.toBe(recvTransport);
     const fresh = await cameraConsumer(viewer, camera);
@@ -233,30 +264,35 @@ describe('black-screen doctor: client-side faults are named within 3 s and repai
   it.each([
     ['simple', undefined],
     ['simulcast', simulcast],
-  ])('names no-key-frame for a late viewer (%s) of a publisher that cannot be asked for key frames, and asks for them', async (type, encodings) => {
-    const room = `doctor-key-frame-${type}`;
-    const publisher = await join(`${room}-publisher`, { room, faults: { deafToKeyFrameRequests: true } });
-    await publisher.publish({ simulcast: encodings });
-    const camera = publisher.producerId('camera')!;
-    // Well after the encoder's first key frame: unasked, libwebrtc sends the next one only minutes later.
-    await new Promise((r) => setTimeout(r, 2_000));
-    const viewer = await join(`Eli-${type}`, { room });
-    const consumer = await cameraConsumer(viewer, camera);
-    const health = await named(viewer.peerId, consumer.id, 'no-key-frame', consumer.consumedAt);
-    expect(health.server.preferredSpatialLayer !== null).toBe(type === 'simulcast');
-    expect(health.remediations).toContainEqual(expect.objectContaining({ action: 'request-key-frame', cause: 'no-key-frame' }));
-    // Asking again and again does not help: the fault does not heal on its own.
-    await new Promise((r) => setTimeout(r, 2_000));
-    const later = (await healthOf(viewer.peerId, consumer.id))!;
-    expect(later.cause).toBe('no-key-frame');
-    expect(later.server.keyFrames).toBe(0);
-    expect(later.server.producerPacketCount).toBeGreaterThan(health.server.producerPacketCount);
-    expect(later.remediations.filter((r) => r.action === 'request-key-frame').length).toBeGreaterThan(1);
-    expect((await viewer.stats()).videoFramesDecoded).toBe(0);
-    console.log(`consumed → named no-key-frame ${seconds(health.since - consumer.consumedAt)}, key frames asked ${later.remediations.length} times`);
-    viewer.close();
-    publisher.close();
-  });
+  ])(
+    'names no-key-frame for a late viewer (%s) of a publisher that cannot be asked for key frames, and asks for them',
+    async (type, encodings) => {
+      const room = `doctor-key-frame-${type}`;
+      const publisher = await join(`${room}-publisher`, { room, faults: { deafToKeyFrameRequests: true } });
+      await publisher.publish({ simulcast: encodings });
+      const camera = publisher.producerId('camera')!;
+      // Well after the encoder's first key frame: unasked, libwebrtc sends the next one only minutes later.
+      await new Promise((r) => setTimeout(r, 2_000));
+      const viewer = await join(`Eli-${type}`, { room });
+      const consumer = await cameraConsumer(viewer, camera);
+      const health = await named(viewer.peerId, consumer.id, 'no-key-frame', consumer.consumedAt);
+      expect(health.server.preferredSpatialLayer !== null).toBe(type === 'simulcast');
+      expect(health.remediations).toContainEqual(expect.objectContaining({ action: 'request-key-frame', cause: 'no-key-frame' }));
+      // Asking again and again does not help: the fault does not heal on its own.
+      await new Promise((r) => setTimeout(r, 2_000));
+      const later = (await healthOf(viewer.peerId, consumer.id))!;
+      expect(later.cause).toBe('no-key-frame');
+      expect(later.server.keyFrames).toBe(0);
+      expect(later.server.producerPacketCount).toBeGreaterThan(health.server.producerPacketCount);
+      expect(later.remediations.filter((r) => r.action === 'request-key-frame').length).toBeGreaterThan(1);
+      expect((await viewer.stats()).videoFramesDecoded).toBe(0);
+      console.log(
+        `consumed → named no-key-frame ${seconds(health.since - consumer.consumedAt)}, key frames asked ${later.remediations.length} times`,
+      );
+      viewer.close();
+      publisher.close();
+    },
+  );
 
   it('names decoder-stall when a viewer’s decoder hangs; a key frame, then reconsume, and the new consumer decodes', async () => {
     const publisher = await inRoom('doctor-decoder');
@@ -272,10 +308,16 @@ describe('black-screen doctor: client-side faults are named within 3 s and repai
     const frozenAt = await waitFor('the decoder to freeze', () => viewer.faultOnsets.frozenDecoder);
     const health = await named(viewer.peerId, consumer.id, 'decoder-stall', frozenAt);
     expect(health.remediations).toContainEqual(expect.objectContaining({ action: 'request-key-frame', cause: 'decoder-stall' }));
-    const reconsume = await waitFor('the doctor to ask Fay to consume again', () => viewer.remedies.find((r) => r.action === 'reconsume'), 10_000);
+    const reconsume = await waitFor(
+      'the doctor to ask Fay to consume again',
+      () => viewer.remedies.find((r) => r.action === 'reconsume'),
+      10_000,
+    );
     expect(reconsume).toMatchObject({ consumerId: consumer.id, producerId: camera, cause: 'decoder-stall' });
     const reconsumedAt = Date.now();
-    const fresh = await waitFor('Fay’s new camera consumer', () => viewer.remoteConsumers().find((c) => c.producerId === camera && c.id !== consumer.id));
+    const fresh = await waitFor('Fay’s new camera consumer', () =>
+      viewer.remoteConsumers().find((c) => c.producerId === camera && c.id !== consumer.id),
+    );
     await becomesHealthy(viewer.peerId, fresh.id);
     const after = await waitFor('the new consumer to report decoded frames', async () => {
       const h = await healthOf(viewer.peerId, fresh.id);
@@ -283,7 +325,9 @@ describe('black-screen doctor: client-side faults are named within 3 s and repai
     });
     expect(after.status).toBe('healthy');
     expect(await healthOf(viewer.peerId, consumer.id)).toBeUndefined();
-    console.log(`frozen → named decoder-stall ${seconds(health.since - frozenAt)}, reconsume asked by ${seconds(reconsumedAt - frozenAt)}`);
+    console.log(
+      `frozen → named decoder-stall ${seconds(health.since - frozenAt)}, reconsume asked by ${seconds(reconsumedAt - frozenAt)}`,
+    );
     viewer.close();
     publisher.close();
   });

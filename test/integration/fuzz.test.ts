@@ -28,7 +28,10 @@ describe('fuzzing the WebSocket protocol and the NATS media API', () => {
 
   beforeAll(async () => {
     // Both runtimes: the same Hono app parses the frames, but Deno's WebSocket and JSON are its own.
-    cluster = await startDistributed({ signaling: ['node', 'deno'], env: { RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' } });
+    cluster = await startDistributed({
+      signaling: ['node', 'deno'],
+      env: { RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' },
+    });
     registry = await RegistryReader.open(cluster.nats!.url);
     ada = await Bot.join({ url: cluster.signaling[0]!, room: ROOM, name: 'Ada', token: await token('Ada') });
     bob = await Bot.join({ url: cluster.signaling[0]!, room: ROOM, name: 'Bob', token: await token('Bob') });
@@ -79,7 +82,9 @@ describe('fuzzing the WebSocket protocol and the NATS media API', () => {
       { numRuns: Number(process.env.FUZZ_WS_RUNS ?? 60), seed: SEED, endOnFailure: true },
     );
     sockets.forEach((s) => s.close());
-    console.log(`WebSocket fuzz (Node and Deno signaling): ${tally.sent} frames, ${tally.replies} responses, codes ${JSON.stringify(tally.codes)}`);
+    console.log(
+      `WebSocket fuzz (Node and Deno signaling): ${tally.sent} frames, ${tally.replies} responses, codes ${JSON.stringify(tally.codes)}`,
+    );
     expect(tally.violations).toEqual([]);
     expect(tally.replies).toBe(tally.sent);
     await expectHealthy('after the WebSocket fuzz', before);
@@ -89,10 +94,13 @@ describe('fuzzing the WebSocket protocol and the NATS media API', () => {
     const before = await decoded();
     const tally = newTally();
     await fc.assert(
-      fc.asyncProperty(fc.array(natsMessage(ids, ['fuzz-nats-0', 'fuzz-nats-1']), { minLength: 20, maxLength: 60 }), async (messages) => {
-        await Promise.all(messages.map((m) => sendNatsCommand(registry.bus, instanceId, m, tally)));
-        return tally.violations.length === 0;
-      }),
+      fc.asyncProperty(
+        fc.array(natsMessage(ids, ['fuzz-nats-0', 'fuzz-nats-1']), { minLength: 20, maxLength: 60 }),
+        async (messages) => {
+          await Promise.all(messages.map((m) => sendNatsCommand(registry.bus, instanceId, m, tally)));
+          return tally.violations.length === 0;
+        },
+      ),
       { numRuns: Number(process.env.FUZZ_NATS_RUNS ?? 60), seed: SEED, endOnFailure: true },
     );
     console.log(`NATS fuzz: ${tally.sent} commands, codes ${JSON.stringify(tally.codes)}`);

@@ -50,7 +50,9 @@ describe(`leaks: ${CYCLES} join/publish/consume/leave cycles`, () => {
     const [load] = await registry.loads();
     // Subscriptions of the deployment's processes (named connections), not of this test's own registry reader.
     const connz = await nats.monitor<{ connections: { name?: string; subscriptions: number }[] }>('/connz?limit=1000');
-    const subscriptions = Object.fromEntries(connz.connections.filter((c) => c.name).map((c) => [c.name!.split(' ')[0]!, c.subscriptions]));
+    const subscriptions = Object.fromEntries(
+      connz.connections.filter((c) => c.name).map((c) => [c.name!.split(' ')[0]!, c.subscriptions]),
+    );
     const lobby = watcher.notifications.findLast((n) => n.notification === 'lobby')?.data as Lobby | undefined;
     const presence = (lobby?.rooms ?? []).reduce((n, r) => n + r.participants.length, 0);
     const { routers, transports, producers, consumers } = load!;
@@ -63,15 +65,25 @@ describe(`leaks: ${CYCLES} join/publish/consume/leave cycles`, () => {
   /** The registry heartbeat (2 s) and the lobby (coalesced) lag: wait until they settle on `expected`. */
   const settle = async (expected: Awaited<ReturnType<typeof snapshot>>, timeoutMs = 15_000) => {
     let last = await snapshot();
-    await waitFor('the counts to return to baseline', async () => {
-      last = await snapshot();
-      return JSON.stringify(last) === JSON.stringify(expected);
-    }, timeoutMs).catch(() => undefined);
+    await waitFor(
+      'the counts to return to baseline',
+      async () => {
+        last = await snapshot();
+        return JSON.stringify(last) === JSON.stringify(expected);
+      },
+      timeoutMs,
+    ).catch(() => undefined);
     return last;
   };
 
-  it('returns media objects, presence and NATS subscriptions to baseline; RSS growth is reported', { timeout: 60_000 + CYCLES * 2000 }, async () => {
-    await waitFor('the registry to show the resident', async () => (await snapshot()).producers === 2 && (await snapshot()).presence === 1, 10_000);
+  it('returns media objects, presence and NATS subscriptions to baseline; RSS growth is reported', {
+    timeout: 60_000 + CYCLES * 2000,
+  }, async () => {
+    await waitFor(
+      'the registry to show the resident',
+      async () => (await snapshot()).producers === 2 && (await snapshot()).presence === 1,
+      10_000,
+    );
     const baseline = await snapshot();
     const workerPid = (await registry.loads())[0]!.perWorker[0]!.pid;
     const rssBefore = { ...rss(), mediasoupWorker: rssKiB(workerPid) };
@@ -86,7 +98,9 @@ describe(`leaks: ${CYCLES} join/publish/consume/leave cycles`, () => {
     const cyclesMs = Date.now() - started;
     const after = await settle(baseline);
     const rssAfter = { ...rss(), mediasoupWorker: rssKiB(workerPid) };
-    const growth = Object.fromEntries(Object.entries(rssAfter).map(([k, v]) => [k, `${Math.round((v - rssBefore[k as keyof typeof rssBefore]) / 1024)} MiB`]));
+    const growth = Object.fromEntries(
+      Object.entries(rssAfter).map(([k, v]) => [k, `${Math.round((v - rssBefore[k as keyof typeof rssBefore]) / 1024)} MiB`]),
+    );
     console.log(
       `${CYCLES} cycles in ${cyclesMs} ms; baseline ${JSON.stringify(baseline)}, after ${JSON.stringify(after)}; ` +
         `RSS before ${JSON.stringify(rssBefore)} KiB, after ${JSON.stringify(rssAfter)} KiB, growth ${JSON.stringify(growth)}`,

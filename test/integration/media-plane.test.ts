@@ -53,10 +53,14 @@ describe('media worker: rooms across workers, media features, recovery', () => {
     cara = await join('Cara');
     await waitFor('Cara to decode Ada through a pipe', async () => (await decoded(cara)) > 0);
     expect((await cara.stats()).audioPacketsReceived).toBeGreaterThan(0);
-    await waitFor('the registry to show the room on both workers', async () => {
-      const perWorker = (await loads()).perWorker;
-      return perWorker.every((w) => w.routers === 1 && w.consumers === 2) ? perWorker : undefined;
-    }, 10_000);
+    await waitFor(
+      'the registry to show the room on both workers',
+      async () => {
+        const perWorker = (await loads()).perWorker;
+        return perWorker.every((w) => w.routers === 1 && w.consumers === 2) ? perWorker : undefined;
+      },
+      10_000,
+    );
   });
 
   it('tells everyone who is speaking', async () => {
@@ -67,7 +71,10 @@ describe('media worker: rooms across workers, media features, recovery', () => {
   it('mutes and unmutes: consumers learn it and media stops and resumes', async () => {
     const camera = ada.producerId('camera')!;
     await ada.setPaused('camera', true);
-    await waitFor('Bob and Cara to see the camera paused', () => bob.pausedProducers.has(camera) && cara.pausedProducers.has(camera));
+    await waitFor(
+      'Bob and Cara to see the camera paused',
+      () => bob.pausedProducers.has(camera) && cara.pausedProducers.has(camera),
+    );
     await new Promise((r) => setTimeout(r, 500));
     const frozen = await decoded(bob);
     await new Promise((r) => setTimeout(r, 1000));
@@ -85,9 +92,13 @@ describe('media worker: rooms across workers, media features, recovery', () => {
     expect(await ask('join', { roomId: 'plane' })).toBe('BAD_REQUEST');
     expect(await ask('join', 'not even an object')).toBe('BAD_REQUEST');
     expect(await ask('selfDestruct', {})).toBe('UNKNOWN_METHOD');
-    expect(await ask('consume', { roomId: 'plane', peerId: bob.peerId, transportId: 'x', producerId: 'y', rtpCapabilities: {} })).toBe('NOT_FOUND');
+    expect(
+      await ask('consume', { roomId: 'plane', peerId: bob.peerId, transportId: 'x', producerId: 'y', rtpCapabilities: {} }),
+    ).toBe('NOT_FOUND');
     expect(await ask('resumeConsumer', { roomId: 'nowhere', peerId: 'p', consumerId: 'c' })).toBe('NOT_FOUND');
-    expect(await ask('closeProducer', { roomId: 'plane', peerId: bob.peerId, producerId: ada.producerId('camera') })).toBe('NOT_FOUND');
+    expect(await ask('closeProducer', { roomId: 'plane', peerId: bob.peerId, producerId: ada.producerId('camera') })).toBe(
+      'NOT_FOUND',
+    );
     await decodesMore(bob);
   });
 
@@ -103,10 +114,14 @@ describe('media worker: rooms across workers, media features, recovery', () => {
     expect(recoveredMs).toBeLessThan(5000);
     expect(cara.resets).toBe(0);
     expect(bob.peers.has(ada.peerId)).toBe(true);
-    const after = await waitFor('the registry to show the replacement worker', async () => {
-      const load = await loads();
-      return load.perWorker.every((w) => w.pid !== victim.pid) ? load : undefined;
-    }, 5000);
+    const after = await waitFor(
+      'the registry to show the replacement worker',
+      async () => {
+        const load = await loads();
+        return load.perWorker.every((w) => w.pid !== victim.pid) ? load : undefined;
+      },
+      5000,
+    );
     expect(after.workers).toBe(2);
   });
 
@@ -124,9 +139,12 @@ describe('media worker: rooms across workers, media features, recovery', () => {
       throw new Error(`${err.message}\n${cluster.processes[0]!.output()}`);
     });
     expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`, { signal: AbortSignal.timeout(5000) })).status).toBe(503);
-    const late = await Bot.join({ url: cluster.signaling[0]!, room: 'after-drain', name: 'Late', token: await token('Late') }).catch(
-      (err: Error) => err,
-    );
+    const late = await Bot.join({
+      url: cluster.signaling[0]!,
+      room: 'after-drain',
+      name: 'Late',
+      token: await token('Late'),
+    }).catch((err: Error) => err);
     expect(late).toBeInstanceOf(Error);
     expect(String(late)).toMatch(/no media worker is available/);
     await decodesMore(bob);

@@ -43,16 +43,19 @@ describe.skipIf(!net)('multi-host deployment in network namespaces', () => {
   const bots: Record<string, Running> = {};
 
   const state = (name: string): BotState | undefined => {
-    const lines = bots[name]!.output().split('\n').filter((l) => l.startsWith('BOT '));
+    const lines = bots[name]!.output()
+      .split('\n')
+      .filter((l) => l.startsWith('BOT '));
     const last = lines.at(-1);
     return last ? (JSON.parse(last.slice(4)) as BotState) : undefined;
   };
-  const until = async <T,>(what: string, check: () => T | undefined | false, timeoutMs: number): Promise<T> => {
+  const until = async <T>(what: string, check: () => T | undefined | false, timeoutMs: number): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = check();
       if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(Object.keys(bots).map(state))}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}: ${JSON.stringify(Object.keys(bots).map(state))}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -75,16 +78,26 @@ describe.skipIf(!net)('multi-host deployment in network namespaces', () => {
   };
   const startBot = async (name: string, signalingHost: 'sig1' | 'sig2') => {
     const [cmd, args] = nodeTs('harness/bot-runner.ts');
-    const env = { BOT_URL: `http://${hosts[signalingHost]}:3000`, BOT_ROOM: 'multihost', BOT_NAME: name, BOT_TOKEN: await token(name) };
+    const env = {
+      BOT_URL: `http://${hosts[signalingHost]}:3000`,
+      BOT_ROOM: 'multihost',
+      BOT_NAME: name,
+      BOT_TOKEN: await token(name),
+    };
     bots[name] = await network.start('client', cmd, [...args], { name: `bot ${name}`, env, ready: /^BOT /m, timeoutMs: 20_000 });
   };
 
   beforeAll(async () => {
     for (const [name, ip] of Object.entries(hosts)) network.addHost(name, ip);
-    await network.start('nats', 'nats-server', ['-a', hosts.nats, '-p', '4222', '-js', '-sd', `/tmp/parley-netns-nats-${process.pid}`], {
-      name: 'nats-server',
-      ready: /Server is ready/,
-    });
+    await network.start(
+      'nats',
+      'nats-server',
+      ['-a', hosts.nats, '-p', '4222', '-js', '-sd', `/tmp/parley-netns-nats-${process.pid}`],
+      {
+        name: 'nats-server',
+        ready: /Server is ready/,
+      },
+    );
     await startMedia('media1');
     for (const name of ['sig1', 'sig2'] as const) {
       const [cmd, args] = nodeTs('signaling/main.ts');
@@ -104,10 +117,14 @@ describe.skipIf(!net)('multi-host deployment in network namespaces', () => {
     await startMedia('media2');
     await new Promise((r) => setTimeout(r, 2500));
     await startBot('Cara', 'sig2');
-    const cara = await until('Cara to decode Ada across hosts', () => {
-      const s = state('Cara');
-      return s && s.videoFramesDecoded > 0 && s.audioPacketsReceived > 0 ? s : undefined;
-    }, 15_000);
+    const cara = await until(
+      'Cara to decode Ada across hosts',
+      () => {
+        const s = state('Cara');
+        return s && s.videoFramesDecoded > 0 && s.audioPacketsReceived > 0 ? s : undefined;
+      },
+      15_000,
+    );
     console.log(`cross-host: Cara's join → first remote frame ${cara.firstRemoteVideoMs} ms`);
     expect(liveMediaWorkers()).toBe(2);
 
@@ -116,11 +133,15 @@ describe.skipIf(!net)('multi-host deployment in network namespaces', () => {
     media[home]!.child.kill('SIGKILL');
     network.unplug(home);
     const ada = state('Ada')!;
-    await until('Bob and Cara to decode Ada’s media from the surviving host', () => {
-      const now = state('Ada');
-      const moved = now && now.resets === 1 && now.camera && now.camera !== ada.camera ? now.camera : undefined;
-      return moved && ['Bob', 'Cara'].every((n) => state(n)!.consuming.includes(moved) && state(n)!.videoFramesDecoded > 0);
-    }, 5000);
+    await until(
+      'Bob and Cara to decode Ada’s media from the surviving host',
+      () => {
+        const now = state('Ada');
+        const moved = now && now.resets === 1 && now.camera && now.camera !== ada.camera ? now.camera : undefined;
+        return moved && ['Bob', 'Cara'].every((n) => state(n)!.consuming.includes(moved) && state(n)!.videoFramesDecoded > 0);
+      },
+      5000,
+    );
     const failoverMs = Date.now() - killedAt;
     console.log(`multi-host failover: media again ${failoverMs} ms after losing ${home}`);
     expect(failoverMs).toBeLessThan(5000);

@@ -63,7 +63,11 @@ describe.each(modes)('two Node bots in one room: %s', (mode, start) => {
     const camera = a.producerId('camera')!;
     expect(b.remoteConsumers().map((c) => c.producerId)).toContain(camera);
     await a.unpublish('camera');
-    await waitFor('Bob’s consumer of Ada’s camera to close', () => !b.remoteConsumers().some((c) => c.producerId === camera), 10_000);
+    await waitFor(
+      'Bob’s consumer of Ada’s camera to close',
+      () => !b.remoteConsumers().some((c) => c.producerId === camera),
+      10_000,
+    );
     expect(b.remoteConsumers()).toEqual([expect.objectContaining({ peerId: a.peerId, kind: 'audio', source: 'microphone' })]);
 
     expect(b.peers.has(a.peerId)).toBe(true);

@@ -21,7 +21,10 @@ describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)'
     TestClient.open(wsUrl(cluster.signaling[instance]!, await token(name, options)));
 
   beforeAll(async () => {
-    cluster = await startDistributed({ signaling: [first, second], env: { SESSION_GRACE_MS: String(GRACE_MS), ROOM_MAX_PARTICIPANTS: '3' } });
+    cluster = await startDistributed({
+      signaling: [first, second],
+      env: { SESSION_GRACE_MS: String(GRACE_MS), ROOM_MAX_PARTICIPANTS: '3' },
+    });
   });
   afterAll(() => cluster?.stop());
 
@@ -61,7 +64,10 @@ describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)'
     expect(await closeOf(`${base}/ws?v=1`)).toEqual([4401, 'an access token is required']);
     expect(await closeOf(`${base}/ws?v=1&token=${forged}`)).toEqual([4401, 'access token invalid']);
     expect(await closeOf(`${base}/ws?v=1&token=${expired}`)).toEqual([4401, 'access token expired']);
-    expect(await closeOf(wsUrl(cluster.signaling[0]!, await token('Ada'), 99))).toEqual([4400, 'protocol version 1 required (got 99)']);
+    expect(await closeOf(wsUrl(cluster.signaling[0]!, await token('Ada'), 99))).toEqual([
+      4400,
+      'protocol version 1 required (got 99)',
+    ]);
   });
 
   it('checks every request against the token’s grants', async () => {
@@ -71,7 +77,10 @@ describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)'
     const listener = await open('Listener', 0, { grants: { canPublish: false, canSubscribe: true, sources: [] } });
     await listener.request('join', { room: 'proto-grants' });
     const produce = { transportId: 't', kind: 'audio', source: 'microphone', rtpParameters: { codecs: [] } };
-    expect(await listener.request('produce', produce)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', message: 'this token may not publish' } });
+    expect(await listener.request('produce', produce)).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN', message: 'this token may not publish' },
+    });
     listener.close();
     const micOnly = await open('MicOnly', 1, { grants: { canPublish: true, canSubscribe: false, sources: ['microphone'] } });
     await micOnly.request('join', { room: 'proto-grants' });
@@ -96,7 +105,10 @@ describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)'
       ok: false,
       error: { code: 'BAD_REQUEST', message: expect.stringContaining('room') },
     });
-    expect(await client.request('createTransport', { direction: 'send' })).toMatchObject({ ok: false, error: { code: 'NOT_JOINED' } });
+    expect(await client.request('createTransport', { direction: 'send' })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_JOINED' },
+    });
     expect((await client.request('join', { room: 'proto-bad' })).ok).toBe(true);
     expect(await client.request('join', { room: 'proto-bad' })).toMatchObject({ ok: false, error: { code: 'ALREADY_JOINED' } });
     expect(await client.request('consume', { transportId: 'nope', producerId: 'nope', rtpCapabilities: {} })).toMatchObject({
@@ -147,7 +159,13 @@ describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)'
       rooms: expect.arrayContaining([
         {
           roomId: 'proto-lobby',
-          participants: [expect.objectContaining({ displayName: 'Ada', connected: true, media: { microphone: false, muted: false, camera: false, screen: false, speaking: false } })],
+          participants: [
+            expect.objectContaining({
+              displayName: 'Ada',
+              connected: true,
+              media: { microphone: false, muted: false, camera: false, screen: false, speaking: false },
+            }),
+          ],
         },
       ]),
     });

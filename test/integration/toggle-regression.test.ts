@@ -33,7 +33,9 @@ describe(`seed regression: 3 participants toggling the camera ${TOGGLES} times e
     await cluster?.stop();
   });
 
-  it('shows every camera within 2 s, never errors, leaves no stale consumer, and ends local tracks', { timeout: 120_000 }, async () => {
+  it('shows every camera within 2 s, never errors, leaves no stale consumer, and ends local tracks', {
+    timeout: 120_000,
+  }, async () => {
     const failures: string[] = [];
     const started = performance.now();
     await Promise.all(
@@ -49,27 +51,43 @@ describe(`seed regression: 3 participants toggling the camera ${TOGGLES} times e
           }
         }
         // End with the camera on: everyone must see everyone.
-        await bot.publish({ audio: false, video: true }).catch((err: Error) => failures.push(`${bot.name} final publish: ${err.message}`));
+        await bot
+          .publish({ audio: false, video: true })
+          .catch((err: Error) => failures.push(`${bot.name} final publish: ${err.message}`));
       }),
     );
     const stormMs = Math.round(performance.now() - started);
     const cameras = new Map(bots.map((b) => [b.peerId, b.producerId('camera')!]));
     const mismatches = () =>
       bots.flatMap((bot) => {
-        const video = bot.remoteConsumers().filter((c) => c.kind === 'video').map((c) => c.producerId).sort();
-        const expected = bots.filter((o) => o !== bot).map((o) => cameras.get(o.peerId)!).sort();
+        const video = bot
+          .remoteConsumers()
+          .filter((c) => c.kind === 'video')
+          .map((c) => c.producerId)
+          .sort();
+        const expected = bots
+          .filter((o) => o !== bot)
+          .map((o) => cameras.get(o.peerId)!)
+          .sort();
         return video.join() === expected.join() ? [] : [`${bot.name} consumes [${video}] instead of [${expected}]`];
       });
-    await waitFor('every participant to consume exactly the 2 live cameras', () => mismatches().length === 0, 10_000).catch(() => undefined);
+    await waitFor('every participant to consume exactly the 2 live cameras', () => mismatches().length === 0, 10_000).catch(
+      () => undefined,
+    );
     const stale = mismatches();
     await new Promise((r) => setTimeout(r, BLACK_SCREEN_MS + 200));
 
     // Black screens: a camera on for ≥ 2 s that a participant did not decode within 2 s of its announcement.
     const now = performance.now();
-    const all: (VideoTimeline & { viewer: string })[] = bots.flatMap((bot) => [...bot.videoTimeline.values()].map((t) => ({ ...t, viewer: bot.name })));
+    const all: (VideoTimeline & { viewer: string })[] = bots.flatMap((bot) =>
+      [...bot.videoTimeline.values()].map((t) => ({ ...t, viewer: bot.name })),
+    );
     const visible = all.filter((t) => (t.closedAt ?? now) - t.announcedAt >= BLACK_SCREEN_MS);
     const black = visible.filter((t) => t.firstFrameAt === undefined || t.firstFrameAt - t.announcedAt > BLACK_SCREEN_MS);
-    const delays = visible.filter((t) => t.firstFrameAt !== undefined).map((t) => t.firstFrameAt! - t.announcedAt).sort((a, b) => a - b);
+    const delays = visible
+      .filter((t) => t.firstFrameAt !== undefined)
+      .map((t) => t.firstFrameAt! - t.announcedAt)
+      .sort((a, b) => a - b);
     const shortLived = all.filter((t) => !visible.includes(t));
     const racedConsumes = bots.flatMap((b) => b.requestErrors);
     const unexplained = racedConsumes.filter((e) => {
@@ -83,7 +101,8 @@ describe(`seed regression: 3 participants toggling the camera ${TOGGLES} times e
         `short-lived cameras decoded anyway ${shortLived.filter((t) => t.firstFrameAt).length}/${shortLived.length}; ` +
         `consume requests that lost the race with a closing producer ${racedConsumes.length}, unexplained ${unexplained.length}`,
     );
-    if (unexplained.length) console.log(`consume failures not explained by a closing producer: ${JSON.stringify(unexplained.map((e) => e.message))}`);
+    if (unexplained.length)
+      console.log(`consume failures not explained by a closing producer: ${JSON.stringify(unexplained.map((e) => e.message))}`);
     expect(failures).toEqual([]);
     expect(stale).toEqual([]);
     expect(black.map((t) => `${t.viewer} ← ${t.producerId}`)).toEqual([]);
@@ -101,6 +120,10 @@ describe(`seed regression: 3 participants toggling the camera ${TOGGLES} times e
     const [ada, ...others] = bots;
     await ada!.leave();
     expect(ada!.producedTracks.filter((p) => p.track.readyState !== 'ended')).toEqual([]);
-    await waitFor('the others to drop Ada’s camera', () => others.every((o) => !o.remoteConsumers().some((c) => c.peerId === ada!.peerId)), 5000);
+    await waitFor(
+      'the others to drop Ada’s camera',
+      () => others.every((o) => !o.remoteConsumers().some((c) => c.peerId === ada!.peerId)),
+      5000,
+    );
   });
 });

@@ -21,7 +21,12 @@ describe('tracing across signaling (Node and Deno), NATS and the media worker', 
     receiver = await OtlpReceiver.start();
     cluster = await startDistributed({
       signaling: ['node', 'deno'],
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_DENO: 'true', OTEL_BSP_SCHEDULE_DELAY: '200' },
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_DENO: 'true',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      },
     });
     admin = await token('Operator', { admin: true });
   });
@@ -41,19 +46,28 @@ describe('tracing across signaling (Node and Deno), NATS and the media worker', 
   }
 
   async function storedTrace(base: string, traceId: string, done: (spans: SpanRecord[]) => boolean): Promise<SpanRecord[]> {
-    return waitFor(`trace ${traceId} in the store of ${base}`, async () => {
-      const res = await fetch(`${base}/debug/api/traces/${traceId}`, { headers: { authorization: `Bearer ${admin}` } });
-      const { spans } = (await res.json()) as { spans: SpanRecord[] };
-      return done(spans) ? spans : undefined;
-    }, 10_000);
+    return waitFor(
+      `trace ${traceId} in the store of ${base}`,
+      async () => {
+        const res = await fetch(`${base}/debug/api/traces/${traceId}`, { headers: { authorization: `Bearer ${admin}` } });
+        const { spans } = (await res.json()) as { spans: SpanRecord[] };
+        return done(spans) ? spans : undefined;
+      },
+      10_000,
+    );
   }
 
   it('links browser-side parent → signaling → NATS request → media worker → mediasoup call', async () => {
     const [node] = cluster.signaling as [string, string];
     const { traceId, parent } = await traced(node, 'Ada');
     // Each process relays its spans in its own batches: wait for both ends of the chain.
-    const spans = await storedTrace(node, traceId, (s) => s.some((x) => x.service === 'parley-media-worker') && s.some((x) => x.parentSpanId === parent));
-    const child = (of: SpanRecord | undefined, where: (s: SpanRecord) => boolean) => spans.find((s) => s.parentSpanId === of?.spanId && where(s));
+    const spans = await storedTrace(
+      node,
+      traceId,
+      (s) => s.some((x) => x.service === 'parley-media-worker') && s.some((x) => x.parentSpanId === parent),
+    );
+    const child = (of: SpanRecord | undefined, where: (s: SpanRecord) => boolean) =>
+      spans.find((s) => s.parentSpanId === of?.spanId && where(s));
 
     const server = spans.find((s) => s.parentSpanId === parent);
     expect(server).toMatchObject({ name: 'parley.v1/join', kind: 'server', service: 'parley-signaling' });
@@ -70,11 +84,15 @@ describe('tracing across signaling (Node and Deno), NATS and the media worker', 
   it('exports spans of every process over OTLP/HTTP, the Deno instance’s through Deno’s own OpenTelemetry', async () => {
     const [, deno] = cluster.signaling as [string, string];
     const { traceId, parent } = await traced(deno, 'Bob');
-    const received = await waitFor('spans of Deno signaling and the media worker at the OTLP endpoint', () => {
-      const spans = receiver.spans.filter((s) => s.traceId === traceId);
-      const fromDeno = spans.find((s) => s.parentSpanId === parent && s.name === 'parley.v1/join');
-      return fromDeno && spans.some((s) => s.service === 'parley-media-worker') ? spans : undefined;
-    }, 15_000);
+    const received = await waitFor(
+      'spans of Deno signaling and the media worker at the OTLP endpoint',
+      () => {
+        const spans = receiver.spans.filter((s) => s.traceId === traceId);
+        const fromDeno = spans.find((s) => s.parentSpanId === parent && s.name === 'parley.v1/join');
+        return fromDeno && spans.some((s) => s.service === 'parley-media-worker') ? spans : undefined;
+      },
+      15_000,
+    );
     expect(new Set(received.map((s) => s.service)).size).toBeGreaterThanOrEqual(2);
     // The Deno instance's store still shows the media worker's half, relayed over NATS.
     const stored = await storedTrace(deno, traceId, (s) => s.some((x) => x.kind === 'consumer' && x.service === 'parley-bus'));

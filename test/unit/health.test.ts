@@ -69,13 +69,20 @@ describe('black-screen doctor: verdicts', () => {
   it('gives every cause its grace period, and calls a young consumer pending', () => {
     const within = GRACE_MS - 1;
     expect(judge(live({ ageMs: within, paused: true }))).toMatchObject({ status: 'pending', cause: null });
-    expect(judge(live({ ageMs: within, transport: { iceState: 'new', dtlsState: 'new', downMs: within } })).status).toBe('pending');
+    expect(judge(live({ ageMs: within, transport: { iceState: 'new', dtlsState: 'new', downMs: within } })).status).toBe(
+      'pending',
+    );
     // A transport that just dropped on an old consumer is not named yet either.
-    expect(judge(live({ transport: { iceState: 'disconnected', dtlsState: 'connected', downMs: within } })).status).toBe('healthy');
+    expect(judge(live({ transport: { iceState: 'disconnected', dtlsState: 'connected', downMs: within } })).status).toBe(
+      'healthy',
+    );
     expect(judge(live({ producerIdleMs: within })).status).toBe('healthy');
     expect(judge(live({ layered: true, layersMissingMs: within })).status).toBe('healthy');
     // Nothing forwarded because mediasoup just lost every layer: not a key-frame problem, not yet a layer one.
-    expect(judge(live({ layered: true, layersMissingMs: within, forwardIdleMs: past }))).toMatchObject({ status: 'pending', cause: null });
+    expect(judge(live({ layered: true, layersMissingMs: within, forwardIdleMs: past }))).toMatchObject({
+      status: 'pending',
+      cause: null,
+    });
     expect(judge(live({ layered: true, layersMissingMs: within, forwardIdleMs: 0, decodeStalls: 5 })).cause).toBeNull();
     expect(judge(live({ forwardIdleMs: within })).status).toBe('healthy');
     expect(judge(live({ decodeStalls: 1 })).status).toBe('healthy');

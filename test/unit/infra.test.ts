@@ -56,10 +56,12 @@ const obj = (v: unknown): Obj => {
 function yamlDocs(file: string): Json[] {
   const docs = parseAllDocuments(read(file), { merge: true });
   if (!Array.isArray(docs)) return [];
-  return docs.map((doc) => {
-    if (doc.errors.length) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
-    return doc.toJS({ maxAliasCount: 100 }) as Json;
-  }).filter((d) => d !== null);
+  return docs
+    .map((doc) => {
+      if (doc.errors.length) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+      return doc.toJS({ maxAliasCount: 100 }) as Json;
+    })
+    .filter((d) => d !== null);
 }
 const yamlDoc = (file: string): Json => {
   const docs = yamlDocs(file);
@@ -68,7 +70,9 @@ const yamlDoc = (file: string): Json => {
 };
 
 function walk(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
 const formatErrors = (errors: ErrorObject[] | null | undefined) =>
@@ -119,8 +123,14 @@ interface KubeDoc {
   data: Obj;
 }
 const manifestDir = path.join(infra, 'k8s/manifests');
-const manifestFiles = fs.existsSync(manifestDir) ? walk(manifestDir).filter((f) => /\.ya?ml$/.test(f)).map(rel) : [];
-const kubeDocs: KubeDoc[] = manifestFiles.flatMap((file) => yamlDocs(file).map((data, index) => ({ file, index, data: obj(data) })));
+const manifestFiles = fs.existsSync(manifestDir)
+  ? walk(manifestDir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map(rel)
+  : [];
+const kubeDocs: KubeDoc[] = manifestFiles.flatMap((file) =>
+  yamlDocs(file).map((data, index) => ({ file, index, data: obj(data) })),
+);
 const kindOf = (d: Obj) => `${String(d.apiVersion)}/${String(d.kind)}`;
 const nameOf = (d: KubeDoc) => `${d.file}#${d.index} ${String(d.data.kind)} ${String(obj(d.data.metadata).name)}`;
 
@@ -233,11 +243,17 @@ describe('Kubernetes manifests (infra/k8s/manifests)', () => {
       }
       if (kind === 'PodDisruptionBudget' || kind === 'PodMonitor') {
         const selector = obj(obj(spec.selector).matchLabels);
-        expect(workloads.some((w) => matches(selector, labelsOf(w.data))), `${nameOf(doc)} selects a workload`).toBe(true);
+        expect(
+          workloads.some((w) => matches(selector, labelsOf(w.data))),
+          `${nameOf(doc)} selects a workload`,
+        ).toBe(true);
       }
       if (kind === 'Service') {
         const selector = obj(spec.selector);
-        expect(workloads.some((w) => matches(selector, labelsOf(w.data))), `${nameOf(doc)} selects a workload`).toBe(true);
+        expect(
+          workloads.some((w) => matches(selector, labelsOf(w.data))),
+          `${nameOf(doc)} selects a workload`,
+        ).toBe(true);
       }
     }
     for (const w of workloads) {
@@ -260,7 +276,9 @@ describe('Kubernetes manifests (infra/k8s/manifests)', () => {
       const container = obj((pod.containers as Obj[])[0]);
       const drainMs = Number(envOf(container).DRAIN_TIMEOUT_MS);
       expect(drainMs, `${name} sets DRAIN_TIMEOUT_MS`).toBeGreaterThan(0);
-      expect(Number(pod.terminationGracePeriodSeconds) * 1000, `${name} terminationGracePeriodSeconds`).toBeGreaterThanOrEqual(drainMs);
+      expect(Number(pod.terminationGracePeriodSeconds) * 1000, `${name} terminationGracePeriodSeconds`).toBeGreaterThanOrEqual(
+        drainMs,
+      );
       expect(obj(obj(container.readinessProbe).httpGet).path).toBe('/readyz');
       expect(obj(obj(container.livenessProbe).httpGet).path).toBe('/healthz');
       expect(obj(obj(container.lifecycle).preStop)).toBeDefined();
@@ -340,7 +358,8 @@ function serviceEnv(service: Obj): Record<string, string> {
 const interpolateDefault = (s: string) => s.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
 const durationMs = (d: string) => {
   let ms = 0;
-  for (const [, n, u] of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[u as 'ms'];
+  for (const [, n, u] of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[u as 'ms'];
   return ms;
 };
 
@@ -357,7 +376,13 @@ describe('Compose (infra/compose)', () => {
   const compose = obj(fs.existsSync(path.join(root, composeFile)) ? yamlDoc(composeFile) : {});
   const services = obj(compose.services ?? {});
 
-  for (const f of [composeFile, 'infra/compose/prometheus.yml', 'infra/compose/prometheus-rules.yml', 'infra/compose/otel-collector.yaml']) covered.add(f);
+  for (const f of [
+    composeFile,
+    'infra/compose/prometheus.yml',
+    'infra/compose/prometheus-rules.yml',
+    'infra/compose/otel-collector.yaml',
+  ])
+    covered.add(f);
 
   it('compose.yaml validates against the Compose specification schema', () => {
     expectValid(validate, compose, composeFile);
@@ -397,13 +422,18 @@ describe('Compose (infra/compose)', () => {
           if (Number(c1) + i !== Number(h1) + i) published.add(`mismatch ${key}`);
           published.add(`${Number(c1) + i}/${proto}`);
         }
-        expect(c2 === undefined ? 0 : Number(c2) - Number(c1), `${name}: range lengths`).toBe(h2 === undefined ? 0 : Number(h2) - Number(h1));
+        expect(c2 === undefined ? 0 : Number(c2) - Number(c1), `${name}: range lengths`).toBe(
+          h2 === undefined ? 0 : Number(h2) - Number(h1),
+        );
       }
       const env = serviceEnv(obj(s));
       if (env.MEDIA_PORT_BASE === undefined) continue;
       const base = Number(env.MEDIA_PORT_BASE);
       const workers = Number(env.MEDIA_WORKERS);
-      expect([...published].filter((p) => p.startsWith('mismatch')), name).toEqual([]);
+      expect(
+        [...published].filter((p) => p.startsWith('mismatch')),
+        name,
+      ).toEqual([]);
       for (let i = 0; i < workers; i++) {
         expect(published, `${name} publishes worker ${i}`).toContain(`${base + i}/udp`);
         expect(published, `${name} publishes worker ${i}`).toContain(`${base + i}/tcp`);
@@ -412,7 +442,10 @@ describe('Compose (infra/compose)', () => {
         expect(published, `${name} publishes its pipe range`).toContain(`${p}/udp`);
       }
       expect(interpolateDefault(env.MEDIA_ANNOUNCED_ADDRESS ?? '')).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-      expect(durationMs(String(obj(s).stop_grace_period ?? '10s')), `${name}: stop_grace_period covers the drain`).toBeGreaterThan(Number(env.DRAIN_TIMEOUT_MS));
+      expect(
+        durationMs(String(obj(s).stop_grace_period ?? '10s')),
+        `${name}: stop_grace_period covers the drain`,
+      ).toBeGreaterThan(Number(env.DRAIN_TIMEOUT_MS));
     }
   });
 
@@ -432,7 +465,7 @@ describe('Compose (infra/compose)', () => {
     expect(obj(kubeRules!.spec).groups).toEqual(obj(yamlDoc('infra/compose/prometheus-rules.yml')).groups);
   });
 
-  it('prometheus.yml validates against SchemaStore\'s Prometheus schema and scrapes every instance', () => {
+  it("prometheus.yml validates against SchemaStore's Prometheus schema and scrapes every instance", () => {
     const file = 'infra/compose/prometheus.yml';
     const ajv7 = new Ajv({ allErrors: true, strict: false });
     addFormats(ajv7);
@@ -454,7 +487,7 @@ describe('Compose (infra/compose)', () => {
     }
   });
 
-  it('the Prometheus rules (compose file and PrometheusRule) validate against SchemaStore\'s rules schema', () => {
+  it("the Prometheus rules (compose file and PrometheusRule) validate against SchemaStore's rules schema", () => {
     const file = 'infra/compose/prometheus-rules.yml';
     const ajv7 = new Ajv({ allErrors: true, strict: false });
     const validateRules = ajv7.compile(JSON.parse(read('infra/schemas/schemastore/prometheus.rules.json')) as Obj);
@@ -505,7 +538,12 @@ describe('Compose (infra/compose)', () => {
 // ---------------------------------------------------------------------------------------------------------
 
 const imageDir = path.join(infra, 'images');
-const dockerfiles = fs.existsSync(imageDir) ? fs.readdirSync(imageDir).filter((f) => f.endsWith('.Dockerfile')).map((f) => `infra/images/${f}`) : [];
+const dockerfiles = fs.existsSync(imageDir)
+  ? fs
+      .readdirSync(imageDir)
+      .filter((f) => f.endsWith('.Dockerfile'))
+      .map((f) => `infra/images/${f}`)
+  : [];
 const ignoreRules = dockerignore({ ignorecase: false }).add(read('.dockerignore').split('\n'));
 
 interface Stage {
@@ -532,15 +570,27 @@ function stagesOf(df: Dockerfile): Stage[] {
   return stages;
 }
 const flag = (ins: Instruction, name: string) =>
-  'getFlags' in ins ? (ins as unknown as { getFlags(): { getName(): string; getValue(): string | null }[] }).getFlags().find((f) => f.getName() === name)?.getValue() : undefined;
+  'getFlags' in ins
+    ? (ins as unknown as { getFlags(): { getName(): string; getValue(): string | null }[] })
+        .getFlags()
+        .find((f) => f.getName() === name)
+        ?.getValue()
+    : undefined;
 const argsOf = (ins: Instruction) => ins.getArguments().map((a) => a.getValue());
-const runText = (stage: Stage) => stage.instructions.filter((i) => i.getKeyword() === 'RUN').map((i) => i.getTextContent()).join('\n');
+const runText = (stage: Stage) =>
+  stage.instructions
+    .filter((i) => i.getKeyword() === 'RUN')
+    .map((i) => i.getTextContent())
+    .join('\n');
 
 describe('Dockerfiles (infra/images)', () => {
   it('one per image', () => {
-    expect(dockerfiles.map((f) => path.basename(f)).sort()).toEqual(
-      ['media-worker.Dockerfile', 'signaling-deno.Dockerfile', 'signaling-node.Dockerfile', 'web.Dockerfile'],
-    );
+    expect(dockerfiles.map((f) => path.basename(f)).sort()).toEqual([
+      'media-worker.Dockerfile',
+      'signaling-deno.Dockerfile',
+      'signaling-node.Dockerfile',
+      'web.Dockerfile',
+    ]);
   });
 
   for (const file of dockerfiles) {
@@ -562,7 +612,10 @@ describe('Dockerfiles (infra/images)', () => {
             const from = flag(ins, 'from');
             const sources = argsOf(ins).slice(0, -1);
             if (from) {
-              expect(stages.slice(0, index).map((s) => s.name), `COPY --from=${from}`).toContain(from);
+              expect(
+                stages.slice(0, index).map((s) => s.name),
+                `COPY --from=${from}`,
+              ).toContain(from);
               continue;
             }
             for (const src of sources) {
@@ -622,13 +675,23 @@ describe('Dockerfiles (infra/images)', () => {
       const runtime = stages.at(-1)!;
       const copy = runtime.instructions.find((i) => i.getKeyword() === 'COPY' && argsOf(i)[0] === '/out/mediasoup-worker');
       expect(copy).toBeDefined();
-      const env = runtime.instructions.filter((i) => i.getKeyword() === 'ENV').map((i) => i.getTextContent()).join('\n');
+      const env = runtime.instructions
+        .filter((i) => i.getKeyword() === 'ENV')
+        .map((i) => i.getTextContent())
+        .join('\n');
       expect(env).toContain(`MEDIASOUP_WORKER_BIN=${argsOf(copy!).at(-1)}`);
     });
 
     it('installs every shared library the built worker links (ldd on the cached binary)', (ctx) => {
       const version = (JSON.parse(read('node_modules/mediasoup/package.json')) as { version: string }).version;
-      const bin = process.env.MEDIASOUP_WORKER_BIN ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'parley/mediasoup-worker', version, 'mediasoup-worker');
+      const bin =
+        process.env.MEDIASOUP_WORKER_BIN ??
+        path.join(
+          process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
+          'parley/mediasoup-worker',
+          version,
+          'mediasoup-worker',
+        );
       const dpkg = spawnSync('dpkg-query', ['--version']);
       if (!fs.existsSync(bin) || dpkg.error) {
         console.log(`[infra.test] no built worker at ${bin} or no dpkg: runtime library check skipped`);
@@ -650,10 +713,13 @@ describe('Dockerfiles (infra/images)', () => {
       };
       const owners = new Set(libs.map(ownerOf));
       const runtime = stages.at(-1)!;
-      const installed = runText(runtime).split(/\s+/).filter((w) => /^lib[a-z0-9.+-]+$/.test(w));
+      const installed = runText(runtime)
+        .split(/\s+/)
+        .filter((w) => /^lib[a-z0-9.+-]+$/.test(w));
       // Packages the base image has, and dependencies apt pulls in with the listed ones.
       const implied = new Set(['libc6', 'libstdc++6', 'libgcc-s1']);
       for (const pkg of installed) {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
         const depends = spawnSync('dpkg-query', ['-W', '-f=${Depends}', pkg], { encoding: 'utf8' }).stdout ?? '';
         for (const dep of depends.split(/[,|]/)) implied.add(dep.trim().split(/[\s:(]/)[0]!);
       }
@@ -668,7 +734,10 @@ describe('Dockerfiles (infra/images)', () => {
 
 describe('infra/ inventory', () => {
   it('every YAML file in infra/ is validated by one of the tests above', () => {
-    const yamlFiles = walk(infra).filter((f) => /\.ya?ml$/.test(f)).map(rel).sort();
+    const yamlFiles = walk(infra)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map(rel)
+      .sort();
     expect(yamlFiles.length).toBeGreaterThan(5);
     expect(yamlFiles.filter((f) => !covered.has(f))).toEqual([]);
   });

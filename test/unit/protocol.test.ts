@@ -38,7 +38,9 @@ describe('client protocol', () => {
 
 describe('media protocol', () => {
   // signaling/connection.ts forwards these client methods as same-named media commands with ids added.
-  const forwarded = Object.keys(clientMethods).filter((m) => !['join', 'leave', 'resume', 'subscribeLobby', 'reportSpans'].includes(m));
+  const forwarded = Object.keys(clientMethods).filter(
+    (m) => !['join', 'leave', 'resume', 'subscribeLobby', 'reportSpans'].includes(m),
+  );
 
   it.each(forwarded)('%s has a media command taking the client data plus room and peer ids', (method) => {
     const media = mediaCommands[method as keyof typeof mediaCommands];

@@ -16,7 +16,10 @@ describe('room event fan-out', () => {
   it('delivers consumerClosed only to the consumer’s owner', () => {
     const event = { type: 'consumerClosed' as const, roomId: 'r', peerId: 'bob', consumerId: 'c1', producerId: 'pr1' };
     expect(notificationFor(event, 'alice')).toBeNull();
-    expect(notificationFor(event, 'bob')).toEqual({ notification: 'consumerClosed', data: { consumerId: 'c1', producerId: 'pr1' } });
+    expect(notificationFor(event, 'bob')).toEqual({
+      notification: 'consumerClosed',
+      data: { consumerId: 'c1', producerId: 'pr1' },
+    });
   });
 });
 

@@ -3,14 +3,23 @@ import { SeenRoom } from '../../signaling/memberships/seen-room.ts';
 
 describe('SeenRoom: what a client missed while room events were lost', () => {
   const peer = (id: string) => ({ id, displayName: id.toUpperCase() });
-  const camera = (id: string, peerId: string, paused = false) => ({ id, peerId, kind: 'video' as const, source: 'camera' as const, paused });
+  const camera = (id: string, peerId: string, paused = false) => ({
+    id,
+    peerId,
+    kind: 'video' as const,
+    source: 'camera' as const,
+    paused,
+  });
   const start = 1_000_000;
   const later = start + 10_000;
 
   it('replays joins, new producers, pauses, closes and leaves the client never got, nothing it already has', () => {
     const seen = new SeenRoom('r', 'ada');
     seen.reset({ peers: [peer('bob'), peer('dan')], producers: [camera('bob-cam', 'bob'), camera('dan-cam', 'dan')] }, start);
-    const now = { peers: [peer('ada'), peer('bob'), peer('cara')], producers: [camera('bob-cam', 'bob', true), camera('cara-cam', 'cara')] };
+    const now = {
+      peers: [peer('ada'), peer('bob'), peer('cara')],
+      producers: [camera('bob-cam', 'bob', true), camera('cara-cam', 'cara')],
+    };
     expect(seen.missed(now, later)).toEqual([
       { type: 'producerClosed', roomId: 'r', producerId: 'dan-cam', peerId: 'dan' },
       { type: 'peerLeft', roomId: 'r', peerId: 'dan' },

@@ -14,7 +14,10 @@ describe('access tokens', () => {
   it('round-trips claims and refuses forged, expired and garbage tokens with a reason', async () => {
     const token = await issueToken(SECRET, { identity: 'ada', name: 'Ada', room: 'lounge' });
     expect(await verifyToken(SECRET, token)).toMatchObject({ sub: 'ada', name: 'Ada', room: 'lounge', grants: FULL_GRANTS });
-    await expect(verifyToken('another-secret-0123456789', token)).rejects.toMatchObject({ code: 'UNAUTHORIZED', message: 'access token invalid' });
+    await expect(verifyToken('another-secret-0123456789', token)).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: 'access token invalid',
+    });
     const expired = await issueToken(SECRET, { identity: 'ada', name: 'Ada', ttlSeconds: -1 });
     await expect(verifyToken(SECRET, expired)).rejects.toMatchObject({ message: 'access token expired' });
     await expect(verifyToken(SECRET, 'a.b.c')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
@@ -72,7 +75,12 @@ describe('lobby', () => {
     await lobby.put(entry('ada'));
     await lobby.put(entry('bob', Date.now() - PRESENCE_STALE_MS + 500));
     await new Promise((r) => setTimeout(r, 200));
-    expect(lobby.view().rooms).toEqual([{ roomId: 'lounge', participants: [expect.objectContaining({ peerId: 'ada' }), expect.objectContaining({ peerId: 'bob' })] }]);
+    expect(lobby.view().rooms).toEqual([
+      {
+        roomId: 'lounge',
+        participants: [expect.objectContaining({ peerId: 'ada' }), expect.objectContaining({ peerId: 'bob' })],
+      },
+    ]);
     expect(seen.at(-1)).toEqual(['ada', 'bob']);
     await new Promise((r) => setTimeout(r, 1700));
     expect(seen.at(-1)).toEqual(['ada']);

@@ -16,7 +16,19 @@ beforeAll(() => {
 });
 
 function record(traceId: string, spanId: string, parentSpanId?: string): SpanRecord {
-  return { traceId, spanId, parentSpanId, name: `span ${spanId}`, kind: 'internal', service: 'test', startMs: 1, endMs: 2, attributes: {}, events: [], status: 'unset' };
+  return {
+    traceId,
+    spanId,
+    parentSpanId,
+    name: `span ${spanId}`,
+    kind: 'internal',
+    service: 'test',
+    startMs: 1,
+    endMs: 2,
+    attributes: {},
+    events: [],
+    status: 'unset',
+  };
 }
 
 describe('tracing', () => {
@@ -36,9 +48,14 @@ describe('tracing', () => {
       'send parley.v1.media.{instance}.join',
     ]);
     expect(byName('send parley.v1.media.{instance}.join').parentSpanId).toBe(byName('parley.v1/join').spanId);
-    expect(byName('process parley.v1.media.{instance}.join').parentSpanId).toBe(byName('send parley.v1.media.{instance}.join').spanId);
+    expect(byName('process parley.v1.media.{instance}.join').parentSpanId).toBe(
+      byName('send parley.v1.media.{instance}.join').spanId,
+    );
     expect(byName('mediasoup.createRouter').parentSpanId).toBe(byName('process parley.v1.media.{instance}.join').spanId);
-    expect(byName('process parley.v1.media.{instance}.join').attributes).toMatchObject({ 'messaging.system': 'in-process', 'messaging.operation.type': 'process' });
+    expect(byName('process parley.v1.media.{instance}.join').attributes).toMatchObject({
+      'messaging.system': 'in-process',
+      'messaging.operation.type': 'process',
+    });
   });
 
   it('makes no spans for requests outside a trace (heartbeats, lease renewals)', async () => {
@@ -78,7 +95,9 @@ describe('tracing', () => {
   });
 
   it('encodes spans as OTLP/JSON and names subjects by template', () => {
-    const body = otlpRequest('parley-web', [{ ...record('a'.repeat(32), '1'.repeat(16)), startMs: 1700000000000.5, attributes: { n: 2, f: 0.5, b: true, s: 'x' } }]);
+    const body = otlpRequest('parley-web', [
+      { ...record('a'.repeat(32), '1'.repeat(16)), startMs: 1700000000000.5, attributes: { n: 2, f: 0.5, b: true, s: 'x' } },
+    ]);
     const span = body.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
     expect(span.startTimeUnixNano).toBe('1700000000000500000');
     expect(span.attributes).toEqual([

@@ -46,9 +46,7 @@ export const showDevices = signal(false);
 export const errorMessage = signal<string | null>(null);
 
 export const screenShares = computed(() =>
-  remotePeers.value.flatMap((peer) =>
-    peer.tracks.filter((t) => t.source === 'screen').map((track) => ({ peer, track })),
-  ),
+  remotePeers.value.flatMap((peer) => peer.tracks.filter((t) => t.source === 'screen').map((track) => ({ peer, track }))),
 );
 
 function loadSelectedDevices(): Partial<Record<DeviceKind, string>> {

@@ -9,7 +9,7 @@ export function App() {
       {errorMessage.value && (
         <div class="error" role="alert">
           <span>{errorMessage.value}</span>
-          <button aria-label="Dismiss" onClick={() => (errorMessage.value = null)}>
+          <button type="button" aria-label="Dismiss" onClick={() => (errorMessage.value = null)}>
             ×
           </button>
         </div>

@@ -18,7 +18,7 @@ export function ConnectionBadge() {
         {LABELS[state]}
       </span>
       {state === 'failed' && (
-        <button class="small" onClick={retryConnection}>
+        <button type="button" class="small" onClick={retryConnection}>
           Retry
         </button>
       )}

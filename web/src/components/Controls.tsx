@@ -17,6 +17,7 @@ export function Controls() {
   return (
     <nav class="controls" aria-label="Call controls">
       <button
+        type="button"
         class={micOn ? '' : 'off'}
         aria-pressed={!micOn}
         aria-busy={pending.has('microphone')}
@@ -25,25 +26,42 @@ export function Controls() {
         <Icon name="mic" off={!micOn} />
         <span class="label">{micOn ? 'Mute' : 'Unmute'}</span>
       </button>
-      <button class={local.camera ? '' : 'off'} aria-pressed={!!local.camera} aria-busy={pending.has('camera')} onClick={() => toggle('camera')}>
+      <button
+        type="button"
+        class={local.camera ? '' : 'off'}
+        aria-pressed={!!local.camera}
+        aria-busy={pending.has('camera')}
+        onClick={() => toggle('camera')}
+      >
         <Icon name="camera" off={!local.camera} />
         <span class="label">{local.camera ? 'Stop camera' : 'Start camera'}</span>
       </button>
       {canShare && (
-        <button class={local.screen ? 'on' : ''} aria-pressed={!!local.screen} aria-busy={pending.has('screen')} onClick={() => toggle('screen')}>
+        <button
+          type="button"
+          class={local.screen ? 'on' : ''}
+          aria-pressed={!!local.screen}
+          aria-busy={pending.has('screen')}
+          onClick={() => toggle('screen')}
+        >
           <Icon name="screen" />
           <span class="label">{local.screen ? 'Stop sharing' : 'Share screen'}</span>
         </button>
       )}
-      <button class="secondary" aria-pressed={showDevices.value} onClick={() => (showDevices.value = !showDevices.value)}>
+      <button
+        type="button"
+        class="secondary"
+        aria-pressed={showDevices.value}
+        onClick={() => (showDevices.value = !showDevices.value)}
+      >
         <Icon name="devices" />
         <span class="label">Devices</span>
       </button>
-      <button class="secondary" aria-pressed={showStats.value} onClick={() => (showStats.value = !showStats.value)}>
+      <button type="button" class="secondary" aria-pressed={showStats.value} onClick={() => (showStats.value = !showStats.value)}>
         <Icon name="stats" />
         <span class="label">Stats</span>
       </button>
-      <button class="leave" onClick={() => void leaveRoom()}>
+      <button type="button" class="leave" onClick={() => void leaveRoom()}>
         <Icon name="leave" />
         <span class="label">Leave</span>
       </button>

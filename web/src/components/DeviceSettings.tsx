@@ -42,7 +42,7 @@ export function DeviceSettings() {
           </label>
         );
       })}
-      <button class="secondary" onClick={() => (showDevices.value = false)}>
+      <button type="button" class="secondary" onClick={() => (showDevices.value = false)}>
         Done
       </button>
     </section>

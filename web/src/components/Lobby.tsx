@@ -5,14 +5,16 @@ import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { NameForm } from './NameForm.tsx';
 import { RoomCard } from './RoomCard.tsx';
 
-const ROOM_PATTERN = "[A-Za-z0-9_\\-]{1,64}";
+const ROOM_PATTERN = '[A-Za-z0-9_\\-]{1,64}';
 
 /** Discord-style: every room and who is in it, live; join one or create one by name. */
 export function Lobby() {
   const [room, setRoom] = useState(() => new URLSearchParams(location.search).get('room') ?? 'lounge');
   if (!lobby.value) return <NameForm />;
   const joining = phase.value === 'joining';
-  const rooms = [...lobby.value.rooms].sort((a, b) => b.participants.length - a.participants.length || a.roomId.localeCompare(b.roomId));
+  const rooms = [...lobby.value.rooms].sort(
+    (a, b) => b.participants.length - a.participants.length || a.roomId.localeCompare(b.roomId),
+  );
 
   const submit = (e: Event) => {
     e.preventDefault();

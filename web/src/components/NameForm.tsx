@@ -18,7 +18,7 @@ export function NameForm() {
       <form onSubmit={submit}>
         <label>
           Your name
-          <input name="name" value={name} required maxLength={64} autoFocus onInput={(e) => setName(e.currentTarget.value)} />
+          <input name="name" value={name} required maxLength={64} onInput={(e) => setName(e.currentTarget.value)} />
         </label>
         <button type="submit" disabled={busy}>
           {busy ? 'Connecting…' : 'Continue'}

@@ -24,5 +24,6 @@ export function RemoteAudio({ track }: { track: MediaStreamTrack }) {
     if (el?.setSinkId && sinkId) el.setSinkId(sinkId).catch(() => undefined);
   }, [sinkId]);
 
+  // biome-ignore lint/a11y/useMediaCaption: live call audio has no caption track
   return <audio ref={ref} autoplay />;
 }

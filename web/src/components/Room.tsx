@@ -1,5 +1,16 @@
 import { currentCall } from '../session.ts';
-import { activeSpeaker, localTracks, microphoneMuted, remotePeers, roomName, screenShares, selfName, selfPeerId, showDevices, speaking } from '../state.ts';
+import {
+  activeSpeaker,
+  localTracks,
+  microphoneMuted,
+  remotePeers,
+  roomName,
+  screenShares,
+  selfName,
+  selfPeerId,
+  showDevices,
+  speaking,
+} from '../state.ts';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { Controls } from './Controls.tsx';
 import { DeviceSettings } from './DeviceSettings.tsx';

@@ -14,7 +14,7 @@ export function RoomCard({ room, disabled, onJoin }: Props) {
       <div class="room-card-head">
         <h3>{room.roomId}</h3>
         <span class="muted">{room.participants.length} in room</span>
-        <button class="small" disabled={disabled} onClick={onJoin} aria-label={`Join ${room.roomId}`}>
+        <button type="button" class="small" disabled={disabled} onClick={onJoin} aria-label={`Join ${room.roomId}`}>
           Join
         </button>
       </div>

@@ -38,7 +38,9 @@ export function Tile(props: TileProps) {
     };
   }, [video]);
 
-  const classes = ['tile', self && 'self', screen && 'screen', speaking && 'speaking', active && 'active'].filter(Boolean).join(' ');
+  const classes = ['tile', self && 'self', screen && 'screen', speaking && 'speaking', active && 'active']
+    .filter(Boolean)
+    .join(' ');
   const testId = screen ? 'screen-tile' : self ? 'self-tile' : 'remote-tile';
   return (
     <figure ref={figureRef} class={classes} data-peer-id={peerId} data-testid={testId} data-muted={muted ? 'true' : 'false'}>

@@ -17,6 +17,7 @@ export function ConsumerRow({ consumer: c, names, viewer }: Props) {
   return (
     <li>
       <button
+        type="button"
         class={`dbg-consumer${open ? ' open' : ''}`}
         data-testid="debug-consumer"
         data-consumer-id={c.consumerId}
@@ -41,7 +42,9 @@ export function ConsumerRow({ consumer: c, names, viewer }: Props) {
         <span class="dbg-evidence muted">
           server: score {c.server.score}/{c.server.producerScore}, {c.server.packetCount} pkts, {c.server.keyFrames} key frames
           {c.server.paused ? ', paused' : ''}
-          {c.server.currentSpatialLayer !== null ? `, layer ${c.server.currentSpatialLayer}/${c.server.preferredSpatialLayer ?? '–'}` : ''}
+          {c.server.currentSpatialLayer !== null
+            ? `, layer ${c.server.currentSpatialLayer}/${c.server.preferredSpatialLayer ?? '–'}`
+            : ''}
           {client &&
             ` · client: ${client.packetsReceived} pkts${client.framesDecoded !== undefined ? `, ${client.framesDecoded} frames` : ''}${client.frameWidth ? `, ${client.frameWidth}×${client.frameHeight}` : ''}${client.freezeCount ? `, ${client.freezeCount} freezes` : ''}${client.trackMuted ? ', track muted' : ''}${client.hidden ? ', hidden' : ''}`}
         </span>

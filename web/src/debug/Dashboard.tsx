@@ -52,7 +52,7 @@ function Panels() {
         <span class="muted" role="status">
           {updatedAt.value ? `updated ${new Date(updatedAt.value).toLocaleTimeString()}` : 'loading…'}
         </span>
-        <button class="small secondary" onClick={() => forgetToken()}>
+        <button type="button" class="small secondary" onClick={() => forgetToken()}>
           Forget token
         </button>
       </header>

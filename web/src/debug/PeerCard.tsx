@@ -24,7 +24,8 @@ export function PeerCard({ peer, names, showInstance }: Props) {
         {peer.transports.length === 0 && <span class="muted">no transports</span>}
         {peer.transports.map((t) => (
           <span key={t.id} class="dbg-transport" data-testid="debug-transport" title={t.id}>
-            <strong>{t.direction}</strong> <StateTag label="ICE" state={t.iceState} /> <StateTag label="DTLS" state={t.dtlsState} />
+            <strong>{t.direction}</strong> <StateTag label="ICE" state={t.iceState} />{' '}
+            <StateTag label="DTLS" state={t.dtlsState} />
           </span>
         ))}
       </div>

@@ -21,7 +21,13 @@ export function RoomsPanel() {
       )}
       {shown.length === 0 && <p class="muted">{query.value.trim() ? 'Nobody matches the search.' : 'No rooms right now.'}</p>}
       {shown.map((room) => (
-        <section key={room.roomId} class="dbg-room" data-testid="debug-room" data-room={room.roomId} aria-label={`Room ${room.roomId}`}>
+        <section
+          key={room.roomId}
+          class="dbg-room"
+          data-testid="debug-room"
+          data-room={room.roomId}
+          aria-label={`Room ${room.roomId}`}
+        >
           <header class="dbg-room-head">
             <h3>{room.roomId}</h3>
             <span class="muted">
@@ -29,7 +35,12 @@ export function RoomsPanel() {
             </span>
           </header>
           {room.peers.map((peer) => (
-            <PeerCard key={`${peer.instanceId}/${peer.id}`} peer={peer} names={names} showInstance={room.instanceIds.length > 1} />
+            <PeerCard
+              key={`${peer.instanceId}/${peer.id}`}
+              peer={peer}
+              names={names}
+              showInstance={room.instanceIds.length > 1}
+            />
           ))}
         </section>
       ))}

@@ -38,7 +38,6 @@ export function TokenGate() {
             autoComplete="off"
             value={value}
             required
-            autoFocus
             placeholder="PARLEY_SECRET=… npm run token -- --name Ops --admin"
             onInput={(e) => setValue(e.currentTarget.value)}
           />
@@ -46,7 +45,7 @@ export function TokenGate() {
         <button type="submit">Open the dashboard</button>
       </form>
       {devOffered && (
-        <button class="secondary" onClick={useDevToken}>
+        <button type="button" class="secondary" onClick={useDevToken}>
           Use a dev admin token
         </button>
       )}

@@ -28,6 +28,7 @@ function Items({ traces, isOpen }: { traces: TraceSummary[]; isOpen: (traceId: s
       {traces.map((t) => (
         <li key={t.traceId}>
           <button
+            type="button"
             class={`dbg-trace-item${isOpen(t.traceId) ? ' open' : ''}`}
             data-testid="debug-trace"
             data-trace-id={t.traceId}
@@ -35,7 +36,7 @@ function Items({ traces, isOpen }: { traces: TraceSummary[]; isOpen: (traceId: s
             onClick={() => void showTrace(t.traceId, t.name)}
           >
             <span class="dbg-trace-name">{t.name || t.traceId.slice(0, 8)}</span>
-            <span class="dbg-dots" aria-label={t.services.join(', ')}>
+            <span class="dbg-dots" role="img" aria-label={t.services.join(', ')}>
               {t.services.map((s) => (
                 <span key={s} class="dbg-dot" style={{ background: serviceColor(s) }} title={s} />
               ))}

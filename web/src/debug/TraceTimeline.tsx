@@ -19,7 +19,7 @@ export function TraceTimeline() {
     <section class="dbg-trace" data-testid="trace-timeline" data-trace-id={open.traceId} aria-label={`Trace of ${open.title}`}>
       <header class="dbg-trace-head">
         <h3>{open.title}</h3>
-        <button class="small secondary" onClick={closeTrace} title="Escape">
+        <button type="button" class="small secondary" onClick={closeTrace} title="Escape">
           Close
         </button>
       </header>
@@ -32,7 +32,11 @@ export function TraceTimeline() {
         ))}
       </p>
       {open.loading && <p class="muted">Loading…</p>}
-      {open.error && <p class="dbg-error-text" role="alert">{open.error}</p>}
+      {open.error && (
+        <p class="dbg-error-text" role="alert">
+          {open.error}
+        </p>
+      )}
       {!open.loading && !open.error && open.spans.length === 0 && <p class="muted">No spans recorded for this trace (yet).</p>}
       {timeline.rows.length > 0 && (
         <div class="dbg-spans-box">
@@ -73,8 +77,16 @@ function SpanRow({ row, events }: { row: TimelineRow; events: TimelineEvent[] })
   }, [selected]);
   const classes = ['dbg-span', error && 'error', live && 'live', selected && 'selected'].filter(Boolean).join(' ');
   return (
-    <li ref={ref} class={classes} data-testid="trace-span" data-service={span.service} data-status={span.status} data-live={live ? 'true' : undefined}>
+    <li
+      ref={ref}
+      class={classes}
+      data-testid="trace-span"
+      data-service={span.service}
+      data-status={span.status}
+      data-live={live ? 'true' : undefined}
+    >
       <button
+        type="button"
         class="dbg-span-label"
         style={{ paddingLeft: `${0.4 + depth * 0.9}rem` }}
         aria-pressed={selected}

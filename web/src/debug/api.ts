@@ -66,7 +66,11 @@ export async function fetchTrace(token: string, traceId: string): Promise<SpanRe
  * the token endpoint is refused as malformed (400) when it exists, and not found otherwise. Mints nothing.
  */
 export async function devTokensOffered(): Promise<boolean> {
-  const res = await fetch('/api/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).catch(() => null);
+  const res = await fetch('/api/dev/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  }).catch(() => null);
   return res?.status === 400;
 }
 

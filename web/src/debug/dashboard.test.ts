@@ -3,7 +3,13 @@ import type { RoomDiagnosis, SpanRecord } from '../../../protocol/telemetry.ts';
 import { filterRooms, groupRooms, namesOf } from './rooms.ts';
 import { formatMs, layoutTrace } from './timeline.ts';
 
-const span = (spanId: string, parentSpanId: string | undefined, startMs: number, endMs: number, extra: Partial<SpanRecord> = {}): SpanRecord => ({
+const span = (
+  spanId: string,
+  parentSpanId: string | undefined,
+  startMs: number,
+  endMs: number,
+  extra: Partial<SpanRecord> = {},
+): SpanRecord => ({
   traceId: 'a'.repeat(32),
   spanId: spanId.padStart(16, '0'),
   ...(parentSpanId && { parentSpanId: parentSpanId.padStart(16, '0') }),

@@ -18,7 +18,8 @@ export function groupRooms(parts: RoomDiagnosis[]): RoomGroup[] {
     group.peers.push(...part.peers.map((p) => ({ ...p, instanceId: part.instanceId })));
     groups.set(part.roomId, group);
   }
-  for (const group of groups.values()) group.peers.sort((a, b) => a.displayName.localeCompare(b.displayName) || a.id.localeCompare(b.id));
+  for (const group of groups.values())
+    group.peers.sort((a, b) => a.displayName.localeCompare(b.displayName) || a.id.localeCompare(b.id));
   return [...groups.values()].sort((a, b) => a.roomId.localeCompare(b.roomId));
 }
 

@@ -105,7 +105,11 @@ async function loadTrace(current: string, trace: OpenTrace): Promise<SpanRecord[
 /** The media worker's long span of this consumer, else any span about it. */
 function consumerSpan(spans: SpanRecord[], consumerId: string): SpanRecord | undefined {
   const about = spans.filter((s) => s.attributes['parley.consumer'] === consumerId);
-  return about.find((s) => s.service === 'parley-media-worker' && s.events.length > 0) ?? about.find((s) => s.service === 'parley-media-worker') ?? about[0];
+  return (
+    about.find((s) => s.service === 'parley-media-worker' && s.events.length > 0) ??
+    about.find((s) => s.service === 'parley-media-worker') ??
+    about[0]
+  );
 }
 
 function failed(err: unknown): void {

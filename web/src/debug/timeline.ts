@@ -51,7 +51,13 @@ export function layoutTrace(spans: SpanRecord[]): Timeline {
     if (seen.has(span.spanId)) return; // a malformed trace (a cycle) must not hang the page
     seen.add(span.spanId);
     const left = pct(span.startMs);
-    rows.push({ span, depth, left, width: Math.max(pct(span.endMs) - left, 0), live: span.attributes['parley.span.live'] === true });
+    rows.push({
+      span,
+      depth,
+      left,
+      width: Math.max(pct(span.endMs) - left, 0),
+      live: span.attributes['parley.span.live'] === true,
+    });
     for (const child of children.get(span.spanId) ?? []) visit(child, depth + 1);
   };
   for (const root of children.get(undefined) ?? []) visit(root, 0);

@@ -61,7 +61,11 @@ export class Call {
     private joinStartedAt: number,
   ) {
     this.publisher = new Publisher(connection, () => this.sendTransport);
-    this.subscriber = new Subscriber(connection, () => this.recvTransport, () => this.device);
+    this.subscriber = new Subscriber(
+      connection,
+      () => this.recvTransport,
+      () => this.device,
+    );
   }
 
   /** `trace`: the join action, so the transports and first consumers are part of its trace. */
@@ -189,12 +193,19 @@ export class Call {
   /** Inbound RTP stats per consumer, with whose and which source it is, for the end-to-end tests. */
   async inboundStats(): Promise<InboundRow[]> {
     const rows: InboundRow[] = [];
-    const owners = new Map(remotePeers.value.flatMap((p) => p.tracks.map((t) => [t.consumerId, { peerId: p.id, source: t.source }] as const)));
+    const owners = new Map(
+      remotePeers.value.flatMap((p) => p.tracks.map((t) => [t.consumerId, { peerId: p.id, source: t.source }] as const)),
+    );
     for (const consumer of this.subscriber.all()) {
       const report = await consumer.getStats();
       report.forEach((s: { type: string; kind: string; framesDecoded?: number; packetsReceived: number }) => {
         if (s.type !== 'inbound-rtp') return;
-        rows.push({ kind: s.kind, ...owners.get(consumer.id), framesDecoded: s.framesDecoded, packetsReceived: s.packetsReceived });
+        rows.push({
+          kind: s.kind,
+          ...owners.get(consumer.id),
+          framesDecoded: s.framesDecoded,
+          packetsReceived: s.packetsReceived,
+        });
       });
     }
     return rows;
@@ -235,15 +246,20 @@ export class Call {
       remedy.action === 'restart-ice'
         ? { 'parley.transport': remedy.transportId }
         : { 'parley.consumer': remedy.consumerId, 'parley.producer': remedy.producerId };
-    return action('remedy', { 'parley.remedy': remedy.action, 'parley.cause': remedy.cause, ...target }, undefined, async (ctx, span) => {
-      if (remedy.action === 'reconsume') {
-        span.setAttribute('parley.remedy.outcome', await this.subscriber.reconsume(remedy.consumerId, remedy.producerId, ctx));
-        return;
-      }
-      const direction = (['send', 'recv'] as const).find((d) => this.transportOf(d)?.id === remedy.transportId);
-      if (!direction) throw new Error(`no transport ${remedy.transportId}`);
-      await this.restartIce(direction, 'remedy', ctx);
-    });
+    return action(
+      'remedy',
+      { 'parley.remedy': remedy.action, 'parley.cause': remedy.cause, ...target },
+      undefined,
+      async (ctx, span) => {
+        if (remedy.action === 'reconsume') {
+          span.setAttribute('parley.remedy.outcome', await this.subscriber.reconsume(remedy.consumerId, remedy.producerId, ctx));
+          return;
+        }
+        const direction = (['send', 'recv'] as const).find((d) => this.transportOf(d)?.id === remedy.transportId);
+        if (!direction) throw new Error(`no transport ${remedy.transportId}`);
+        await this.restartIce(direction, 'remedy', ctx);
+      },
+    );
   }
 
   /**
@@ -281,7 +297,8 @@ export class Call {
       this.transportStates[direction] = state;
       clearTimeout(this.iceTimers[direction]);
       if (state === 'failed') void this.restartIce(direction, 'failed');
-      if (state === 'disconnected') this.iceTimers[direction] = setTimeout(() => void this.restartIce(direction, 'disconnected'), ICE_GRACE_MS);
+      if (state === 'disconnected')
+        this.iceTimers[direction] = setTimeout(() => void this.restartIce(direction, 'disconnected'), ICE_GRACE_MS);
       this.updateConnection();
     });
     return transport;

@@ -44,9 +44,19 @@ export function consumerStats(view: ConsumerView, report: StatsRows | undefined)
     }
   });
   // wrtc's tracks (the Node bots) have no `muted`.
-  const stats: ClientConsumerStats = { consumerId: view.consumerId, packetsReceived: packets, trackMuted: view.track.muted ?? false };
+  const stats: ClientConsumerStats = {
+    consumerId: view.consumerId,
+    packetsReceived: packets,
+    trackMuted: view.track.muted ?? false,
+  };
   if (view.kind === 'video') {
-    Object.assign(stats, { framesDecoded: frames, freezeCount: freezes, frameWidth: width, frameHeight: height, hidden: view.paused });
+    Object.assign(stats, {
+      framesDecoded: frames,
+      freezeCount: freezes,
+      frameWidth: width,
+      frameHeight: height,
+      hidden: view.paused,
+    });
   }
   return stats;
 }

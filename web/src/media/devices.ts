@@ -9,7 +9,12 @@ export type CaptureSource = 'microphone' | 'camera';
 export function constraintsFor(source: CaptureSource, deviceId = chosen(source)): MediaStreamConstraints {
   if (source === 'microphone') {
     return {
-      audio: { deviceId: deviceId ? { ideal: deviceId } : undefined, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      audio: {
+        deviceId: deviceId ? { ideal: deviceId } : undefined,
+        echoCancellation: true,
+        noiseSuppression: true,
+        autoGainControl: true,
+      },
     };
   }
   return {

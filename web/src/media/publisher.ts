@@ -109,7 +109,9 @@ export class Publisher {
       producer.track?.stop();
       producer.close();
     }
-    await Promise.all(all.map((p) => this.signaling.request('closeProducer', { producerId: p.id }, trace).catch(() => undefined)));
+    await Promise.all(
+      all.map((p) => this.signaling.request('closeProducer', { producerId: p.id }, trace).catch(() => undefined)),
+    );
   }
 
   outbound(source: Source): types.Producer | undefined {
@@ -178,7 +180,10 @@ export class Publisher {
         const producer = await transport.produce({
           track,
           encodings: source === 'camera' ? CAMERA_ENCODINGS : source === 'screen' ? SCREEN_ENCODINGS : undefined,
-          codecOptions: track.kind === 'video' ? { videoGoogleStartBitrate: 1000 } : { opusFec: true, opusDtx: source === 'microphone', opusStereo: source === 'screen-audio' },
+          codecOptions:
+            track.kind === 'video'
+              ? { videoGoogleStartBitrate: 1000 }
+              : { opusFec: true, opusDtx: source === 'microphone', opusStereo: source === 'screen-audio' },
           // We stop tracks ourselves: a rejoin re-produces the same tracks on a new transport.
           stopTracks: false,
           appData,

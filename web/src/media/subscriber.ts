@@ -70,7 +70,12 @@ export class Subscriber {
     this.known.set(producer.id, producer);
     const transport = this.transport();
     if (!transport) return;
-    const attributes = { 'parley.producer': producer.id, 'parley.source': producer.source, 'parley.kind': producer.kind, 'parley.remote_peer': producer.peerId };
+    const attributes = {
+      'parley.producer': producer.id,
+      'parley.source': producer.source,
+      'parley.kind': producer.kind,
+      'parley.remote_peer': producer.peerId,
+    };
     try {
       await action('consume', attributes, trace, (ctx, span) => this.consumeOn(transport, producer, ctx, span));
     } catch (err) {
@@ -157,7 +162,7 @@ export class Subscriber {
   /** A tile appeared, moved off screen or changed size. */
   setView(consumerId: string, view: TileView): void {
     const entry = this.entries.get(consumerId);
-    if (!entry || entry.consumer.kind !== 'video') return;
+    if (entry?.consumer.kind !== 'video') return;
     const paused = !view.visible;
     const layer = layerForHeight(view.height);
     if (paused !== entry.sent.paused) {
@@ -204,7 +209,11 @@ export class Subscriber {
   private async consumeOn(transport: types.Transport, producer: ProducerInfo, ctx: Context, span: Span): Promise<void> {
     const options = await this.signaling.request(
       'consume',
-      { transportId: transport.id, producerId: producer.id, rtpCapabilities: this.device().recvRtpCapabilities as Record<string, unknown> },
+      {
+        transportId: transport.id,
+        producerId: producer.id,
+        rtpCapabilities: this.device().recvRtpCapabilities as Record<string, unknown>,
+      },
       ctx,
     );
     span.setAttribute('parley.consumer', options.id);
@@ -225,7 +234,12 @@ export class Subscriber {
     }
     // The server created it paused; now that our side is ready, let media (and a key frame) flow.
     const resumed = this.signaling.request('resumeConsumer', { consumerId: consumer.id }, ctx);
-    this.entries.set(consumer.id, { consumer, peerId: options.peerId, sent: { paused: false }, chain: resumed.catch(() => undefined) });
+    this.entries.set(consumer.id, {
+      consumer,
+      peerId: options.peerId,
+      sent: { paused: false },
+      chain: resumed.catch(() => undefined),
+    });
     this.addTrack(options.peerId, {
       producerId: producer.id,
       consumerId: consumer.id,
@@ -249,7 +263,10 @@ export class Subscriber {
     remotePeers.value = peers.map((p) => {
       if (p.id !== peerId) return p;
       const replaced = p.tracks.some((t) => t.producerId === track.producerId);
-      return { ...p, tracks: replaced ? p.tracks.map((t) => (t.producerId === track.producerId ? track : t)) : [...p.tracks, track] };
+      return {
+        ...p,
+        tracks: replaced ? p.tracks.map((t) => (t.producerId === track.producerId ? track : t)) : [...p.tracks, track],
+      };
     });
   }
 
@@ -270,8 +287,12 @@ export class Subscriber {
       const consumers = live.slice(0, MAX_REPORTED).map((entry) => {
         entry.report = reports[entries.indexOf(entry)];
         const { consumer } = entry;
-        const stats = consumerStats({ consumerId: consumer.id, kind: consumer.kind, track: consumer.track, paused: entry.sent.paused }, entry.report);
-        if (checkStalls && consumer.kind === 'video' && !entry.sent.paused) this.checkStall(entry, stats.framesDecoded ?? 0, stats.packetsReceived);
+        const stats = consumerStats(
+          { consumerId: consumer.id, kind: consumer.kind, track: consumer.track, paused: entry.sent.paused },
+          entry.report,
+        );
+        if (checkStalls && consumer.kind === 'video' && !entry.sent.paused)
+          this.checkStall(entry, stats.framesDecoded ?? 0, stats.packetsReceived);
         return stats;
       });
       if (consumers.length > 0) this.signaling.request('reportConsumerStats', { consumers }).catch(() => undefined);

@@ -41,11 +41,19 @@ function fakeSocket(): { socket: SocketLike; sent: unknown[] } {
 describe('browser traces', () => {
   it('an action is a span whose context travels as traceparent in each request envelope', async () => {
     const { socket, sent } = fakeSocket();
-    const client = await SignalingClient.open('ws://test', () => undefined, () => undefined, class {
-      constructor() {
-        return socket;
-      }
-    } as unknown as new (url: string) => SocketLike);
+    const client = await SignalingClient.open(
+      'ws://test',
+      () => undefined,
+      () => undefined,
+      class {
+        constructor() {
+          // biome-ignore lint/correctness/noConstructorReturn: the fake hands out one shared socket
+          return socket;
+        }
+      } as unknown as new (
+        url: string,
+      ) => SocketLike,
+    );
     const reported: SpanRecord[] = [];
     setSpanSink(async (spans) => void reported.push(...spans));
     setScope({ 'parley.room': 'lounge', 'parley.peer': 'p1' });
@@ -66,14 +74,20 @@ describe('browser traces', () => {
     await flushSpans();
     const join = reported.find((s) => s.name === 'join');
     const publish = reported.find((s) => s.name === 'publish camera');
-    expect(join).toMatchObject({ service: 'parley-web', traceId, attributes: { 'parley.room': 'lounge', 'parley.peer': 'p1', extra: 1 } });
+    expect(join).toMatchObject({
+      service: 'parley-web',
+      traceId,
+      attributes: { 'parley.room': 'lounge', 'parley.peer': 'p1', extra: 1 },
+    });
     expect(publish?.parentSpanId).toBe(spanId);
   });
 
   it('a failed action is an error span with the exception', async () => {
     const reported: SpanRecord[] = [];
     setSpanSink(async (spans) => void reported.push(...spans));
-    await expect(action('remedy', {}, undefined, async () => Promise.reject(new Error('no transport')))).rejects.toThrow('no transport');
+    await expect(action('remedy', {}, undefined, async () => Promise.reject(new Error('no transport')))).rejects.toThrow(
+      'no transport',
+    );
     await flushSpans();
     expect(reported[0]).toMatchObject({ name: 'remedy', status: 'error', statusMessage: 'no transport' });
     expect(reported[0]?.events[0]?.name).toBe('exception');
@@ -124,7 +138,9 @@ describe('consumer stats for the doctor', () => {
       trackMuted: false,
       hidden: true,
     });
-    expect(consumerStats({ consumerId: 'c2', kind: 'audio', track: { muted: true } as MediaStreamTrack, paused: false }, undefined)).toEqual({
+    expect(
+      consumerStats({ consumerId: 'c2', kind: 'audio', track: { muted: true } as MediaStreamTrack, paused: false }, undefined),
+    ).toEqual({
       consumerId: 'c2',
       packetsReceived: 0,
       trackMuted: true,

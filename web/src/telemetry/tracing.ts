@@ -57,7 +57,9 @@ export function action<T>(
 /** A request to signaling inside an action: a client span, whose context the request carries. */
 export function requestSpan<T>(method: string, parent: Context, fn: (ctx: Context) => Promise<T>): Promise<T> {
   const attributes = { ...scope, 'rpc.system': 'parley', 'rpc.method': method };
-  return inSpan(tracer, `request ${method}`, { kind: SpanKind.CLIENT, attributes, parent }, (span) => fn(trace.setSpan(parent, span)));
+  return inSpan(tracer, `request ${method}`, { kind: SpanKind.CLIENT, attributes, parent }, (span) =>
+    fn(trace.setSpan(parent, span)),
+  );
 }
 
 /** Whether `ctx` belongs to an action (otherwise a request is sent untraced). */
