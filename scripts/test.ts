@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 
 /**
- * `npm test`: every suite (vitest's unit, integration and browser end-to-end projects, and mediasoup's own
- * test suite against the worker we built), then one plain line `N passed, N failed` summing them all.
+ * `npm test`: the gates (type check, Deno check, lint and format), every suite (vitest's unit, integration and
+ * browser end-to-end projects, and mediasoup's own test suite against the worker we built), then one plain line
+ * `N passed, N failed` summing them all.
  */
 interface Counts {
   passed: number;
@@ -15,6 +16,13 @@ interface Counts {
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
 const extraArgs = process.argv.slice(2);
+
+/** Checks that pass or fail as a whole; each counts as one test. */
+const gates: { name: string; command: string[] }[] = [
+  { name: 'typecheck (tsc --noEmit, every tier, bench, scripts, tests)', command: ['npx', 'tsc', '--noEmit', '-p', '.'] },
+  { name: 'deno check (the Deno entry)', command: ['npx', 'deno', 'check', 'signaling/deno.ts'] },
+  { name: 'lint and format (biome check)', command: ['npx', 'biome', 'check', '.'] },
+];
 
 const suites: { name: string; command: string[]; report: string; rerun?: boolean }[] = [
   {
@@ -39,6 +47,13 @@ const suites: { name: string; command: string[]; report: string; rerun?: boolean
 ];
 
 const total: Counts = { passed: 0, failed: 0, skipped: 0 };
+console.log('\n=== gates ===');
+for (const gate of gates) {
+  const run = spawnSync(gate.command[0]!, gate.command.slice(1), { stdio: 'inherit' });
+  const ok = run.status === 0;
+  console.log(`${ok ? 'passed' : 'FAILED'}: ${gate.name}`);
+  total[ok ? 'passed' : 'failed'] += 1;
+}
 for (const suite of suites) {
   console.log(`\n=== ${suite.name} ===`);
   const run = spawnSync(suite.command[0]!, suite.command.slice(1), { stdio: 'inherit' });
