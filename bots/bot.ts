@@ -5,7 +5,7 @@ import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
 import WebSocket from 'ws';
 import { CLIENT_PROTOCOL_VERSION } from '../protocol/client.ts';
 import type { ClientNotification } from '../protocol/client.ts';
-import type { PeerInfo, ProducerInfo, Source } from '../protocol/webrtc.ts';
+import type { PeerInfo, ProducerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
 import { SignalingClient } from '../web/src/media/signaling.ts';
 import { createTransport } from '../web/src/media/transport.ts';

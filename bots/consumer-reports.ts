@@ -1,8 +1,7 @@
+import { MAX_REPORTED_CONSUMERS } from '../protocol/limits.ts';
 import type { ClientConsumerStats } from '../protocol/telemetry.ts';
 import { consumerStats } from '../web/src/media/consumer-stats.ts';
 
-/** The report's cap per request (protocol/telemetry.ts ConsumerStatsReport). */
-export const MAX_REPORTED_CONSUMERS = 256;
 /** As the web client: about once a second. */
 export const REPORT_INTERVAL_MS = 1_000;
 

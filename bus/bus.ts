@@ -25,6 +25,8 @@ export interface RequestOptions {
 export type Reply = { ok: true; data: unknown } | { ok: false; error: ErrorBody };
 
 export interface Bus {
+  /** `messaging.system` in traces: nats, or in-process for the embedded bus. */
+  readonly system: 'nats' | 'in-process';
   /** Sends a request to whoever serves `subject`; resolves with its data or throws a ParleyError. */
   request(subject: string, data: unknown, options?: RequestOptions): Promise<unknown>;
   /** Answers requests on `subject` (wildcards allowed); thrown errors become error replies. */

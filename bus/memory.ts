@@ -17,6 +17,7 @@ interface Listener {
  * asynchronous, payloads are copied through JSON, requests without a responder fail fast.
  */
 export class MemoryBus implements Bus {
+  readonly system = 'in-process';
   private listeners = new Set<Listener>();
   private buckets = new Map<string, MemoryKv>();
   private rr = 0;

@@ -13,6 +13,7 @@ const NO_RESPONDER_RETRY_MS = 100;
 
 /** The distributed bus. It takes a connection so each runtime can open it its own way (TCP or WebSocket). */
 export class NatsBus implements Bus {
+  readonly system = 'nats';
   private kvm: Kvm;
   private link: NatsLink;
   private stores = new Map<string, Promise<KvStore>>();

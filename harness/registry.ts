@@ -1,7 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import { NatsBus } from '../bus/nats.ts';
 import { MediaWorkerLoad } from '../protocol/media.ts';
-import { buckets } from '../protocol/subjects.ts';
+import { buckets } from '../protocol/kv.ts';
 
 /** A test's own view of the media-worker registry in a real NATS (what placement reads). */
 export class RegistryReader {

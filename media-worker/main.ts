@@ -1,4 +1,5 @@
 import { connectBus } from '../bus/connect.ts';
+import { TracedBus } from '../tracing/traced-bus.ts';
 import { mediaConfigFromEnv } from './config.ts';
 import { startMediaWorker } from './service.ts';
 import { startTracing } from '../tracing/node.ts';
@@ -10,7 +11,8 @@ if (!natsUrl) {
   process.exit(1);
 }
 const config = mediaConfigFromEnv();
-const bus = await connectBus(natsUrl, `media-worker ${config.instanceId}`);
+// Every message carries its trace context, so one trace crosses the bus.
+const bus = new TracedBus(await connectBus(natsUrl, `media-worker ${config.instanceId}`));
 const tracing = startTracing({ service: 'parley-media-worker', relay: bus });
 const service = await startMediaWorker(bus, config);
 console.log(`[media-worker] ${service.instanceId} ready with ${config.numWorkers} worker(s) on ${natsUrl}`);

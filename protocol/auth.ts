@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DisplayName, Id, RoomId, Source } from './webrtc.ts';
+import { DisplayName, Id, RoomId, Source } from './room.ts';
 
 /** What a holder of an access token may do in its room. */
 export const Grants = z.object({
@@ -27,10 +27,3 @@ export const AccessClaims = z.object({
   admin: z.boolean().optional(),
 });
 export type AccessClaims = z.infer<typeof AccessClaims>;
-
-/** Dev-mode token endpoint body (POST /api/dev/token). */
-export const DevTokenRequest = z.object({
-  name: DisplayName,
-  room: z.union([RoomId, z.literal(ANY_ROOM)]).default(ANY_ROOM),
-  admin: z.boolean().optional(),
-});

@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors.ts';
 import { Empty, mediaOperations } from './operations.ts';
+import type { OperationTable } from './operations.ts';
 import { Lobby } from './presence.ts';
-import { Id, PeerInfo, ProducerInfo, RoomId, RtpCapabilities } from './webrtc.ts';
-import { ClientRemedy as Remedy, MAX_REPORTED_SPANS, SpanRecord } from './telemetry.ts';
+import { RtpCapabilities } from './webrtc.ts';
+import { Id, PeerInfo, ProducerInfo, RoomId } from './room.ts';
+import { MAX_REPORTED_SPANS } from './limits.ts';
+import { ClientRemedy as Remedy, SpanRecord } from './telemetry.ts';
 
 /** Bumped on any incompatible change; the client sends it as `?v=` when it opens the WebSocket. */
 export const CLIENT_PROTOCOL_VERSION = 1;
-/** Larger messages are refused before parsing (an SDP-sized payload is a few KiB). */
-export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
 /** Everything a client needs to (re)build its view of a room. */
 const RoomSnapshot = z.object({
@@ -26,28 +27,33 @@ export const clientMethods = {
   subscribeLobby: {
     request: Empty,
     response: Lobby,
+    requires: 'lobby',
   },
   /** The display name and the rooms allowed come from the access token. */
   join: {
     request: z.object({ room: RoomId }),
     response: RoomSnapshot,
+    requires: 'token',
   },
   /** Re-attaches a membership whose connection dropped; transports, producers and consumers live on. */
   resume: {
     request: z.object({ resumeToken: z.string().min(16).max(128) }),
     response: RoomSnapshot,
+    requires: 'token',
   },
   ...mediaOperations,
   /** The browser's finished spans (its half of each trace), batched. */
   reportSpans: {
     request: z.object({ spans: z.array(SpanRecord).max(MAX_REPORTED_SPANS) }),
     response: Empty,
+    requires: 'token',
   },
   leave: {
     request: Empty,
     response: Empty,
+    requires: 'token',
   },
-} as const;
+} as const satisfies OperationTable;
 
 export type ClientMethod = keyof typeof clientMethods;
 export type ClientRequestData<M extends ClientMethod> = z.infer<(typeof clientMethods)[M]['request']>;

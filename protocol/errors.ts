@@ -2,24 +2,44 @@ import { z } from 'zod';
 
 /** Every error a client or a tier can see has one of these codes; messages are for humans. */
 export const ErrorCode = z.enum([
-  'BAD_REQUEST', // the message does not match its schema
+  'BAD_REQUEST',
   'UNKNOWN_METHOD',
-  'NOT_JOINED', // a room request before join
+  'NOT_JOINED',
   'ALREADY_JOINED',
-  'CONFLICT', // a compare-and-set write lost the race
-  'NOT_FOUND', // unknown room, peer, transport, producer or consumer id
-  'UNAUTHORIZED', // no, a forged or an expired token
-  'FORBIDDEN', // the token does not grant this
+  'CONFLICT',
+  'NOT_FOUND',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
   'ROOM_FULL',
-  'UNSUPPORTED', // e.g. the client cannot decode the producer's codec
+  'UNSUPPORTED',
   'PAYLOAD_TOO_LARGE',
   'RATE_LIMITED',
-  'UNAVAILABLE', // no media worker answered
+  'UNAVAILABLE',
   'TIMEOUT',
-  'MEDIA_ERROR', // mediasoup refused the operation
+  'MEDIA_ERROR',
   'INTERNAL',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** What each code means (the protocol reference prints this table). */
+export const errorMeaning: Record<ErrorCode, string> = {
+  BAD_REQUEST: 'the message does not match its schema',
+  UNKNOWN_METHOD: 'no such method in this protocol version',
+  NOT_JOINED: 'a room operation before join',
+  ALREADY_JOINED: 'join or resume on a connection that already has a room',
+  CONFLICT: 'another join, resume or leave is under way, or a compare-and-set write lost the race',
+  NOT_FOUND: 'unknown room, peer, transport, producer, consumer or resume token',
+  UNAUTHORIZED: 'no, a forged or an expired token',
+  FORBIDDEN: 'the token does not grant this',
+  ROOM_FULL: 'the room has its maximum number of participants',
+  UNSUPPORTED: "e.g. the client cannot decode the producer's codec",
+  PAYLOAD_TOO_LARGE: 'the message is over the size limit',
+  RATE_LIMITED: 'too many requests on this connection; slow down',
+  UNAVAILABLE: 'no media worker answered',
+  TIMEOUT: 'the media worker did not answer in time',
+  MEDIA_ERROR: 'mediasoup refused the operation',
+  INTERNAL: 'a server fault; the message says what',
+};
 
 export const ErrorBody = z.object({ code: ErrorCode, message: z.string() });
 export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { Empty, mediaOperations } from './operations.ts';
 import { ClientRemedy, RoomDiagnosis } from './telemetry.ts';
-import { DisplayName, Id, MediaKind, PeerInfo, ProducerInfo, RoomId, RtpCapabilities, RtpParameters, Source } from './webrtc.ts';
+import { RtpCapabilities, RtpParameters } from './webrtc.ts';
+import { DisplayName, Id, MediaKind, PeerInfo, ProducerInfo, RoomId, Source } from './room.ts';
 
 /** Bus API version; it is part of every subject (see subjects.ts), so old and new tiers never cross-talk. */
 export const MEDIA_PROTOCOL_VERSION = 1;

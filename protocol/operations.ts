@@ -1,18 +1,31 @@
 import { z } from 'zod';
-import {
-  ConsumerOptions,
-  DtlsParameters,
-  IceParameters,
-  Id,
-  MediaKind,
-  RtpCapabilities,
-  RtpParameters,
-  Source,
-  TransportOptions,
-} from './webrtc.ts';
+import { ConsumerOptions, DtlsParameters, IceParameters, RtpCapabilities, RtpParameters, TransportOptions } from './webrtc.ts';
+import { Id, MediaKind, Source } from './room.ts';
 import { ConsumerStatsReport } from './telemetry.ts';
 
 export const Empty = z.object({}).strict();
+
+/**
+ * What a connection must hold before an operation runs, declared with the operation so that a new one cannot
+ * skip its check: signaling checks `requires` before anything else.
+ */
+export const Requirement = z.enum(['token', 'lobby', 'member', 'publish', 'subscribe']);
+export type Requirement = z.infer<typeof Requirement>;
+
+export const requirementMeaning: Record<Requirement, string> = {
+  token: 'any valid access token (join and resume check the room against it themselves)',
+  lobby: 'a token for any room (`room: "*"`)',
+  member: 'a joined room',
+  publish: "a joined room and the token's grant to publish the request's source",
+  subscribe: "a joined room and the token's grant to receive others' media",
+};
+
+export interface Operation {
+  request: z.ZodObject;
+  response: z.ZodType;
+  requires: Requirement;
+}
+export type OperationTable = Record<string, Operation>;
 
 /**
  * Media operations of a joined peer. Defined once: the client sends them to signaling as they are, and
@@ -22,47 +35,57 @@ export const mediaOperations = {
   createTransport: {
     request: z.object({ direction: z.enum(['send', 'recv']) }),
     response: TransportOptions,
+    requires: 'member',
   },
   connectTransport: {
     request: z.object({ transportId: Id, dtlsParameters: DtlsParameters }),
     response: Empty,
+    requires: 'member',
   },
   /** After an ICE failure or a network change: new ICE credentials for the client's transport. */
   restartIce: {
     request: z.object({ transportId: Id }),
     response: z.object({ iceParameters: IceParameters }),
+    requires: 'member',
   },
   produce: {
     request: z.object({ transportId: Id, kind: MediaKind, source: Source, rtpParameters: RtpParameters }),
     response: z.object({ producerId: Id }),
+    requires: 'publish',
   },
   /** Mute: consumers stay, media stops; everyone is told. */
   pauseProducer: {
     request: z.object({ producerId: Id }),
     response: Empty,
+    requires: 'member',
   },
   resumeProducer: {
     request: z.object({ producerId: Id }),
     response: Empty,
+    requires: 'member',
   },
   closeProducer: {
     request: z.object({ producerId: Id }),
     response: Empty,
+    requires: 'member',
   },
   /** Creates a paused consumer; the client resumes it once its side is ready. */
   consume: {
     request: z.object({ transportId: Id, producerId: Id, rtpCapabilities: RtpCapabilities }),
     response: ConsumerOptions,
+    requires: 'subscribe',
   },
   /** Starts (or restarts) media and asks the producer for a key frame. */
   resumeConsumer: {
     request: z.object({ consumerId: Id }),
     response: Empty,
+    requires: 'subscribe',
   },
   /** E.g. the tile is hidden: stop forwarding until it is shown again. */
   pauseConsumer: {
     request: z.object({ consumerId: Id }),
     response: Empty,
+    requires: 'subscribe',
   },
   /** The simulcast layer that fits the tile (0 = smallest). */
   setConsumerPreferredLayers: {
@@ -72,22 +95,26 @@ export const mediaOperations = {
       temporalLayer: z.number().int().min(0).max(3).optional(),
     }),
     response: Empty,
+    requires: 'subscribe',
   },
   /** Who gets bandwidth first when it is short (1..255, higher first). */
   setConsumerPriority: {
     request: z.object({ consumerId: Id, priority: z.number().int().min(1).max(255) }),
     response: Empty,
+    requires: 'subscribe',
   },
   /** The client saw the picture stall: ask the producer for a fresh key frame. */
   requestKeyFrame: {
     request: z.object({ consumerId: Id }),
     response: Empty,
+    requires: 'subscribe',
   },
   /** About once a second: what the client sees of each consumer, for the black-screen doctor. */
   reportConsumerStats: {
     request: ConsumerStatsReport,
     response: Empty,
+    requires: 'member',
   },
-} as const;
+} as const satisfies OperationTable;
 
 export type MediaOperation = keyof typeof mediaOperations;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DisplayName, Id, RoomId } from './webrtc.ts';
+import { DisplayName, Id, RoomId } from './room.ts';
 
 /** Presence entries expire from KV unless their signaling instance writes them again within this. */
 export const PRESENCE_TTL_MS = 15_000;
@@ -46,7 +46,3 @@ export type LobbyRoom = z.infer<typeof LobbyRoom>;
 
 export const Lobby = z.object({ rooms: z.array(LobbyRoom) });
 export type Lobby = z.infer<typeof Lobby>;
-
-export function presenceKey(roomId: string, peerId: string): string {
-  return `${roomId}.${peerId}`;
-}

@@ -12,23 +12,10 @@ export const subjects = {
   /** Room events published by the media worker that hosts the room. */
   roomEvents: (roomId: string) => `${root}.room.${roomId}.events`,
   /** A membership was resumed on another signaling instance. */
-  sessionTakeover: (peerId: string) => `${root}.session.${peerId}.takeover`,
-  sessionTakeovers: `${root}.session.*.takeover`,
+  membershipTakeover: (peerId: string) => `${root}.session.${peerId}.takeover`,
+  membershipTakeovers: `${root}.session.*.takeover`,
   /** Finished spans of every process, for the trace stores of signaling instances (distributed mode). */
   telemetrySpans: `${root}.telemetry.spans`,
-} as const;
-
-export const buckets = {
-  /** instanceId → MediaWorkerLoad, refreshed by heartbeats, expiring with the bucket TTL. */
-  mediaWorkers: 'parley-media-workers',
-  /** roomId → instanceId hosting the room's router. */
-  roomPlacement: 'parley-room-placement',
-  /** `<roomId>.<instanceId>` → RoomPart: who and what each media-worker instance hosts of a room. */
-  roomParts: 'parley-room-parts',
-  /** `<roomId>.<peerId>` → PresenceEntry: the lobby. */
-  presence: 'parley-presence',
-  /** hash of a resume token → SessionRecord. */
-  sessions: 'parley-sessions',
 } as const;
 
 /** Tokens used in subjects must not contain subject syntax. */

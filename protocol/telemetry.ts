@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DisplayName, Id, MediaKind, RoomId, Source } from './webrtc.ts';
+import { MAX_REPORTED_CONSUMERS } from './limits.ts';
+import { DisplayName, Id, MediaKind, RoomId, Source } from './room.ts';
 
 /*
  * Observability contracts: finished spans as they travel between tiers (browser → signaling, every process →
@@ -11,6 +12,19 @@ const HexId = (length: number) => z.string().regex(new RegExp(`^[0-9a-f]{${lengt
 const Attributes = z.record(z.string().max(128), z.union([z.string().max(1024), z.number(), z.boolean()]));
 
 /** One finished (or, for a live consumer, still running) span, in the shape the trace store and dashboard use. */
+/** One trace in a list of recent ones. */
+export const TraceSummary = z.object({
+  traceId: z.string(),
+  /** The root span's name (or the earliest span's when the root is elsewhere). */
+  name: z.string(),
+  startMs: z.number(),
+  endMs: z.number(),
+  spans: z.number().int(),
+  services: z.array(z.string()),
+  errors: z.number().int(),
+});
+export type TraceSummary = z.infer<typeof TraceSummary>;
+
 export const SpanRecord = z.object({
   traceId: HexId(32),
   spanId: HexId(16),
@@ -31,7 +45,6 @@ export const SpanRecord = z.object({
 export type SpanRecord = z.infer<typeof SpanRecord>;
 
 /** Spans per `reportSpans` request, and the most a store keeps per trace. */
-export const MAX_REPORTED_SPANS = 64;
 
 /**
  * Why a consumer shows no picture, worst first: the doctor names the first that applies. A consumer with none
@@ -83,7 +96,7 @@ export const ClientConsumerStats = z.object({
 export type ClientConsumerStats = z.infer<typeof ClientConsumerStats>;
 
 /** The client's report, about once a second, of every consumer it renders. */
-export const ConsumerStatsReport = z.object({ consumers: z.array(ClientConsumerStats).max(256) });
+export const ConsumerStatsReport = z.object({ consumers: z.array(ClientConsumerStats).max(MAX_REPORTED_CONSUMERS) });
 
 export const TransportHealth = z.object({
   id: Id,

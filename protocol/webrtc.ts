@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Id, MediaKind, Source } from './room.ts';
 
 /*
  * The WebRTC parameter objects that cross every tier. mediasoup validates them deeply; these schemas check
@@ -59,18 +60,6 @@ export const IceCandidate = z.looseObject({
   type: z.string(),
 });
 
-export const MediaKind = z.enum(['audio', 'video']);
-export type MediaKind = z.infer<typeof MediaKind>;
-
-/** What a producer carries; grants and the UI are expressed in sources, not kinds. */
-export const Source = z.enum(['microphone', 'camera', 'screen', 'screen-audio']);
-export type Source = z.infer<typeof Source>;
-
-/** Room names appear in NATS subjects and KV keys, so they are restricted to a safe alphabet. */
-export const RoomId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'room must be 1-64 letters, digits, - or _');
-export const DisplayName = z.string().trim().min(1).max(64);
-export const Id = z.string().min(1).max(64);
-
 export const TransportOptions = z.object({
   id: Id,
   iceParameters: IceParameters,
@@ -78,12 +67,6 @@ export const TransportOptions = z.object({
   dtlsParameters: DtlsParameters,
 });
 export type TransportOptions = z.infer<typeof TransportOptions>;
-
-export const PeerInfo = z.object({ id: Id, displayName: DisplayName });
-export type PeerInfo = z.infer<typeof PeerInfo>;
-
-export const ProducerInfo = z.object({ id: Id, peerId: Id, kind: MediaKind, source: Source, paused: z.boolean() });
-export type ProducerInfo = z.infer<typeof ProducerInfo>;
 
 export const ConsumerOptions = z.object({
   id: Id,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectBus } from '../bus/connect.ts';
+import { TracedBus } from '../tracing/traced-bus.ts';
 import { mediaConfigFromEnv } from '../media-worker/config.ts';
 import { startMediaWorker } from '../media-worker/service.ts';
 import { signalingConfigFromEnv } from '../signaling/config.ts';
@@ -18,7 +19,8 @@ const embeddedDefaults: Record<string, string> = {
   PARLEY_SECRET: crypto.randomUUID() + crypto.randomUUID(),
   PARLEY_DEV_TOKENS: '1',
 };
-const bus = await connectBus(natsUrl, 'parley');
+// Every message carries its trace context, so one trace crosses the bus.
+const bus = new TracedBus(await connectBus(natsUrl, 'parley'));
 // One process keeps every tier's spans in one store; joined to a cluster it shares them over the bus.
 const tracing = startTracing({ service: 'parley', relay: natsUrl ? bus : undefined, collect: true });
 const media = await startMediaWorker(bus, mediaConfigFromEnv());

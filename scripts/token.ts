@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ALL_SOURCES, ANY_ROOM } from '../protocol/auth.ts';
-import { Source } from '../protocol/webrtc.ts';
+import { Source } from '../protocol/room.ts';
 import { issueToken } from '../signaling/auth.ts';
 
 /** `npm run token -- --name Ada [--room lounge] [--identity ada] [--ttl 3600] [--sources microphone,camera] [--no-publish] [--no-subscribe] [--admin]` */

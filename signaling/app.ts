@@ -1,17 +1,19 @@
 import { Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Bus } from '../bus/bus.ts';
-import { DevTokenRequest } from '../protocol/auth.ts';
 import type { AccessClaims } from '../protocol/auth.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 import { CLIENT_PROTOCOL_VERSION } from '../protocol/client.ts';
+import { DevTokenRequest, httpPaths } from '../protocol/http.ts';
+import type { DevTokenResponse, HttpError, VersionResponse } from '../protocol/http.ts';
 import { ParleyError } from '../protocol/errors.ts';
-import { buckets } from '../protocol/subjects.ts';
+import { buckets } from '../protocol/kv.ts';
 import { PRESENCE_TTL_MS } from '../protocol/presence.ts';
 import { issueToken, verifyToken } from './auth.ts';
 import type { SignalingConfig } from './config.ts';
 import { RateLimiter } from './limits.ts';
 import { MediaClient } from './media.ts';
-import { CLOSE, Memberships } from './memberships/memberships.ts';
+import { Memberships } from './memberships/memberships.ts';
 import { Metrics } from './metrics.ts';
 import { Placement } from './placement.ts';
 import { Lobby } from './lobby.ts';
@@ -59,15 +61,17 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
       : c.json({ ready: false, reason: 'no media worker' }, 503);
   });
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
-  app.get('/api/version', (c) => c.json({ protocol: CLIENT_PROTOCOL_VERSION }));
+  app.get(httpPaths.version, (c) => c.json({ protocol: CLIENT_PROTOCOL_VERSION } satisfies VersionResponse));
   app.route('/debug/api', debug.app);
   if (config.devTokens) {
     // Development only: anyone may mint a token for any name.
-    app.post('/api/dev/token', async (c) => {
+    app.post(httpPaths.devToken, async (c) => {
       const body = DevTokenRequest.safeParse(await c.req.json().catch(() => null));
-      if (!body.success) return c.json({ error: { code: 'BAD_REQUEST', message: 'name and room expected' } }, 400);
+      if (!body.success)
+        return c.json({ error: { code: 'BAD_REQUEST', message: 'name and room expected' } } satisfies HttpError, 400);
       const identity = `dev-${crypto.randomUUID().slice(0, 8)}`;
-      return c.json({ token: await issueToken(config.secret, { identity, ...body.data }) });
+      const minted: DevTokenResponse = { token: await issueToken(config.secret, { identity, ...body.data }) };
+      return c.json(minted);
     });
   }
 
@@ -101,17 +105,17 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
     version: string | undefined,
     token: string | undefined,
   ): Promise<{ claims: AccessClaims } | { code: number; reason: string }> {
-    if (draining) return { code: CLOSE.restarting, reason: 'server is restarting; reconnect' };
+    if (draining) return { code: CloseCode.restarting, reason: 'server is restarting; reconnect' };
     if (Number(version) !== CLIENT_PROTOCOL_VERSION) {
       return {
-        code: CLOSE.badVersion,
+        code: CloseCode.badVersion,
         reason: `protocol version ${CLIENT_PROTOCOL_VERSION} required (got ${version ?? 'none'})`,
       };
     }
     try {
       return { claims: await verifyToken(config.secret, token) };
     } catch (err) {
-      return { code: CLOSE.unauthorized, reason: err instanceof ParleyError ? err.message : 'unauthorized' };
+      return { code: CloseCode.unauthorized, reason: err instanceof ParleyError ? err.message : 'unauthorized' };
     }
   }
 
@@ -119,7 +123,7 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
     app,
     async drain() {
       draining = true;
-      for (const ws of sockets) ws.close(CLOSE.restarting, 'server is restarting; reconnect');
+      for (const ws of sockets) ws.close(CloseCode.restarting, 'server is restarting; reconnect');
       const deadline = Date.now() + config.drainTimeoutMs;
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     },

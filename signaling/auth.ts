@@ -2,7 +2,7 @@ import { sign, verify } from 'hono/jwt';
 import { AccessClaims, ANY_ROOM, FULL_GRANTS } from '../protocol/auth.ts';
 import type { Grants } from '../protocol/auth.ts';
 import { ParleyError } from '../protocol/errors.ts';
-import type { Source } from '../protocol/webrtc.ts';
+import type { Source } from '../protocol/room.ts';
 
 const ALG = 'HS256';
 export const DEFAULT_TOKEN_TTL_S = 6 * 60 * 60;

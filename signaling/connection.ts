@@ -1,11 +1,12 @@
 import type { Subscription } from '../bus/bus.ts';
 import { ANY_ROOM } from '../protocol/auth.ts';
 import type { AccessClaims } from '../protocol/auth.ts';
-import { ClientRequest, clientMethods, isClientMethod, MAX_CLIENT_MESSAGE_BYTES } from '../protocol/client.ts';
+import { ClientRequest, clientMethods, isClientMethod } from '../protocol/client.ts';
+import { MAX_CLIENT_MESSAGE_BYTES } from '../protocol/limits.ts';
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponse } from '../protocol/client.ts';
 import { describeZodError, ParleyError, toErrorBody } from '../protocol/errors.ts';
 import type { MediaRequest } from '../protocol/media.ts';
-import type { MediaOperation } from '../protocol/operations.ts';
+import type { MediaOperation, Requirement } from '../protocol/operations.ts';
 import { assertPublish, assertRoom, assertSubscribe } from './auth.ts';
 import type { MediaClient } from './media.ts';
 import type { Membership, MemberSocket } from './memberships/membership.ts';
@@ -37,14 +38,6 @@ export interface SessionDeps {
 type Forwarded = MediaOperation;
 /** Once a second per client: a span each would bury the traces worth reading. */
 const untraced = new Set<ClientMethod>(['reportSpans', 'reportConsumerStats']);
-const subscribing = new Set<Forwarded>([
-  'consume',
-  'resumeConsumer',
-  'pauseConsumer',
-  'setConsumerPreferredLayers',
-  'setConsumerPriority',
-  'requestKeyFrame',
-]);
 const producerChanges = new Set<Forwarded>(['produce', 'closeProducer', 'pauseProducer', 'resumeProducer']);
 
 /**
@@ -127,6 +120,7 @@ export class Session {
   }
 
   private run(method: ClientMethod, data: ClientRequestData<ClientMethod>): Promise<unknown> {
+    this.authorize(clientMethods[method].requires, data);
     switch (method) {
       case 'subscribeLobby':
         return Promise.resolve(this.subscribeLobby());
@@ -143,9 +137,20 @@ export class Session {
     }
   }
 
-  /** Who is where is for holders of an any-room token only. */
+  /** The operation's declared requirement (protocol/operations.ts), before it runs. */
+  private authorize(requires: Requirement, data: ClientRequestData<ClientMethod>): void {
+    if (requires === 'token') return;
+    if (requires === 'lobby') {
+      if (this.claims.room !== ANY_ROOM) throw new ParleyError('FORBIDDEN', 'the lobby needs a token for any room');
+      return;
+    }
+    const grants = this.membership?.record.grants;
+    if (!grants) throw new ParleyError('NOT_JOINED', 'this needs a joined room');
+    if (requires === 'publish') assertPublish(grants, (data as ClientRequestData<'produce'>).source);
+    if (requires === 'subscribe') assertSubscribe(grants);
+  }
+
   private subscribeLobby() {
-    if (this.claims.room !== ANY_ROOM) throw new ParleyError('FORBIDDEN', 'the lobby needs a token for any room');
     this.lobbyWatch ??= this.deps.lobby.subscribe((lobby) => this.notify({ notification: 'lobby', data: lobby }));
     return this.deps.lobby.view();
   }
@@ -188,9 +193,7 @@ export class Session {
   private async forward(method: Forwarded, data: ClientRequestData<Forwarded>): Promise<unknown> {
     const membership = this.membership;
     if (!membership) throw new ParleyError('NOT_JOINED', `${method} needs a joined room`);
-    const { grants, roomId, peerId, mediaInstanceId } = membership.record;
-    if (method === 'produce') assertPublish(grants, (data as ClientRequestData<'produce'>).source);
-    if (subscribing.has(method)) assertSubscribe(grants);
+    const { roomId, peerId, mediaInstanceId } = membership.record;
     const request = { ...data, roomId, peerId } as MediaRequest<Forwarded>;
     const reply = await this.deps.media.call(mediaInstanceId, method, request);
     if (producerChanges.has(method)) await this.trackProducers(membership, method, data, reply);

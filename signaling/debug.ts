@@ -3,8 +3,9 @@ import type { Context } from 'hono';
 import type { Bus } from '../bus/bus.ts';
 import { KvCache } from '../bus/kv-cache.ts';
 import { ParleyError } from '../protocol/errors.ts';
+import type { DebugRoomsResponse, DebugTraceResponse, DebugTracesResponse, HttpError } from '../protocol/http.ts';
 import { REGISTRY_TTL_MS, RoomPart } from '../protocol/media.ts';
-import { buckets } from '../protocol/subjects.ts';
+import { buckets, parseRoomPartKey } from '../protocol/kv.ts';
 import type { RoomDiagnosis } from '../protocol/telemetry.ts';
 import type { TraceStore } from '../tracing/store.ts';
 import { verifyToken } from './auth.ts';
@@ -41,11 +42,13 @@ export async function createDebugApi(
   app.get('/rooms', async (c) => {
     const q = (c.req.query('q') ?? '').trim().toLowerCase();
     const now = Date.now();
-    // Keys are `<roomId>.<instanceId>`; room ids contain no dots (they are subject tokens).
     const hosted = parts
       .entries()
       .filter(([, part]) => now - part.updatedAt < REGISTRY_TTL_MS)
-      .map(([key, part]) => [key.split('.')[0]!, part] as const);
+      .flatMap(([key, part]) => {
+        const roomId = parseRoomPartKey(key)?.roomId;
+        return roomId ? [[roomId, part] as const] : [];
+      });
     const rooms: RoomDiagnosis[] = [];
     const errors: { roomId: string; instanceId: string; message: string }[] = [];
     await Promise.all(
@@ -58,19 +61,23 @@ export async function createDebugApi(
       }),
     );
     rooms.sort((a, b) => a.roomId.localeCompare(b.roomId) || a.instanceId.localeCompare(b.instanceId));
-    return c.json({ rooms: q ? rooms.map((r) => matching(r, q)).filter((r) => r.peers.length > 0) : rooms, errors });
+    const body: DebugRoomsResponse = {
+      rooms: q ? rooms.map((r) => matching(r, q)).filter((r) => r.peers.length > 0) : rooms,
+      errors,
+    };
+    return c.json(body);
   });
 
   app.get('/traces', (c) => {
     const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 50) || 50, 1), 500);
-    return c.json({ traces: store?.recent(limit) ?? [] });
+    return c.json({ traces: store?.recent(limit) ?? [] } satisfies DebugTracesResponse);
   });
 
   app.get('/traces/:traceId', (c) => {
     const traceId = c.req.param('traceId');
     if (!/^[0-9a-f]{32}$/.test(traceId))
-      return c.json({ error: { code: 'BAD_REQUEST', message: 'a trace id is 32 hex digits' } }, 400);
-    return c.json({ traceId, spans: store?.get(traceId) ?? [] });
+      return c.json({ error: { code: 'BAD_REQUEST', message: 'a trace id is 32 hex digits' } } satisfies HttpError, 400);
+    return c.json({ traceId, spans: store?.get(traceId) ?? [] } satisfies DebugTraceResponse);
   });
 
   return { app, close: () => parts.close() };
@@ -83,10 +90,10 @@ async function refuse(c: Context, secret: string): Promise<Response | undefined>
   try {
     const claims = await verifyToken(secret, token);
     if (claims.admin) return undefined;
-    return c.json({ error: { code: 'FORBIDDEN', message: 'the dashboard needs an admin token' } }, 403);
+    return c.json({ error: { code: 'FORBIDDEN', message: 'the dashboard needs an admin token' } } satisfies HttpError, 403);
   } catch (err) {
     const message = err instanceof ParleyError ? err.message : 'unauthorized';
-    return c.json({ error: { code: 'UNAUTHORIZED', message } }, 401);
+    return c.json({ error: { code: 'UNAUTHORIZED', message } } satisfies HttpError, 401);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { KvStore, Subscription } from '../bus/bus.ts';
-import { PresenceEntry, PRESENCE_STALE_MS, presenceKey } from '../protocol/presence.ts';
+import { PresenceEntry, PRESENCE_STALE_MS } from '../protocol/presence.ts';
+import { presenceKey } from '../protocol/kv.ts';
 import type { Lobby as LobbyView, LobbyRoom } from '../protocol/presence.ts';
 
 const SWEEP_MS = 1000;

@@ -1,4 +1,5 @@
 import { connectBus } from '../bus/connect.ts';
+import { TracedBus } from '../tracing/traced-bus.ts';
 import { signalingConfigFromEnv } from './config.ts';
 import { loadTls, wantsHttps } from './tls.ts';
 import { serveSignalingOnNode } from './runtime/node.ts';
@@ -11,7 +12,8 @@ if (!natsUrl) {
   process.exit(1);
 }
 const config = signalingConfigFromEnv((name) => process.env[name]);
-const bus = await connectBus(natsUrl, `signaling ${config.instanceId}`);
+// Every message carries its trace context, so one trace crosses the bus.
+const bus = new TracedBus(await connectBus(natsUrl, `signaling ${config.instanceId}`));
 const tracing = startTracing({ service: 'parley-signaling', relay: bus, collect: true });
 const server = await serveSignalingOnNode({
   bus,

@@ -2,7 +2,7 @@ import type { Bus, KvStore } from '../bus/bus.ts';
 import { KvCache } from '../bus/kv-cache.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import { MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
-import { buckets } from '../protocol/subjects.ts';
+import { buckets } from '../protocol/kv.ts';
 
 /**
  * Which media-worker instance hosts a room. The answer is shared state in KV, so every signaling

@@ -5,10 +5,9 @@ import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Bus } from '../bus/bus.ts';
 import { otlpTracesUrl } from './otlp-json.ts';
-import { collectSpans, SpanRelay } from './relay.ts';
-import { spanSink } from './sink.ts';
+import { recentTraces } from './recent.ts';
 import type { SpanSink } from './sink.ts';
-import { TraceStore } from './store.ts';
+import type { TraceStore } from './store.ts';
 
 export interface Tracing extends SpanSink {
   /** Recent traces for the /debug dashboard: this process's own, or (with `collect`) everyone's from the relay. */
@@ -33,9 +32,8 @@ export interface TracingOptions {
  */
 export function startTracing({ service, relay, collect = false, env = process.env }: TracingOptions): Tracing {
   const otlpUrl = otlpTracesUrl(env);
-  const store = new TraceStore();
-  const relayProcessor = relay ? new SpanRelay(relay) : undefined;
-  const processors: SpanProcessor[] = [relayProcessor ?? store.processor()];
+  const recent = recentTraces({ relay, collect, otlpUrl });
+  const processors: SpanProcessor[] = [recent.processor];
   if (otlpUrl) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpUrl })));
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? service }),
@@ -46,12 +44,11 @@ export function startTracing({ service, relay, collect = false, env = process.en
     instrumentations: [],
   });
   sdk.start();
-  const collecting = relay && collect ? collectSpans(relay, store) : undefined;
   return {
-    store,
-    ...spanSink(relayProcessor ?? store, otlpUrl),
+    store: recent.store,
+    sink: recent.sink,
     async shutdown() {
-      collecting?.unsubscribe();
+      recent.stop();
       await sdk.shutdown();
     },
   };

@@ -1,20 +1,10 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { MAX_REPORTED_SPANS, type SpanRecord } from '../protocol/telemetry.ts';
+import { MAX_REPORTED_SPANS } from '../protocol/limits.ts';
+import type { SpanRecord, TraceSummary } from '../protocol/telemetry.ts';
 import { toRecord } from './records.ts';
 
 const MAX_SPANS_PER_TRACE = 8 * MAX_REPORTED_SPANS;
-
-export interface TraceSummary {
-  traceId: string;
-  /** The root span's name (or the earliest span's when the root is elsewhere). */
-  name: string;
-  startMs: number;
-  endMs: number;
-  spans: number;
-  services: string[];
-  errors: number;
-}
 
 /**
  * Recent traces in memory, bounded (oldest trace out first), for the /debug dashboard in the embedded default

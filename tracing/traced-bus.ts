@@ -7,11 +7,11 @@ import { context, extractContext, injectContext, inSpan, SpanKind, trace, tracer
  * signaling over NATS into the media worker.
  */
 export class TracedBus implements Bus {
-  constructor(
-    private inner: Bus,
-    /** `messaging.system`: nats, or in-process for the embedded bus. */
-    private system: string,
-  ) {}
+  readonly system: Bus['system'];
+
+  constructor(private inner: Bus) {
+    this.system = inner.system;
+  }
 
   request(subject: string, data: unknown, options: RequestOptions = {}): Promise<unknown> {
     // Only requests made within a trace get a span: heartbeats and lease renewals would drown the rest.

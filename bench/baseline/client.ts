@@ -1,6 +1,6 @@
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
-import type { ProducerInfo } from '../../protocol/webrtc.ts';
+import type { ProducerInfo } from '../../protocol/room.ts';
 import { SignalingClient } from '../../web/src/media/signaling.ts';
 import { createTransport } from '../../web/src/media/transport.ts';
 

@@ -2,8 +2,9 @@ import type { Bus, KvStore } from '../../bus/bus.ts';
 import { KvCache } from '../../bus/kv-cache.ts';
 import { mediaCommands, REGISTRY_TTL_MS, RoomPart } from '../../protocol/media.ts';
 import type { MediaRequest, MediaResponse } from '../../protocol/media.ts';
-import type { PeerInfo, ProducerInfo } from '../../protocol/webrtc.ts';
-import { buckets, subjects } from '../../protocol/subjects.ts';
+import type { PeerInfo, ProducerInfo } from '../../protocol/room.ts';
+import { subjects } from '../../protocol/subjects.ts';
+import { buckets, roomPartKey, roomPartsPrefix } from '../../protocol/kv.ts';
 
 /**
  * What lets one room span media-worker instances: each instance publishes its part of the room (peers and
@@ -26,7 +27,7 @@ export class Federation {
   }
 
   async savePart(roomId: string, peers: PeerInfo[], producers: ProducerInfo[]): Promise<void> {
-    const key = `${roomId}.${this.instanceId}`;
+    const key = roomPartKey(roomId, this.instanceId);
     if (peers.length === 0) return this.parts.delete(key);
     const part: RoomPart = { instanceId: this.instanceId, peers, producers, updatedAt: Date.now() };
     await this.parts.put(key, part);
@@ -35,7 +36,7 @@ export class Federation {
   /** The other instances' parts of a room; a part not refreshed within the TTL is a dead instance's. */
   async remoteParts(roomId: string): Promise<RoomPart[]> {
     return this.known
-      .values(`${roomId}.`)
+      .values(roomPartsPrefix(roomId))
       .filter((part) => part.instanceId !== this.instanceId && Date.now() - part.updatedAt < REGISTRY_TTL_MS);
   }
 

@@ -1,7 +1,7 @@
 import type { Bus, KvStore } from '../../bus/bus.ts';
 import { MEDIA_PROTOCOL_VERSION, REGISTRY_TTL_MS } from '../../protocol/media.ts';
 import type { MediaWorkerLoad } from '../../protocol/media.ts';
-import { buckets } from '../../protocol/subjects.ts';
+import { buckets } from '../../protocol/kv.ts';
 
 export const HEARTBEAT_MS = 2000;
 

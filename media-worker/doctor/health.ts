@@ -1,5 +1,5 @@
 import type { HealthCause, HealthStatus } from '../../protocol/telemetry.ts';
-import type { MediaKind } from '../../protocol/webrtc.ts';
+import type { MediaKind } from '../../protocol/room.ts';
 
 /*
  * The black-screen doctor's judgement: a pure function from what was observed of one consumer to a verdict.

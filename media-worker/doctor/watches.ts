@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup';
 import type { ClientConsumerStats, ConsumerHealth, HealthCause, Remediation } from '../../protocol/telemetry.ts';
-import type { Source } from '../../protocol/webrtc.ts';
+import type { Source } from '../../protocol/room.ts';
 import type { ConsumerTrace } from './consumer-trace.ts';
 import type { LiveObservation, Verdict } from './health.ts';
 import type { ProducerData } from '../sfu/peer.ts';

@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup';
 import { ParleyError } from '../../protocol/errors.ts';
-import type { PeerInfo, ProducerInfo, Source } from '../../protocol/webrtc.ts';
+import type { PeerInfo, ProducerInfo, Source } from '../../protocol/room.ts';
 import type { PooledWorker } from './pool.ts';
 
 // A type alias, not an interface: mediasoup's AppData needs an index signature.

@@ -1,7 +1,8 @@
 import type { types } from 'mediasoup';
 import { ParleyError } from '../../protocol/errors.ts';
 import type { MediaRequest, MediaResponse, RoomEvent } from '../../protocol/media.ts';
-import type { ProducerInfo, RtpCapabilities, RtpParameters, TransportOptions } from '../../protocol/webrtc.ts';
+import type { RtpCapabilities, RtpParameters, TransportOptions } from '../../protocol/webrtc.ts';
+import type { ProducerInfo } from '../../protocol/room.ts';
 import { mediaCodecs } from '../config.ts';
 import { diagnosePeer } from '../doctor/diagnosis.ts';
 import { Doctor } from '../doctor/doctor.ts';

@@ -2,8 +2,8 @@ import type { Subscription } from '../../bus/bus.ts';
 import type { ClientNotification } from '../../protocol/client.ts';
 import type { RoomEvent } from '../../protocol/media.ts';
 import type { PresenceEntry } from '../../protocol/presence.ts';
-import type { Source } from '../../protocol/webrtc.ts';
-import type { SessionRecord } from '../../protocol/session.ts';
+import type { Source } from '../../protocol/room.ts';
+import type { MembershipRecord } from '../../protocol/membership.ts';
 import { notificationFor } from '../rooms.ts';
 import { SeenRoom } from './seen-room.ts';
 
@@ -28,10 +28,10 @@ export class Membership {
 
   constructor(
     /** mediaInstanceId changes when the peer is moved off a dead media worker. */
-    readonly record: Omit<SessionRecord, 'producers'>,
+    readonly record: Omit<MembershipRecord, 'producers'>,
     /** KV key of the session record: the hash of the resume token. */
     readonly recordKey: string,
-    producers: SessionRecord['producers'] = {},
+    producers: MembershipRecord['producers'] = {},
   ) {
     this.producers = new Map(Object.entries(producers));
     this.seen = new SeenRoom(record.roomId, record.peerId);
@@ -71,7 +71,7 @@ export class Membership {
     return true;
   }
 
-  toRecord(): SessionRecord {
+  toRecord(): MembershipRecord {
     return { ...this.record, producers: Object.fromEntries(this.producers) };
   }
 

@@ -1,5 +1,5 @@
 import type { RoomEvent } from '../../protocol/media.ts';
-import type { PeerInfo, ProducerInfo } from '../../protocol/webrtc.ts';
+import type { PeerInfo, ProducerInfo } from '../../protocol/room.ts';
 
 /** Room parts on other instances are rewritten every second (the media worker's sweep) and on change. */
 const SETTLED_MS = 3000;

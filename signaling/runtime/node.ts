@@ -4,34 +4,11 @@ import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
-import type { Bus } from '../../bus/bus.ts';
 import { createSignaling } from '../app.ts';
-import type { SignalingOptions } from '../app.ts';
-import type { SignalingConfig } from '../config.ts';
-import type { TlsFiles } from '../tls.ts';
-
-export interface NodeServerOptions {
-  bus: Bus;
-  config: SignalingConfig;
-  port: number;
-  hostname?: string;
-  /** The built web app (web/dist) to serve next to the API, if any. */
-  webRoot?: string;
-  traces?: SignalingOptions['traces'];
-  /** Serve HTTPS/WSS with this key and certificate. */
-  tls?: TlsFiles;
-}
-
-export interface RunningServer {
-  url: string;
-  port: number;
-  /** SIGTERM: move clients elsewhere (1012), then stop. */
-  drain(): Promise<void>;
-  close(): Promise<void>;
-}
+import type { RunningServer, ServerOptions } from './server.ts';
 
 /** The Node adapter: @hono/node-server plus @hono/node-ws around the runtime-free app. */
-export async function serveSignalingOnNode(options: NodeServerOptions): Promise<RunningServer> {
+export async function serveSignalingOnNode(options: ServerOptions): Promise<RunningServer> {
   const outer = new Hono();
   const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app: outer });
   const signaling = await createSignaling({ bus: options.bus, config: options.config, upgradeWebSocket, traces: options.traces });

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { parsePresenceKey, parseRoomPartKey, presenceKey, roomPartKey, roomPartsPrefix } from '../../protocol/kv.ts';
+import { Requirement } from '../../protocol/operations.ts';
+import type { OperationTable } from '../../protocol/operations.ts';
 import { ClientNotification, ClientRequest, clientMethods, ServerMessage } from '../../protocol/client.ts';
 import { ParleyError, toErrorBody } from '../../protocol/errors.ts';
 import { mediaCommands, RoomEvent } from '../../protocol/media.ts';
 import { isSubjectToken, subjects } from '../../protocol/subjects.ts';
-import { RoomId } from '../../protocol/webrtc.ts';
+import { RoomId } from '../../protocol/room.ts';
 
 describe('client protocol', () => {
   it('accepts a well-formed request envelope and rejects broken ones', () => {
@@ -66,5 +70,37 @@ describe('subjects and errors', () => {
   it('keeps codes of ParleyErrors and hides nothing else but the code', () => {
     expect(toErrorBody(new ParleyError('NOT_FOUND', 'gone'))).toEqual({ code: 'NOT_FOUND', message: 'gone' });
     expect(toErrorBody(new Error('oops'))).toEqual({ code: 'INTERNAL', message: 'oops' });
+  });
+});
+
+describe('each operation declares what it requires', () => {
+  it('a table with an operation that declares nothing does not type-check', () => {
+    // tsc runs over this file in `npm test`: if the line below ever type-checked, the directive would be unused and
+    // the type check would fail. That is what keeps a new operation from skipping authorization.
+    const table = {
+      // @ts-expect-error `requires` is missing
+      fake: { request: z.object({}), response: z.object({}) },
+    } satisfies OperationTable;
+    expect(Object.keys(table)).toEqual(['fake']);
+  });
+
+  it('every client method declares a known requirement', () => {
+    for (const [method, op] of Object.entries(clientMethods)) {
+      expect(Requirement.options, method).toContain(op.requires);
+    }
+    expect(clientMethods.produce.requires).toBe('publish');
+    expect(clientMethods.consume.requires).toBe('subscribe');
+    expect(clientMethods.subscribeLobby.requires).toBe('lobby');
+  });
+});
+
+describe('KV keys', () => {
+  it('are built and parsed in one place', () => {
+    expect(parseRoomPartKey(roomPartKey('lounge', 'mw-1'))).toEqual({ roomId: 'lounge', instanceId: 'mw-1' });
+    expect(parsePresenceKey(presenceKey('lounge', 'p1'))).toEqual({ roomId: 'lounge', peerId: 'p1' });
+    expect(parseRoomPartKey('lounge')).toBeUndefined();
+    expect(parseRoomPartKey('a.b.c')).toBeUndefined();
+    expect(roomPartKey('lounge', 'mw-1').startsWith(roomPartsPrefix('lounge'))).toBe(true);
+    expect(roomPartKey('lounge2', 'mw-1').startsWith(roomPartsPrefix('lounge'))).toBe(false);
   });
 });

@@ -33,7 +33,7 @@ function record(traceId: string, spanId: string, parentSpanId?: string): SpanRec
 
 describe('tracing', () => {
   it('carries one trace across the bus: request span → served span → work inside the handler', async () => {
-    const bus = new TracedBus(new MemoryBus(), 'in-process');
+    const bus = new TracedBus(new MemoryBus());
     bus.serve('parley.v1.media.m1.join', () => inSpan(tracers.media(), 'mediasoup.createRouter', {}, async () => ({ ok: 1 })));
     const traceId = await inSpan(tracers.signaling(), 'parley.v1/join', {}, async (span) => {
       await bus.request('parley.v1.media.m1.join', {});
@@ -59,7 +59,7 @@ describe('tracing', () => {
   });
 
   it('makes no spans for requests outside a trace (heartbeats, lease renewals)', async () => {
-    const bus = new TracedBus(new MemoryBus(), 'in-process');
+    const bus = new TracedBus(new MemoryBus());
     bus.serve('parley.v1.media.m1.renewLeases', async () => ({}));
     const before = store.recent(10).length;
     await bus.request('parley.v1.media.m1.renewLeases', {});

@@ -1,5 +1,6 @@
 import { Call } from './media/call.ts';
-import { CLOSE_MEDIA_LOST, CLOSE_UNAUTHORIZED, Connection } from './media/connection.ts';
+import { CloseCode } from '../../protocol/close-codes.ts';
+import { Connection } from './media/connection.ts';
 import { describeCaptureError, watchDevices } from './media/devices.ts';
 import { connection, errorMessage, lobby, phase, roomName, selfName, selfPeerId } from './state.ts';
 import { action, flushSpans, setSpanSink, traces } from './telemetry/tracing.ts';
@@ -34,13 +35,13 @@ export async function enterLobby(name: string): Promise<void> {
       notification: (n) => (n.notification === 'lobby' ? (lobby.value = n.data) : call?.onNotification(n)),
       lost: (_reason, code) => {
         lastCloseCode = code;
-        if (code === CLOSE_UNAUTHORIZED) token = undefined;
+        if (code === CloseCode.unauthorized) token = undefined;
         connection.value = 'reconnecting';
         call?.onSignalingLost();
       },
       reopened: async (trace) => {
         lobby.value = await requireConnection().request('subscribeLobby', {}, trace);
-        if (call) await call.onSignalingReopened(lastCloseCode === CLOSE_MEDIA_LOST, trace);
+        if (call) await call.onSignalingReopened(lastCloseCode === CloseCode.mediaLost, trace);
         else connection.value = 'connected';
       },
       failed: (reason) => {

@@ -1,6 +1,6 @@
 import { computed, signal } from '@preact/signals';
 import type { Lobby } from '../../protocol/presence.ts';
-import type { Source } from '../../protocol/webrtc.ts';
+import type { Source } from '../../protocol/room.ts';
 
 export interface RemoteTrack {
   producerId: string;

@@ -1,4 +1,4 @@
-import type { TraceSummary } from '../../../tracing/store.ts';
+import type { TraceSummary } from '../../../protocol/telemetry.ts';
 import { formatMs, serviceColor } from './timeline.ts';
 import { useState } from 'preact/hooks';
 import { openTrace, recentTraces, showTrace } from './state.ts';

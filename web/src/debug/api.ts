@@ -1,29 +1,18 @@
-import { z } from 'zod';
-import { RoomDiagnosis, SpanRecord } from '../../../protocol/telemetry.ts';
-import type { TraceSummary } from '../../../tracing/store.ts';
+import type { z } from 'zod';
+import {
+  DebugRoomsResponse,
+  DebugTraceResponse,
+  DebugTracesResponse,
+  DevTokenResponse,
+  HttpError,
+  httpPaths,
+} from '../../../protocol/http.ts';
+import type { SpanRecord, TraceSummary } from '../../../protocol/telemetry.ts';
 
 /*
  * The dashboard's side of signaling/debug.ts. Responses are validated: a dashboard that renders half of a
  * changed shape would mislead the operator more than one that says it cannot read it.
  */
-
-export const RoomError = z.object({ roomId: z.string(), instanceId: z.string(), message: z.string() });
-export type RoomError = z.infer<typeof RoomError>;
-
-const RoomsResponse = z.object({ rooms: z.array(RoomDiagnosis), errors: z.array(RoomError) });
-export type RoomsResponse = z.infer<typeof RoomsResponse>;
-
-const TraceSummarySchema = z.object({
-  traceId: z.string(),
-  name: z.string(),
-  startMs: z.number(),
-  endMs: z.number(),
-  spans: z.number(),
-  services: z.array(z.string()),
-  errors: z.number(),
-}) satisfies z.ZodType<TraceSummary>;
-const TracesResponse = z.object({ traces: z.array(TraceSummarySchema) });
-const TraceResponse = z.object({ traceId: z.string(), spans: z.array(SpanRecord) });
 
 /** `status` is the HTTP status: 401 no or bad token, 403 not an admin; 0 an unreadable answer. */
 export class ApiError extends Error {
@@ -45,20 +34,20 @@ async function get<T>(path: string, token: string, schema: z.ZodType<T>): Promis
 }
 
 function errorMessage(body: unknown): string | undefined {
-  const parsed = z.object({ error: z.object({ message: z.string() }) }).safeParse(body);
+  const parsed = HttpError.safeParse(body);
   return parsed.success ? parsed.data.error.message : undefined;
 }
 
-export function fetchRooms(token: string, q: string): Promise<RoomsResponse> {
-  return get(`/debug/api/rooms?q=${encodeURIComponent(q)}`, token, RoomsResponse);
+export function fetchRooms(token: string, q: string): Promise<DebugRoomsResponse> {
+  return get(`${httpPaths.debugRooms}?q=${encodeURIComponent(q)}`, token, DebugRoomsResponse);
 }
 
 export async function fetchTraces(token: string, limit = 50): Promise<TraceSummary[]> {
-  return (await get(`/debug/api/traces?limit=${limit}`, token, TracesResponse)).traces;
+  return (await get(`${httpPaths.debugTraces}?limit=${limit}`, token, DebugTracesResponse)).traces;
 }
 
 export async function fetchTrace(token: string, traceId: string): Promise<SpanRecord[]> {
-  return (await get(`/debug/api/traces/${encodeURIComponent(traceId)}`, token, TraceResponse)).spans;
+  return (await get(`${httpPaths.debugTraces}/${encodeURIComponent(traceId)}`, token, DebugTraceResponse)).spans;
 }
 
 /**
@@ -66,7 +55,7 @@ export async function fetchTrace(token: string, traceId: string): Promise<SpanRe
  * the token endpoint is refused as malformed (400) when it exists, and not found otherwise. Mints nothing.
  */
 export async function devTokensOffered(): Promise<boolean> {
-  const res = await fetch('/api/dev/token', {
+  const res = await fetch(httpPaths.devToken, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: '{}',
@@ -75,13 +64,13 @@ export async function devTokensOffered(): Promise<boolean> {
 }
 
 export async function devAdminToken(): Promise<string> {
-  const res = await fetch('/api/dev/token', {
+  const res = await fetch(httpPaths.devToken, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'admin', room: '*', admin: true }),
   });
   if (!res.ok) throw new ApiError(res.status, 'this server does not hand out development tokens');
-  const parsed = z.object({ token: z.string() }).safeParse(await res.json());
+  const parsed = DevTokenResponse.safeParse(await res.json());
   if (!parsed.success) throw new ApiError(0, 'unexpected answer from /api/dev/token');
   return parsed.data.token;
 }

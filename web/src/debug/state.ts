@@ -1,8 +1,8 @@
 import { signal } from '@preact/signals';
 import type { RoomDiagnosis, SpanRecord } from '../../../protocol/telemetry.ts';
-import type { TraceSummary } from '../../../tracing/store.ts';
+import type { TraceSummary } from '../../../protocol/telemetry.ts';
 import { ApiError, fetchRooms, fetchTrace, fetchTraces } from './api.ts';
-import type { RoomError } from './api.ts';
+import type { DebugRoomError as RoomError } from '../../../protocol/http.ts';
 
 /** The dashboard's state: components read these, only this module writes them. */
 

@@ -2,7 +2,7 @@ import type { Context } from '@opentelemetry/api';
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
 import type { ClientNotification, ClientResponseData } from '../../../protocol/client.ts';
-import type { ProducerInfo } from '../../../protocol/webrtc.ts';
+import type { ProducerInfo } from '../../../protocol/room.ts';
 import type { ClientRemedy } from '../../../protocol/telemetry.ts';
 import { ParleyError } from '../../../protocol/errors.ts';
 import { activeSpeaker, connection, localTracks, microphoneMuted, remotePeers, selfPeerId, speaking } from '../state.ts';

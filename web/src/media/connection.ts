@@ -1,14 +1,10 @@
 import { CLIENT_PROTOCOL_VERSION } from '../../../protocol/client.ts';
+import { CloseCode } from '../../../protocol/close-codes.ts';
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponseData } from '../../../protocol/client.ts';
 import type { Context, Span } from '@opentelemetry/api';
 import { action, isTraced, requestSpan } from '../telemetry/tracing.ts';
 import { SignalingClient } from './signaling.ts';
 import type { Requester } from './signaling.ts';
-
-/** Close codes signaling uses on purpose (see signaling/memberships/memberships.ts). */
-export const CLOSE_UNAUTHORIZED = 4401;
-export const CLOSE_RESUMED_ELSEWHERE = 4409;
-export const CLOSE_MEDIA_LOST = 4410;
 
 /** Reconnect delays; the last repeats until `GIVE_UP_MS` has passed (the server keeps a session ~20 s). */
 const BACKOFF_MS = [250, 500, 1000, 2000, 3000];
@@ -90,7 +86,7 @@ export class Connection implements Requester {
 
   private onClosed(reason: string, code: number): void {
     if (this.closedByUs) return;
-    if (code === CLOSE_RESUMED_ELSEWHERE) return this.events.failed('this session was taken over by another tab or device');
+    if (code === CloseCode.resumedElsewhere) return this.events.failed('this session was taken over by another tab or device');
     this.events.lost(reason, code);
     void this.reconnect();
   }

@@ -1,6 +1,6 @@
 import type { Context, Span } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
-import type { Source } from '../../../protocol/webrtc.ts';
+import type { Source } from '../../../protocol/room.ts';
 import { errorMessage, localTracks, microphoneMuted, pendingSources, selectDevice } from '../state.ts';
 import { capture, captureScreen, describeCaptureError } from './devices.ts';
 import type { CaptureSource } from './devices.ts';

@@ -1,6 +1,7 @@
 import type { Context, Span } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
-import type { ProducerInfo } from '../../../protocol/webrtc.ts';
+import { MAX_REPORTED_CONSUMERS } from '../../../protocol/limits.ts';
+import type { ProducerInfo } from '../../../protocol/room.ts';
 import { errorMessage, remotePeers } from '../state.ts';
 import type { RemoteTrack } from '../state.ts';
 import { action } from '../telemetry/tracing.ts';
@@ -29,8 +30,6 @@ interface Entry {
 /** Stats are sampled (and reported to the server's doctor) this often; stalls are judged over 3 samples. */
 const SAMPLE_MS = 1000;
 const STALL_SAMPLES = 3;
-/** The report's limit (protocol/telemetry.ts ConsumerStatsReport). */
-const MAX_REPORTED = 256;
 
 export type ReconsumeOutcome = 'reconsumed' | 'already-replaced' | 'consume-under-way';
 
@@ -284,7 +283,7 @@ export class Subscriber {
       const reports = await Promise.all(entries.map((e) => e.consumer.getStats().catch(() => undefined)));
       // Consumers closed while we waited are not reported: the server forgot them too.
       const live = entries.filter((e) => this.entries.get(e.consumer.id) === e);
-      const consumers = live.slice(0, MAX_REPORTED).map((entry) => {
+      const consumers = live.slice(0, MAX_REPORTED_CONSUMERS).map((entry) => {
         entry.report = reports[entries.indexOf(entry)];
         const { consumer } = entry;
         const stats = consumerStats(

@@ -1,6 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
-import type { Source } from '../../../protocol/webrtc.ts';
+import type { Source } from '../../../protocol/room.ts';
 import type { Requester } from './signaling.ts';
 
 /** What a `transport.produce()` caller passes as appData: the source, and the action it belongs to. */

@@ -1,6 +1,5 @@
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { MAX_CLIENT_MESSAGE_BYTES } from '../../../protocol/client.ts';
-import { MAX_REPORTED_SPANS } from '../../../protocol/telemetry.ts';
+import { MAX_CLIENT_MESSAGE_BYTES, MAX_REPORTED_SPANS } from '../../../protocol/limits.ts';
 import type { SpanRecord } from '../../../protocol/telemetry.ts';
 import { ParleyError } from '../../../protocol/errors.ts';
 import { toRecord } from '../../../tracing/records.ts';

@@ -1,0 +1,45 @@
+/**
+ * The JetStream KV buckets the tiers share, and how each one's keys are built and read. Nothing else builds
+ * or parses a key. Room, peer and instance ids are subject tokens (no dots), so `.` separates key parts.
+ */
+export const buckets = {
+  /** instanceId → MediaWorkerLoad, refreshed by heartbeats, expiring with the bucket TTL. */
+  mediaWorkers: 'parley-media-workers',
+  /** roomId → instanceId hosting the room's router. */
+  roomPlacement: 'parley-room-placement',
+  /** roomPartKey → RoomPart: who and what each media-worker instance hosts of a room. */
+  roomParts: 'parley-room-parts',
+  /** presenceKey → PresenceEntry: the lobby. */
+  presence: 'parley-presence',
+  /** membershipKey (the hash of a resume token) → MembershipRecord. */
+  memberships: 'parley-memberships',
+} as const;
+
+export function roomPartKey(roomId: string, instanceId: string): string {
+  return `${roomId}.${instanceId}`;
+}
+
+/** What every key of one room's parts starts with. */
+export function roomPartsPrefix(roomId: string): string {
+  return `${roomId}.`;
+}
+
+export function parseRoomPartKey(key: string): { roomId: string; instanceId: string } | undefined {
+  const [roomId, instanceId, extra] = key.split('.');
+  return roomId && instanceId && extra === undefined ? { roomId, instanceId } : undefined;
+}
+
+export function presenceKey(roomId: string, peerId: string): string {
+  return `${roomId}.${peerId}`;
+}
+
+export function parsePresenceKey(key: string): { roomId: string; peerId: string } | undefined {
+  const [roomId, peerId, extra] = key.split('.');
+  return roomId && peerId && extra === undefined ? { roomId, peerId } : undefined;
+}
+
+/** A membership record is found by the SHA-256 of its resume token (hex), never by the token itself. */
+export async function membershipKey(resumeToken: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(resumeToken));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,119 @@
+import type { Bus } from '../../bus/bus.ts';
+import { CloseCode } from '../../protocol/close-codes.ts';
+import { buckets, roomPartKey } from '../../protocol/kv.ts';
+import { REGISTRY_TTL_MS } from '../../protocol/media.ts';
+import type { RoomEvent } from '../../protocol/media.ts';
+import { subjects } from '../../protocol/subjects.ts';
+import type { MediaClient } from '../media.ts';
+import type { Placement } from '../placement.ts';
+import { isCode, logError } from './errors.ts';
+import type { Membership } from './membership.ts';
+
+/** A media worker answers a renewal in milliseconds; one that needs longer is treated as possibly gone. */
+const RENEWAL_TIMEOUT_MS = 1000;
+
+/** What lease renewal needs of the memberships it renews. */
+export interface LeaseHolder {
+  all(): Iterable<Membership>;
+  byPeer(peerId: string): Membership | undefined;
+  /** Drops a membership this instance can no longer keep (its presence and record too). */
+  end(membership: Membership): Promise<void>;
+  publishPresence(membership: Membership): Promise<void>;
+}
+
+/**
+ * Keeps every held peer alive on its media worker (which closes peers nobody renews) and notices the worker's
+ * death from the renewals: then the peers move to a live instance and rebuild their media (`mediaReset`).
+ */
+export class Leases {
+  constructor(
+    private bus: Bus,
+    private media: MediaClient,
+    private placement: Placement,
+    private holder: LeaseHolder,
+  ) {}
+
+  async renewAll(): Promise<void> {
+    const byMedia = new Map<string, Membership[]>();
+    for (const m of this.holder.all()) {
+      const list = byMedia.get(m.record.mediaInstanceId) ?? [];
+      list.push(m);
+      byMedia.set(m.record.mediaInstanceId, list);
+    }
+    await Promise.all([...byMedia].map(([instanceId, list]) => this.renew(instanceId, list)));
+  }
+
+  private async renew(instanceId: string, list: Membership[]): Promise<void> {
+    const peers = list.map((m) => ({ roomId: m.roomId, peerId: m.peerId }));
+    let unknown: { peerId: string }[];
+    try {
+      ({ unknown } = await this.renewal(instanceId, peers));
+    } catch (err) {
+      // No responder: the process is gone. A host that vanished (cable, power) keeps its NATS interest
+      // until the server's ping timeout, so a renewal and an immediate retry that both time out count too.
+      const gone = isCode(err, 'UNAVAILABLE') || (isCode(err, 'TIMEOUT') && !(await this.answers(instanceId)));
+      if (gone) await this.failover(instanceId, list);
+      else logError('lease renewal')(err);
+      return;
+    }
+    for (const ref of unknown) {
+      const membership = this.holder.byPeer(ref.peerId);
+      if (!membership) continue;
+      await this.holder.end(membership);
+      membership.socket?.close(CloseCode.mediaLost, 'the media server lost this session; join again');
+    }
+  }
+
+  private renewal(instanceId: string, peers: { roomId: string; peerId: string }[]) {
+    return this.media.call(instanceId, 'renewLeases', { peers }, undefined, RENEWAL_TIMEOUT_MS);
+  }
+
+  private answers(instanceId: string): Promise<boolean> {
+    return this.renewal(instanceId, []).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  private async failover(dead: string, list: Membership[]): Promise<void> {
+    // During a NATS outage or right after it every instance looks dead; and with nowhere to go, moving
+    // would only end memberships that may well recover. Either way: wait, the leases are still running.
+    const alternatives = (await this.placement.liveInstances()).filter((w) => w.instanceId !== dead && !w.draining);
+    if (!this.bus.stable() || alternatives.length === 0) {
+      const why = alternatives.length ? 'bus unsettled' : 'no other media worker';
+      console.warn(`[signaling] media worker ${dead} is not answering; not moving its peers (${why})`);
+      return;
+    }
+    for (const membership of list) {
+      try {
+        await this.moveToLiveInstance(membership, dead);
+        await this.holder.publishPresence(membership);
+      } catch (err) {
+        logError('failover')(err);
+        await this.holder.end(membership);
+        membership.socket?.close(CloseCode.mediaLost, 'the media server was lost; join again');
+      }
+    }
+  }
+
+  /**
+   * The media-worker instance holding a membership is gone (its subject has no responders). Its producers
+   * died with it, so the room is told they closed (the dead instance cannot say so), the peer joins a live
+   * instance under the same id, and its client rebuilds transports from `mediaReset`: no rejoin, no leave.
+   */
+  private async moveToLiveInstance(membership: Membership, dead: string): Promise<void> {
+    const { roomId, peerId, displayName } = membership.record;
+    for (const producerId of membership.producers.keys()) {
+      const event: RoomEvent = { type: 'producerClosed', roomId, producerId, peerId };
+      this.bus.publish(subjects.roomEvents(roomId), event);
+    }
+    membership.producers.clear();
+    // Its share of the room would otherwise be offered to others until the part's TTL runs out.
+    await (await this.bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS })).delete(roomPartKey(roomId, dead));
+    const host = await this.placement.hostFor(roomId, dead);
+    const view = await this.media.call(host, 'join', { roomId, peerId, displayName });
+    membership.record.mediaInstanceId = host;
+    membership.socket?.notify({ notification: 'mediaReset', data: { producers: view.producers } });
+    console.warn(`[signaling] moved ${peerId} in ${roomId} from dead media worker ${dead} to ${host}`);
+  }
+}

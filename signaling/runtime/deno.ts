@@ -1,0 +1,34 @@
+import { Hono } from 'hono';
+import { serveStatic, upgradeWebSocket } from 'hono/deno';
+import { createSignaling } from '../app.ts';
+import type { RunningServer, ServerOptions } from './server.ts';
+
+/** The Deno adapter: Deno.serve and hono/deno's WebSocket upgrade around the runtime-free app, as node.ts does. */
+export async function serveSignalingOnDeno(options: ServerOptions): Promise<RunningServer> {
+  const app = new Hono();
+  const { bus, config, traces } = options;
+  const signaling = await createSignaling({ bus, config, upgradeWebSocket, traces });
+  app.route('/', signaling.app);
+  if (options.webRoot) {
+    app.use('/*', serveStatic({ root: options.webRoot }));
+    // Client-side routes (e.g. /room/name) get the app shell.
+    app.get('/*', serveStatic({ root: options.webRoot, path: 'index.html' }));
+  }
+  const { tls } = options;
+  const listening = Promise.withResolvers<number>();
+  const server = Deno.serve(
+    { port: options.port, hostname: options.hostname, ...tls, onListen: ({ port }) => listening.resolve(port) },
+    app.fetch,
+  );
+  const port = await listening.promise;
+  const close = async () => {
+    signaling.close();
+    await server.shutdown();
+  };
+  return {
+    url: `${tls ? 'https' : 'http'}://localhost:${port}`,
+    port,
+    drain: () => signaling.drain().then(close),
+    close,
+  };
+}
