@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { Capture, CaptureSource } from '../client/index.ts';
 
 // wrtc is CommonJS whose exports Node's ESM loader cannot name statically, so it is required.
 const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof import('@roamhq/wrtc');
@@ -81,3 +82,35 @@ class SharedSource implements SyntheticSource {
 }
 
 export const shared = { audio: new SharedSource(syntheticAudio), video: new SharedSource(syntheticVideo) };
+
+/**
+ * The client SDK's capture for a bot: a synthetic tone for the microphone, drifting stripes for the camera.
+ * Each track's generator is released when the call stops the track (or when `release` is called early, as a
+ * camera that hangs); `shared` feeds every bot of the process from one generator per kind.
+ */
+export class SyntheticCapture implements Capture {
+  shared = false;
+  private releases = new Map<MediaStreamTrack, () => void>();
+
+  async track(source: CaptureSource): Promise<MediaStreamTrack> {
+    const kind = source === 'microphone' ? 'audio' : 'video';
+    const generator = this.shared ? shared[kind] : kind === 'audio' ? syntheticAudio() : syntheticVideo();
+    const track = generator.track();
+    this.releases.set(track, () => generator.release());
+    return track;
+  }
+
+  screen(): Promise<{ video: MediaStreamTrack }> {
+    return Promise.reject(new Error('bots do not share a screen'));
+  }
+
+  /** Stops feeding `track`; once per track, however often it is called. */
+  release(track: MediaStreamTrack): void {
+    this.releases.get(track)?.();
+    this.releases.delete(track);
+  }
+
+  releaseAll(): void {
+    for (const track of [...this.releases.keys()]) this.release(track);
+  }
+}

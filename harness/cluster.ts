@@ -3,8 +3,7 @@ import { issueToken } from '../signaling/auth.ts';
 import type { TokenRequest } from '../signaling/auth.ts';
 import { startNats } from './nats.ts';
 import type { NatsServer } from './nats.ts';
-import { freePort } from './ports.ts';
-import { repoRoot, startProcess, startTs } from './processes.ts';
+import { boundPort, repoRoot, startProcess, startTs } from './processes.ts';
 import type { Running } from './processes.ts';
 
 export interface Cluster {
@@ -53,10 +52,10 @@ export async function startDistributed(
       processes.push(await startTs('media-worker/main.ts', { name: `media-worker ${i}`, env, ready: /ready with/ }));
     }
     for (const runtime of options.signaling ?? ['node']) {
-      const port = await freePort();
       const webRoot = options.webRoot ? { WEB_ROOT: `${repoRoot}/web/dist` } : {};
-      processes.push(await startSignaling(runtime, nats, { ...env, ...webRoot, PORT: String(port) }));
-      cluster.signaling.push(`http://127.0.0.1:${port}`);
+      const signaling = await startSignaling(runtime, nats, { ...env, ...webRoot, PORT: '0' });
+      processes.push(signaling);
+      cluster.signaling.push(`http://127.0.0.1:${boundPort(signaling, LISTENING)}`);
     }
     return cluster;
   } catch (err) {
@@ -65,8 +64,11 @@ export async function startDistributed(
   }
 }
 
+/** What signaling prints once it listens, with the port it bound. */
+const LISTENING = /listening on https?:\/\/[^\s:]+:(\d+)/;
+
 function startSignaling(runtime: Runtime, nats: NatsServer, env: NodeJS.ProcessEnv): Promise<Running> {
-  const ready = /listening on/;
+  const ready = LISTENING;
   if (runtime === 'node') return startTs('signaling/main.ts', { name: 'signaling (node)', env, ready });
   // Deno reaches NATS over its WebSocket listener, as an edge isolate would.
   const args = ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-sys', 'signaling/deno.ts'];
@@ -79,14 +81,16 @@ function denoBinary(): string {
   return (require('deno/install_api.cjs') as { runInstall(): string }).runInstall();
 }
 
+const RUNNING = /Parley is running: open https?:\/\/[^\s:]+:(\d+)/;
+
 /** The embedded default exactly as `npm start` runs it (one process, in-process bus). */
 export async function startEmbedded(options: { https?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Cluster> {
-  const port = await freePort();
   const app = await startTs('scripts/start.ts', {
     name: 'parley (embedded)',
-    env: { ...quiet, ...options.env, PORT: String(port), NATS_URL: '', HTTPS: options.https ? '1' : '' },
-    ready: /Parley is running/,
+    env: { ...quiet, ...options.env, PORT: '0', NATS_URL: '', HTTPS: options.https ? '1' : '' },
+    ready: RUNNING,
   });
+  const port = boundPort(app, RUNNING);
   const scheme = options.https ? 'https' : 'http';
   return { signaling: [`${scheme}://127.0.0.1:${port}`], processes: [app], stop: () => app.stop() };
 }

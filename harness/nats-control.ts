@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { NatsServer } from './nats.ts';
-import { freePort } from './ports.ts';
-import { startProcess } from './processes.ts';
+import { NATS_CLIENT_PORT, NATS_WEBSOCKET_PORT } from './nats.ts';
+import { boundPort, startProcess } from './processes.ts';
 import type { Running } from './processes.ts';
 
 /**
@@ -25,28 +25,32 @@ export interface ControlledNats extends NatsServer {
 
 export async function startControlledNats(): Promise<ControlledNats> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-nats-ctl-'));
-  const [port, wsPort, monitorPort] = [await freePort(), await freePort(), await freePort()];
   const config = path.join(dir, 'nats.conf');
-  fs.writeFileSync(config, `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }\n`);
-  const args = [
-    '-a',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    '-m',
-    String(monitorPort),
-    '-js',
-    '-sd',
-    path.join(dir, 'store'),
-    '-c',
-    config,
-  ];
+  // The first start binds free ports itself (-1) and says which; a restart takes the same ones again, so
+  // clients reconnect to the address they know.
+  const ports = { client: -1, websocket: -1, monitor: -1 };
   let server: Running | undefined;
   let log = '';
   const launch = async () => {
-    server = await startProcess('nats-server', args, { name: 'nats-server', ready: /Server is ready/ });
+    fs.writeFileSync(config, `websocket { listen: "127.0.0.1:${ports.websocket}", no_tls: true }\n`);
+    const args = [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(ports.client),
+      '-m',
+      String(ports.monitor),
+      '-js',
+      '-sd',
+      path.join(dir, 'store'),
+    ];
+    server = await startProcess('nats-server', [...args, '-c', config], { name: 'nats-server', ready: /Server is ready/ });
+    ports.client = boundPort(server, NATS_CLIENT_PORT);
+    ports.websocket = boundPort(server, NATS_WEBSOCKET_PORT);
+    ports.monitor = boundPort(server, /Starting http monitor on [\d.]+:(\d+)/);
   };
   await launch();
+  const { client: port, websocket: wsPort, monitor: monitorPort } = ports;
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
   const control: ControlledNats = {
     url: `nats://127.0.0.1:${port}`,

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface Running {
   child: ChildProcess;
@@ -47,6 +47,16 @@ export function startProcess(
       reject(new Error(`${options.name} exited with ${code}:\n${output}`));
     });
   });
+}
+
+/**
+ * The port a server says it bound (`pattern`'s first group) in its output. Servers are started on port 0 and
+ * report: picking a free port first and handing it over races with every other process on the machine.
+ */
+export function boundPort(running: Running, pattern: RegExp): number {
+  const port = Number(pattern.exec(running.output())?.[1]);
+  if (!port) throw new Error(`no port in the output (${pattern}):\n${running.output()}`);
+  return port;
 }
 
 /** Runs one of the project's TypeScript entry points with tsx. */

@@ -19,6 +19,8 @@ const RoomSnapshot = z.object({
   routerRtpCapabilities: RtpCapabilities,
   peers: z.array(PeerInfo),
   producers: z.array(ProducerInfo),
+  /** Who is speaking now (null: nobody, or not known yet). */
+  activeSpeaker: Id.nullable(),
 });
 
 /** Client → signaling requests: each method's request data and the data of its successful response. */

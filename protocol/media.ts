@@ -24,6 +24,8 @@ const RoomView = z.object({
   routerRtpCapabilities: RtpCapabilities,
   peers: z.array(PeerInfo),
   producers: z.array(ProducerInfo),
+  /** Who is speaking now: a newcomer must not wait for the next change to know. */
+  activeSpeaker: Id.nullable(),
 });
 
 /** Signaling → media-worker commands (NATS request/reply), each with its request and reply data. */
@@ -108,6 +110,8 @@ export const RoomPart = z.object({
   instanceId: Id,
   peers: z.array(PeerInfo),
   producers: z.array(ProducerInfo),
+  /** The dominant speaker among this instance's microphones. */
+  activeSpeaker: Id.nullable().default(null),
   updatedAt: z.number(),
 });
 export type RoomPart = z.infer<typeof RoomPart>;

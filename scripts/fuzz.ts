@@ -7,7 +7,8 @@
  * any violation. Generators: harness/fuzz.ts.
  */
 import fc from 'fast-check';
-import { Bot, waitFor } from '../bots/bot.ts';
+import { Bot } from '../bots/bot.ts';
+import { waitFor } from '../harness/wait.ts';
 import { startDistributed, token, wsUrl } from '../harness/cluster.ts';
 import { crashLines, FuzzSocket, natsMessage, newTally, sendNatsCommand, wsFrame } from '../harness/fuzz.ts';
 import { RegistryReader } from '../harness/registry.ts';

@@ -8,7 +8,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { Bot, waitFor } from '../bots/bot.ts';
+import { Bot } from '../bots/bot.ts';
+import { waitFor } from '../harness/wait.ts';
 import { startDistributed, token } from '../harness/cluster.ts';
 import { RegistryReader } from '../harness/registry.ts';
 

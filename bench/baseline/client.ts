@@ -1,8 +1,8 @@
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
 import type { ProducerInfo } from '../../protocol/room.ts';
-import { SignalingClient } from '../../web/src/media/signaling.ts';
-import { createTransport } from '../../web/src/media/transport.ts';
+import { SignalingSocket } from '../../client/socket.ts';
+import { createTransport } from '../../client/transport.ts';
 
 /**
  * The bench page's client: the minimal mediasoup-client flow, the same against Parley's signaling and the
@@ -10,13 +10,13 @@ import { createTransport } from '../../web/src/media/transport.ts';
  * what the server does. Bundled by bench/lib/page.ts into bench/baseline/dist/client.js.
  */
 interface Joined {
-  signaling: SignalingClient;
+  signaling: SignalingSocket;
   device: Device;
   producers: ProducerInfo[];
 }
 
 async function join(url: string, onProducer: (p: ProducerInfo) => void = () => undefined): Promise<Joined> {
-  const signaling = await SignalingClient.open(
+  const signaling = await SignalingSocket.open(
     url,
     (n) => {
       if (n.notification === 'newProducer') onProducer(n.data.producer);

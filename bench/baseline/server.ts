@@ -49,6 +49,7 @@ const handlers: Record<string, Handler> = {
       routerRtpCapabilities: router.rtpCapabilities,
       peers: others.map((p) => ({ id: p.id, displayName: p.id })),
       producers: others.flatMap((p) => [...p.producers.values()].map(info)),
+      activeSpeaker: null,
     };
   },
   async createTransport(peer) {

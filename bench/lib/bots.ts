@@ -1,4 +1,5 @@
-import { Bot, waitFor } from '../../bots/bot.ts';
+import { Bot } from '../../bots/bot.ts';
+import { waitFor } from '../../harness/wait.ts';
 import type { RtpTotals } from '../../bots/bot.ts';
 import { token } from '../../harness/cluster.ts';
 import type { Target } from './targets.ts';

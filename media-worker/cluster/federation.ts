@@ -26,10 +26,10 @@ export class Federation {
     return new Federation(bus, instanceId, parts, known, listen);
   }
 
-  async savePart(roomId: string, peers: PeerInfo[], producers: ProducerInfo[]): Promise<void> {
+  async savePart(roomId: string, share: Pick<RoomPart, 'peers' | 'producers' | 'activeSpeaker'>): Promise<void> {
     const key = roomPartKey(roomId, this.instanceId);
-    if (peers.length === 0) return this.parts.delete(key);
-    const part: RoomPart = { instanceId: this.instanceId, peers, producers, updatedAt: Date.now() };
+    if (share.peers.length === 0) return this.parts.delete(key);
+    const part: RoomPart = { instanceId: this.instanceId, ...share, updatedAt: Date.now() };
     await this.parts.put(key, part);
   }
 

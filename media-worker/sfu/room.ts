@@ -33,6 +33,8 @@ export class Room {
   private remote: RemoteProducers;
   private serial = new KeyedSerial();
   private speakers?: { router: types.Router; observer: Speakers };
+  /** The latest dominant speaker, for the snapshots of those who join after it changed. */
+  private activeSpeaker: string | null = null;
   private closed = false;
   /** Joins waiting for a router: the room is not empty while one is under way. */
   private joining = 0;
@@ -92,6 +94,7 @@ export class Room {
       routerRtpCapabilities: peer.router.rtpCapabilities as RtpCapabilities,
       peers: [...this.others(peerId).map((p) => p.info), ...remote.flatMap((part) => part.peers)],
       producers: [...this.producersOf(this.others(peerId)), ...remote.flatMap((part) => part.producers)],
+      activeSpeaker: this.activeSpeaker ?? remote.find((part) => part.activeSpeaker)?.activeSpeaker ?? null,
     };
   }
 
@@ -99,11 +102,7 @@ export class Room {
   savePart(): void {
     const peers = [...this.peers.values()];
     void this.federation
-      .savePart(
-        this.id,
-        peers.map((p) => p.info),
-        this.producersOf(peers),
-      )
+      .savePart(this.id, { peers: peers.map((p) => p.info), producers: this.producersOf(peers), activeSpeaker: this.activeSpeaker })
       .catch((err: Error) => console.error(`[media-worker] saving room part of ${this.id} failed: ${err.message}`));
   }
 
@@ -276,6 +275,7 @@ export class Room {
     peer.close();
     this.peers.delete(peerId);
     this.doctor.forgetPeer(peerId);
+    if (this.activeSpeaker === peerId) this.activeSpeaker = null;
     this.publish({ type: 'peerLeft', roomId: this.id, peerId });
     this.savePart();
     return {};
@@ -421,7 +421,11 @@ export class Room {
     if (producer.kind !== 'audio' || producer.appData.source !== 'microphone') return;
     if (!this.speakers) {
       const router = peer.router;
-      this.speakers = { router, observer: await Speakers.observe(router, this.id, this.publish) };
+      const publish: Publish = (event) => {
+        if (event.type === 'activeSpeaker') this.activeSpeaker = event.peerId;
+        this.publish(event);
+      };
+      this.speakers = { router, observer: await Speakers.observe(router, this.id, publish) };
     }
     await this.pipe(peer.router, producer, this.speakers.router);
     await this.speakers.observer.add(producer);

@@ -161,7 +161,7 @@ describe('the /debug dashboard', () => {
   });
 
   it('a dropped WebSocket is one trace (reconnect, resume); mute and unmute are traces too', async () => {
-    await alice.evaluate(() => window.parley?.connection?.dropForTest());
+    await alice.evaluate(() => window.parley?.client?.drop());
     // The resume, a child of the reconnect, starts once a new socket is open.
     const sameTrace = async () => {
       const t = await alice.evaluate(() => window.parley?.traces());

@@ -1,6 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bot, waitFor } from '../../bots/bot.ts';
+import { Bot } from '../../bots/bot.ts';
+import { waitFor } from '../../harness/wait.ts';
 import type { Bus } from '../../bus/bus.ts';
 import { connectBus } from '../../bus/connect.ts';
 import { NatsBus } from '../../bus/nats.ts';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bot, waitFor } from '../../bots/bot.ts';
+import { Bot } from '../../bots/bot.ts';
+import { waitFor } from '../../harness/wait.ts';
 import { PRESENCE_TTL_MS } from '../../protocol/presence.ts';
 import type { Lobby } from '../../protocol/presence.ts';
 import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';

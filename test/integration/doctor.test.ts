@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bot, waitFor } from '../../bots/bot.ts';
+import { Bot } from '../../bots/bot.ts';
+import { waitFor } from '../../harness/wait.ts';
 import type { BotFaults, BotOptions } from '../../bots/bot.ts';
 import type { Subscription } from '../../bus/bus.ts';
 import { z } from 'zod';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bot, waitFor } from '../../bots/bot.ts';
+import { Bot } from '../../bots/bot.ts';
+import { waitFor } from '../../harness/wait.ts';
 import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { crashLines, FuzzSocket, natsMessage, newTally, sendNatsCommand, wsFrame } from '../../harness/fuzz.ts';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bot, waitFor } from '../../bots/bot.ts';
+import { Bot } from '../../bots/bot.ts';
+import { waitFor } from '../../harness/wait.ts';
 import type { Lobby } from '../../protocol/presence.ts';
 import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';

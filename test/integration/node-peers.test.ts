@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bot, waitFor } from '../../bots/bot.ts';
+import { Bot } from '../../bots/bot.ts';
+import { waitFor } from '../../harness/wait.ts';
 import { startDistributed, startEmbedded, token } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bot, waitFor } from '../../bots/bot.ts';
+import { Bot } from '../../bots/bot.ts';
+import { waitFor } from '../../harness/wait.ts';
 import { startDistributed, token } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { RegistryReader } from '../../harness/registry.ts';

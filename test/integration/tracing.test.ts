@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../bots/bot.ts';
+import { waitFor } from '../../harness/wait.ts';
 import type { SpanRecord } from '../../protocol/telemetry.ts';
 import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';

@@ -1,44 +1,53 @@
 import { computed, signal } from '@preact/signals';
-import type { Lobby } from '../../protocol/presence.ts';
-import type { Source } from '../../protocol/room.ts';
+import type { Signal } from '@preact/signals';
+import type { ClientState, StateStore } from '../../client/index.ts';
+import { initialState } from '../../client/index.ts';
 
-export interface RemoteTrack {
-  producerId: string;
-  consumerId: string;
-  source: Source;
-  track: MediaStreamTrack;
-  /** The sender paused it (microphone muted). */
-  paused: boolean;
-}
-
-export interface RemotePeer {
-  id: string;
-  displayName: string;
-  tracks: RemoteTrack[];
-}
+export type { ConnectionState, RemotePeer, RemoteTrack } from '../../client/index.ts';
 
 export type Phase = 'lobby' | 'joining' | 'joined' | 'leaving';
-
-/** What the user sees: the WebSocket and the media transports folded into one state. */
-export type ConnectionState = 'offline' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
-
 export type DeviceKind = 'audioinput' | 'videoinput' | 'audiooutput';
 
-/** The app's whole state: components read these, only session.ts and media/ write them. */
+/** The client SDK's state, one signal per key: the client writes them, components read them. */
+const initial = initialState();
+const client: { [K in keyof ClientState]: Signal<ClientState[K]> } = {
+  connection: signal(initial.connection),
+  lobby: signal(initial.lobby),
+  room: signal(initial.room),
+  selfPeerId: signal(initial.selfPeerId),
+  peers: signal(initial.peers),
+  localTracks: signal(initial.localTracks),
+  microphoneMuted: signal(initial.microphoneMuted),
+  pendingFeeds: signal(initial.pendingFeeds),
+  activeSpeaker: signal(initial.activeSpeaker),
+  speaking: signal(initial.speaking),
+};
+
+/** The SDK's state store bound to the signals above. */
+export const signalStore: StateStore = {
+  get: (key) => client[key].value,
+  set: (key, value) => {
+    client[key].value = value;
+  },
+};
+
+export const connection = client.connection;
+export const lobby = client.lobby;
+export const selfPeerId = client.selfPeerId;
+export const remotePeers = client.peers;
+export const localTracks = client.localTracks;
+export const microphoneMuted = client.microphoneMuted;
+/** A feed whose start or stop is under way, so its button can show it. */
+export const pendingSources = client.pendingFeeds;
+export const activeSpeaker = client.activeSpeaker;
+export const speaking = client.speaking;
+
+/** The UI's own state: only actions.ts and the components write these. */
 export const phase = signal<Phase>('lobby');
 export const roomName = signal('');
+/** The one room the page's token allows (no lobby then), or null for an any-room token. */
+export const scopedRoom = signal<string | null>(null);
 export const selfName = signal('');
-export const selfPeerId = signal<string | null>(null);
-export const lobby = signal<Lobby | null>(null);
-export const connection = signal<ConnectionState>('offline');
-export const remotePeers = signal<RemotePeer[]>([]);
-export const localTracks = signal<Partial<Record<Source, MediaStreamTrack>>>({});
-export const microphoneMuted = signal(false);
-/** A source whose start or stop is under way, so its button can show it. */
-export const pendingSources = signal<ReadonlySet<Source>>(new Set());
-export const activeSpeaker = signal<string | null>(null);
-/** Peers above the speaking threshold in the latest audio-levels report. */
-export const speaking = signal<ReadonlySet<string>>(new Set());
 export const devices = signal<MediaDeviceInfo[]>([]);
 export const selectedDevices = signal<Partial<Record<DeviceKind, string>>>(loadSelectedDevices());
 export const showStats = signal(false);

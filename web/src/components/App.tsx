@@ -1,6 +1,7 @@
-import { errorMessage, phase } from '../state.ts';
+import { errorMessage, phase, scopedRoom } from '../state.ts';
 import { Lobby } from './Lobby.tsx';
 import { Room } from './Room.tsx';
+import { RoomEntry } from './RoomEntry.tsx';
 
 export function App() {
   const inRoom = phase.value === 'joined' || phase.value === 'leaving';
@@ -14,7 +15,7 @@ export function App() {
           </button>
         </div>
       )}
-      {inRoom ? <Room /> : <Lobby />}
+      {inRoom ? <Room /> : scopedRoom.value ? <RoomEntry /> : <Lobby />}
     </main>
   );
 }

@@ -1,4 +1,4 @@
-import { retryConnection } from '../session.ts';
+import { retryConnection } from '../actions.ts';
 import { connection } from '../state.ts';
 
 const LABELS = {

@@ -1,6 +1,6 @@
-import { currentCall, leaveRoom } from '../session.ts';
+import { currentCall, leaveRoom } from '../actions.ts';
 import { errorMessage, localTracks, microphoneMuted, pendingSources, showDevices, showStats } from '../state.ts';
-import type { Feed } from '../media/publisher.ts';
+import type { Feed } from '../../../client/index.ts';
 import { Icon } from './Icon.tsx';
 
 /** Call controls: every one a labelled button, usable with Tab and Enter/Space, state in aria-pressed. */

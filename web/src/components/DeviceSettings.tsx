@@ -1,7 +1,7 @@
-import { currentCall } from '../session.ts';
+import { currentCall } from '../actions.ts';
 import { devices, errorMessage, selectDevice, selectedDevices, showDevices } from '../state.ts';
 import type { DeviceKind } from '../state.ts';
-import { describeCaptureError } from '../media/devices.ts';
+import { describeCaptureError } from '../capture.ts';
 
 const KINDS: { kind: DeviceKind; label: string }[] = [
   { kind: 'audioinput', label: 'Microphone' },
@@ -12,7 +12,8 @@ const KINDS: { kind: DeviceKind; label: string }[] = [
 /** Choose microphone, camera and speaker; a change applies live (a new track, no renegotiation). */
 export function DeviceSettings() {
   const change = (kind: DeviceKind, deviceId: string) => {
-    if (kind === 'audiooutput') return selectDevice(kind, deviceId);
+    selectDevice(kind, deviceId);
+    if (kind === 'audiooutput') return;
     const source = kind === 'audioinput' ? 'microphone' : 'camera';
     currentCall()
       ?.switchDevice(source, deviceId)

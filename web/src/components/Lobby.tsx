@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { joinRoom } from '../session.ts';
+import { joinRoom } from '../actions.ts';
 import { connection, lobby, phase, roomName, selfName } from '../state.ts';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
 import { NameForm } from './NameForm.tsx';

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { enterLobby } from '../session.ts';
+import { enterLobby } from '../actions.ts';
 import { connection } from '../state.ts';
 
 /** First step: who you are. The lobby connects as soon as there is a name; nothing is captured. */

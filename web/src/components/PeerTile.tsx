@@ -1,3 +1,4 @@
+import type { StatsRows } from '../../../client/index.ts';
 import { activeSpeaker } from '../state.ts';
 import type { RemotePeer } from '../state.ts';
 import { Tile } from './Tile.tsx';
@@ -5,7 +6,7 @@ import { Tile } from './Tile.tsx';
 interface Props {
   peer: RemotePeer;
   speaking: boolean;
-  readConsumer: (consumerId: string) => () => Promise<RTCStatsReport> | undefined;
+  readConsumer: (consumerId: string) => () => Promise<StatsRows | undefined> | StatsRows | undefined;
 }
 
 /** A remote participant's camera tile (or avatar), with their microphone. */

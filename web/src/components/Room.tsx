@@ -1,4 +1,4 @@
-import { currentCall } from '../session.ts';
+import { currentCall } from '../actions.ts';
 import {
   activeSpeaker,
   localTracks,

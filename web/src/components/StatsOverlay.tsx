@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { formatStats, summarize } from '../media/stats.ts';
-import type { Sample } from '../media/stats.ts';
+import { formatStats, summarize } from '../../../client/index.ts';
+import type { Sample, StatsRows } from '../../../client/index.ts';
 
 interface Props {
-  /** The report to read each second: a consumer's or a producer's getStats(). */
-  read: () => Promise<RTCStatsReport> | undefined;
+  /** The rows to read each second: a consumer's latest sample, or a producer's getStats(). */
+  read: () => Promise<StatsRows | undefined> | StatsRows | undefined;
 }
 
 /** Resolution, frame rate, bitrate, loss and codec of one tile, refreshed every second while shown. */
@@ -17,7 +17,7 @@ export function StatsOverlay({ read }: Props) {
     let prev: Sample | undefined;
     let stopped = false;
     const tick = async () => {
-      const report = await reader.current()?.catch(() => undefined);
+      const report = await Promise.resolve(reader.current()).catch(() => undefined);
       if (stopped || !report) return;
       const { stats, sample } = summarize(report, prev);
       // The same shared sample as last time: keep the lines (a rate needs two different samples).

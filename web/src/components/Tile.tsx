@@ -1,5 +1,6 @@
+import type { StatsRows } from '../../../client/index.ts';
 import { useEffect, useRef } from 'preact/hooks';
-import { currentCall } from '../session.ts';
+import { currentCall } from '../actions.ts';
 import { showStats } from '../state.ts';
 import { Icon } from './Icon.tsx';
 import { RemoteAudio } from './RemoteAudio.tsx';
@@ -18,7 +19,7 @@ export interface TileProps {
   active?: boolean;
   self?: boolean;
   screen?: boolean;
-  readStats?: () => Promise<RTCStatsReport> | undefined;
+  readStats?: () => Promise<StatsRows | undefined> | StatsRows | undefined;
 }
 
 export function Tile(props: TileProps) {

@@ -1,6 +1,6 @@
 import { useEffect } from 'preact/hooks';
 import type { RefObject } from 'preact';
-import { currentCall } from '../session.ts';
+import { currentCall } from '../actions.ts';
 
 /**
  * Tells the call how a consumer's tile is shown: hidden (off screen, or the tab in the background) pauses

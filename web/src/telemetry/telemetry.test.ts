@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../../../protocol/telemetry.ts';
-import { SignalingClient } from '../media/signaling.ts';
-import type { SocketLike } from '../media/signaling.ts';
-import { consumerStats } from '../media/consumer-stats.ts';
+import { SignalingSocket } from '../../../client/socket.ts';
+import type { SocketLike } from '../../../client/socket.ts';
+import { consumerStats } from '../../../client/consumer-stats.ts';
 import { SpanBatcher, takeBatch } from './export.ts';
 import { action, setScope, setSpanSink, flushSpans, traces } from './tracing.ts';
 
@@ -41,7 +41,7 @@ function fakeSocket(): { socket: SocketLike; sent: unknown[] } {
 describe('browser traces', () => {
   it('an action is a span whose context travels as traceparent in each request envelope', async () => {
     const { socket, sent } = fakeSocket();
-    const client = await SignalingClient.open(
+    const client = await SignalingSocket.open(
       'ws://test',
       () => undefined,
       () => undefined,

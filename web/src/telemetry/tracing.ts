@@ -1,12 +1,13 @@
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
+import type { ClientTracer } from '../../../client/index.ts';
 import { inSpan, ROOT_CONTEXT, SpanKind, trace } from '../../../tracing/context.ts';
 import { SpanBatcher } from './export.ts';
 import type { SpanSink } from './export.ts';
 
 /*
  * The browser's half of each trace. There is no zone.js here, so nothing is "active": every action passes
- * its Context down explicitly, and requests made with it carry its `traceparent` (see media/signaling.ts).
+ * its Context down explicitly, and requests made with it carry its `traceparent` (see client/socket.ts).
  * The provider is not registered globally: only this module makes browser spans.
  */
 
@@ -62,11 +63,6 @@ export function requestSpan<T>(method: string, parent: Context, fn: (ctx: Contex
   );
 }
 
-/** Whether `ctx` belongs to an action (otherwise a request is sent untraced). */
-export function isTraced(ctx: Context | undefined): ctx is Context {
-  return !!ctx && trace.getSpan(ctx)?.isRecording() === true;
-}
-
 /** Attributes for the spans of the current call (`undefined` values clear one). */
 export function setScope(attributes: Record<string, string | undefined>): void {
   const next: Attributes = { ...scope };
@@ -76,6 +72,13 @@ export function setScope(attributes: Record<string, string | undefined>): void {
   }
   scope = next;
 }
+
+/** The client SDK's tracer in the browser: these spans, sent to signaling by the batcher. */
+export const webTracer: ClientTracer = {
+  action: (name, attributes, parent, fn) => action(name as SpanName, attributes, parent, fn),
+  request: requestSpan,
+  scope: setScope,
+};
 
 /** The trace ids of the latest actions, by name: `{ join: '4bf9…', consume: '…' }`. */
 export function traces(): Record<string, string> {

@@ -1,26 +1,14 @@
 import type { Context, Span } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
-import type { Source } from '../../../protocol/room.ts';
-import { errorMessage, localTracks, microphoneMuted, pendingSources, selectDevice } from '../state.ts';
-import { capture, captureScreen, describeCaptureError } from './devices.ts';
-import type { CaptureSource } from './devices.ts';
-import { action } from '../telemetry/tracing.ts';
-import type { Requester } from './signaling.ts';
+import type { Source } from '../protocol/room.ts';
+import type { CallDeps } from './deps.ts';
+import type { CaptureSource, Feed } from './host.ts';
 import type { ProduceAppData } from './transport.ts';
 
-/** What the user turns on and off; `screen` brings `screen-audio` along when the browser offers it. */
-export type Feed = 'microphone' | 'camera' | 'screen';
-
-/** Camera simulcast: three layers so each viewer gets the size its tile needs. */
-const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
-  { scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-  { scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-  { scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
-];
 const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
 
 /**
- * The local side of a call: capture, produce, mute, switch devices. Each feed has a wanted state and one
+ * The local side of a call: capture, produce, pause, switch devices. Each feed has a wanted state and one
  * loop that moves the real state towards it, so any number of fast clicks ends in the last one's state and
  * never in two producers for one source.
  */
@@ -30,11 +18,11 @@ export class Publisher {
   /** The action behind the latest wish (e.g. join), so the publish it causes is part of its trace. */
   private wishTrace = new Map<Feed, Context | undefined>();
   private running = new Map<Feed, Promise<void>>();
-  private muteChain: Promise<unknown> = Promise.resolve();
+  private pauseChain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   constructor(
-    private signaling: Requester,
+    private deps: CallDeps,
     private transport: () => types.Transport | undefined,
   ) {}
 
@@ -63,28 +51,30 @@ export class Publisher {
     return run;
   }
 
-  /** Mute keeps the producer (others keep their consumer) and pauses it on both sides. */
-  setMuted(muted: boolean, trace?: Context): Promise<void> {
-    microphoneMuted.value = muted;
-    const producer = this.producers.get('microphone');
+  /**
+   * Pausing keeps the producer (others keep their consumer) and stops its media on both sides: the
+   * microphone's mute, or a camera that is held without sending.
+   */
+  setPaused(source: Source, paused: boolean, trace?: Context): Promise<void> {
+    if (source === 'microphone') this.deps.store.set('microphoneMuted', paused);
+    const producer = this.producers.get(source);
     if (!producer) return Promise.resolve();
-    const attributes = { 'parley.producer': producer.id, 'parley.source': 'microphone' };
-    return action(muted ? 'mute' : 'unmute', attributes, trace, (ctx) => {
-      if (muted) producer.pause();
+    const attributes = { 'parley.producer': producer.id, 'parley.source': source };
+    return this.deps.tracer.action(paused ? 'mute' : 'unmute', attributes, trace, (ctx) => {
+      if (paused) producer.pause();
       else producer.resume();
-      const method = muted ? 'pauseProducer' : 'resumeProducer';
-      const next = this.muteChain.then(() => this.signaling.request(method, { producerId: producer.id }, ctx));
-      this.muteChain = next.catch(() => undefined);
+      const method = paused ? 'pauseProducer' : 'resumeProducer';
+      const next = this.pauseChain.then(() => this.deps.signaling.request(method, { producerId: producer.id }, ctx));
+      this.pauseChain = next.catch(() => undefined);
       return next.then(() => undefined);
     });
   }
 
   /** Live device switch: a new track on the same producer, no renegotiation. */
   async switchDevice(source: CaptureSource, deviceId: string): Promise<void> {
-    selectDevice(source === 'microphone' ? 'audioinput' : 'videoinput', deviceId);
     const producer = this.producers.get(source);
     if (!producer) return;
-    const track = await capture(source, deviceId);
+    const track = await this.deps.capture.track(source, deviceId);
     await this.replaceTrack(source, producer, track);
   }
 
@@ -95,7 +85,7 @@ export class Publisher {
     for (const [source, old] of held) {
       if (!old.track || old.track.readyState === 'ended') continue;
       await this.produce(source, old.track, trace);
-      if (source === 'microphone' && microphoneMuted.value) await this.setMuted(true, trace);
+      if (source === 'microphone' && this.deps.store.get('microphoneMuted')) await this.setPaused(source, true, trace);
     }
   }
 
@@ -104,13 +94,13 @@ export class Publisher {
     this.closed = true;
     const all = [...this.producers.values()];
     this.producers.clear();
-    localTracks.value = {};
+    this.deps.store.set('localTracks', {});
     for (const producer of all) {
-      producer.track?.stop();
+      this.stopTrack(producer.track);
       producer.close();
     }
     await Promise.all(
-      all.map((p) => this.signaling.request('closeProducer', { producerId: p.id }, trace).catch(() => undefined)),
+      all.map((p) => this.deps.signaling.request('closeProducer', { producerId: p.id }, trace).catch(() => undefined)),
     );
   }
 
@@ -121,15 +111,16 @@ export class Publisher {
   private async converge(feed: Feed): Promise<void> {
     while (!this.closed && (this.wanted.get(feed) ?? false) !== this.isOn(feed)) {
       const trace = this.wishTrace.get(feed);
+      const attributes = { 'parley.source': feed };
       if (this.wanted.get(feed)) {
         try {
-          await action(`publish ${feed}`, { 'parley.source': feed }, trace, (ctx, span) => this.start(feed, ctx, span));
-        } catch (err) {
+          await this.deps.tracer.action(`publish ${feed}`, attributes, trace, (ctx, span) => this.start(feed, ctx, span));
+        } catch (error) {
           this.wanted.set(feed, false);
-          errorMessage.value = describeCaptureError(feed === 'screen' ? 'screen' : feed, err);
+          this.deps.events.emit('error', { kind: 'capture', feed, error });
         }
       } else {
-        await action(`unpublish ${feed}`, { 'parley.source': feed }, trace, (ctx) => this.stop(feed, ctx));
+        await this.deps.tracer.action(`unpublish ${feed}`, attributes, trace, (ctx) => this.stop(feed, ctx));
       }
     }
   }
@@ -137,7 +128,7 @@ export class Publisher {
   /** Capture, then produce each source of the feed (the screen brings its audio when there is some). */
   private async start(feed: Feed, trace: Context, span: Span): Promise<void> {
     if (feed === 'screen') {
-      const { video, audio } = await captureScreen();
+      const { video, audio } = await this.deps.capture.screen();
       span.addEvent('captured', { 'parley.audio': !!audio });
       // The browser's own "Stop sharing" button ends the track.
       video.addEventListener('ended', () => void this.set('screen', false));
@@ -145,10 +136,10 @@ export class Publisher {
       if (audio) await this.produce('screen-audio', audio, trace);
       return;
     }
-    const track = await capture(feed);
+    const track = await this.deps.capture.track(feed);
     span.addEvent('captured', { 'parley.device': track.label });
     await this.produce(feed, track, trace);
-    if (feed === 'microphone' && microphoneMuted.value) await this.setMuted(true, trace);
+    if (feed === 'microphone' && this.deps.store.get('microphoneMuted')) await this.setPaused(feed, true, trace);
   }
 
   private async stop(feed: Feed, trace: Context): Promise<void> {
@@ -157,10 +148,10 @@ export class Publisher {
       const producer = this.producers.get(source);
       if (!producer) continue;
       this.producers.delete(source);
-      producer.track?.stop();
+      this.stopTrack(producer.track);
       producer.close();
       this.showTrack(source, undefined);
-      await this.signaling.request('closeProducer', { producerId: producer.id }, trace).catch(() => undefined);
+      await this.deps.signaling.request('closeProducer', { producerId: producer.id }, trace).catch(() => undefined);
     }
   }
 
@@ -168,18 +159,19 @@ export class Publisher {
   private produce(source: Source, track: MediaStreamTrack, trace: Context | undefined): Promise<void> {
     const transport = this.transport();
     if (this.closed || !transport) {
-      track.stop();
+      this.stopTrack(track);
       return Promise.resolve();
     }
     if (source === 'microphone' || source === 'camera') {
       track.addEventListener('ended', () => void this.onUnplugged(source, track));
     }
-    return action(`produce ${source}`, { 'parley.source': source, 'parley.kind': track.kind }, trace, async (ctx, span) => {
+    const attributes = { 'parley.source': source, 'parley.kind': track.kind };
+    return this.deps.tracer.action(`produce ${source}`, attributes, trace, async (ctx, span) => {
       try {
         const appData: ProduceAppData = { source, trace: ctx };
         const producer = await transport.produce({
           track,
-          encodings: source === 'camera' ? CAMERA_ENCODINGS : source === 'screen' ? SCREEN_ENCODINGS : undefined,
+          encodings: encodingsFor(source, this.deps.media.cameraEncodings),
           codecOptions:
             track.kind === 'video'
               ? { videoGoogleStartBitrate: 1000 }
@@ -192,14 +184,14 @@ export class Publisher {
         delete producer.appData.trace;
         span.setAttribute('parley.producer', producer.id);
         if (this.closed) {
-          track.stop();
+          this.stopTrack(track);
           producer.close();
           return;
         }
         this.producers.set(source, producer);
         this.showTrack(source, track);
       } catch (err) {
-        track.stop();
+        this.stopTrack(track);
         throw err;
       }
     });
@@ -210,10 +202,10 @@ export class Publisher {
     const producer = this.producers.get(source);
     if (this.closed || !producer || producer.track !== ended) return;
     try {
-      await this.replaceTrack(source, producer, await capture(source, ''));
-      errorMessage.value = `The ${source} was disconnected; switched to another one.`;
+      await this.replaceTrack(source, producer, await this.deps.capture.track(source, ''));
+      this.deps.events.emit('error', { kind: 'device-lost', source, replaced: true });
     } catch {
-      errorMessage.value = `The ${source} was disconnected and no other was found.`;
+      this.deps.events.emit('error', { kind: 'device-lost', source, replaced: false });
       await this.set(source, false);
     }
   }
@@ -222,19 +214,31 @@ export class Publisher {
     const old = producer.track;
     track.addEventListener('ended', () => void this.onUnplugged(source, track));
     await producer.replaceTrack({ track });
-    old?.stop();
+    this.stopTrack(old);
     this.showTrack(source, track);
   }
 
+  private stopTrack(track: MediaStreamTrack | null | undefined): void {
+    if (!track) return;
+    track.stop();
+    this.deps.capture.release?.(track);
+  }
+
   private showTrack(source: Source, track: MediaStreamTrack | undefined): void {
-    const { [source]: _old, ...rest } = localTracks.value;
-    localTracks.value = track ? { ...rest, [source]: track } : rest;
+    const { [source]: _old, ...rest } = this.deps.store.get('localTracks');
+    this.deps.store.set('localTracks', track ? { ...rest, [source]: track } : rest);
   }
 
   private setPending(feed: Feed, pending: boolean): void {
-    const next = new Set(pendingSources.value);
+    const next = new Set(this.deps.store.get('pendingFeeds'));
     if (pending) next.add(feed);
     else next.delete(feed);
-    pendingSources.value = next;
+    this.deps.store.set('pendingFeeds', next);
   }
+}
+
+function encodingsFor(source: Source, camera: types.RtpEncodingParameters[]): types.RtpEncodingParameters[] | undefined {
+  if (source === 'camera') return camera;
+  if (source === 'screen') return SCREEN_ENCODINGS;
+  return undefined;
 }

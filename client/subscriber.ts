@@ -1,12 +1,11 @@
 import type { Context, Span } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
-import { MAX_REPORTED_CONSUMERS } from '../../../protocol/limits.ts';
-import type { ProducerInfo } from '../../../protocol/room.ts';
-import { errorMessage, remotePeers } from '../state.ts';
-import type { RemoteTrack } from '../state.ts';
-import { action } from '../telemetry/tracing.ts';
-import { consumerStats } from './consumer-stats.ts';
-import type { Requester } from './signaling.ts';
+import { MAX_REPORTED_CONSUMERS } from '../protocol/limits.ts';
+import type { ProducerInfo } from '../protocol/room.ts';
+import { consumerStats, rowsOf } from './consumer-stats.ts';
+import type { StatsRow, StatsRows } from './consumer-stats.ts';
+import type { CallDeps } from './deps.ts';
+import type { RemotePeer, RemoteTrack } from './host.ts';
 
 /** How a tile shows a consumer's video: whether it is on screen, and how tall it is in device pixels. */
 export interface TileView {
@@ -21,8 +20,8 @@ interface Entry {
   sent: { paused: boolean; layer?: number };
   /** Requests for one consumer go out one after another, in order. */
   chain: Promise<unknown>;
-  /** The latest stats report (one getStats per consumer per second, shared with the stats overlay). */
-  report?: RTCStatsReport;
+  /** This consumer's rows of the latest sample (shared with the stats overlay). */
+  rows?: StatsRow[];
   /** Counters at the previous stall check. */
   last?: { frames: number; packets: number };
 }
@@ -55,7 +54,7 @@ export class Subscriber {
   private sampling = false;
 
   constructor(
-    private signaling: Requester,
+    private deps: CallDeps,
     private transport: () => types.Transport | undefined,
     private device: () => types.Device,
   ) {
@@ -64,9 +63,9 @@ export class Subscriber {
 
   /** A consume action (its own trace unless `trace` is given, e.g. the join's). */
   async consume(producer: ProducerInfo, trace?: Context): Promise<void> {
-    if (this.producers.has(producer.id)) return;
-    this.producers.add(producer.id);
     this.known.set(producer.id, producer);
+    if (!this.deps.media.subscribe || this.producers.has(producer.id)) return;
+    this.producers.add(producer.id);
     const transport = this.transport();
     if (!transport) return;
     const attributes = {
@@ -76,10 +75,13 @@ export class Subscriber {
       'parley.remote_peer': producer.peerId,
     };
     try {
-      await action('consume', attributes, trace, (ctx, span) => this.consumeOn(transport, producer, ctx, span));
+      await this.deps.tracer.action('consume', attributes, trace, (ctx, span) => this.consumeOn(transport, producer, ctx, span));
     } catch (err) {
       this.producers.delete(producer.id);
-      if (this.transport()) errorMessage.value = `could not receive ${producer.source}: ${(err as Error).message}`;
+      // A consume cut short by a rebuild (its transport replaced) is the rebuild's to do again.
+      if (this.transport() !== transport) return;
+      const message = err instanceof Error ? err.message : String(err);
+      this.deps.events.emit('error', { kind: 'consume', producerId: producer.id, source: producer.source, message });
     }
   }
 
@@ -123,7 +125,7 @@ export class Subscriber {
       entry.consumer.close();
       this.entries.delete(id);
     }
-    remotePeers.value = remotePeers.value.map((p) => ({ ...p, tracks: p.tracks.filter((t) => t.producerId !== producerId) }));
+    this.updatePeers((p) => ({ ...p, tracks: p.tracks.filter((t) => t.producerId !== producerId) }));
   }
 
   /**
@@ -136,22 +138,25 @@ export class Subscriber {
     entry.consumer.close();
     this.entries.delete(consumerId);
     this.producers.delete(entry.consumer.producerId);
-    remotePeers.value = remotePeers.value.map((p) => ({ ...p, tracks: p.tracks.filter((t) => t.consumerId !== consumerId) }));
+    this.updatePeers((p) => ({ ...p, tracks: p.tracks.filter((t) => t.consumerId !== consumerId) }));
   }
 
   dropPeer(peerId: string): void {
-    const peer = remotePeers.value.find((p) => p.id === peerId);
+    const peer = this.deps.store.get('peers').find((p) => p.id === peerId);
     peer?.tracks.forEach((t) => this.dropProducer(t.producerId));
     for (const entry of this.entries.values()) if (entry.peerId === peerId) this.dropProducer(entry.consumer.producerId);
     for (const p of this.known.values()) if (p.peerId === peerId) this.known.delete(p.id);
-    remotePeers.value = remotePeers.value.filter((p) => p.id !== peerId);
+    this.deps.store.set(
+      'peers',
+      this.deps.store.get('peers').filter((p) => p.id !== peerId),
+    );
   }
 
-  /** The sender muted or unmuted. */
+  /** The sender paused or resumed. */
   setPaused(producerId: string, paused: boolean): void {
     const known = this.known.get(producerId);
     if (known) this.known.set(producerId, { ...known, paused });
-    remotePeers.value = remotePeers.value.map((p) =>
+    this.updatePeers((p) =>
       p.tracks.some((t) => t.producerId === producerId)
         ? { ...p, tracks: p.tracks.map((t) => (t.producerId === producerId ? { ...t, paused } : t)) }
         : p,
@@ -172,7 +177,7 @@ export class Subscriber {
     if (!paused && layer !== entry.sent.layer) {
       entry.sent.layer = layer;
       entry.chain = entry.chain.then(() =>
-        this.signaling.request('setConsumerPreferredLayers', { consumerId, spatialLayer: layer }).catch(() => undefined),
+        this.deps.signaling.request('setConsumerPreferredLayers', { consumerId, spatialLayer: layer }).catch(() => undefined),
       );
     }
   }
@@ -181,11 +186,9 @@ export class Subscriber {
     return this.entries.get(consumerId)?.consumer;
   }
 
-  /** The consumer's latest stats report (the one sampled this second), for the stats overlay. */
-  latestStats(consumerId: string): Promise<RTCStatsReport> | undefined {
-    const entry = this.entries.get(consumerId);
-    if (!entry) return undefined;
-    return entry.report ? Promise.resolve(entry.report) : entry.consumer.getStats();
+  /** The consumer's rows of the latest sample (taken once a second), for a stats overlay. */
+  latestStats(consumerId: string): StatsRows | undefined {
+    return this.entries.get(consumerId)?.rows;
   }
 
   all(): types.Consumer[] {
@@ -206,17 +209,14 @@ export class Subscriber {
   }
 
   private async consumeOn(transport: types.Transport, producer: ProducerInfo, ctx: Context, span: Span): Promise<void> {
-    const options = await this.signaling.request(
+    const rtpCapabilities = this.device().recvRtpCapabilities as Record<string, unknown>;
+    const options = await this.deps.signaling.request(
       'consume',
-      {
-        transportId: transport.id,
-        producerId: producer.id,
-        rtpCapabilities: this.device().recvRtpCapabilities as Record<string, unknown>,
-      },
+      { transportId: transport.id, producerId: producer.id, rtpCapabilities },
       ctx,
     );
     span.setAttribute('parley.consumer', options.id);
-    if (!this.producers.has(producer.id)) {
+    if (!this.producers.has(producer.id) || this.transport() !== transport) {
       span.addEvent('producer closed meanwhile');
       return;
     }
@@ -226,75 +226,89 @@ export class Subscriber {
       kind: options.kind,
       rtpParameters: options.rtpParameters as types.RtpParameters,
     });
-    if (!this.producers.has(producer.id)) {
-      consumer.close(); // the producer closed while our side was being set up
+    if (!this.producers.has(producer.id) || this.transport() !== transport) {
+      consumer.close(); // the producer closed (or our transport was replaced) while our side was being set up
       span.addEvent('producer closed meanwhile');
       return;
     }
     // The server created it paused; now that our side is ready, let media (and a key frame) flow.
-    const resumed = this.signaling.request('resumeConsumer', { consumerId: consumer.id }, ctx);
+    const resumed = this.deps.signaling.request('resumeConsumer', { consumerId: consumer.id }, ctx);
     this.entries.set(consumer.id, {
       consumer,
       peerId: options.peerId,
       sent: { paused: false },
       chain: resumed.catch(() => undefined),
     });
-    this.addTrack(options.peerId, {
+    const { peerId, kind, source } = options;
+    this.addTrack(peerId, {
       producerId: producer.id,
       consumerId: consumer.id,
-      source: options.source,
+      source,
       track: consumer.track,
       paused: this.known.get(producer.id)?.paused ?? producer.paused,
+    });
+    this.deps.events.emit('consumer', {
+      consumerId: consumer.id,
+      producerId: producer.id,
+      peerId,
+      kind,
+      source,
+      track: consumer.track,
     });
     await resumed;
   }
 
   private send(entry: Entry, method: 'pauseConsumer' | 'resumeConsumer'): void {
     const consumerId = entry.consumer.id;
-    entry.chain = entry.chain.then(() => this.signaling.request(method, { consumerId }).catch(() => undefined));
+    entry.chain = entry.chain.then(() => this.deps.signaling.request(method, { consumerId }).catch(() => undefined));
   }
 
   /** Adds the track to its peer's tile, in place of an earlier one for the same producer (a reconsume). */
   private addTrack(peerId: string, track: RemoteTrack): void {
-    const known = remotePeers.value.some((p) => p.id === peerId);
+    const peers = this.deps.store.get('peers');
     // A producer can be announced before its peer (a resume snapshot, reordered events): show it anyway.
-    const peers = known ? remotePeers.value : [...remotePeers.value, { id: peerId, displayName: '…', tracks: [] }];
-    remotePeers.value = peers.map((p) => {
-      if (p.id !== peerId) return p;
-      const replaced = p.tracks.some((t) => t.producerId === track.producerId);
-      return {
-        ...p,
-        tracks: replaced ? p.tracks.map((t) => (t.producerId === track.producerId ? track : t)) : [...p.tracks, track],
-      };
-    });
+    const withPeer = peers.some((p) => p.id === peerId) ? peers : [...peers, { id: peerId, displayName: '…', tracks: [] }];
+    this.deps.store.set(
+      'peers',
+      withPeer.map((p) => {
+        if (p.id !== peerId) return p;
+        const replaced = p.tracks.some((t) => t.producerId === track.producerId);
+        const tracks = replaced ? p.tracks.map((t) => (t.producerId === track.producerId ? track : t)) : [...p.tracks, track];
+        return { ...p, tracks };
+      }),
+    );
+  }
+
+  private updatePeers(change: (peer: RemotePeer) => RemotePeer): void {
+    this.deps.store.set('peers', this.deps.store.get('peers').map(change));
   }
 
   /**
-   * Once a second: one stats report per consumer, sent to the server's black-screen doctor and kept for the
-   * stats overlay; every few seconds, a visible video that receives packets but decodes nothing has lost its
-   * reference frame, so we ask for one.
+   * Once a second: one stats report for the receive transport, split per consumer, sent to the server's
+   * black-screen doctor and kept for a stats overlay; every few seconds, a visible video that receives
+   * packets but decodes nothing has lost its reference frame, so we ask for one.
    */
   private async sample(): Promise<void> {
+    const transport = this.transport();
     const entries = [...this.entries.values()].filter((e) => !e.consumer.closed);
-    if (this.sampling || entries.length === 0) return;
+    if (this.sampling || !transport || transport.closed || entries.length === 0) return;
     this.sampling = true;
     try {
       const checkStalls = ++this.samples % STALL_SAMPLES === 0;
-      const reports = await Promise.all(entries.map((e) => e.consumer.getStats().catch(() => undefined)));
+      const report = await transport.getStats().catch(() => undefined);
+      if (!report) return;
       // Consumers closed while we waited are not reported: the server forgot them too.
       const live = entries.filter((e) => this.entries.get(e.consumer.id) === e);
       const consumers = live.slice(0, MAX_REPORTED_CONSUMERS).map((entry) => {
-        entry.report = reports[entries.indexOf(entry)];
         const { consumer } = entry;
-        const stats = consumerStats(
-          { consumerId: consumer.id, kind: consumer.kind, track: consumer.track, paused: entry.sent.paused },
-          entry.report,
-        );
+        entry.rows = rowsOf(report, consumer.rtpParameters.encodings?.[0]?.ssrc);
+        const view = { consumerId: consumer.id, kind: consumer.kind, track: consumer.track, paused: entry.sent.paused };
+        const stats = consumerStats(view, entry.rows);
         if (checkStalls && consumer.kind === 'video' && !entry.sent.paused)
           this.checkStall(entry, stats.framesDecoded ?? 0, stats.packetsReceived);
         return stats;
       });
-      if (consumers.length > 0) this.signaling.request('reportConsumerStats', { consumers }).catch(() => undefined);
+      if (consumers.length > 0) this.deps.signaling.request('reportConsumerStats', { consumers }).catch(() => undefined);
     } finally {
       this.sampling = false;
     }
@@ -303,6 +317,6 @@ export class Subscriber {
   private checkStall(entry: Entry, frames: number, packets: number): void {
     const stalled = !!entry.last && frames === entry.last.frames && packets > entry.last.packets;
     entry.last = { frames, packets };
-    if (stalled) this.signaling.request('requestKeyFrame', { consumerId: entry.consumer.id }).catch(() => undefined);
+    if (stalled) this.deps.signaling.request('requestKeyFrame', { consumerId: entry.consumer.id }).catch(() => undefined);
   }
 }

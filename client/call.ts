@@ -1,22 +1,25 @@
 import type { Context } from '@opentelemetry/api';
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
-import type { ClientNotification, ClientResponseData } from '../../../protocol/client.ts';
-import type { ProducerInfo } from '../../../protocol/room.ts';
-import type { ClientRemedy } from '../../../protocol/telemetry.ts';
-import { ParleyError } from '../../../protocol/errors.ts';
-import { activeSpeaker, connection, localTracks, microphoneMuted, remotePeers, selfPeerId, speaking } from '../state.ts';
-import type { Connection } from './connection.ts';
-import type { CaptureSource } from './devices.ts';
+import type { ClientNotification, ClientResponseData } from '../protocol/client.ts';
+import { ParleyError } from '../protocol/errors.ts';
+import type { ProducerInfo, Source } from '../protocol/room.ts';
+import type { ClientRemedy } from '../protocol/telemetry.ts';
+import { rowsOf } from './consumer-stats.ts';
+import type { CallDeps } from './deps.ts';
+import type { CaptureSource, Feed } from './host.ts';
 import { Publisher } from './publisher.ts';
-import type { Feed } from './publisher.ts';
 import { Subscriber } from './subscriber.ts';
 import type { TileView } from './subscriber.ts';
-import { action, setScope } from '../telemetry/tracing.ts';
 import { createTransport } from './transport.ts';
 
 type Snapshot = ClientResponseData<'join'>;
+type TransportState = types.ConnectionState;
+type Direction = 'send' | 'recv';
+/** Why an ICE restart happens (an attribute of its span). */
+type IceRestartReason = 'failed' | 'disconnected' | 'resume' | 'remedy';
 
+/** One inbound stream as a test or a diagnostics page reads it. */
 export interface InboundRow {
   kind: string;
   peerId?: string;
@@ -24,10 +27,6 @@ export interface InboundRow {
   framesDecoded?: number;
   packetsReceived: number;
 }
-type TransportState = types.ConnectionState;
-type Direction = 'send' | 'recv';
-/** Why an ICE restart happens (an attribute of its span). */
-type IceRestartReason = 'failed' | 'disconnected' | 'resume' | 'remedy';
 
 /** How long ICE may stay `disconnected` (it often recovers alone) before we restart it. */
 const ICE_GRACE_MS = 2000;
@@ -35,49 +34,59 @@ const ICE_GRACE_MS = 2000;
 const SPEAKING_DB = -50;
 
 /**
- * One membership of one room over a `Connection`: the mediasoup-client Device, a send and a receive
- * transport, the Publisher (our tracks) and the Subscriber (everyone else's). It survives a dropped
- * WebSocket (resume) and a lost media session (join again, produce the same tracks again).
+ * One membership of one room: the mediasoup-client Device, a send and a receive transport, the Publisher (our
+ * tracks) and the Subscriber (everyone else's). It survives a dropped WebSocket (resume) and a lost media
+ * session (join again, produce the same tracks again).
  */
 export class Call {
   private device!: types.Device;
   private sendTransport?: types.Transport;
   private recvTransport?: types.Transport;
-  private transportStates: Record<'send' | 'recv', TransportState> = { send: 'new', recv: 'new' };
-  private iceTimers: Partial<Record<'send' | 'recv', ReturnType<typeof setTimeout>>> = {};
-  private resumeToken = '';
+  private transportStates: Record<Direction, TransportState> = { send: 'new', recv: 'new' };
+  private iceTimers: Partial<Record<Direction, ReturnType<typeof setTimeout>>> = {};
+  private token = '';
   private signalingUp = true;
   private left = false;
   /** Set while rebuilding after a mediaReset: producers to consume once the new transport exists. */
   private rebuilding?: ProducerInfo[];
   readonly publisher: Publisher;
   readonly subscriber: Subscriber;
-  /** Test and debug hook: when the first remote video frame was painted, relative to the Join click. */
+  /** When the first remote video frame was shown, in ms after the join started (the host calls noteFirstFrame). */
   firstFrameMs?: number;
 
   private constructor(
-    private connection: Connection,
+    private deps: CallDeps,
     readonly room: string,
     private joinStartedAt: number,
   ) {
-    this.publisher = new Publisher(connection, () => this.sendTransport);
+    this.publisher = new Publisher(deps, () => this.sendTransport);
     this.subscriber = new Subscriber(
-      connection,
+      deps,
       () => this.recvTransport,
       () => this.device,
     );
   }
 
   /** `trace`: the join action, so the transports and first consumers are part of its trace. */
-  static async join(connection: Connection, room: string, startedAt = performance.now(), trace?: Context): Promise<Call> {
-    const call = new Call(connection, room, startedAt);
+  static async join(deps: CallDeps, room: string, trace?: Context, startedAt = performance.now()): Promise<Call> {
+    const call = new Call(deps, room, startedAt);
     try {
-      await call.setUp(await connection.request('join', { room }, trace), trace);
+      await call.setUp(await deps.signaling.request('join', { room }, trace), trace);
     } catch (err) {
       call.closeLocal();
       throw err;
     }
     return call;
+  }
+
+  /** Our peer id in the room (it survives resumes and media resets). */
+  get peerId(): string {
+    return this.deps.store.get('selfPeerId') ?? '';
+  }
+
+  /** The secret that resumes this membership on a new connection (the client presents it on reconnect). */
+  get resumeToken(): string {
+    return this.token;
   }
 
   setFeed(feed: Feed, on: boolean, trace?: Context): Promise<void> {
@@ -92,10 +101,15 @@ export class Call {
   /** The microphone button: mute and unmute while it is on; turn it on when it is not. */
   async toggleMicrophone(): Promise<void> {
     if (!this.publisher.isOn('microphone')) {
-      microphoneMuted.value = false;
+      this.deps.store.set('microphoneMuted', false);
       return this.publisher.set('microphone', true);
     }
-    return this.publisher.setMuted(!microphoneMuted.value);
+    return this.publisher.setPaused('microphone', !this.deps.store.get('microphoneMuted'));
+  }
+
+  /** Pauses or resumes one of our producers (the microphone's mute; a camera held without sending). */
+  setPaused(source: Source, paused: boolean): Promise<void> {
+    return this.publisher.setPaused(source, paused);
   }
 
   switchDevice(source: CaptureSource, deviceId: string): Promise<void> {
@@ -110,12 +124,21 @@ export class Call {
   async leave(): Promise<void> {
     if (this.left) return;
     this.left = true;
-    await action('leave', {}, undefined, async (ctx) => {
+    await this.deps.tracer.action('leave', {}, undefined, async (ctx) => {
       const stopping = this.publisher.close(ctx);
       await Promise.race([stopping, sleep(2000)]);
-      await this.connection.request('leave', {}, ctx).catch(() => undefined);
+      await this.deps.signaling.request('leave', {}, ctx).catch(() => undefined);
       this.closeLocal();
     });
+  }
+
+  /** Closes everything here without telling the server (it ends the membership after its grace period). */
+  close(): void {
+    this.closeLocal();
+  }
+
+  get closed(): boolean {
+    return this.left;
   }
 
   /** The WebSocket dropped; media keeps flowing meanwhile. */
@@ -127,11 +150,11 @@ export class Call {
   /** A new WebSocket is open: keep our membership, or join again if the server lost it. */
   async onSignalingReopened(mediaLost: boolean, trace?: Context): Promise<void> {
     if (this.left) return;
-    await action('resume', { 'parley.media_lost': mediaLost }, trace, async (ctx, span) => {
+    await this.deps.tracer.action('resume', { 'parley.media_lost': mediaLost }, trace, async (ctx, span) => {
       let snapshot: Snapshot;
       try {
         if (mediaLost) throw new ParleyError('NOT_FOUND', 'media session lost');
-        snapshot = await this.connection.request('resume', { resumeToken: this.resumeToken }, ctx);
+        snapshot = await this.deps.signaling.request('resume', { resumeToken: this.token }, ctx);
       } catch (err) {
         // Gone (grace expired, media lost) or not ours any more (a new token, a new identity): start over.
         const gone = err instanceof ParleyError && ['NOT_FOUND', 'NOT_JOINED', 'FORBIDDEN'].includes(err.code);
@@ -139,9 +162,10 @@ export class Call {
         span.addEvent('membership gone', { reason: (err as Error).message });
         return this.rejoin(ctx);
       }
-      this.resumeToken = snapshot.resumeToken;
+      this.token = snapshot.resumeToken;
       this.signalingUp = true;
       this.reconcilePeers(snapshot);
+      this.deps.store.set('activeSpeaker', snapshot.activeSpeaker);
       this.subscriber.reconcile(snapshot.producers, ctx);
       for (const direction of ['send', 'recv'] as const) {
         const state = this.transportStates[direction];
@@ -152,9 +176,10 @@ export class Call {
   }
 
   onNotification(n: ClientNotification): void {
+    const store = this.deps.store;
     switch (n.notification) {
       case 'peerJoined':
-        remotePeers.value = [...remotePeers.value.filter((p) => p.id !== n.data.peer.id), { ...n.data.peer, tracks: [] }];
+        store.set('peers', [...store.get('peers').filter((p) => p.id !== n.data.peer.id), { ...n.data.peer, tracks: [] }]);
         return;
       case 'peerLeft':
         this.subscriber.dropPeer(n.data.peerId);
@@ -173,57 +198,75 @@ export class Call {
         this.subscriber.dropConsumer(n.data.consumerId);
         return;
       case 'remedy':
-        void this.applyRemedy(n.data).catch((err: unknown) => console.warn('remedy failed', err));
+        void this.applyRemedy(n.data).catch((err: unknown) => console.warn('[parley] remedy failed', err));
         return;
       case 'producerPaused':
       case 'producerResumed':
         this.subscriber.setPaused(n.data.producerId, n.notification === 'producerPaused');
         return;
       case 'activeSpeaker':
-        activeSpeaker.value = n.data.peerId;
+        store.set('activeSpeaker', n.data.peerId);
         return;
       case 'audioLevels':
-        speaking.value = new Set(n.data.levels.filter((l) => l.volume > SPEAKING_DB).map((l) => l.peerId));
+        store.set('speaking', new Set(n.data.levels.filter((l) => l.volume > SPEAKING_DB).map((l) => l.peerId)));
         return;
       case 'lobby':
         return;
     }
   }
 
-  /** Inbound RTP stats per consumer, with whose and which source it is, for the end-to-end tests. */
-  async inboundStats(): Promise<InboundRow[]> {
-    const rows: InboundRow[] = [];
-    const owners = new Map(
-      remotePeers.value.flatMap((p) => p.tracks.map((t) => [t.consumerId, { peerId: p.id, source: t.source }] as const)),
-    );
-    for (const consumer of this.subscriber.all()) {
-      const report = await consumer.getStats();
-      report.forEach((s: { type: string; kind: string; framesDecoded?: number; packetsReceived: number }) => {
-        if (s.type !== 'inbound-rtp') return;
-        rows.push({
-          kind: s.kind,
-          ...owners.get(consumer.id),
-          framesDecoded: s.framesDecoded,
-          packetsReceived: s.packetsReceived,
-        });
-      });
-    }
-    return rows;
+  /** Our transports' ids on the media server. */
+  transportIds(): { send?: string; recv?: string } {
+    return { send: this.sendTransport?.id, recv: this.recvTransport?.id };
   }
 
-  /** Called by a video element when a remote frame is first shown. */
+  /** The receive (or send) transport's whole stats report: one call however many consumers. */
+  async transportStats(direction: Direction): Promise<RTCStatsReport | undefined> {
+    const transport = this.transportOf(direction);
+    if (!transport || transport.closed) return undefined;
+    return transport.getStats();
+  }
+
+  /** Inbound RTP per consumer, with whose and which source it is. */
+  async inboundStats(): Promise<InboundRow[]> {
+    const report = await this.transportStats('recv');
+    if (!report) return [];
+    const owners = new Map(
+      this.deps.store
+        .get('peers')
+        .flatMap((p) => p.tracks.map((t) => [t.consumerId, { peerId: p.id, source: t.source }] as const)),
+    );
+    return this.subscriber.all().flatMap((consumer) =>
+      rowsOf(report, consumer.rtpParameters.encodings?.[0]?.ssrc)
+        .filter((row) => row.type === 'inbound-rtp')
+        .map((row) => ({
+          kind: row.kind ?? consumer.kind,
+          ...owners.get(consumer.id),
+          framesDecoded: row.framesDecoded,
+          packetsReceived: row.packetsReceived ?? 0,
+        })),
+    );
+  }
+
+  /** The host saw a remote video frame painted (the web app: requestVideoFrameCallback). */
   noteFirstFrame(): void {
     this.firstFrameMs ??= Math.round(performance.now() - this.joinStartedAt);
   }
 
   private async setUp(joined: Snapshot, trace?: Context): Promise<void> {
-    this.resumeToken = joined.resumeToken;
-    selfPeerId.value = joined.peerId;
-    setScope({ 'parley.room': this.room, 'parley.peer': joined.peerId });
-    this.device = await loadDevice(joined.routerRtpCapabilities as types.RtpCapabilities);
+    const store = this.deps.store;
+    this.token = joined.resumeToken;
+    store.set('selfPeerId', joined.peerId);
+    store.set('room', this.room);
+    this.deps.tracer.scope({ 'parley.room': this.room, 'parley.peer': joined.peerId });
+    this.device = await loadDevice(joined.routerRtpCapabilities as types.RtpCapabilities, this.deps.media.handlerFactory);
     this.sendTransport = await this.createTransport('send', trace);
     this.recvTransport = await this.createTransport('recv', trace);
-    remotePeers.value = joined.peers.map((p) => ({ ...p, tracks: [] }));
+    store.set(
+      'peers',
+      joined.peers.map((p) => ({ ...p, tracks: [] })),
+    );
+    store.set('activeSpeaker', joined.activeSpeaker);
     this.signalingUp = true;
     this.updateConnection();
     joined.producers.forEach((p) => void this.subscriber.consume(p, trace));
@@ -231,11 +274,11 @@ export class Call {
 
   /** The server no longer knows us: a new membership, the same tracks produced again. */
   private rejoin(trace: Context): Promise<void> {
-    return action('rejoin', {}, trace, async (ctx) => {
+    return this.deps.tracer.action('rejoin', {}, trace, async (ctx) => {
       this.subscriber.reset();
       this.closeTransports();
-      remotePeers.value = [];
-      await this.setUp(await this.connection.request('join', { room: this.room }, ctx), ctx);
+      this.deps.store.set('peers', []);
+      await this.setUp(await this.deps.signaling.request('join', { room: this.room }, ctx), ctx);
       await this.publisher.republish(ctx);
     });
   }
@@ -246,20 +289,16 @@ export class Call {
       remedy.action === 'restart-ice'
         ? { 'parley.transport': remedy.transportId }
         : { 'parley.consumer': remedy.consumerId, 'parley.producer': remedy.producerId };
-    return action(
-      'remedy',
-      { 'parley.remedy': remedy.action, 'parley.cause': remedy.cause, ...target },
-      undefined,
-      async (ctx, span) => {
-        if (remedy.action === 'reconsume') {
-          span.setAttribute('parley.remedy.outcome', await this.subscriber.reconsume(remedy.consumerId, remedy.producerId, ctx));
-          return;
-        }
-        const direction = (['send', 'recv'] as const).find((d) => this.transportOf(d)?.id === remedy.transportId);
-        if (!direction) throw new Error(`no transport ${remedy.transportId}`);
-        await this.restartIce(direction, 'remedy', ctx);
-      },
-    );
+    const attributes = { 'parley.remedy': remedy.action, 'parley.cause': remedy.cause, ...target };
+    return this.deps.tracer.action('remedy', attributes, undefined, async (ctx, span) => {
+      if (remedy.action === 'reconsume') {
+        span.setAttribute('parley.remedy.outcome', await this.subscriber.reconsume(remedy.consumerId, remedy.producerId, ctx));
+        return;
+      }
+      const direction = (['send', 'recv'] as const).find((d) => this.transportOf(d)?.id === remedy.transportId);
+      if (!direction) throw new Error(`no transport ${remedy.transportId}`);
+      await this.restartIce(direction, 'remedy', ctx);
+    });
   }
 
   /**
@@ -268,37 +307,46 @@ export class Call {
    */
   private async rebuild(producers: ProducerInfo[]): Promise<void> {
     this.rebuilding = [...producers];
-    await action('media-reset', {}, undefined, async (ctx) => {
-      try {
-        this.subscriber.reset();
-        this.closeTransports();
-        remotePeers.value = remotePeers.value.map((p) => ({ ...p, tracks: [] }));
-        this.sendTransport = await this.createTransport('send', ctx);
-        this.recvTransport = await this.createTransport('recv', ctx);
-        await this.publisher.republish(ctx);
-      } finally {
-        const pending = this.rebuilding ?? [];
-        this.rebuilding = undefined;
-        pending.forEach((p) => void this.subscriber.consume(p, ctx));
-      }
-    }).catch((err: unknown) => console.warn('media reset failed', err));
+    await this.deps.tracer
+      .action('media-reset', {}, undefined, async (ctx) => {
+        try {
+          this.subscriber.reset();
+          this.closeTransports();
+          this.deps.store.set(
+            'peers',
+            this.deps.store.get('peers').map((p) => ({ ...p, tracks: [] })),
+          );
+          this.sendTransport = await this.createTransport('send', ctx);
+          this.recvTransport = await this.createTransport('recv', ctx);
+          await this.publisher.republish(ctx);
+        } finally {
+          const pending = this.rebuilding ?? [];
+          this.rebuilding = undefined;
+          pending.forEach((p) => void this.subscriber.consume(p, ctx));
+        }
+      })
+      .catch((err: unknown) => console.warn('[parley] media reset failed', err));
   }
 
   private reconcilePeers(snapshot: Snapshot): void {
-    const known = new Map(remotePeers.value.map((p) => [p.id, p]));
-    remotePeers.value = snapshot.peers.map((p) => ({ ...p, tracks: known.get(p.id)?.tracks ?? [] }));
+    const known = new Map(this.deps.store.get('peers').map((p) => [p.id, p]));
+    this.deps.store.set(
+      'peers',
+      snapshot.peers.map((p) => ({ ...p, tracks: known.get(p.id)?.tracks ?? [] })),
+    );
     for (const id of known.keys()) if (!snapshot.peers.some((p) => p.id === id)) this.subscriber.dropPeer(id);
   }
 
   private async createTransport(direction: Direction, trace?: Context): Promise<types.Transport> {
-    const transport = await createTransport(this.device, this.connection, direction, trace);
+    const transport = await createTransport(this.device, this.deps.signaling, direction, trace);
     transport.on('connectionstatechange', (state) => {
       if (transport !== this.transportOf(direction)) return;
       this.transportStates[direction] = state;
       clearTimeout(this.iceTimers[direction]);
       if (state === 'failed') void this.restartIce(direction, 'failed');
-      if (state === 'disconnected')
+      if (state === 'disconnected') {
         this.iceTimers[direction] = setTimeout(() => void this.restartIce(direction, 'disconnected'), ICE_GRACE_MS);
+      }
       this.updateConnection();
     });
     return transport;
@@ -314,15 +362,15 @@ export class Call {
    */
   private async restartIce(direction: Direction, reason: IceRestartReason, trace?: Context): Promise<void> {
     const transport = this.transportOf(direction);
-    if (!transport || transport.closed || this.left || !this.connection.isOpen) return;
+    if (!transport || transport.closed || this.left || !this.signalingUp) return;
     const attributes = { 'parley.transport': transport.id, 'parley.direction': direction, 'parley.reason': reason };
     try {
-      await action('restart-ice', attributes, trace, async (ctx) => {
-        const { iceParameters } = await this.connection.request('restartIce', { transportId: transport.id }, ctx);
+      await this.deps.tracer.action('restart-ice', attributes, trace, async (ctx) => {
+        const { iceParameters } = await this.deps.signaling.request('restartIce', { transportId: transport.id }, ctx);
         await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
       });
     } catch (err) {
-      console.warn(`ICE restart (${direction}) failed`, err);
+      console.warn(`[parley] ICE restart (${direction}) failed`, err);
       // The doctor's remedy span shows the failure too.
       if (reason === 'remedy') throw err;
     }
@@ -331,9 +379,10 @@ export class Call {
   private updateConnection(): void {
     if (this.left) return;
     const states = Object.values(this.transportStates);
-    if (!this.signalingUp || states.some((s) => s === 'disconnected' || s === 'failed')) connection.value = 'reconnecting';
-    else if (states.some((s) => s === 'connecting')) connection.value = 'connecting';
-    else connection.value = 'connected';
+    const store = this.deps.store;
+    if (!this.signalingUp || states.some((s) => s === 'disconnected' || s === 'failed')) store.set('connection', 'reconnecting');
+    else if (states.some((s) => s === 'connecting')) store.set('connection', 'connecting');
+    else store.set('connection', 'connected');
   }
 
   private closeTransports(): void {
@@ -349,26 +398,34 @@ export class Call {
     void this.publisher.close();
     this.subscriber.close();
     this.closeTransports();
-    remotePeers.value = [];
-    localTracks.value = {};
-    activeSpeaker.value = null;
-    speaking.value = new Set();
-    selfPeerId.value = null;
-    setScope({ 'parley.room': undefined, 'parley.peer': undefined });
+    const store = this.deps.store;
+    store.set('peers', []);
+    store.set('localTracks', {});
+    store.set('activeSpeaker', null);
+    store.set('speaking', new Set());
+    store.set('selfPeerId', null);
+    store.set('room', null);
+    this.deps.tracer.scope({ 'parley.room': undefined, 'parley.peer': undefined });
   }
 }
 
 /**
- * A Device for this browser. Detection reads the user agent; should it not recognise one (an unusual
- * Chromium-based browser), the capabilities decide, rather than refusing to connect.
+ * A Device for this browser (or the host's handler). Detection reads the user agent; should it not recognise
+ * one (an unusual Chromium-based browser), the capabilities decide, rather than refusing to connect.
  */
-async function loadDevice(routerRtpCapabilities: types.RtpCapabilities): Promise<types.Device> {
+async function loadDevice(
+  routerRtpCapabilities: types.RtpCapabilities,
+  handlerFactory?: types.HandlerFactory,
+): Promise<types.Device> {
   let device: types.Device;
-  try {
-    device = await Device.factory();
-  } catch {
-    const firefox = /firefox/i.test(navigator.userAgent) || 'mozGetUserMedia' in navigator;
-    device = new Device({ handlerName: firefox ? 'Firefox120' : 'Chrome111' });
+  if (handlerFactory) device = new Device({ handlerFactory });
+  else {
+    try {
+      device = await Device.factory();
+    } catch {
+      const ua = typeof navigator === 'undefined' ? '' : navigator.userAgent;
+      device = new Device({ handlerName: /firefox/i.test(ua) ? 'Firefox120' : 'Chrome111' });
+    }
   }
   await device.load({ routerRtpCapabilities });
   return device;

@@ -1,17 +1,17 @@
-import { ServerMessage } from '../../../protocol/client.ts';
+import { ServerMessage } from '../protocol/client.ts';
 import type {
   ClientMethod,
   ClientRequest,
   ClientNotification,
   ClientRequestData,
   ClientResponseData,
-} from '../../../protocol/client.ts';
-import { ParleyError } from '../../../protocol/errors.ts';
+} from '../protocol/client.ts';
+import { ParleyError } from '../protocol/errors.ts';
 import type { Context } from '@opentelemetry/api';
-import { injectContext } from '../../../tracing/context.ts';
+import { injectContext } from '../tracing/context.ts';
 
 type NotificationHandler = (notification: ClientNotification) => void;
-/** `code` is the WebSocket close code: 1012 restart, 4401 bad token, 4409 resumed elsewhere, 4410 media lost. */
+/** `code` is the WebSocket close code (protocol/close-codes.ts says what each means). */
 export type CloseHandler = (reason: string, code: number) => void;
 
 /**
@@ -36,8 +36,8 @@ interface SocketEvents {
 }
 
 /**
- * The part of a WebSocket this client uses. The browser's WebSocket and the `ws` package's (for the Node
- * bots) both fit, so one implementation serves both.
+ * The part of a WebSocket this client uses. The browser's WebSocket and the `ws` package's (in Node) both
+ * fit, so one implementation serves both.
  */
 export interface SocketLike {
   send(data: string): void;
@@ -53,7 +53,7 @@ export type WebSocketConstructor = new (url: string) => SocketLike;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /** The client's end of the signaling WebSocket: typed requests with ids, and notifications. */
-export class SignalingClient implements Requester {
+export class SignalingSocket implements Requester {
   private nextId = 1;
   private pending = new Map<number, Pending>();
   /** Set once the socket closed, so later requests fail at once instead of waiting for their timeout. */
@@ -85,10 +85,10 @@ export class SignalingClient implements Requester {
     onNotification: NotificationHandler,
     onClose: CloseHandler,
     WebSocketImpl: WebSocketConstructor = globalThis.WebSocket,
-  ): Promise<SignalingClient> {
+  ): Promise<SignalingSocket> {
     const ws = new WebSocketImpl(url);
     return new Promise((resolve, reject) => {
-      ws.addEventListener('open', () => resolve(new SignalingClient(ws, onNotification, onClose)), { once: true });
+      ws.addEventListener('open', () => resolve(new SignalingSocket(ws, onNotification, onClose)), { once: true });
       ws.addEventListener('error', () => reject(new Error('cannot reach the signaling server')), { once: true });
     });
   }

@@ -1,7 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
-import type { Source } from '../../../protocol/room.ts';
-import type { Requester } from './signaling.ts';
+import type { Source } from '../protocol/room.ts';
+import type { Requester } from './socket.ts';
 
 /** What a `transport.produce()` caller passes as appData: the source, and the action it belongs to. */
 export interface ProduceAppData extends types.AppData {
@@ -10,9 +10,9 @@ export interface ProduceAppData extends types.AppData {
 }
 
 /**
- * A mediasoup-client transport wired to signaling: DTLS connect and produce go through requests. Shared by
- * the browser client and the Node bots so both exercise the same flow. `trace` is the action creating it;
- * the DTLS connect (on first use) is part of that transport's setup, so it belongs to the same trace.
+ * A mediasoup-client transport wired to signaling: DTLS connect and produce go through requests. `trace` is
+ * the action creating it; the DTLS connect (on first use) is part of that transport's setup, so it belongs to
+ * the same trace.
  */
 export async function createTransport(
   device: types.Device,

@@ -1,3 +1,5 @@
+import type { StatsRow, StatsRows } from './consumer-stats.ts';
+
 /** One tile's numbers for the stats overlay. */
 export interface TileStats {
   width?: number;
@@ -7,21 +9,6 @@ export interface TileStats {
   /** Packets lost as a percentage of those expected, since the previous sample. */
   lossPct?: number;
   codec?: string;
-}
-
-interface RtpRow {
-  type: string;
-  timestamp: number;
-  bytesReceived?: number;
-  bytesSent?: number;
-  packetsReceived?: number;
-  packetsLost?: number;
-  packetsSent?: number;
-  frameWidth?: number;
-  frameHeight?: number;
-  framesPerSecond?: number;
-  codecId?: string;
-  mimeType?: string;
 }
 
 export interface Sample {
@@ -35,15 +22,15 @@ export interface Sample {
  * Reads an RTCStatsReport of one consumer (inbound-rtp) or producer (outbound-rtp; with simulcast, the
  * largest layer for size and the sum for bitrate). `prev` is the previous call's sample.
  */
-export function summarize(report: RTCStatsReport, prev?: Sample): { stats: TileStats; sample: Sample } {
-  const rows: RtpRow[] = [];
-  const byId = new Map<string, RtpRow>();
-  report.forEach((row: RtpRow & { id: string }) => {
+export function summarize(report: StatsRows, prev?: Sample): { stats: TileStats; sample: Sample } {
+  const rows: StatsRow[] = [];
+  const byId = new Map<string, StatsRow>();
+  report.forEach((row) => {
     byId.set(row.id, row);
     if (row.type === 'inbound-rtp' || row.type === 'outbound-rtp') rows.push(row);
   });
   const sample: Sample = { at: rows[0]?.timestamp ?? performance.now(), bytes: 0, packets: 0, lost: 0 };
-  let largest: RtpRow | undefined;
+  let largest: StatsRow | undefined;
   for (const row of rows) {
     sample.bytes += row.bytesReceived ?? row.bytesSent ?? 0;
     sample.packets += row.packetsReceived ?? row.packetsSent ?? 0;

@@ -1,0 +1,31 @@
+import type { types } from 'mediasoup-client';
+import type { ClientEvents, Emitter } from './events.ts';
+import type { Capture, ClientTracer, StateStore } from './host.ts';
+import type { Requester } from './socket.ts';
+
+/** Camera simulcast: three layers so each viewer gets the size its tile needs. */
+export const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
+  { scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
+];
+
+/** How this client publishes and receives, where the host wants it different from the defaults. */
+export interface MediaOptions {
+  /** The camera's encodings (default: CAMERA_ENCODINGS, three simulcast layers). */
+  cameraEncodings: types.RtpEncodingParameters[];
+  /** Consume everyone else's media (default). A publish-only participant turns it off. */
+  subscribe: boolean;
+  /** mediasoup-client's handler (in Node: Chrome111 over @roamhq/wrtc); detected in browsers. */
+  handlerFactory?: types.HandlerFactory;
+}
+
+/** What the parts of a call share: the host's interfaces and the way to signaling. */
+export interface CallDeps {
+  signaling: Requester;
+  capture: Capture;
+  store: StateStore;
+  tracer: ClientTracer;
+  events: Emitter<ClientEvents>;
+  media: MediaOptions;
+}

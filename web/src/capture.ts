@@ -1,0 +1,42 @@
+import { mediaDevicesCapture } from '../../client/index.ts';
+import type { Capture, CaptureSource } from '../../client/index.ts';
+import { devices, selectedDevices } from './state.ts';
+
+/** The browser's capture with the devices the user chose; device labels are readable once one is captured. */
+export const browserCapture: Capture = mediaDevicesCapture(chosen, () => void refreshDevices());
+
+export async function refreshDevices(): Promise<void> {
+  if (!navigator.mediaDevices?.enumerateDevices) return;
+  devices.value = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.deviceId !== '');
+}
+
+let watching = false;
+
+/** Keeps the device lists current as devices come and go (once per page). */
+export function watchDevices(): void {
+  if (!watching) navigator.mediaDevices?.addEventListener('devicechange', () => void refreshDevices());
+  watching = true;
+  void refreshDevices();
+}
+
+function chosen(source: CaptureSource): string | undefined {
+  return selectedDevices.value[source === 'microphone' ? 'audioinput' : 'videoinput'];
+}
+
+/** A message a person can act on, for the errors getUserMedia and getDisplayMedia throw. */
+export function describeCaptureError(what: string, err: unknown): string {
+  const name = err instanceof Error ? err.name : '';
+  switch (name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return `Permission to use the ${what} was denied. Allow it in the browser's site settings and try again.`;
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return `No ${what} was found. Plug one in and try again.`;
+    case 'NotReadableError':
+    case 'AbortError':
+      return `The ${what} is in use by another application or could not be started.`;
+    default:
+      return `${what}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}

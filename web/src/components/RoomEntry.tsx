@@ -1,0 +1,30 @@
+import { joinRoom } from '../actions.ts';
+import { connection, phase, scopedRoom, selfName } from '../state.ts';
+import { ConnectionBadge } from './ConnectionBadge.tsx';
+
+/** A token for one room: no lobby, only that room (joined at once; this is what shows before and after). */
+export function RoomEntry() {
+  const room = scopedRoom.value ?? '';
+  const joining = phase.value === 'joining';
+  return (
+    <section class="welcome" aria-busy={joining}>
+      <header class="bar">
+        <h1>{room}</h1>
+        <span class="muted">
+          as <strong>{selfName.value}</strong>
+        </span>
+        <ConnectionBadge />
+      </header>
+      {joining ? (
+        <div class="joining" role="status">
+          <div class="spinner" aria-hidden="true" />
+          Joining {room}…
+        </div>
+      ) : (
+        <button type="button" disabled={connection.value !== 'connected'} onClick={() => void joinRoom(room)}>
+          Join {room}
+        </button>
+      )}
+    </section>
+  );
+}
