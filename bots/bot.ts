@@ -9,11 +9,14 @@ import type { PeerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
 import { FaultInjector } from './faults.ts';
 import type { BotFaults } from './faults.ts';
+import { transportTotals } from './stats.ts';
+import type { BotStats } from './stats.ts';
 import { SyntheticCapture, VIDEO } from './synthetic.ts';
+import { VideoTimes } from './video-times.ts';
+import type { VideoTimeline } from './video-times.ts';
 
 // wrtc is CommonJS whose exports Node's ESM loader cannot name statically, so it is required.
 const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof import('@roamhq/wrtc');
-const { RTCVideoSink } = wrtc.nonstandard;
 
 // mediasoup-client's Chrome111 handler calls `new RTCPeerConnection()` and `new MediaStream()` as globals,
 // with no way to pass them in; wrtc's implement the same W3C interfaces.
@@ -21,6 +24,8 @@ globalThis.RTCPeerConnection ??= wrtc.RTCPeerConnection;
 globalThis.MediaStream ??= wrtc.MediaStream;
 
 export type { BotFaults } from './faults.ts';
+export type { BotStats, RtpTotals } from './stats.ts';
+export type { VideoTimeline } from './video-times.ts';
 
 export interface BotOptions {
   /** Signaling base URL: http(s)://host:port (as the test clusters give it) or ws(s)://host:port. */
@@ -39,18 +44,6 @@ export interface BotOptions {
   faults?: BotFaults;
 }
 
-/** One remote video producer as this bot saw it (times from performance.now()). */
-export interface VideoTimeline {
-  producerId: string;
-  peerId: string;
-  source: Source;
-  announcedAt: number;
-  consumedAt?: number;
-  firstFrameAt?: number;
-  /** producerClosed / peerLeft / consumerClosed arrived. */
-  closedAt?: number;
-}
-
 export interface BotRequestError {
   method: string;
   producerId?: string;
@@ -64,40 +57,16 @@ export interface RemoteConsumer extends Omit<ConsumerShown, 'consumerId' | 'trac
   consumedAt: number;
 }
 
-export interface RtpTotals {
-  bytes: number;
-  packets: number;
-  /** Inbound only: packets the receiver counted as lost (cumulative, may shrink when late packets arrive). */
-  packetsLost: number;
-  nacks: number;
-  plis: number;
-}
-
-export interface BotStats {
-  /** Summed over every inbound video stream of the receive transport's getStats. */
-  videoFramesDecoded: number;
-  videoFramesReceived?: number;
-  videoPacketsReceived: number;
-  audioPacketsReceived: number;
-  consumers: number;
-  inbound: RtpTotals;
-  /** Our outbound streams; `nacks` and `plis` here are those the SFU sent us. */
-  outbound: RtpTotals;
-}
-
 /**
  * A simulated participant: the client SDK (client/) on Node, with wrtc's RTCPeerConnection and a synthetic
  * capture, plus what tests read of it. Used by tests, the load tester and the benchmarks.
  */
 export class Bot {
   joinMs?: number;
-  /** join() start → first decoded frame of any remote video. */
-  firstRemoteVideoMs?: number;
   readonly pausedProducers = new Set<string>();
   /** How many times the server told us to rebuild our media (a worker died), and the latest time (epoch ms). */
   resets = 0;
   lastResetAt?: number;
-  readonly videoTimeline = new Map<string, VideoTimeline>();
   readonly requestErrors: BotRequestError[] = [];
   /** Every track this bot has produced, in order: tests check that unpublish and leave end them. */
   readonly producedTracks: { source: Source; track: MediaStreamTrack }[] = [];
@@ -116,7 +85,7 @@ export class Bot {
     private client: ParleyClient,
     private injector: FaultInjector,
     private options: BotOptions,
-    private startedAt: number,
+    private times: VideoTimes,
   ) {}
 
   static async join(options: BotOptions): Promise<Bot> {
@@ -141,9 +110,15 @@ export class Bot {
       requestMiddleware: injector.middleware,
       acceptNotification: injector.acceptNotification,
     });
-    bot = new Bot(options.name, client, injector, { ...options }, startedAt);
-    client.on('notification', (n) => bot.observe(n));
-    client.on('consumer', (c) => bot.shown(c));
+    bot = new Bot(options.name, client, injector, { ...options }, new VideoTimes(startedAt, options.timeEveryVideo ?? false));
+    client.on('notification', (n) => {
+      bot.observe(n);
+      bot.times.notified(n);
+    });
+    client.on('consumer', (c) => {
+      bot.consumedAt.set(c.consumerId, Date.now());
+      bot.times.shown(c);
+    });
     client.on('error', (e) => bot.failed(e));
     client.on('lost', () => bot.onLost());
     try {
@@ -154,6 +129,16 @@ export class Bot {
     }
     bot.joinMs = Math.round(performance.now() - startedAt);
     return bot;
+  }
+
+  /** join() start → first decoded frame of any remote video. */
+  get firstRemoteVideoMs(): number | undefined {
+    return this.times.firstRemoteVideoMs;
+  }
+
+  /** With `timeEveryVideo`: every remote video producer this bot was told about, by producer id. */
+  get videoTimeline(): Map<string, VideoTimeline> {
+    return this.times.timeline;
   }
 
   get peerId(): string {
@@ -229,30 +214,8 @@ export class Bot {
   }
 
   /** Totals over the transports' getStats: one call however many consumers (wrtc has no per-receiver stats). */
-  async stats(): Promise<BotStats> {
-    const totals: BotStats = {
-      videoFramesDecoded: 0,
-      videoPacketsReceived: 0,
-      audioPacketsReceived: 0,
-      consumers: this.call.subscriber.all().length,
-      inbound: empty(),
-      outbound: empty(),
-    };
-    (await this.call.transportStats('recv'))?.forEach((s: RtpStats) => {
-      if (s.type !== 'inbound-rtp') return;
-      add(totals.inbound, s.bytesReceived, s.packetsReceived, s);
-      if (s.kind === 'audio') totals.audioPacketsReceived += s.packetsReceived ?? 0;
-      if (s.kind !== 'video') return;
-      totals.videoPacketsReceived += s.packetsReceived ?? 0;
-      totals.videoFramesDecoded += s.framesDecoded ?? 0;
-      if (s.framesReceived !== undefined) totals.videoFramesReceived = (totals.videoFramesReceived ?? 0) + s.framesReceived;
-    });
-    if (this.producedTracks.length > 0) {
-      (await this.call.transportStats('send'))?.forEach((s: RtpStats) => {
-        if (s.type === 'outbound-rtp') add(totals.outbound, s.bytesSent, s.packetsSent, s);
-      });
-    }
-    return totals;
+  stats(): Promise<BotStats> {
+    return transportTotals(this.call, this.producedTracks.length > 0);
   }
 
   /** Drops the WebSocket as a network failure would; media keeps flowing and `resume` can pick up. */
@@ -296,21 +259,9 @@ export class Bot {
 
   private observe(n: ClientNotification): void {
     switch (n.notification) {
-      case 'newProducer': {
-        const { id, peerId, source, kind } = n.data.producer;
-        if (this.options.timeEveryVideo && kind === 'video' && !this.videoTimeline.has(id)) {
-          this.videoTimeline.set(id, { producerId: id, peerId, source, announcedAt: performance.now() });
-        }
-        return;
-      }
-      case 'peerLeft':
-        for (const t of this.videoTimeline.values()) if (t.peerId === n.data.peerId) this.markClosed(t.producerId);
-        return;
-      case 'producerClosed':
-        return this.markClosed(n.data.producerId);
       case 'consumerClosed':
         this.closedNotices.set(n.data.consumerId, (this.closedNotices.get(n.data.consumerId) ?? 0) + 1);
-        return this.markClosed(n.data.producerId);
+        return;
       case 'producerPaused':
       case 'producerResumed':
         this.pausedProducers[n.notification === 'producerPaused' ? 'add' : 'delete'](n.data.producerId);
@@ -325,30 +276,11 @@ export class Bot {
     }
   }
 
-  /** A consumer is shown: time its first frame (a sink only until then: every frame in JS would cost CPU). */
-  private shown(consumer: ConsumerShown): void {
-    this.consumedAt.set(consumer.consumerId, Date.now());
-    const timeline = this.videoTimeline.get(consumer.producerId);
-    if (timeline) timeline.consumedAt = performance.now();
-    if (consumer.kind !== 'video' || (this.firstRemoteVideoMs !== undefined && !timeline)) return;
-    const sink = new RTCVideoSink(consumer.track);
-    sink.onframe = () => {
-      this.firstRemoteVideoMs ??= Math.round(performance.now() - this.startedAt);
-      if (timeline) timeline.firstFrameAt ??= performance.now();
-      sink.stop();
-    };
-  }
-
   private failed(e: ClientError): void {
     if (e.kind === 'capture') this.captureError = e.error instanceof Error ? e.error.message : String(e.error);
     if (e.kind !== 'consume' || this.closed) return;
     this.requestErrors.push({ method: 'consume', producerId: e.producerId, message: e.message, at: performance.now() });
     console.warn(`[bot ${this.name}] could not consume ${e.source}: ${e.message}`);
-  }
-
-  private markClosed(producerId: string): void {
-    const t = this.videoTimeline.get(producerId);
-    if (t) t.closedAt ??= performance.now();
   }
 }
 
@@ -357,31 +289,4 @@ interface PublishOptions {
   video?: boolean;
   shared?: boolean;
   simulcast?: types.RtpEncodingParameters[];
-}
-
-/** The fields of an `inbound-rtp` / `outbound-rtp` entry we sum; wrtc 0.10 (libwebrtc M106) reports all of them. */
-interface RtpStats {
-  type: string;
-  kind?: string;
-  framesDecoded?: number;
-  framesReceived?: number;
-  packetsReceived?: number;
-  bytesReceived?: number;
-  packetsSent?: number;
-  bytesSent?: number;
-  packetsLost?: number;
-  nackCount?: number;
-  pliCount?: number;
-}
-
-function empty(): RtpTotals {
-  return { bytes: 0, packets: 0, packetsLost: 0, nacks: 0, plis: 0 };
-}
-
-function add(t: RtpTotals, bytes: number | undefined, packets: number | undefined, s: RtpStats): void {
-  t.bytes += bytes ?? 0;
-  t.packets += packets ?? 0;
-  t.packetsLost += s.packetsLost ?? 0;
-  t.nacks += s.nackCount ?? 0;
-  t.plis += s.pliCount ?? 0;
 }

@@ -21,7 +21,7 @@ const extraArgs = process.argv.slice(2);
 const gates: { name: string; command: string[] }[] = [
   { name: 'typecheck (tsc --noEmit, every tier, bench, scripts, tests)', command: ['npx', 'tsc', '--noEmit', '-p', '.'] },
   { name: 'deno check (the Deno entry)', command: ['npx', 'deno', 'check', 'signaling/deno.ts'] },
-  { name: 'lint and format (biome check)', command: ['npx', 'biome', 'check', '.'] },
+  { name: 'lint and format (biome check)', command: ['npx', 'biome', 'check', '--error-on-warnings', '.'] },
 ];
 
 const suites: { name: string; command: string[]; report: string; rerun?: boolean }[] = [

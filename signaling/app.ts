@@ -13,11 +13,11 @@ import { issueToken, verifyToken } from './auth.ts';
 import type { SignalingConfig } from './config.ts';
 import { RateLimiter } from './limits.ts';
 import { MediaClient } from './media.ts';
-import { Memberships } from './memberships/memberships.ts';
+import { Memberships } from './memberships/lifecycle.ts';
 import { Metrics } from './metrics.ts';
 import { Placement } from './placement.ts';
 import { Lobby } from './lobby.ts';
-import { Session } from './connection.ts';
+import { ClientConnection } from './connection.ts';
 import { createDebugApi } from './debug.ts';
 import type { SpanSink } from '../tracing/sink.ts';
 import type { TraceStore } from '../tracing/store.ts';
@@ -79,23 +79,23 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
     '/ws',
     upgradeWebSocket(async (c) => {
       const admission = await admit(c.req.query('v'), c.req.query('token'));
-      let session: Session | undefined;
+      let connection: ClientConnection | undefined;
       return {
         onOpen(_event, ws) {
           if ('code' in admission) return ws.close(admission.code, admission.reason);
           sockets.add(ws);
           metrics.connections++;
           const limiter = new RateLimiter(config.ratePerSecond, config.rateBurst);
-          session = new Session(socketOf(ws), admission.claims, deps, limiter);
+          connection = new ClientConnection(socketOf(ws), admission.claims, deps, limiter);
         },
         onMessage(event) {
-          if (typeof event.data === 'string') void session?.onMessage(event.data);
-          else session?.onBinary();
+          if (typeof event.data === 'string') void connection?.onMessage(event.data);
+          else connection?.onBinary();
         },
         onClose(_event, ws) {
           if (sockets.delete(ws)) metrics.connections--;
-          session?.onClose();
-          session = undefined;
+          connection?.onClose();
+          connection = undefined;
         },
       };
     }),

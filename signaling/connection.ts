@@ -10,7 +10,7 @@ import type { MediaOperation, Requirement } from '../protocol/operations.ts';
 import { assertPublish, assertRoom, assertSubscribe } from './auth.ts';
 import type { MediaClient } from './media.ts';
 import type { Membership, MemberSocket } from './memberships/membership.ts';
-import type { Memberships } from './memberships/memberships.ts';
+import type { Memberships } from './memberships/lifecycle.ts';
 import type { Metrics } from './metrics.ts';
 import type { Placement } from './placement.ts';
 import type { Lobby as LobbyWatch } from './lobby.ts';
@@ -24,7 +24,7 @@ export interface ClientSocket {
   close(code: number, reason: string): void;
 }
 
-export interface SessionDeps {
+export interface ConnectionDeps {
   media: MediaClient;
   placement: Placement;
   memberships: Memberships;
@@ -44,7 +44,7 @@ const producerChanges = new Set<Forwarded>(['produce', 'closeProducer', 'pausePr
  * One authenticated client connection: validates and rate-limits each request, checks it against the
  * token's grants and runs it. Its room membership lives in Memberships and survives the connection.
  */
-export class Session {
+export class ClientConnection {
   private membership?: Membership;
   private busy = false;
   private lobbyWatch?: Subscription;
@@ -53,7 +53,7 @@ export class Session {
   constructor(
     private socket: ClientSocket,
     private claims: AccessClaims,
-    private deps: SessionDeps,
+    private deps: ConnectionDeps,
     private limiter: RateLimiter,
   ) {
     this.memberSocket = {

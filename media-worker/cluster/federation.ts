@@ -2,7 +2,6 @@ import type { Bus, KvStore } from '../../bus/bus.ts';
 import { KvCache } from '../../bus/kv-cache.ts';
 import { mediaCommands, REGISTRY_TTL_MS, RoomPart } from '../../protocol/media.ts';
 import type { MediaRequest, MediaResponse } from '../../protocol/media.ts';
-import type { PeerInfo, ProducerInfo } from '../../protocol/room.ts';
 import { subjects } from '../../protocol/subjects.ts';
 import { buckets, roomPartKey, roomPartsPrefix } from '../../protocol/kv.ts';
 

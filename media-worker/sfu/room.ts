@@ -102,7 +102,11 @@ export class Room {
   savePart(): void {
     const peers = [...this.peers.values()];
     void this.federation
-      .savePart(this.id, { peers: peers.map((p) => p.info), producers: this.producersOf(peers), activeSpeaker: this.activeSpeaker })
+      .savePart(this.id, {
+        peers: peers.map((p) => p.info),
+        producers: this.producersOf(peers),
+        activeSpeaker: this.activeSpeaker,
+      })
       .catch((err: Error) => console.error(`[media-worker] saving room part of ${this.id} failed: ${err.message}`));
   }
 

@@ -1,0 +1,69 @@
+import { createRequire } from 'node:module';
+import type { ConsumerShown } from '../client/index.ts';
+import type { ClientNotification } from '../protocol/client.ts';
+import type { Source } from '../protocol/room.ts';
+
+const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof import('@roamhq/wrtc');
+const { RTCVideoSink } = wrtc.nonstandard;
+
+/** One remote video producer as a bot saw it (times from performance.now()). */
+export interface VideoTimeline {
+  producerId: string;
+  peerId: string;
+  source: Source;
+  announcedAt: number;
+  consumedAt?: number;
+  firstFrameAt?: number;
+  /** producerClosed / peerLeft / consumerClosed arrived. */
+  closedAt?: number;
+}
+
+/**
+ * When a bot first saw remote video, and (with `everyVideo`) each video's announcement, consumer and first
+ * frame. A frame sink per timed video only until its first frame: every frame in JS would cost CPU.
+ */
+export class VideoTimes {
+  readonly timeline = new Map<string, VideoTimeline>();
+  /** Join start → first decoded frame of any remote video. */
+  firstRemoteVideoMs?: number;
+
+  constructor(
+    private startedAt: number,
+    private everyVideo: boolean,
+  ) {}
+
+  notified(n: ClientNotification): void {
+    switch (n.notification) {
+      case 'newProducer': {
+        const { id, peerId, source, kind } = n.data.producer;
+        if (this.everyVideo && kind === 'video' && !this.timeline.has(id)) {
+          this.timeline.set(id, { producerId: id, peerId, source, announcedAt: performance.now() });
+        }
+        return;
+      }
+      case 'peerLeft':
+        for (const t of this.timeline.values()) if (t.peerId === n.data.peerId) this.closed(t.producerId);
+        return;
+      case 'producerClosed':
+      case 'consumerClosed':
+        return this.closed(n.data.producerId);
+    }
+  }
+
+  shown(consumer: ConsumerShown): void {
+    const timeline = this.timeline.get(consumer.producerId);
+    if (timeline) timeline.consumedAt = performance.now();
+    if (consumer.kind !== 'video' || (this.firstRemoteVideoMs !== undefined && !timeline)) return;
+    const sink = new RTCVideoSink(consumer.track);
+    sink.onframe = () => {
+      this.firstRemoteVideoMs ??= Math.round(performance.now() - this.startedAt);
+      if (timeline) timeline.firstFrameAt ??= performance.now();
+      sink.stop();
+    };
+  }
+
+  private closed(producerId: string): void {
+    const t = this.timeline.get(producerId);
+    if (t) t.closedAt ??= performance.now();
+  }
+}
