@@ -41,6 +41,7 @@ describe.skipIf(!net)('multi-host deployment in network namespaces', () => {
   const network = net!;
   const media: Record<string, Running> = {};
   const bots: Record<string, Running> = {};
+  const signaling: Running[] = [];
 
   const state = (name: string): BotState | undefined => {
     const lines = bots[name]!.output()
@@ -55,7 +56,9 @@ describe.skipIf(!net)('multi-host deployment in network namespaces', () => {
       const value = check();
       if (value) return value;
       if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${what}: ${JSON.stringify(Object.keys(bots).map(state))}`);
+        throw new Error(
+          `timed out waiting for ${what}: ${JSON.stringify(Object.keys(bots).map(state))}\n${signaling.map((p) => p.output()).join('\n')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -101,7 +104,9 @@ describe.skipIf(!net)('multi-host deployment in network namespaces', () => {
     await startMedia('media1');
     for (const name of ['sig1', 'sig2'] as const) {
       const [cmd, args] = nodeTs('signaling/main.ts');
-      await network.start(name, cmd, [...args], { name, env: { ...common, PORT: '3000' }, ready: /listening on/ });
+      signaling.push(
+        await network.start(name, cmd, [...args], { name, env: { ...common, PORT: '3000' }, ready: /listening on/ }),
+      );
     }
   }, 120_000);
   afterAll(async () => {
