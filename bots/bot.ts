@@ -241,6 +241,7 @@ export class Bot {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.times.stopAll();
     this.client.close();
     this.capture.releaseAll();
   }

@@ -26,6 +26,8 @@ export class VideoTimes {
   readonly timeline = new Map<string, VideoTimeline>();
   /** Join start → first decoded frame of any remote video. */
   firstRemoteVideoMs?: number;
+  /** Sinks still waiting for a first frame, by producer: a native sink outliving its track crashes wrtc. */
+  private sinks = new Map<string, InstanceType<typeof RTCVideoSink>>();
 
   constructor(
     private startedAt: number,
@@ -43,23 +45,42 @@ export class VideoTimes {
       }
       case 'peerLeft':
         for (const t of this.timeline.values()) if (t.peerId === n.data.peerId) this.closed(t.producerId);
-        return;
+        return this.stopAll();
       case 'producerClosed':
       case 'consumerClosed':
+        this.stop(n.data.producerId);
         return this.closed(n.data.producerId);
+      case 'mediaReset':
+        return this.stopAll();
+      case 'remedy':
+        if (n.data.action === 'reconsume') this.stop(n.data.producerId);
+        return;
     }
+  }
+
+  /** Stops every sink (the bot closes, or its consumers all go). */
+  stopAll(): void {
+    for (const producerId of [...this.sinks.keys()]) this.stop(producerId);
   }
 
   shown(consumer: ConsumerShown): void {
     const timeline = this.timeline.get(consumer.producerId);
     if (timeline) timeline.consumedAt = performance.now();
     if (consumer.kind !== 'video' || (this.firstRemoteVideoMs !== undefined && !timeline)) return;
+    this.stop(consumer.producerId);
     const sink = new RTCVideoSink(consumer.track);
+    this.sinks.set(consumer.producerId, sink);
     sink.onframe = () => {
       this.firstRemoteVideoMs ??= Math.round(performance.now() - this.startedAt);
       if (timeline) timeline.firstFrameAt ??= performance.now();
-      sink.stop();
+      this.stop(consumer.producerId);
     };
+  }
+
+  private stop(producerId: string): void {
+    const sink = this.sinks.get(producerId);
+    this.sinks.delete(producerId);
+    if (sink && !sink.stopped) sink.stop();
   }
 
   private closed(producerId: string): void {
