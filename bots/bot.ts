@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { types } from 'mediasoup-client';
 import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
 import WebSocket from 'ws';
@@ -15,13 +14,7 @@ import { SyntheticCapture, VIDEO } from './synthetic.ts';
 import { VideoTimes } from './video-times.ts';
 import type { VideoTimeline } from './video-times.ts';
 
-// wrtc is CommonJS whose exports Node's ESM loader cannot name statically, so it is required.
-const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof import('@roamhq/wrtc');
-
-// mediasoup-client's Chrome111 handler calls `new RTCPeerConnection()` and `new MediaStream()` as globals,
-// with no way to pass them in; wrtc's implement the same W3C interfaces.
-globalThis.RTCPeerConnection ??= wrtc.RTCPeerConnection;
-globalThis.MediaStream ??= wrtc.MediaStream;
+import './wrtc.ts';
 
 export type { BotFaults } from './faults.ts';
 export type { BotStats, RtpTotals } from './stats.ts';

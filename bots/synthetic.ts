@@ -1,8 +1,7 @@
-import { createRequire } from 'node:module';
 import type { Capture, CaptureSource } from '../client/index.ts';
 
-// wrtc is CommonJS whose exports Node's ESM loader cannot name statically, so it is required.
-const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof import('@roamhq/wrtc');
+import { wrtc } from './wrtc.ts';
+
 const { RTCAudioSource, RTCVideoSource } = wrtc.nonstandard;
 
 /** Synthetic camera: small frames keep a bot's encoder cheap, so a 2-core machine can run several. */

@@ -1,9 +1,8 @@
-import { createRequire } from 'node:module';
 import type { ConsumerShown } from '../client/index.ts';
 import type { ClientNotification } from '../protocol/client.ts';
 import type { Source } from '../protocol/room.ts';
+import { wrtc } from './wrtc.ts';
 
-const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as typeof import('@roamhq/wrtc');
 const { RTCVideoSink } = wrtc.nonstandard;
 
 /** One remote video producer as a bot saw it (times from performance.now()). */
