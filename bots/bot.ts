@@ -167,12 +167,12 @@ export class Bot {
     if (simulcast) this.client.media.cameraEncodings = simulcast;
     const feeds = [...(audio ? ['microphone' as const] : []), ...(video ? ['camera' as const] : [])];
     await Promise.all(feeds.map((feed) => this.call.setFeed(feed, true)));
-    const failed = feeds.find((feed) => !this.call.publisher.isOn(feed));
+    const failed = feeds.find((feed) => !this.call.isOn(feed));
     if (failed && !this.closed) throw new Error(`could not publish the ${failed}: ${this.captureError ?? 'closed meanwhile'}`);
   }
 
   producerId(source: Source): string | undefined {
-    return this.call.publisher.outbound(source)?.id;
+    return this.call.producer(source)?.id;
   }
 
   unpublish(source: 'microphone' | 'camera'): Promise<void> {
@@ -181,7 +181,7 @@ export class Bot {
 
   /** A camera that hangs: the producer stays, unpaused, but its source sends nothing. */
   stopSource(source: Source): void {
-    const track = this.call.publisher.outbound(source)?.track;
+    const track = this.call.producer(source)?.track;
     if (track) this.capture.release(track);
   }
 

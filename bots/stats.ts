@@ -27,7 +27,7 @@ export async function transportTotals(call: Call, sending: boolean): Promise<Bot
     videoFramesDecoded: 0,
     videoPacketsReceived: 0,
     audioPacketsReceived: 0,
-    consumers: call.subscriber.all().length,
+    consumers: call.consumers().length,
     inbound: empty(),
     outbound: empty(),
   };

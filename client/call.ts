@@ -6,6 +6,7 @@ import { ParleyError } from '../protocol/errors.ts';
 import type { ProducerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
 import { rowsOf } from './consumer-stats.ts';
+import type { StatsRows } from './consumer-stats.ts';
 import type { CallDeps } from './deps.ts';
 import type { CaptureSource, Feed } from './host.ts';
 import { Publisher } from './publisher.ts';
@@ -49,8 +50,8 @@ export class Call {
   private left = false;
   /** Set while rebuilding after a mediaReset: producers to consume once the new transport exists. */
   private rebuilding?: ProducerInfo[];
-  readonly publisher: Publisher;
-  readonly subscriber: Subscriber;
+  private publisher: Publisher;
+  private subscriber: Subscriber;
   /** When the first remote video frame was shown, in ms after the join started (the host calls noteFirstFrame). */
   firstFrameMs?: number;
 
@@ -87,6 +88,26 @@ export class Call {
   /** The secret that resumes this membership on a new connection (the client presents it on reconnect). */
   get resumeToken(): string {
     return this.token;
+  }
+
+  /** Whether a feed is published now (its wish may differ while a change is under way). */
+  isOn(feed: Feed): boolean {
+    return this.publisher.isOn(feed);
+  }
+
+  /** Our producer of `source`: its id, track and getStats(). */
+  producer(source: Source): types.Producer | undefined {
+    return this.publisher.outbound(source);
+  }
+
+  /** Our consumers of everyone else's producers. */
+  consumers(): types.Consumer[] {
+    return this.subscriber.all();
+  }
+
+  /** One consumer's rows of the latest once-a-second stats sample (for a stats overlay). */
+  consumerStats(consumerId: string): StatsRows | undefined {
+    return this.subscriber.latestStats(consumerId);
   }
 
   setFeed(feed: Feed, on: boolean, trace?: Context): Promise<void> {
@@ -141,13 +162,13 @@ export class Call {
     return this.left;
   }
 
-  /** The WebSocket dropped; media keeps flowing meanwhile. */
+  /** The WebSocket dropped; media keeps flowing meanwhile. (Called by ParleyClient.) */
   onSignalingLost(): void {
     this.signalingUp = false;
     this.updateConnection();
   }
 
-  /** A new WebSocket is open: keep our membership, or join again if the server lost it. */
+  /** A new WebSocket is open: keep our membership, or join again if the server lost it. (Called by ParleyClient.) */
   async onSignalingReopened(mediaLost: boolean, trace?: Context): Promise<void> {
     if (this.left) return;
     await this.deps.tracer.action('resume', { 'parley.media_lost': mediaLost }, trace, async (ctx, span) => {
@@ -175,6 +196,7 @@ export class Call {
     });
   }
 
+  /** A notification for this call. (Called by ParleyClient; a test may inject one.) */
   onNotification(n: ClientNotification): void {
     const store = this.deps.store;
     switch (n.notification) {
@@ -236,7 +258,7 @@ export class Call {
         .get('peers')
         .flatMap((p) => p.tracks.map((t) => [t.consumerId, { peerId: p.id, source: t.source }] as const)),
     );
-    return this.subscriber.all().flatMap((consumer) =>
+    return this.consumers().flatMap((consumer) =>
       rowsOf(report, consumer.rtpParameters.encodings?.[0]?.ssrc)
         .filter((row) => row.type === 'inbound-rtp')
         .map((row) => ({

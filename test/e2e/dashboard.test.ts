@@ -118,7 +118,7 @@ describe('the /debug dashboard', () => {
       .filter({ hasText: 'recv' })
       .getAttribute('title');
     if (!consumerId || !producerId || !recvTransport) throw new Error('the dashboard shows no ids');
-    const consumersAtAlice = () => alice.evaluate(() => window.parley?.call?.subscriber.all().map((c) => c.id) ?? []);
+    const consumersAtAlice = () => alice.evaluate(() => window.parley?.call?.consumers().map((c) => c.id) ?? []);
 
     // reconsume: the local consumer is replaced by a new one, in the same tile, with media.
     await remedy(alice, { action: 'reconsume', consumerId, producerId, cause: 'decoder-stall' });

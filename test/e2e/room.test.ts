@@ -181,16 +181,16 @@ describe('a three-person room in Chromium', () => {
   it('devices: switching the camera replaces the track live, on the same producer', async () => {
     const bobId = await peerIdOf(bob);
     const before = await bob.evaluate(() => ({
-      producer: window.parley?.call?.publisher.outbound('camera')?.id,
-      track: window.parley?.call?.publisher.outbound('camera')?.track?.id,
+      producer: window.parley?.call?.producer('camera')?.id,
+      track: window.parley?.call?.producer('camera')?.track?.id,
     }));
     await bob.evaluate(async () => {
       const cams = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
       await window.parley?.call?.switchDevice('camera', cams[cams.length - 1]!.deviceId);
     });
     const after = await bob.evaluate(() => ({
-      producer: window.parley?.call?.publisher.outbound('camera')?.id,
-      track: window.parley?.call?.publisher.outbound('camera')?.track?.id,
+      producer: window.parley?.call?.producer('camera')?.id,
+      track: window.parley?.call?.producer('camera')?.track?.id,
     }));
     expect(after.producer).toBe(before.producer);
     expect(after.track).not.toBe(before.track);

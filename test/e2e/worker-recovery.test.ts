@@ -22,7 +22,7 @@ describe('browsers recover when the mediasoup worker dies', () => {
     await cluster?.stop();
   });
 
-  const consumerIds = (page: Page) => page.evaluate(() => window.parley?.call?.subscriber.all().map((c) => c.id) ?? []);
+  const consumerIds = (page: Page) => page.evaluate(() => window.parley?.call?.consumers().map((c) => c.id) ?? []);
   const decodesWith = async (page: Page, notIds: string[], timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -24,7 +24,7 @@ export function Room() {
   const self = selfPeerId.value;
   const isSpeaking = (id: string | null) => !!id && (speaking.value.has(id) || activeSpeaker.value === id);
   // The subscriber samples each consumer once a second anyway: the overlay reads that sample.
-  const readConsumer = (id: string) => () => currentCall()?.subscriber.latestStats(id);
+  const readConsumer = (id: string) => () => currentCall()?.consumerStats(id);
 
   return (
     <section class={`room${shares.length ? ' has-stage' : ''}`}>
@@ -59,7 +59,7 @@ export function Room() {
           speaking={isSpeaking(self)}
           active={!!self && activeSpeaker.value === self}
           self
-          readStats={() => currentCall()?.publisher.outbound('camera')?.getStats()}
+          readStats={() => currentCall()?.producer('camera')?.getStats()}
         />
         {remotePeers.value.map((peer) => (
           <PeerTile key={peer.id} peer={peer} speaking={isSpeaking(peer.id)} readConsumer={readConsumer} />
