@@ -47,6 +47,8 @@ const producerChanges = new Set<Forwarded>(['produce', 'closeProducer', 'pausePr
 export class Session {
   private membership?: Membership;
   private busy = false;
+  /** The socket is gone: a join or resume that finishes now has nobody to hand its membership to. */
+  private closed = false;
   private lobbyWatch?: Subscription;
   private readonly memberSocket: MemberSocket;
 
@@ -73,6 +75,7 @@ export class Session {
 
   /** The socket is gone: the membership waits for a resume until its grace period ends. */
   onClose(): void {
+    this.closed = true;
     this.lobbyWatch?.unsubscribe();
     if (this.membership) this.deps.memberships.detach(this.membership, this.memberSocket);
     this.membership = undefined;
@@ -160,6 +163,11 @@ export class Session {
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
     const host = await this.deps.placement.hostFor(room);
     const [membership, snapshot] = await this.deps.memberships.join(this.claims, room, host, this.memberSocket);
+    // The client left while we joined: it never got the resume token, so nobody can take this seat again.
+    if (this.closed) {
+      await this.deps.memberships.leave(membership);
+      throw new ParleyError('NOT_JOINED', 'the connection closed during join');
+    }
     this.membership = membership;
     return snapshot;
   }
@@ -167,7 +175,9 @@ export class Session {
   private async resume({ resumeToken }: ClientRequestData<'resume'>) {
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
     const [membership, snapshot] = await this.deps.memberships.resume(this.claims, resumeToken, this.memberSocket);
-    this.membership = membership;
+    // The client dropped again while we resumed: its token still works, so the grace period starts over.
+    if (this.closed) this.deps.memberships.detach(membership, this.memberSocket);
+    else this.membership = membership;
     return snapshot;
   }
 
