@@ -79,12 +79,17 @@ function denoBinary(): string {
   return (require('deno/install_api.cjs') as { runInstall(): string }).runInstall();
 }
 
-/** The embedded default exactly as `npm start` runs it (one process, in-process bus). */
-export async function startEmbedded(options: { https?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Cluster> {
+/**
+ * The embedded default exactly as `npm start` runs it (one process, in-process bus); with `natsUrl`, the same
+ * process joining a deployment.
+ */
+export async function startEmbedded(
+  options: { https?: boolean; env?: NodeJS.ProcessEnv; natsUrl?: string } = {},
+): Promise<Cluster> {
   const port = await freePort();
   const app = await startTs('scripts/start.ts', {
     name: 'parley (embedded)',
-    env: { ...quiet, ...options.env, PORT: String(port), NATS_URL: '', HTTPS: options.https ? '1' : '' },
+    env: { ...quiet, ...options.env, PORT: String(port), NATS_URL: options.natsUrl ?? '', HTTPS: options.https ? '1' : '' },
     ready: /Parley is running/,
   });
   const scheme = options.https ? 'https' : 'http';

@@ -33,7 +33,9 @@ export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<M
   });
   const registry = new Registry(bus, config.instanceId, load);
   await registry.start();
-  const metrics = config.metricsPort ? serveMetrics(config.metricsPort, config.instanceId, load, commands.health) : undefined;
+  const metrics = config.metricsPort
+    ? await serveMetrics(config.metricsPort, config.instanceId, load, commands.health)
+    : undefined;
 
   const stop = async () => {
     metrics?.close();

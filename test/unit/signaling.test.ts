@@ -18,7 +18,7 @@ describe('access tokens', () => {
       code: 'UNAUTHORIZED',
       message: 'access token invalid',
     });
-    const expired = await issueToken(SECRET, { identity: 'ada', name: 'Ada', ttlSeconds: -1 });
+    const expired = await issueToken(SECRET, { identity: 'ada', name: 'Ada', ttlSeconds: -31 });
     await expect(verifyToken(SECRET, expired)).rejects.toMatchObject({ message: 'access token expired' });
     await expect(verifyToken(SECRET, 'a.b.c')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     await expect(verifyToken(SECRET, undefined)).rejects.toMatchObject({ message: 'an access token is required' });
