@@ -3,6 +3,7 @@ import type { types } from 'mediasoup';
 import { int, ip, oneOf, port, readEnv, subjectToken, text } from '../config/env.ts';
 import type { Env } from '../config/env.ts';
 import { StartupError } from '../config/startup.ts';
+import { MAX_ROOM_PARTICIPANTS } from '../protocol/limits.ts';
 
 /** Everything an operator can set, read once from the environment. */
 export interface MediaConfig {
@@ -39,7 +40,7 @@ const mediaEnv = {
   MEDIA_RTC_MIN_PORT: int(1024, 65535),
   MEDIA_RTC_MAX_PORT: int(1024, 65535),
   MEDIA_LOG_LEVEL: oneOf(['debug', 'warn', 'error', 'none']),
-  ROOM_MAX_PARTICIPANTS: int(1, 10_000),
+  ROOM_MAX_PARTICIPANTS: int(1, MAX_ROOM_PARTICIPANTS),
   MEDIA_MAX_CONSUMERS_PER_WORKER: int(1),
   MEDIA_METRICS_PORT: port(),
   MEDIASOUP_WORKER_BIN: text(),

@@ -15,3 +15,17 @@ export const MAX_REPORTED_SPANS = 64;
 export const REPORTED_SPANS_PER_SECOND = 20;
 /** ...and at once. */
 export const REPORTED_SPANS_BURST = 4 * MAX_REPORTED_SPANS;
+
+/** WebRTC transports one peer may hold at once (a client uses a send and a receive transport). */
+export const MAX_TRANSPORTS_PER_PEER = 4;
+/** Producers one peer may hold per source (one microphone, one camera, one screen, one screen audio). */
+export const MAX_PRODUCERS_PER_SOURCE = 1;
+/**
+ * The highest ROOM_MAX_PARTICIPANTS accepted. With at most four producers a peer, a room part (KV) and a join
+ * or snapshot reply stay under NATS's default 1 MiB max payload even with 64-character names (test/unit).
+ */
+export const MAX_ROOM_PARTICIPANTS = 500;
+/** The NATS max payload the bounds above are sized for (nats-server's default; infra/nats sets it). */
+export const NATS_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Peers in one renewLeases request: a signaling instance with more sends several. */
+export const MAX_LEASES_PER_RENEWAL = 2000;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_LEASES_PER_RENEWAL } from './limits.ts';
 import { Empty, mediaOperations } from './operations.ts';
 import { ClientRemedy, RoomDiagnosis } from './telemetry.ts';
 import { RtpCapabilities, RtpParameters } from './webrtc.ts';
@@ -68,7 +69,7 @@ export const mediaCommands = {
    * grace); a peer whose lease runs out (its instance died, or the grace ended) is closed by the worker.
    */
   renewLeases: {
-    request: z.object({ peers: z.array(z.object(Peer)).max(10_000) }),
+    request: z.object({ peers: z.array(z.object(Peer)).max(MAX_LEASES_PER_RENEWAL) }),
     response: z.object({ unknown: z.array(z.object(Peer)) }),
   },
 } as const;

@@ -2,7 +2,8 @@ import { sign, verify } from 'hono/jwt';
 import { AccessClaims, ANY_ROOM, FULL_GRANTS } from '../protocol/auth.ts';
 import type { Grants } from '../protocol/auth.ts';
 import { ParleyError } from '../protocol/errors.ts';
-import type { Source } from '../protocol/room.ts';
+import { assertSourceKind } from '../protocol/room.ts';
+import type { MediaKind, Source } from '../protocol/room.ts';
 
 const ALG = 'HS256';
 /** What `npm run token` and the dev endpoint mint unless told otherwise: within the default maximum lifetime. */
@@ -79,9 +80,10 @@ export function assertRoom(claims: AccessClaims, room: string): void {
   }
 }
 
-export function assertPublish(grants: Grants, source: Source): void {
+export function assertPublish(grants: Grants, source: Source, kind: MediaKind): void {
   if (!grants.canPublish) throw new ParleyError('FORBIDDEN', 'this token may not publish');
   if (!grants.sources.includes(source)) throw new ParleyError('FORBIDDEN', `this token may not publish ${source}`);
+  assertSourceKind(source, kind);
 }
 
 export function assertSubscribe(grants: Grants): void {

@@ -8,6 +8,7 @@ import type { ClientMethod, ClientNotification, ClientRequestData, ClientRespons
 import { describeZodError, ParleyError, toErrorBody } from '../protocol/errors.ts';
 import type { MediaRequest } from '../protocol/media.ts';
 import type { MediaOperation, Requirement } from '../protocol/operations.ts';
+import { assertCodecsOfKind } from '../protocol/webrtc.ts';
 import { assertPublish, assertRoom, assertSubscribe, expiresAtMs } from './auth.ts';
 import type { TokenPolicy } from './auth.ts';
 import { tooDeep, tooLarge } from './frames.ts';
@@ -167,7 +168,11 @@ export class Session {
     }
     const grants = this.membership?.record.grants;
     if (!grants) throw new ParleyError('NOT_JOINED', 'this needs a joined room');
-    if (requires === 'publish') assertPublish(grants, (data as ClientRequestData<'produce'>).source);
+    if (requires === 'publish') {
+      const { source, kind, rtpParameters } = data as ClientRequestData<'produce'>;
+      assertPublish(grants, source, kind);
+      assertCodecsOfKind(kind, rtpParameters);
+    }
     if (requires === 'subscribe') assertSubscribe(grants);
   }
 
