@@ -16,6 +16,7 @@ export class Federation {
     readonly instanceId: string,
     private parts: KvStore,
     private known: KvCache<RoomPart>,
+    private placements: KvStore,
     /** Where our PipeTransports listen and what address others should send to. */
     readonly listen: { ip: string; announcedAddress: string },
   ) {}
@@ -23,7 +24,17 @@ export class Federation {
   static async open(bus: Bus, instanceId: string, listen: { ip: string; announcedAddress: string }): Promise<Federation> {
     const parts = await bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS });
     const known = await KvCache.open(parts, (value) => RoomPart.safeParse(value).data);
-    return new Federation(bus, instanceId, parts, known, listen);
+    const placements = await bus.kv(buckets.roomPlacement);
+    return new Federation(bus, instanceId, parts, known, placements, listen);
+  }
+
+  /**
+   * Our part of the room closed (its last peer here left). If we were its home, its placement goes too, so the
+   * placement bucket holds live rooms only; the next join places the room afresh.
+   */
+  async roomClosed(roomId: string): Promise<void> {
+    await this.parts.delete(roomPartKey(roomId, this.instanceId));
+    if ((await this.placements.get(roomId))?.value === this.instanceId) await this.placements.delete(roomId);
   }
 
   async savePart(roomId: string, peers: PeerInfo[], producers: ProducerInfo[]): Promise<void> {
