@@ -102,7 +102,7 @@ export function url() {
 }
 
 /** Values never repeated in an error message: they end up in logs. */
-const SECRET_NAME = /SECRET|PASSWORD|TOKEN|SEED|KEY/;
+const SECRET_NAME = /SECRET|PASSWORD|_TOKEN$/;
 
 /** Validates `env` against `shape`; the first problems, each as `NAME: what is wrong (got "value")`. */
 export function readEnv<S extends z.ZodRawShape>(shape: S, env: Env): z.infer<z.ZodObject<S>> {

@@ -14,6 +14,9 @@ export class StartupError extends Error {
 /** One line for a failure an operator can fix; anything else keeps its stack (it is a bug). */
 export function describeStartupFailure(err: unknown): string {
   if (err instanceof StartupError) return err.message;
+  // JetStream calls made while starting (opening KV buckets) under a credential that may not make them.
+  const message = err instanceof Error ? err.message : '';
+  if (/Permissions Violation/.test(message)) return `NATS refused this credential: ${message} (see infra/nats/permissions.conf)`;
   const code = (err as { code?: unknown } | null)?.code;
   const name = (err as { name?: unknown } | null)?.name;
   if (code === 'EADDRINUSE' || name === 'AddrInUse')

@@ -28,6 +28,7 @@ export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<M
     workers: pool.all.length,
     ...(await commands.counts()),
     capacity: pool.all.length * config.maxConsumersPerWorker,
+    pipeAddress: config.pipeAnnouncedAddress,
     draining: commands.draining,
     perWorker: await pool.usage(),
   });

@@ -1,6 +1,7 @@
 import type { Bus, KvStore } from '../../bus/bus.ts';
 import { KvCache } from '../../bus/kv-cache.ts';
-import { mediaCommands, REGISTRY_TTL_MS, RoomPart } from '../../protocol/media.ts';
+import { ParleyError } from '../../protocol/errors.ts';
+import { mediaCommands, MediaWorkerLoad, REGISTRY_TTL_MS, RoomPart } from '../../protocol/media.ts';
 import type { MediaRequest, MediaResponse } from '../../protocol/media.ts';
 import type { PeerInfo, ProducerInfo } from '../../protocol/room.ts';
 import { subjects } from '../../protocol/subjects.ts';
@@ -17,6 +18,7 @@ export class Federation {
     private parts: KvStore,
     private known: KvCache<RoomPart>,
     private placements: KvStore,
+    private registry: KvCache<MediaWorkerLoad>,
     /** Where our PipeTransports listen and what address others should send to. */
     readonly listen: { ip: string; announcedAddress: string },
   ) {}
@@ -25,7 +27,21 @@ export class Federation {
     const parts = await bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS });
     const known = await KvCache.open(parts, (value) => RoomPart.safeParse(value).data);
     const placements = await bus.kv(buckets.roomPlacement);
-    return new Federation(bus, instanceId, parts, known, placements, listen);
+    const workers = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
+    const registry = await KvCache.open(workers, (value) => MediaWorkerLoad.safeParse(value).data);
+    return new Federation(bus, instanceId, parts, known, placements, registry, listen);
+  }
+
+  /**
+   * A pipeProducer request names where to send the producer's media. Anyone on NATS who may send it could
+   * name any address (a reflector aimed at a third party), so only live registered instances' pipe addresses
+   * are served.
+   */
+  assertPipeTarget(ip: string): void {
+    const live = this.registry.values().filter((w) => Date.now() - w.updatedAt < REGISTRY_TTL_MS);
+    if (!live.some((w) => w.pipeAddress === ip)) {
+      throw new ParleyError('FORBIDDEN', `${ip} is not the pipe address of a registered media worker`);
+    }
   }
 
   /**
@@ -53,6 +69,7 @@ export class Federation {
 
   close(): void {
     this.known.close();
+    this.registry.close();
   }
 
   async requestPipe(ownerInstanceId: string, request: MediaRequest<'pipeProducer'>): Promise<MediaResponse<'pipeProducer'>> {

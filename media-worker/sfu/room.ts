@@ -288,6 +288,7 @@ export class Room {
 
   /** Another instance wants one of our producers piped to it. */
   pipeProducer({ producerId, ip, port }: MediaRequest<'pipeProducer'>): Promise<MediaResponse<'pipeProducer'>> {
+    this.federation.assertPipeTarget(ip);
     const [owner, producer] = this.findLocalProducer(producerId);
     return pipeOut(this.federation, owner.router, producer, { ip, port });
   }
