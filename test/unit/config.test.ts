@@ -8,6 +8,7 @@ import { natsOptionsFromEnv } from '../../bus/nats-options.ts';
 import { describeStartupFailure, StartupError } from '../../config/startup.ts';
 import { mediaConfigFromEnv } from '../../media-worker/config.ts';
 import { serverConfigFromEnv, signalingConfigFromEnv } from '../../signaling/config.ts';
+import { otlpTracesUrl } from '../../tracing/otlp-json.ts';
 
 const SECRET = 'a-secret-of-at-least-16';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-config-'));
@@ -68,6 +69,15 @@ describe('signaling configuration', () => {
     const config = signalingConfigFromEnv({ PARLEY_SECRET: SECRET, SESSION_GRACE_MS: '', ALLOWED_ORIGINS: ' ' });
     expect(config).toMatchObject({ graceMs: 20_000, allowedOrigins: [], maxConnectionsPerIdentity: 20, clockSkewS: 30 });
     expect(serverConfigFromEnv({}, { host: '127.0.0.1' })).toMatchObject({ port: 3000, host: '127.0.0.1', https: false });
+  });
+});
+
+describe('tracing configuration', () => {
+  it('refuses an OTLP endpoint that is not a URL', () => {
+    expect(said(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }))).toBe(
+      'configuration: OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:// or https:// URL (got "collector:4318")',
+    );
+    expect(otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toBe('http://collector:4318/v1/traces');
   });
 });
 
