@@ -34,7 +34,7 @@ export const errorMeaning: Record<ErrorCode, string> = {
   ROOM_FULL: 'the room has its maximum number of participants',
   UNSUPPORTED: "e.g. the client cannot decode the producer's codec",
   LIMIT:
-    'a per-peer cap is reached (transports, producers per source; protocol/limits.ts): close one first; retrying will not help',
+    'a per-peer cap is reached (MAX_TRANSPORTS_PER_PEER transports, MAX_PRODUCERS_PER_SOURCE producers per source): close a producer first; retrying will not help',
   RATE_LIMITED: 'too many requests on this connection; slow down',
   UNAVAILABLE: 'no media worker answered',
   TIMEOUT: 'the media worker did not answer in time',

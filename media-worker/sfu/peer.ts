@@ -46,7 +46,7 @@ export class Peer {
   /** Creates and holds a transport if the peer has one to spare (MAX_TRANSPORTS_PER_PEER), else LIMIT. */
   async addTransport(create: () => Promise<types.WebRtcTransport>): Promise<types.WebRtcTransport> {
     if (this.transports.size + this.pendingTransports >= MAX_TRANSPORTS_PER_PEER) {
-      throw new ParleyError('LIMIT', `a peer holds at most ${MAX_TRANSPORTS_PER_PEER} transports; close one first`);
+      throw new ParleyError('LIMIT', `a peer holds at most ${MAX_TRANSPORTS_PER_PEER} transports at once`);
     }
     this.pendingTransports++;
     try {
