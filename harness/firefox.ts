@@ -56,9 +56,12 @@ export async function openParleyFirefox(browser: Browser, baseUrl: string): Prom
     page.on('request', (request) => {
       if (request.isInterceptResolutionHandled()) return;
       if (!request.url().endsWith('/api/dev/token')) return void request.continue();
-      void deploymentToken(request.postData()).then((body) =>
-        request.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(body) }),
-      );
+      // Over WebDriver BiDi the body is fetched (postData() needs CDP).
+      void request
+        .fetchPostData()
+        .then((posted) => deploymentToken(posted))
+        .then((body) => request.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(body) }))
+        .catch((err: Error) => console.error(`[firefox page] token request: ${err.message}`));
     });
   }
   await page.goto(baseUrl);
