@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
 import type { Cluster, Runtime } from '../../harness/cluster.ts';
+import { browserStyleRequest } from '../../harness/probes.ts';
 import { TestClient } from '../../harness/ws-client.ts';
 
 /**
@@ -121,6 +122,18 @@ describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)'
     });
     expect(await client.request('createTransport', { direction: 'send' })).toMatchObject({ ok: true });
     client.close();
+  });
+
+  it('takes the access token from the subprotocol header, answering parley.v1', async () => {
+    // As browsers send it: "parley.v1, parley.token.<jwt>".
+    const url = `${cluster.signaling[0]!}/ws`;
+    const { protocol, reply } = await browserStyleRequest(
+      url,
+      ['parley.v1', `parley.token.${await token('Sub')}`],
+      '{"id":1,"method":"subscribeLobby"}',
+    );
+    expect(protocol).toBe('parley.v1');
+    expect(JSON.parse(reply)).toMatchObject({ id: 1, ok: true });
   });
 
   it('closes a connection that sends a frame over 64 KiB (UTF-8 bytes) with 1009', async () => {
