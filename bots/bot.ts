@@ -1,6 +1,5 @@
 import type { types } from 'mediasoup-client';
 import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
-import WebSocket from 'ws';
 import { ParleyClient } from '../client/index.ts';
 import type { Call, ClientError, ConsumerShown } from '../client/index.ts';
 import type { ClientNotification } from '../protocol/client.ts';
@@ -12,6 +11,7 @@ import { transportTotals } from './stats.ts';
 import type { BotStats } from './stats.ts';
 import { SyntheticCapture, VIDEO } from './synthetic.ts';
 import { VideoTimes } from './video-times.ts';
+import { BrowserLikeWebSocket } from './websocket.ts';
 import type { VideoTimeline } from './video-times.ts';
 
 import './wrtc.ts';
@@ -93,7 +93,7 @@ export class Bot {
         screen: () => bot!.capture.screen(),
         release: (t) => bot!.capture.release(t),
       },
-      WebSocket,
+      WebSocket: BrowserLikeWebSocket,
       autoReconnect: false,
       media: {
         subscribe: options.subscribe ?? true,

@@ -176,6 +176,7 @@ export class ParleyClient {
           tracer: this.tracer,
           WebSocket: options.WebSocket,
           autoReconnect: options.autoReconnect,
+          renewableToken: typeof token !== 'string',
         },
         {
           notification: (n) => this.onNotification(n),

@@ -1,11 +1,19 @@
 import type { Context, Span } from '@opentelemetry/api';
-import { CLIENT_PROTOCOL_VERSION } from '../protocol/client.ts';
+import { WS_SUBPROTOCOL, WS_TOKEN_SUBPROTOCOL_PREFIX } from '../protocol/client.ts';
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponseData } from '../protocol/client.ts';
 import { CloseCode } from '../protocol/close-codes.ts';
 import type { ClientTracer } from './host.ts';
 import { isTraced } from './host.ts';
 import { SignalingSocket } from './socket.ts';
 import type { Requester, WebSocketConstructor } from './socket.ts';
+
+/** Close codes after which reconnecting cannot help (protocol/close-codes.ts says why for each). */
+const FINAL = new Set<number>([
+  CloseCode.resumedElsewhere,
+  CloseCode.tooManyConnections,
+  CloseCode.messageTooBig,
+  CloseCode.badVersion,
+]);
 
 /** Reconnect delays; the last repeats until `GIVE_UP_MS` has passed (the server keeps a membership ~20 s). */
 const BACKOFF_MS = [250, 500, 1000, 2000, 3000];
@@ -32,6 +40,8 @@ export interface ConnectionOptions {
   WebSocket?: WebSocketConstructor;
   /** Reconnect on its own after a drop (default). Off: the owner calls `reconnect()` when it wants to. */
   autoReconnect?: boolean;
+  /** Whether `token` can come up with a fresh token after a refusal; if not, a refused one is final. */
+  renewableToken: boolean;
 }
 
 /**
@@ -95,13 +105,14 @@ export class Connection implements Requester {
 
   private async connect(): Promise<SignalingSocket> {
     const token = await this.options.token();
-    const base = new URL('/ws', this.options.urls[this.urlIndex % this.options.urls.length]);
-    base.protocol = base.protocol === 'https:' || base.protocol === 'wss:' ? 'wss:' : 'ws:';
-    base.searchParams.set('v', String(CLIENT_PROTOCOL_VERSION));
-    base.searchParams.set('token', token);
+    const url = new URL('/ws', this.options.urls[this.urlIndex % this.options.urls.length]);
+    url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+    // The token goes as a subprotocol, never in the URL, where proxies and access logs would keep it.
+    const protocols = [WS_SUBPROTOCOL, `${WS_TOKEN_SUBPROTOCOL_PREFIX}${token}`];
     let socket: SignalingSocket | undefined;
     const opening = SignalingSocket.open(
-      base.toString(),
+      url.toString(),
+      protocols,
       (n) => this.events.notification(n),
       (reason, code) => {
         if (socket && socket === this.socket) this.onClosed(reason, code);
@@ -115,7 +126,8 @@ export class Connection implements Requester {
   private onClosed(reason: string, code: number): void {
     if (this.closedByUs) return;
     this.lastCloseCode = code;
-    if (code === CloseCode.resumedElsewhere) return this.events.failed('this session was taken over by another tab or device');
+    // Trying again would only be refused again: the user (or the app) has to act.
+    if (FINAL.has(code) || (code === CloseCode.unauthorized && !this.options.renewableToken)) return this.events.failed(reason);
     this.events.lost(reason, code);
     if (this.options.autoReconnect ?? true) void this.reconnectWithBackoff(false).catch(() => undefined);
   }

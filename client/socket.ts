@@ -48,7 +48,7 @@ export interface SocketLike {
     options?: { once?: boolean },
   ): void;
 }
-export type WebSocketConstructor = new (url: string) => SocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => SocketLike;
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -77,16 +77,18 @@ export class SignalingSocket implements Requester {
   }
 
   /**
-   * Opens `url` (…/ws?v=<protocol version>[&token=…]). In Node pass a WebSocket implementation, e.g. the
-   * `ws` package's; the browser's global one is the default.
+   * Opens `url` (…/ws) offering `protocols` (the protocol version and the access token: see
+   * protocol/client.ts). In Node pass a WebSocket implementation, e.g. the `ws` package's; the browser's
+   * global one is the default.
    */
   static open(
     url: string,
+    protocols: string[],
     onNotification: NotificationHandler,
     onClose: CloseHandler,
     WebSocketImpl: WebSocketConstructor = globalThis.WebSocket,
   ): Promise<SignalingSocket> {
-    const ws = new WebSocketImpl(url);
+    const ws = new WebSocketImpl(url, protocols);
     return new Promise((resolve, reject) => {
       ws.addEventListener('open', () => resolve(new SignalingSocket(ws, onNotification, onClose)), { once: true });
       ws.addEventListener('error', () => reject(new Error('cannot reach the signaling server')), { once: true });

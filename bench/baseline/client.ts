@@ -16,8 +16,10 @@ interface Joined {
 }
 
 async function join(url: string, onProducer: (p: ProducerInfo) => void = () => undefined): Promise<Joined> {
+  // The URL carries what the server needs (Parley: `?v=1&token=…`; the bare baseline: nothing).
   const signaling = await SignalingSocket.open(
     url,
+    [],
     (n) => {
       if (n.notification === 'newProducer') onProducer(n.data.producer);
     },

@@ -1,5 +1,5 @@
 import { ParleyClient, readClaims } from '../../client/index.ts';
-import type { Call, ClientError } from '../../client/index.ts';
+import type { Call, ClientError, TokenSource } from '../../client/index.ts';
 import { ANY_ROOM } from '../../protocol/auth.ts';
 import { DevTokenResponse, httpPaths } from '../../protocol/http.ts';
 import { browserCapture, describeCaptureError, watchDevices } from './capture.ts';
@@ -46,7 +46,7 @@ export async function startWithToken(token: string): Promise<void> {
   }
   selfName.value = claims.name;
   if (claims.room !== ANY_ROOM) scopedRoom.value = claims.room;
-  if (!(await connect(async () => token))) return;
+  if (!(await connect(token))) return;
   if (claims.room === ANY_ROOM) await openLobby();
   else await joinRoom(claims.room);
 }
@@ -73,6 +73,10 @@ export async function joinRoom(room: string): Promise<void> {
   try {
     const call = await client.join(room, { publish: ['microphone', 'camera'] });
     window.parley = { client, call, traces };
+    // Our half of each trace goes to signaling, which keeps it with its own spans (members only: until we
+    // join, spans wait in the exporter's bounded queue).
+    const reporting = client;
+    setSpanSink((spans) => reporting.request('reportSpans', { spans }));
     phase.value = 'joined';
     history.replaceState(null, '', `?room=${encodeURIComponent(room)}`);
   } catch (err) {
@@ -84,8 +88,10 @@ export async function joinRoom(room: string): Promise<void> {
 export async function leaveRoom(): Promise<void> {
   if (!client?.call) return;
   phase.value = 'leaving';
+  // Spans are accepted from members only: the call's go out before we leave (the leave's own are not kept).
+  await flushSpans();
+  setSpanSink(undefined);
   await client.leave();
-  void flushSpans();
   window.parley = { client, traces };
   phase.value = 'lobby';
 }
@@ -104,7 +110,7 @@ export function reportError(what: string) {
   return (err: unknown) => (errorMessage.value = describeCaptureError(what, err));
 }
 
-async function connect(token: (info: { refused: boolean }) => Promise<string>): Promise<boolean> {
+async function connect(token: TokenSource): Promise<boolean> {
   errorMessage.value = null;
   client?.close();
   try {
@@ -121,9 +127,6 @@ async function connect(token: (info: { refused: boolean }) => Promise<string>): 
   }
   client.on('error', (e) => (errorMessage.value = describe(e)));
   window.parley = { client, traces };
-  const reporting = client;
-  // Our half of each trace goes to signaling, which keeps it with its own spans.
-  setSpanSink((spans) => reporting.request('reportSpans', { spans }));
   watchDevices();
   return true;
 }
@@ -164,6 +167,6 @@ async function fetchDevToken(name: string): Promise<string> {
 
 // Closing the tab leaves at once, rather than after the resume grace period; finished spans go out with it.
 addEventListener('pagehide', () => {
-  void client?.call?.leave();
   void flushSpans();
+  void client?.call?.leave();
 });

@@ -43,6 +43,7 @@ describe('browser traces', () => {
     const { socket, sent } = fakeSocket();
     const client = await SignalingSocket.open(
       'ws://test',
+      [],
       () => undefined,
       () => undefined,
       class {
