@@ -12,6 +12,7 @@ import type { BotFaults } from './faults.ts';
 import { transportTotals } from './stats.ts';
 import type { BotStats } from './stats.ts';
 import { SyntheticCapture, VIDEO } from './synthetic.ts';
+import type { VideoSize } from './synthetic.ts';
 import { VideoTimes } from './video-times.ts';
 import type { VideoTimeline } from './video-times.ts';
 
@@ -169,8 +170,9 @@ export class Bot {
   }
 
   /** Publishes synthetic sources (both unless told otherwise); `shared`: one generator for the whole process. */
-  async publish({ audio = true, video = true, shared = false, simulcast }: PublishOptions = {}): Promise<void> {
+  async publish({ audio = true, video = true, shared = false, simulcast, size }: PublishOptions = {}): Promise<void> {
     this.capture.shared = shared;
+    if (size) this.capture.size = size;
     if (simulcast) this.client.media.cameraEncodings = simulcast;
     const feeds = [...(audio ? ['microphone' as const] : []), ...(video ? ['camera' as const] : [])];
     await Promise.all(feeds.map((feed) => this.call.setFeed(feed, true)));
@@ -289,4 +291,6 @@ interface PublishOptions {
   video?: boolean;
   shared?: boolean;
   simulcast?: types.RtpEncodingParameters[];
+  /** The synthetic camera's picture size (default 320×180); simulcast needs a larger one for all its layers. */
+  size?: VideoSize;
 }

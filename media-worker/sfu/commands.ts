@@ -34,6 +34,7 @@ const roomCommands: { [C in RoomScoped]: RoomCommand<C> } = {
   setConsumerPriority: (room, r) => room.setConsumerPriority(r),
   requestKeyFrame: (room, r) => room.requestKeyFrame(r),
   reportConsumerStats: (room, r) => room.reportConsumerStats(r),
+  reportProducerStats: (room, r) => room.reportProducerStats(r),
   pipeProducer: (room, r) => room.pipeProducer(r),
   diagnose: (room) => room.diagnose(),
 };
@@ -76,7 +77,7 @@ export class MediaCommands {
     }, LEASE_RENEW_MS);
     this.doctorTimer = setInterval(() => {
       for (const room of this.rooms.values()) {
-        void room.doctor.tick().catch((err: Error) => console.error(`[media-worker] doctor of ${room.id}: ${err.message}`));
+        void room.tick().catch((err: Error) => console.error(`[media-worker] doctor of ${room.id}: ${err.message}`));
       }
     }, DOCTOR_TICK_MS);
   }

@@ -16,6 +16,7 @@ import { KeyedSerial } from './serial.ts';
 import { mediasoupCall } from './spans.ts';
 import type { MediaIds } from './spans.ts';
 import { Speakers } from './speakers.ts';
+import { Dynacast } from './dynacast.ts';
 
 type Publish = (event: RoomEvent) => void;
 
@@ -40,6 +41,10 @@ export class Room {
   private joining = 0;
   /** The black-screen doctor: watches this room's consumers (doctor.ts). */
   readonly doctor: Doctor;
+  /** Which simulcast layers each publisher sends: those its consumers want (dynacast.ts). */
+  private dynacast: Dynacast;
+  /** Producers of ours piped to other instances (their viewers' layer wishes are not known here). */
+  private pipedOut = new Set<string>();
 
   constructor(
     readonly id: string,
@@ -50,13 +55,28 @@ export class Room {
     counters: HealthCounters,
   ) {
     this.remote = new RemoteProducers(id, federation);
+    this.dynacast = new Dynacast({
+      roomId: id,
+      publish,
+      consumersOf: (producerId) =>
+        [...this.peers.values()].flatMap((p) => [...p.consumers.values()].filter((c) => c.producerId === producerId)),
+      pipedOut: (producerId) => this.pipedOut.has(producerId),
+    });
     this.doctor = new Doctor({
       roomId: id,
       publish,
       serial: (key, operation) => this.serial.run(key, operation),
       resetMedia: (peerId) => this.resetMedia(peerId),
       counters,
+      limitLayers: (producerId, cap) => this.dynacast.setCap(producerId, cap),
+      layers: (producerId) => this.dynacast.state(producerId),
     });
+  }
+
+  /** Every DOCTOR_TICK_MS: the doctor looks at everything, and dynacast lowers what is no longer wanted. */
+  async tick(): Promise<void> {
+    this.dynacast.tick();
+    await this.doctor.tick();
   }
 
   get isEmpty(): boolean {
@@ -163,7 +183,10 @@ export class Room {
       }),
     );
     peer.producers.set(producer.id, producer);
+    this.doctor.watchProducer(producer, transport);
+    this.dynacast.add(producer, peer.id);
     producer.observer.on('close', () => {
+      this.pipedOut.delete(producer.id);
       peer.producers.delete(producer.id);
       this.publish({ type: 'producerClosed', roomId: this.id, producerId: producer.id, peerId: peer.id });
       this.savePart();
@@ -214,6 +237,7 @@ export class Room {
     return this.serial.run(consumer.id, async () => {
       await this.call('resumeConsumer', ids, () => consumer.resume());
       this.doctor.clientSetPaused(consumerId, false);
+      this.dynacast.update(consumer.producerId);
       // A fresh key frame so the decoder can start now rather than at the next periodic one.
       if (consumer.kind === 'video') await this.call('requestKeyFrame', ids, () => consumer.requestKeyFrame());
       return {};
@@ -226,6 +250,7 @@ export class Room {
     return this.serial.run(consumer.id, async () => {
       await this.call('pauseConsumer', { peer, consumer: consumerId, producer: consumer.producerId }, () => consumer.pause());
       this.doctor.clientSetPaused(consumerId, true);
+      this.dynacast.update(consumer.producerId);
       return {};
     });
   }
@@ -243,6 +268,8 @@ export class Room {
     await this.call('setPreferredLayers', { peer, consumer: consumerId }, () =>
       consumer.setPreferredLayers({ spatialLayer, temporalLayer }),
     );
+    // A viewer wanting more than the publisher sends: dynacast turns the layer on at once.
+    this.dynacast.update(consumer.producerId);
     return {};
   }
 
@@ -258,6 +285,13 @@ export class Room {
     const consumer = peer.consumer(consumerId);
     if (consumer.kind === 'video')
       await this.call('requestKeyFrame', { peer, consumer: consumerId }, () => consumer.requestKeyFrame());
+    return {};
+  }
+
+  /** The client's view of its producers, about once a second: evidence for the publisher's side of the doctor. */
+  reportProducerStats({ peerId, producers }: MediaRequest<'reportProducerStats'>) {
+    this.peer(peerId);
+    this.doctor.reportProducers(peerId, producers);
     return {};
   }
 
@@ -288,12 +322,15 @@ export class Room {
   /** Another instance wants one of our producers piped to it. */
   pipeProducer({ producerId, ip, port }: MediaRequest<'pipeProducer'>): Promise<MediaResponse<'pipeProducer'>> {
     const [owner, producer] = this.findLocalProducer(producerId);
+    this.pipedOut.add(producerId);
+    this.dynacast.update(producerId);
     return pipeOut(this.federation, owner.router, producer, { ip, port });
   }
 
   /** Room events from every instance: keeps producers piped in from elsewhere in step with their origin. */
   onRoomEvent(event: RoomEvent): void {
     this.remote.onRoomEvent(event);
+    if (event.type === 'producerVerdict') this.doctor.remoteProducerVerdict(event.producerId, event.fault);
   }
 
   /**
@@ -380,6 +417,7 @@ export class Room {
     consumer.observer.on('close', () => {
       host.consumers--;
       peer.consumers.delete(consumer.id);
+      this.dynacast.update(consumer.producerId);
     });
     const owner = { peerId: peer.id, producerPeerId: producer.appData.peerId, source: producer.appData.source };
     this.doctor.watch(consumer, producer, transport, owner, host.worker.pid);
