@@ -7,6 +7,7 @@ import type { Call, ClientError, ConsumerShown } from '../client/index.ts';
 import type { ClientNotification } from '../protocol/client.ts';
 import type { PeerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
+import type { ConsumerNotice, PublisherLayers } from '../protocol/publisher.ts';
 import { FaultInjector } from './faults.ts';
 import type { BotFaults } from './faults.ts';
 import { transportTotals } from './stats.ts';
@@ -151,6 +152,14 @@ export class Bot {
     return new Map(this.client.get('peers').map((p) => [p.id, { id: p.id, displayName: p.displayName }]));
   }
 
+  /** The doctor's current word on each of our consumers without a live picture (consumerNotice). */
+  get notices(): ReadonlyMap<string, ConsumerNotice> {
+    return this.client.get('notices');
+  }
+
+  /** Every layer change the server asked of our producers (dynacast, bandwidth repairs), in order. */
+  readonly layerRequests: PublisherLayers[] = [];
+
   get activeSpeaker(): string | null {
     return this.client.get('activeSpeaker');
   }
@@ -274,6 +283,9 @@ export class Bot {
         return;
       case 'remedy':
         this.remedies.push(n.data);
+        return;
+      case 'publisherLayers':
+        this.layerRequests.push(n.data);
         return;
     }
   }

@@ -46,6 +46,8 @@ class PublisherWatch {
   lastTroubleAt = 0;
   private mutedSince?: number;
   private framesAdvancedAt = this.createdAt;
+  /** The latest report showed a live track encoding nothing since the one before. */
+  private framesStalled = false;
   private bytesAdvanced = false;
   private bandwidthSince?: number;
   private cpuSince?: number;
@@ -65,7 +67,8 @@ class PublisherWatch {
     const dated = now - REPORT_MS / 2;
     this.mutedSince = stats.trackMuted ? (this.mutedSince ?? dated) : undefined;
     const encoding = !stats.trackEnded && !stats.trackMuted && active.length > 0;
-    if (!encoding || !previous || frames(stats.layers) > frames(previous.layers)) this.framesAdvancedAt = now;
+    this.framesStalled = encoding && !!previous && frames(stats.layers) <= frames(previous.layers);
+    if (!this.framesStalled) this.framesAdvancedAt = now;
     this.bytesAdvanced = bytes(stats) > bytes(previous);
     const limited = (reason: string) => active.some((l) => l.qualityLimitationReason === reason);
     this.bandwidthSince = limited('bandwidth') ? (this.bandwidthSince ?? dated) : undefined;
@@ -87,7 +90,9 @@ class PublisherWatch {
       report: fresh && {
         trackEnded: fresh.trackEnded,
         mutedMs: since(this.mutedSince),
-        framesIdleMs: now - this.framesAdvancedAt,
+        // Dated from the last report that showed frames, or from when the server last got RTP if that is
+        // earlier: a stalled encoder is what explains the silence, and it must not be named later than it.
+        framesIdleMs: this.framesStalled ? Math.max(now - this.framesAdvancedAt, this.packets.idleMs() ?? 0) : 0,
         sendingMs: this.bytesAdvanced ? (this.packets.idleMs() ?? 0) : 0,
         bandwidthLimitedMs: since(this.bandwidthSince),
         cpuLimitedMs: since(this.cpuSince),

@@ -156,11 +156,21 @@ describe('black-screen doctor: injected faults are named within 3 s', () => {
     );
   });
 
-  it('names no-rtp-from-producer when the publisher’s camera hangs (its producer stays unpaused)', async () => {
+  it('names encoder-stalled when the publisher’s camera hangs, tells the viewer, captures the track again', async () => {
     const onset = Date.now();
     ada.stopSource('camera');
-    const health = await named(bob.peerId, bobsCamera, 'no-rtp-from-producer', onset);
+    const health = await named(bob.peerId, bobsCamera, 'encoder-stalled', onset);
     expect(health.server.producerPaused).toBe(false);
+    const notice = await waitFor('Bob to be told why Ada’s tile froze', () => bob.notices.get(bobsCamera));
+    expect(notice).toMatchObject({ status: 'unhealthy', cause: 'encoder-stalled', traceId: health.traceId });
+    const publishing = await waitFor('the doctor to capture Ada’s camera again', async () => {
+      const camera = (await peerOf(ada.peerId))?.publishing?.find((p) => p.source === 'camera');
+      return camera?.status === 'healthy' ? camera : undefined;
+    });
+    expect(publishing.cause).toBeNull();
+    await becomesHealthy(bob.peerId, bobsCamera);
+    await waitFor('Bob’s notice to clear', () => !bob.notices.has(bobsCamera));
+    console.log(`encoder-stalled repaired (reacquire-track) ${((Date.now() - onset) / 1000).toFixed(2)} s after the camera hung`);
   });
 
   it('names producer-closed for a client that keeps showing the closed consumer, and tells it again', async () => {
