@@ -3,7 +3,8 @@ import type { types } from 'mediasoup-client';
 import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
 import WebSocket from 'ws';
 import { ParleyClient } from '../client/index.ts';
-import type { Call, ClientError, ConsumerShown } from '../client/index.ts';
+import type { Call, ClientError, ConsumerShown, TileView } from '../client/index.ts';
+import { rowsOf } from '../client/consumer-stats.ts';
 import type { ClientNotification } from '../protocol/client.ts';
 import type { PeerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
@@ -222,6 +223,24 @@ export class Bot {
         consumedAt: this.consumedAt.get(t.consumerId) ?? 0,
       })),
     );
+  }
+
+  /** How this viewer's tile for a consumer is shown (the web app's tiles call the same): its layer, or hidden. */
+  setTileView(consumerId: string, view: TileView): void {
+    this.call.setTileView(consumerId, view);
+  }
+
+  /** One video consumer as its decoder sees it now: the frame height and frames decoded (read live). */
+  async inboundVideo(consumerId: string): Promise<{ frameHeight: number; framesDecoded: number; freezeCount: number }> {
+    const consumer = this.call.subscriber.consumer(consumerId);
+    const report = await this.call.transportStats('recv');
+    const rows = report && consumer ? rowsOf(report, consumer.rtpParameters.encodings?.[0]?.ssrc) : [];
+    const inbound = rows.find((r) => r.type === 'inbound-rtp');
+    return {
+      frameHeight: inbound?.frameHeight ?? 0,
+      framesDecoded: inbound?.framesDecoded ?? 0,
+      freezeCount: inbound?.freezeCount ?? 0,
+    };
   }
 
   /** Totals over the transports' getStats: one call however many consumers (wrtc has no per-receiver stats). */

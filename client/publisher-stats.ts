@@ -60,6 +60,7 @@ export function producerStats(
         }),
     }));
   const track = producer.track;
+  const estimate = bandwidthEstimate(report);
   return {
     producerId: producer.id,
     kind: producer.kind,
@@ -68,8 +69,20 @@ export function producerStats(
     // wrtc's tracks (Node) have no `muted`.
     trackMuted: track?.muted ?? false,
     transportState,
+    ...(estimate !== undefined && { availableOutgoingBitrate: estimate }),
     layers: producer.kind === 'video' ? layers.slice(0, 4) : [],
   };
+}
+
+/** The congestion controller's estimate, from the candidate pair in use (absent where not reported, e.g. wrtc). */
+function bandwidthEstimate(report: StatsRows): number | undefined {
+  let estimate: number | undefined;
+  report.forEach((row) => {
+    const pair = row as { type: string; nominated?: boolean; availableOutgoingBitrate?: number };
+    if (pair.type === 'candidate-pair' && pair.nominated && pair.availableOutgoingBitrate !== undefined)
+      estimate = Math.max(estimate ?? 0, pair.availableOutgoingBitrate);
+  });
+  return estimate;
 }
 
 /** `encodings[i].active` as the sender has it now (mediasoup-client's setMaxSpatialLayer changes it). */

@@ -37,6 +37,8 @@ export const ClientProducerStats = z.object({
   trackMuted: z.boolean(),
   /** The send transport's connection state (RTCPeerConnection's). */
   transportState: z.enum(['new', 'connecting', 'connected', 'disconnected', 'failed', 'closed']),
+  /** The sender's bandwidth estimate for the send transport (bit/s), where the platform reports it. */
+  availableOutgoingBitrate: z.number().nonnegative().optional(),
   /** Video only: one row per encoding, lowest first. */
   layers: z.array(OutboundLayer).max(4),
 });

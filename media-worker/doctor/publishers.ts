@@ -16,6 +16,18 @@ export interface PublisherFault {
 
 /** How often a client reports its producers: a limit seen in a report began, on average, half of this earlier. */
 const REPORT_MS = 1_000;
+/**
+ * After a producer starts, or is asked for more layers, its congestion controller ramps up and reports
+ * `bandwidth` meanwhile: that is not a bottleneck, so a limit is counted only after this long, and only while
+ * the estimate stops growing.
+ */
+export const RAMP_MS = 5_000;
+/**
+ * An estimate that grows while near its recent peak is ramping up; one far below the peak it fell from is behind
+ * a bottleneck, even while it recovers. The peak fades by this share per report, so an old one does not linger.
+ */
+const PEAK_FADE = 0.05;
+const NEAR_PEAK = 0.9;
 /** A layer ceiling (bandwidth or CPU repair) is lifted after this long without the limit, to try again. */
 export const CAP_HOLD_MS = 20_000;
 const BACKOFF_MS: Partial<Record<Remediation, number>> = {
@@ -44,6 +56,12 @@ class PublisherWatch {
   client?: ClientProducerStats & { at: number };
   /** When the verdict was last unhealthy (a ceiling is lifted CAP_HOLD_MS after). */
   lastTroubleAt = 0;
+  /** A bandwidth limit before this is the congestion controller ramping up. */
+  rampUntil = this.createdAt + RAMP_MS;
+  /** The highest layer it was asked to send at the previous look: more means another ramp. */
+  lastMaxLayer?: number;
+  /** The bandwidth estimate's recent peak (fading). */
+  private peakEstimate = 0;
   private mutedSince?: number;
   private framesAdvancedAt = this.createdAt;
   /** The latest report showed a live track encoding nothing since the one before. */
@@ -71,7 +89,15 @@ class PublisherWatch {
     if (!this.framesStalled) this.framesAdvancedAt = now;
     this.bytesAdvanced = bytes(stats) > bytes(previous);
     const limited = (reason: string) => active.some((l) => l.qualityLimitationReason === reason);
-    this.bandwidthSince = limited('bandwidth') ? (this.bandwidthSince ?? dated) : undefined;
+    const estimate = stats.availableOutgoingBitrate;
+    const before = previous?.availableOutgoingBitrate;
+    const peak = this.peakEstimate;
+    if (estimate !== undefined) this.peakEstimate = Math.max(estimate, peak * (1 - PEAK_FADE));
+    // An estimate far below its recent peak fell: a bottleneck, whatever else is going on.
+    const fell = estimate !== undefined && estimate < peak * NEAR_PEAK;
+    const growing = estimate !== undefined && before !== undefined && estimate > before;
+    const ramping = !fell && (now < this.rampUntil || growing);
+    this.bandwidthSince = limited('bandwidth') && !ramping ? (this.bandwidthSince ?? dated) : undefined;
     this.cpuSince = limited('cpu') ? (this.cpuSince ?? dated) : undefined;
     this.client = { ...stats, at: now };
   }
@@ -172,6 +198,9 @@ export class Publishers {
   }
 
   private judge(w: PublisherWatch, now: number): void {
+    const max = this.deps.layers(w.producer.id)?.max;
+    if (max !== undefined && w.lastMaxLayer !== undefined && max > w.lastMaxLayer) w.rampUntil = now + RAMP_MS;
+    w.lastMaxLayer = max;
     const verdict = judgePublisher(w.observe(now));
     const changed = verdict.status !== w.verdict.status || verdict.cause !== w.verdict.cause;
     w.verdict = verdict;
