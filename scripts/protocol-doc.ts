@@ -13,6 +13,7 @@ import {
 import { CloseCode, closeCodeMeaning } from '../protocol/close-codes.ts';
 import { ErrorCode, errorMeaning } from '../protocol/errors.ts';
 import {
+  DebugIncidentsResponse,
   DebugRoomsResponse,
   DebugTraceResponse,
   DebugTracesResponse,
@@ -23,6 +24,7 @@ import {
   VersionResponse,
 } from '../protocol/http.ts';
 import * as limits from '../protocol/limits.ts';
+import { PROBLEM_REPORT_SCHEMA, ProblemReport } from '../protocol/problem-report.ts';
 import { requirementMeaning } from '../protocol/operations.ts';
 
 /**
@@ -59,6 +61,7 @@ export function generate(): { markdown: string; schema: string } {
     { method: 'GET', path: `${httpPaths.debugRooms}?q=`, auth: 'Bearer admin token', response: DebugRoomsResponse },
     { method: 'GET', path: `${httpPaths.debugTraces}?limit=`, auth: 'Bearer admin token', response: DebugTracesResponse },
     { method: 'GET', path: `${httpPaths.debugTraces}/:traceId`, auth: 'Bearer admin token', response: DebugTraceResponse },
+    { method: 'GET', path: httpPaths.debugIncidents, auth: 'Bearer admin token', response: DebugIncidentsResponse },
   ];
 
   const bundle = {
@@ -69,6 +72,7 @@ export function generate(): { markdown: string; schema: string } {
       ClientResponse: json(ClientResponse, 'output'),
       AccessClaims: json(AccessClaims, 'output'),
       HttpError: json(HttpError, 'output'),
+      ProblemReport: json(ProblemReport, 'output'),
       ...Object.fromEntries(
         methods.flatMap((m) => [
           [`${m.name}.request`, m.request],
@@ -169,6 +173,13 @@ export function generate(): { markdown: string; schema: string } {
       block(json(e.response, 'output')),
       '',
     ]),
+    '## Problem report',
+    '',
+    `The document a client exports with "Report a problem" (\`schema: "${PROBLEM_REPORT_SCHEMA}"\`), which an operator`,
+    'opens in /debug; `$defs.ProblemReport` in the JSON Schema.',
+    '',
+    block(json(ProblemReport, 'output')),
+    '',
   ];
   return { markdown: md.join('\n'), schema: `${JSON.stringify(bundle, null, 2)}\n` };
 }

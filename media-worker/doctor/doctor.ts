@@ -14,6 +14,7 @@ import { ConsumerWatch, ProducerWatch, RemediationLog, TransportWatch } from './
 import { Publishers } from './publishers.ts';
 import type { PublisherFault } from './publishers.ts';
 import type { ClientProducerStats, ConsumerNotice, ProducerHealth } from '../../protocol/publisher.ts';
+import type { UnhealthyConsumer, UnhealthyProducer } from '../../protocol/incidents.ts';
 
 export { DOCTOR_TICK_MS } from './watches.ts';
 import type { ConsumerOwner } from './watches.ts';
@@ -110,6 +111,28 @@ export class Doctor {
     this.publishers.remoteVerdict(producerId, fault);
   }
 
+  /** Every unhealthy consumer and producer of the room, for the incident correlator (protocol/incidents.ts). */
+  unhealthy(): { consumers: UnhealthyConsumer[]; producers: UnhealthyProducer[] } {
+    const roomId = this.deps.roomId;
+    const consumers: UnhealthyConsumer[] = [];
+    for (const w of this.watches.values()) {
+      if (w.verdict.status !== 'unhealthy' || !w.verdict.cause) continue;
+      consumers.push({
+        roomId,
+        consumerId: w.consumer.id,
+        peerId: w.owner.peerId,
+        producerId: w.consumer.producerId,
+        producerPeerId: w.owner.producerPeerId,
+        cause: w.verdict.cause,
+        since: w.since,
+        pipedFrom: w.owner.pipedFrom,
+        workerPid: w.workerPid,
+        repairs: [...new Set(w.remediations.list.filter((r) => r.cause === w.verdict.cause).map((r) => r.action))],
+      });
+    }
+    return { consumers, producers: this.publishers.unhealthy(roomId) };
+  }
+
   /** This peer's producers as the doctor sees them. */
   publishing(peerId: string): ProducerHealth[] {
     return this.publishers.health(peerId);
@@ -150,7 +173,7 @@ export class Doctor {
       this.producers.set(producer.id, producerWatch);
     }
     const transportWatch = this.transports.get(transport.id) ?? this.watchTransport(transport);
-    const w = new ConsumerWatch(consumer, producerWatch, transportWatch, owner, consumerTrace);
+    const w = new ConsumerWatch(consumer, producerWatch, transportWatch, owner, consumerTrace, workerPid);
     this.watches.set(consumer.id, w);
     consumerTrace.event('created', { paused: consumer.paused });
     this.listen(w);

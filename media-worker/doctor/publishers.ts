@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import type { ClientProducerStats, ProducerHealth, PublisherCause } from '../../protocol/publisher.ts';
 import type { ClientRemedy, HealthCause, Remediation } from '../../protocol/telemetry.ts';
 import type { ProducerData } from '../sfu/peer.ts';
+import type { UnhealthyProducer } from '../../protocol/incidents.ts';
 import { judgePublisher, REPORT_STALE_MS } from './publisher-health.ts';
 import type { PublisherObservation, PublisherVerdict } from './publisher-health.ts';
 import { ProducerWatch, RemediationLog } from './watches.ts';
@@ -191,6 +192,14 @@ export class Publishers {
           client: w.client ?? null,
         };
       });
+  }
+
+  unhealthy(roomId: string): UnhealthyProducer[] {
+    return [...this.watches.values()].flatMap((w) =>
+      w.verdict.cause
+        ? [{ roomId, producerId: w.producer.id, peerId: w.producer.appData.peerId, cause: w.verdict.cause, since: w.since }]
+        : [],
+    );
   }
 
   *verdicts(): Iterable<PublisherVerdict> {

@@ -11,6 +11,9 @@ import type { HealthMetrics } from '../metrics.ts';
 import type { PeerRef } from '../cluster/leases.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { Room } from './room.ts';
+import type { VerdictReport } from '../../protocol/incidents.ts';
+
+const VERDICT_REPORT_MS = 1_000;
 
 type RoomScoped = Exclude<MediaCommand, 'renewLeases'>;
 type RoomCommand<C extends RoomScoped> = (room: Room, request: MediaRequest<C>) => unknown;
@@ -55,6 +58,7 @@ export class MediaCommands {
   private subscription?: Subscription;
   private sweeper?: ReturnType<typeof setInterval>;
   private doctorTimer?: ReturnType<typeof setInterval>;
+  private verdictTimer?: ReturnType<typeof setInterval>;
   /** The black-screen doctor's figures over every room, for /metrics. */
   readonly health: HealthMetrics = {
     counters: new HealthCounters(),
@@ -75,6 +79,7 @@ export class MediaCommands {
       void this.closeExpired();
       for (const room of this.rooms.values()) room.savePart();
     }, LEASE_RENEW_MS);
+    this.verdictTimer = setInterval(() => this.reportVerdicts(), VERDICT_REPORT_MS);
     this.doctorTimer = setInterval(() => {
       for (const room of this.rooms.values()) {
         void room.tick().catch((err: Error) => console.error(`[media-worker] doctor of ${room.id}: ${err.message}`));
@@ -105,6 +110,18 @@ export class MediaCommands {
     } finally {
       this.closeRoom(room);
     }
+  }
+
+  /** Once a second, even when all is well: the doctor's unhealthy verdicts, for the incident correlator. */
+  private reportVerdicts(): void {
+    const all = [...this.rooms.values()].map((room) => room.doctor.unhealthy());
+    const report: VerdictReport = {
+      instanceId: this.instanceId,
+      at: Date.now(),
+      consumers: all.flatMap((a) => a.consumers).slice(0, 5_000),
+      producers: all.flatMap((a) => a.producers).slice(0, 1_000),
+    };
+    this.bus.publish(subjects.doctorVerdicts, report);
   }
 
   /** Renews the peers we host and names the ones we do not, so their sessions can end cleanly. */
@@ -158,6 +175,7 @@ export class MediaCommands {
     this.subscription?.unsubscribe();
     clearInterval(this.sweeper);
     clearInterval(this.doctorTimer);
+    clearInterval(this.verdictTimer);
     for (const room of this.rooms.values()) room.close();
     this.rooms.clear();
     for (const sub of this.roomEvents.values()) sub.unsubscribe();

@@ -397,7 +397,7 @@ export class Room {
   private async createConsumer(req: MediaRequest<'consume'>): Promise<MediaResponse<'consume'>> {
     const peer = this.peer(req.peerId);
     const transport = peer.transport(req.transportId);
-    const { router: source, producer } = await this.locate(req.producerId, peer.router);
+    const { router: source, producer, instanceId: pipedFrom } = await this.locate(req.producerId, peer.router);
     const rtpCapabilities = req.rtpCapabilities as types.RtpCapabilities;
     await this.pipe(source, producer, peer.router);
     const ids = { peer, transport: transport.id, producer: producer.id };
@@ -419,7 +419,12 @@ export class Room {
       peer.consumers.delete(consumer.id);
       this.dynacast.update(consumer.producerId);
     });
-    const owner = { peerId: peer.id, producerPeerId: producer.appData.peerId, source: producer.appData.source };
+    const owner = {
+      peerId: peer.id,
+      producerPeerId: producer.appData.peerId,
+      source: producer.appData.source,
+      pipedFrom: pipedFrom ?? null,
+    };
     this.doctor.watch(consumer, producer, transport, owner, host.worker.pid);
     consumer.on('producerclose', () => {
       this.doctor.producerClosed(consumer.id);
@@ -530,7 +535,7 @@ export class Room {
   private async locate(producerId: string, router: types.Router) {
     for (const p of this.peers.values()) {
       const producer = p.producers.get(producerId);
-      if (producer) return { router: p.router, producer };
+      if (producer) return { router: p.router, producer, instanceId: undefined };
     }
     return this.remote.get(producerId, router);
   }
