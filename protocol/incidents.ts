@@ -3,7 +3,7 @@ import { HealthCause, Remediation } from './health.ts';
 import { Id, RoomId } from './room.ts';
 
 /*
- * Fleet-wide incidents: every media-worker sends its doctor's unhealthy verdicts once a second; a correlator
+ * Fleet-wide incidents: every media-worker sends its doctor's unhealthy verdicts twice a second; a correlator
  * (one signaling instance at a time, holding a lease in KV) groups the consumers by what they share and keeps
  * one incident per root cause in KV, where every signaling instance reads them (docs/observability.md).
  */
@@ -35,7 +35,7 @@ export const UnhealthyProducer = z.object({
 });
 export type UnhealthyProducer = z.infer<typeof UnhealthyProducer>;
 
-/** What one media-worker instance sends every second (also when all is well: silence then means gone). */
+/** What one media-worker instance sends twice a second (also when all is well: silence then means gone). */
 export const VerdictReport = z.object({
   instanceId: Id,
   at: z.number(),

@@ -13,7 +13,7 @@ import type { PooledWorker, WorkerPool } from './pool.ts';
 import { Room } from './room.ts';
 import type { VerdictReport } from '../../protocol/incidents.ts';
 
-const VERDICT_REPORT_MS = 1_000;
+const VERDICT_REPORT_MS = 500;
 
 type RoomScoped = Exclude<MediaCommand, 'renewLeases'>;
 type RoomCommand<C extends RoomScoped> = (room: Room, request: MediaRequest<C>) => unknown;
@@ -112,7 +112,7 @@ export class MediaCommands {
     }
   }
 
-  /** Once a second, even when all is well: the doctor's unhealthy verdicts, for the incident correlator. */
+  /** Twice a second, even when all is well: the doctor's unhealthy verdicts, for the incident correlator. */
   private reportVerdicts(): void {
     const all = [...this.rooms.values()].map((room) => room.doctor.unhealthy());
     const report: VerdictReport = {

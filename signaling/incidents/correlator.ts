@@ -10,7 +10,7 @@ import { inSpan, tracers } from '../../tracing/context.ts';
 import { groupConsumers } from './grouping.ts';
 import type { Group } from './grouping.ts';
 
-const TICK_MS = 1_000;
+const TICK_MS = 500;
 /** A media-worker's report older than this is not counted (the instance may be gone). */
 const REPORT_FRESH_MS = 3_000;
 /** A group must be seen this long before it becomes an incident: one bad second is not an incident. */
