@@ -20,6 +20,7 @@ const hosts = {
   A: '10.78.0.11',
   B: '10.78.0.12',
   sig: '10.78.0.21',
+  sig2: '10.78.0.22',
   pub1: '10.78.0.31',
   pub2: '10.78.0.32',
   viewers: '10.78.0.33',
@@ -57,10 +58,12 @@ describe.skipIf(!net)('incidents: one per root cause across media hosts', () => 
     }
   };
   /** The dashboard's incidents, as an operator on the viewers' host asks signaling for them. */
-  const incidents = (): Incident[] => {
-    const script = `fetch('http://${hosts.sig}:3000/debug/api/incidents',{headers:{authorization:'Bearer ${admin}'}}).then(r=>r.json()).then(j=>console.log(JSON.stringify(j.incidents)))`;
-    return JSON.parse(network.run('viewers', process.execPath, ['-e', script])) as Incident[];
+  const dashboard = (via: 'sig' | 'sig2' = 'sig'): { incidents: Incident[]; correlator: string | null } => {
+    const script = `fetch('http://${hosts[via]}:3000/debug/api/incidents',{headers:{authorization:'Bearer ${admin}'}}).then(r=>r.json()).then(j=>console.log(JSON.stringify(j)))`;
+    return JSON.parse(network.run('viewers', process.execPath, ['-e', script]));
   };
+  const incidents = (via: 'sig' | 'sig2' = 'sig') => dashboard(via).incidents;
+  const signaling: Record<string, Running> = {};
   const open = () => incidents().filter((i) => i.endedAt === null);
   const startMedia = async (name: 'A' | 'B', maxConsumers: string) => {
     const [cmd, args] = nodeTs('media-worker/main.ts');
@@ -108,7 +111,10 @@ describe.skipIf(!net)('incidents: one per root cause across media hosts', () => 
     // A takes the publishers (each consumes the other: A is then full); B, started after, takes the viewers.
     await startMedia('A', '2');
     const [cmd, args] = nodeTs('signaling/main.ts');
-    await network.start('sig', cmd, [...args], { name: 'signaling', env: { ...common, PORT: '3000' }, ready: /listening on/ });
+    for (const name of ['sig', 'sig2'] as const) {
+      const env = { ...common, PORT: '3000', SIGNALING_INSTANCE_ID: name };
+      signaling[name] = await network.start(name, cmd, [...args], { name, env, ready: /listening on/ });
+    }
     await startBot('Pub1', 'pub1', true);
     await startBot('Pub2', 'pub2', true);
     await until(
@@ -190,5 +196,21 @@ describe.skipIf(!net)('incidents: one per root cause across media hosts', () => 
     });
     // The six viewers' consumers of Pub1's camera, and Pub2's on A.
     expect(incident[0]!.consumers).toHaveLength(7);
+
+    // The signaling instance correlating it dies: the other shows the same incident, takes over, and ends it.
+    const { correlator } = dashboard('sig2');
+    const survivor = correlator === 'sig' ? 'sig2' : 'sig';
+    const killedAt = Date.now();
+    signaling[correlator!]!.child.kill('SIGKILL');
+    expect(incidents(survivor).find((i) => i.id === incident[0]!.id)).toMatchObject({ startedAt: incident[0]!.startedAt });
+    await until('the survivor to take the correlator over', () => dashboard(survivor).correlator === survivor, 10_000);
+    console.log(`correlator ${correlator} killed: ${survivor} took over after ${Date.now() - killedAt} ms`);
+    const ended = await until(
+      'the survivor to end the incident once Pub1 is gone',
+      () => incidents(survivor).find((i) => i.id === incident[0]!.id && i.endedAt),
+      40_000,
+    );
+    console.log(`the incident ended ${ended.endedAt! - cutAt} ms after the cut, as ${survivor} saw it`);
+    expect(ended.startedAt).toBe(incident[0]!.startedAt);
   });
 });
