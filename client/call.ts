@@ -355,6 +355,7 @@ export class Call {
     return this.deps.tracer.action('remedy', attributes, undefined, async (ctx, span) => {
       if (remedy.action === 'reconsume') {
         span.setAttribute('parley.remedy.outcome', await this.subscriber.reconsume(remedy.consumerId, remedy.producerId, ctx));
+        this.forgetNotices();
         return;
       }
       if (remedy.action === 'reacquire-track') return this.publisher.reacquire(remedy.producerId);
