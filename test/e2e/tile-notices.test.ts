@@ -126,7 +126,8 @@ describe('the viewer told why, in Chromium', () => {
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Report a problem' }).click(),
     ]);
-    const report = ProblemReport.parse(JSON.parse(fs.readFileSync((await download.path())!, 'utf8')));
+    const reportFile = (await download.path())!;
+    const report = ProblemReport.parse(JSON.parse(fs.readFileSync(reportFile, 'utf8')));
     expect(report.notices.map((n) => n.cause)).toContain('producer-paused');
     expect(report.consumers.length).toBeGreaterThan(0);
     expect(report.producers.map((p) => p.source).sort()).toEqual(['camera', 'microphone']);
@@ -144,6 +145,22 @@ describe('the viewer told why, in Chromium', () => {
     console.log(
       `report trace ${traceId}: ${trace.spans.length} spans (${[...new Set(trace.spans.map((s) => s.service))].join(', ')})`,
     );
+    // The operator opens the file in /debug: its trace opens, its notices are listed.
+    const ops = await (await browser.newContext()).newPage();
+    await ops.addInitScript((t) => sessionStorage.setItem('parley.adminToken', t), admin);
+    await ops.goto(`${cluster.signaling[0]}/debug`);
+    await ops.getByTestId('debug-report').locator('input[type=file]').setInputFiles(reportFile);
+    await waitFor('the report’s trace to open in /debug', async () =>
+      (await ops
+        .getByTestId('trace-timeline')
+        .getAttribute('data-trace-id')
+        .catch(() => null)) === traceId
+        ? true
+        : undefined,
+    );
+    expect(await ops.getByTestId('debug-report').getByRole('button', { name: 'producer-paused' }).count()).toBe(1);
+    await ops.screenshot({ path: `${SCREENSHOTS}/debug-problem-report.png` });
+    await ops.close();
     await ada.setPaused('camera', false);
     await clears(page, ada, 'unmuted');
 
@@ -163,7 +180,13 @@ describe('the viewer told why, in Chromium', () => {
     const camera = dex.producerId('camera')!;
     let consumedAt = 0;
     const page = await viewer(room, { toPage: (message) => ((consumedAt ||= consumeOf(message, camera)), message) });
-    const shown = await shows(page, dex, 'no-key-frame', 'Dex', await waitFor('the camera consumed', () => consumedAt || undefined));
+    const shown = await shows(
+      page,
+      dex,
+      'no-key-frame',
+      'Dex',
+      await waitFor('the camera consumed', () => consumedAt || undefined),
+    );
     await waitFor('the repair to show', async () =>
       (await shown.texts()).some((t) => t.includes(repairWords['request-key-frame'])),
     );
@@ -209,7 +232,13 @@ describe('the viewer told why, in Chromium', () => {
     fault.neverResume = false;
 
     fault.frozen = first.id;
-    const stall = await shows(page, bea, 'decoder-stall', 'Bea', await waitFor('a frozen report', () => fault.frozenAt || undefined));
+    const stall = await shows(
+      page,
+      bea,
+      'decoder-stall',
+      'Bea',
+      await waitFor('a frozen report', () => fault.frozenAt || undefined),
+    );
     await clears(page, bea, 'consumed again');
     expect((await stall.texts()).some((t) => t.includes(repairWords.reconsume))).toBe(true);
     expect(consumers.length).toBe(2);

@@ -39,8 +39,8 @@ export const repairWords: Record<Remediation, string> = {
 };
 
 export const reportWords = {
+  /** The button saves a JSON file for the user to send to whoever runs the server. */
   button: 'Report a problem',
-  saved: 'Report saved: send the file to your administrator.',
   failed: 'Could not build the report',
 };
 

@@ -17,7 +17,6 @@ export function ReportProblem() {
       link.download = `parley-report-${new Date(report.createdAt).toISOString().replace(/[:.]/g, '-')}.json`;
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      errorMessage.value = reportWords.saved;
     } catch (err) {
       errorMessage.value = `${reportWords.failed}: ${(err as Error).message}`;
     }

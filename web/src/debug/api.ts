@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  DebugIncidentsResponse,
   DebugRoomsResponse,
   DebugTraceResponse,
   DebugTracesResponse,
@@ -40,6 +41,10 @@ function errorMessage(body: unknown): string | undefined {
 
 export function fetchRooms(token: string, q: string): Promise<DebugRoomsResponse> {
   return get(`${httpPaths.debugRooms}?q=${encodeURIComponent(q)}`, token, DebugRoomsResponse);
+}
+
+export function fetchIncidents(token: string): Promise<DebugIncidentsResponse> {
+  return get(httpPaths.debugIncidents, token, DebugIncidentsResponse);
 }
 
 export async function fetchTraces(token: string, limit = 50): Promise<TraceSummary[]> {
