@@ -4,7 +4,7 @@
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 /** Consumers in one `reportConsumerStats` (a client showing more reports the first ones). */
 export const MAX_REPORTED_CONSUMERS = 256;
-/** Spans in one `reportSpans` batch. */
-export const MAX_REPORTED_SPANS = 64;
 /** Producers in one `reportProducerStats` (microphone, camera, screen, screen audio). */
 export const MAX_REPORTED_PRODUCERS = 8;
+/** Spans in one `reportSpans` batch. */
+export const MAX_REPORTED_SPANS = 64;
