@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { ParleyClient } from '../client/index.ts';
 import type { Call, ClientError, ConsumerShown, TileView } from '../client/index.ts';
 import { rowsOf } from '../client/consumer-stats.ts';
-import type { ClientNotification } from '../protocol/client.ts';
+import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponseData } from '../protocol/client.ts';
 import type { PeerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
 import type { ConsumerNotice, PublisherLayers } from '../protocol/publisher.ts';
@@ -223,6 +223,11 @@ export class Bot {
         consumedAt: this.consumedAt.get(t.consumerId) ?? 0,
       })),
     );
+  }
+
+  /** Any protocol request as it is, for tests that send what the client itself would not. */
+  request<M extends ClientMethod>(method: M, data: ClientRequestData<M>): Promise<ClientResponseData<M>> {
+    return this.client.request(method, data);
   }
 
   /** How this viewer's tile for a consumer is shown (the web app's tiles call the same): its layer, or hidden. */
