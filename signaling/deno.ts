@@ -1,7 +1,7 @@
 import { wsconnect } from '@nats-io/nats-core';
 import { NatsBus } from '../bus/nats.ts';
 import { NATS_RECONNECT } from '../bus/nats-options.ts';
-import { otlpTracesUrl } from '../tracing/otlp-json.ts';
+import { otlpTarget } from '../tracing/otlp-json.ts';
 import { recentTraces } from '../tracing/recent.ts';
 import { TracedBus } from '../tracing/traced-bus.ts';
 import { signalingConfigFromEnv } from './config.ts';
@@ -20,7 +20,7 @@ const config = signalingConfigFromEnv((name) => Deno.env.get(name));
 const nats = await wsconnect({ servers: natsUrl.split(','), name: `signaling ${config.instanceId}`, ...NATS_RECONNECT });
 const bus = new TracedBus(new NatsBus(nats));
 // Deno's own OpenTelemetry (OTEL_DENO=true) exports our spans over OTLP; the dashboard's store fills from the relay.
-const traces = recentTraces({ relay: bus, collect: true, otlpUrl: otlpTracesUrl(Deno.env.toObject()) });
+const traces = recentTraces({ relay: bus, collect: true, otlp: otlpTarget(Deno.env.toObject()) });
 const server = await serveSignalingOnDeno({
   bus,
   config,
