@@ -6,6 +6,9 @@ import { recentTraces } from '../tracing/recent.ts';
 import { TracedBus } from '../tracing/traced-bus.ts';
 import { signalingConfigFromEnv } from './config.ts';
 import { serveSignalingOnDeno } from './runtime/deno.ts';
+import { log, setLogService } from '../tracing/log.ts';
+
+setLogService(Deno.env.get('OTEL_SERVICE_NAME') ?? 'parley-signaling');
 
 /**
  * The signaling process on Deno, e.g. at the edge: the same app as main.ts. Edge runtimes have no raw TCP, so
@@ -13,7 +16,7 @@ import { serveSignalingOnDeno } from './runtime/deno.ts';
  */
 const natsUrl = Deno.env.get('NATS_URL');
 if (!natsUrl?.startsWith('ws')) {
-  console.error('[signaling/deno] NATS_URL must be a NATS WebSocket URL (ws:// or wss://)');
+  log.error('NATS_URL must be a NATS WebSocket URL (ws:// or wss://)');
   Deno.exit(1);
 }
 const config = signalingConfigFromEnv((name) => Deno.env.get(name));
@@ -28,7 +31,7 @@ const server = await serveSignalingOnDeno({
   webRoot: Deno.env.get('WEB_ROOT'),
   traces,
 });
-console.log(`[signaling] listening on ${server.url} (Deno, NATS ${natsUrl})`);
+log.info(`listening on ${server.url} (Deno, NATS ${natsUrl})`);
 
 Deno.addSignalListener('SIGTERM', () => {
   void server

@@ -4,11 +4,14 @@ import { signalingConfigFromEnv } from './config.ts';
 import { loadTls, wantsHttps } from './tls.ts';
 import { serveSignalingOnNode } from './runtime/node.ts';
 import { startTracing } from '../tracing/node.ts';
+import { log, setLogService } from '../tracing/log.ts';
+
+setLogService(process.env.OTEL_SERVICE_NAME ?? 'parley-signaling');
 
 /** The signaling process of the distributed mode on Node: NATS_URL is required. */
 const natsUrl = process.env.NATS_URL;
 if (!natsUrl) {
-  console.error('[signaling] NATS_URL is not set; for a single process use `npm start`');
+  log.error('NATS_URL is not set; for a single process use `npm start`');
   process.exit(1);
 }
 const config = signalingConfigFromEnv((name) => process.env[name]);
@@ -23,7 +26,7 @@ const server = await serveSignalingOnNode({
   webRoot: process.env.WEB_ROOT,
   traces: tracing,
 });
-console.log(`[signaling] listening on ${server.url} (NATS ${natsUrl})`);
+log.info(`listening on ${server.url} (NATS ${natsUrl})`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generate } from 'selfsigned';
+import { log } from '../tracing/log.ts';
 
 export interface TlsFiles {
   key: string;
@@ -42,7 +43,7 @@ export async function loadTls(env: NodeJS.ProcessEnv = process.env): Promise<Tls
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(keyFile, pems.private, { mode: 0o600 });
   fs.writeFileSync(certFile, pems.cert);
-  console.log(`[signaling] generated a self-signed certificate for localhost in ${dir}`);
+  log.info('generated a self-signed certificate for localhost', { dir });
   return { cert: pems.cert, key: pems.private };
 }
 

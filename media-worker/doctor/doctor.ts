@@ -18,6 +18,7 @@ import type { UnhealthyConsumer, UnhealthyProducer } from '../../protocol/incide
 
 export { DOCTOR_TICK_MS } from './watches.ts';
 import type { ConsumerOwner } from './watches.ts';
+import { log } from '../../tracing/log.ts';
 
 const TOMBSTONE_MS = 60_000;
 /** A client report older than this no longer says what the client shows. */
@@ -473,7 +474,7 @@ export class Doctor {
     if (!w.remediations.tryRecord(action, cause, now, backoffMs)) return;
     this.deps.counters.remediated(action, cause);
     void w.trace.run('remediation', { action, cause }, fn).catch((err: Error) => {
-      console.warn(`[media-worker] ${action} for consumer ${w.consumer.id} (${cause}) failed: ${err.message}`);
+      log.warn('doctor repair failed', { action, cause, consumer: w.consumer.id, error: err.message });
     });
   }
 }

@@ -12,6 +12,7 @@ import type { PeerRef } from '../cluster/leases.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { Room } from './room.ts';
 import type { VerdictReport } from '../../protocol/incidents.ts';
+import { log } from '../../tracing/log.ts';
 
 const VERDICT_REPORT_MS = 500;
 
@@ -82,7 +83,7 @@ export class MediaCommands {
     this.verdictTimer = setInterval(() => this.reportVerdicts(), VERDICT_REPORT_MS);
     this.doctorTimer = setInterval(() => {
       for (const room of this.rooms.values()) {
-        void room.tick().catch((err: Error) => console.error(`[media-worker] doctor of ${room.id}: ${err.message}`));
+        void room.tick().catch((err: Error) => log.error('doctor tick failed', { room: room.id, error: err.message }));
       }
     }, DOCTOR_TICK_MS);
   }
@@ -138,7 +139,7 @@ export class MediaCommands {
     for (const ref of this.leases.takeExpired()) {
       const room = this.rooms.get(ref.roomId);
       if (!room?.has(ref.peerId)) continue;
-      console.warn(`[media-worker] lease of ${ref.peerId} in ${ref.roomId} expired; closing its media`);
+      log.warn('lease expired: closing its media', { peer: ref.peerId, room: ref.roomId });
       room.leave(ref);
       this.closeRoom(room);
     }
@@ -149,9 +150,8 @@ export class MediaCommands {
     const started = performance.now();
     const rooms = [...this.rooms.values()].filter((r) => r.uses(dead));
     await Promise.all(rooms.map((r) => r.recover(dead)));
-    console.warn(
-      `[media-worker] recovered ${rooms.length} room(s) from worker ${dead.worker.pid} in ${Math.round(performance.now() - started)} ms`,
-    );
+    const ms = Math.round(performance.now() - started);
+    log.warn(`recovered ${rooms.length} room(s) from a dead worker`, { pid: dead.worker.pid, rooms: rooms.length, ms });
   }
 
   get roomCount(): number {

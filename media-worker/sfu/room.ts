@@ -17,6 +17,7 @@ import { mediasoupCall } from './spans.ts';
 import type { MediaIds } from './spans.ts';
 import { Speakers } from './speakers.ts';
 import { Dynacast } from './dynacast.ts';
+import { log } from '../../tracing/log.ts';
 
 type Publish = (event: RoomEvent) => void;
 
@@ -127,7 +128,7 @@ export class Room {
         producers: this.producersOf(peers),
         activeSpeaker: this.activeSpeaker,
       })
-      .catch((err: Error) => console.error(`[media-worker] saving room part of ${this.id} failed: ${err.message}`));
+      .catch((err: Error) => log.error('saving the room part failed', { room: this.id, error: err.message }));
   }
 
   has(peerId: string): boolean {

@@ -9,6 +9,7 @@ import { HealthCause } from '../../protocol/health.ts';
 import { inSpan, tracers } from '../../tracing/context.ts';
 import { groupConsumers } from './grouping.ts';
 import type { Group } from './grouping.ts';
+import { log, reason } from '../../tracing/log.ts';
 
 const TICK_MS = 500;
 /** A media-worker's report older than this is not counted (the instance may be gone). */
@@ -98,7 +99,7 @@ export class Correlator {
       this.leading = await this.holdLease();
       if (this.leading) await this.correlate(Date.now());
     } catch (err) {
-      console.warn(`[signaling] incident correlator: ${(err as Error).message}`);
+      log.warn('incident correlator failed', { error: reason(err) });
     } finally {
       this.running = false;
     }
