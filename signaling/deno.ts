@@ -3,6 +3,7 @@ import { NatsBus } from '../bus/nats.ts';
 import { NATS_RECONNECT } from '../bus/nats-options.ts';
 import { otlpTarget } from '../tracing/otlp-json.ts';
 import { recentTraces } from '../tracing/recent.ts';
+import { startSdkTracing } from '../tracing/sdk.ts';
 import { TracedBus } from '../tracing/traced-bus.ts';
 import { signalingConfigFromEnv } from './config.ts';
 import { serveSignalingOnDeno } from './runtime/deno.ts';
@@ -22,8 +23,13 @@ if (!natsUrl?.startsWith('ws')) {
 const config = signalingConfigFromEnv((name) => Deno.env.get(name));
 const nats = await wsconnect({ servers: natsUrl.split(','), name: `signaling ${config.instanceId}`, ...NATS_RECONNECT });
 const bus = new TracedBus(new NatsBus(nats));
-// Deno's own OpenTelemetry (OTEL_DENO=true) exports our spans over OTLP; the dashboard's store fills from the relay.
-const traces = recentTraces({ relay: bus, collect: true, otlp: otlpTarget(Deno.env.toObject()) });
+// Our spans go to every instance's /debug store through the relay, and to OTLP when it is configured.
+const env = Deno.env.toObject();
+const traces = recentTraces({ relay: bus, collect: true, otlp: otlpTarget(env) });
+// Deno's built-in OpenTelemetry (OTEL_DENO=true) takes the API over: then our spans go to OTLP only, not /debug.
+const builtIn = env.OTEL_DENO === 'true';
+if (builtIn) log.warn('OTEL_DENO=true: Deno’s own OpenTelemetry exports the spans; /debug will not show this instance’s');
+const stopTracing = builtIn ? () => Promise.resolve() : startSdkTracing('parley-signaling', [traces.processor], env);
 const server = await serveSignalingOnDeno({
   bus,
   config,
@@ -37,6 +43,7 @@ Deno.addSignalListener('SIGTERM', () => {
   void server
     .drain()
     .then(() => traces.stop())
+    .then(() => stopTracing())
     .then(() => bus.close())
     .finally(() => Deno.exit(0));
 });
