@@ -1,15 +1,18 @@
 import type { types } from 'mediasoup-client';
 import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
 import { ParleyClient } from '../client/index.ts';
-import type { Call, ClientError, ConsumerShown } from '../client/index.ts';
-import type { ClientNotification } from '../protocol/client.ts';
+import type { Call, ClientError, ConsumerShown, TileView } from '../client/index.ts';
+import { rowsOf } from '../client/consumer-stats.ts';
+import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponseData } from '../protocol/client.ts';
 import type { PeerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
+import type { ConsumerNotice, PublisherLayers } from '../protocol/publisher.ts';
 import { FaultInjector } from './faults.ts';
 import type { BotFaults } from './faults.ts';
 import { transportTotals } from './stats.ts';
 import type { BotStats } from './stats.ts';
 import { SyntheticCapture, VIDEO } from './synthetic.ts';
+import type { VideoSize } from './synthetic.ts';
 import { VideoTimes } from './video-times.ts';
 import { BrowserLikeWebSocket } from './websocket.ts';
 import type { VideoTimeline } from './video-times.ts';
@@ -143,6 +146,14 @@ export class Bot {
     return new Map(this.client.get('peers').map((p) => [p.id, { id: p.id, displayName: p.displayName }]));
   }
 
+  /** The doctor's current word on each of our consumers without a live picture (consumerNotice). */
+  get notices(): ReadonlyMap<string, ConsumerNotice> {
+    return this.client.get('notices');
+  }
+
+  /** Every layer change the server asked of our producers (dynacast, bandwidth repairs), in order. */
+  readonly layerRequests: PublisherLayers[] = [];
+
   get activeSpeaker(): string | null {
     return this.client.get('activeSpeaker');
   }
@@ -162,8 +173,9 @@ export class Bot {
   }
 
   /** Publishes synthetic sources (both unless told otherwise); `shared`: one generator for the whole process. */
-  async publish({ audio = true, video = true, shared = false, simulcast }: PublishOptions = {}): Promise<void> {
+  async publish({ audio = true, video = true, shared = false, simulcast, size }: PublishOptions = {}): Promise<void> {
     this.capture.shared = shared;
+    if (size) this.capture.size = size;
     if (simulcast) this.client.media.cameraEncodings = simulcast;
     const feeds = [...(audio ? ['microphone' as const] : []), ...(video ? ['camera' as const] : [])];
     await Promise.all(feeds.map((feed) => this.call.setFeed(feed, true)));
@@ -204,6 +216,29 @@ export class Bot {
         consumedAt: this.consumedAt.get(t.consumerId) ?? 0,
       })),
     );
+  }
+
+  /** Any protocol request as it is, for tests that send what the client itself would not. */
+  request<M extends ClientMethod>(method: M, data: ClientRequestData<M>): Promise<ClientResponseData<M>> {
+    return this.client.request(method, data);
+  }
+
+  /** How this viewer's tile for a consumer is shown (the web app's tiles call the same): its layer, or hidden. */
+  setTileView(consumerId: string, view: TileView): void {
+    this.call.setTileView(consumerId, view);
+  }
+
+  /** One video consumer as its decoder sees it now: the frame height and frames decoded (read live). */
+  async inboundVideo(consumerId: string): Promise<{ frameHeight: number; framesDecoded: number; freezeCount: number }> {
+    const consumer = this.call.consumers().find((c) => c.id === consumerId);
+    const report = await this.call.transportStats('recv');
+    const rows = report && consumer ? rowsOf(report, consumer.rtpParameters.encodings?.[0]?.ssrc) : [];
+    const inbound = rows.find((r) => r.type === 'inbound-rtp');
+    return {
+      frameHeight: inbound?.frameHeight ?? 0,
+      framesDecoded: inbound?.framesDecoded ?? 0,
+      freezeCount: inbound?.freezeCount ?? 0,
+    };
   }
 
   /** Totals over the transports' getStats: one call however many consumers (wrtc has no per-receiver stats). */
@@ -267,6 +302,9 @@ export class Bot {
       case 'remedy':
         this.remedies.push(n.data);
         return;
+      case 'publisherLayers':
+        this.layerRequests.push(n.data);
+        return;
     }
   }
 
@@ -283,4 +321,6 @@ interface PublishOptions {
   video?: boolean;
   shared?: boolean;
   simulcast?: types.RtpEncodingParameters[];
+  /** The synthetic camera's picture size (default 320×180); simulcast needs a larger one for all its layers. */
+  size?: VideoSize;
 }

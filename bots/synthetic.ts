@@ -33,10 +33,18 @@ export function syntheticAudio(): SyntheticSource {
   );
 }
 
-/** Diagonal stripes drifting across an I420 frame: cheap to draw, but never static for the encoder. */
-export function syntheticVideo(): SyntheticSource {
+export interface VideoSize {
+  width: number;
+  height: number;
+}
+
+/**
+ * Diagonal stripes drifting across an I420 frame: cheap to draw, but never static for the encoder. A larger
+ * `size` than the default is for simulcast tests: libwebrtc sends fewer layers for small pictures.
+ */
+export function syntheticVideo(size: VideoSize = VIDEO): SyntheticSource {
   const source = new RTCVideoSource();
-  const { width, height } = VIDEO;
+  const { width, height } = size;
   const data = new Uint8Array(width * height * 1.5);
   data.fill(128, width * height); // neutral chroma: a grey-scale picture
   let t = 0;
@@ -89,11 +97,13 @@ export const shared = { audio: new SharedSource(syntheticAudio), video: new Shar
  */
 export class SyntheticCapture implements Capture {
   shared = false;
+  /** The camera's picture size (not for shared sources, which keep the default). */
+  size: VideoSize = VIDEO;
   private releases = new Map<MediaStreamTrack, () => void>();
 
   async track(source: CaptureSource): Promise<MediaStreamTrack> {
     const kind = source === 'microphone' ? 'audio' : 'video';
-    const generator = this.shared ? shared[kind] : kind === 'audio' ? syntheticAudio() : syntheticVideo();
+    const generator = this.shared ? shared[kind] : kind === 'audio' ? syntheticAudio() : syntheticVideo(this.size);
     const track = generator.track();
     this.releases.set(track, () => generator.release());
     return track;

@@ -5,6 +5,9 @@ import type { ClientNotification, ClientResponseData } from '../protocol/client.
 import { ParleyError } from '../protocol/errors.ts';
 import type { ProducerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
+import type { ClientProducerStats, ConsumerNotice } from '../protocol/publisher.ts';
+import { PROBLEM_REPORT_SCHEMA } from '../protocol/problem-report.ts';
+import type { ProblemReport } from '../protocol/problem-report.ts';
 import { rowsOf } from './consumer-stats.ts';
 import type { StatsRows } from './consumer-stats.ts';
 import type { CallDeps } from './deps.ts';
@@ -60,7 +63,11 @@ export class Call {
     readonly room: string,
     private joinStartedAt: number,
   ) {
-    this.publisher = new Publisher(deps, () => this.sendTransport);
+    this.publisher = new Publisher(
+      deps,
+      () => this.sendTransport,
+      () => this.transportStates.send,
+    );
     this.subscriber = new Subscriber(
       deps,
       () => this.recvTransport,
@@ -103,6 +110,11 @@ export class Call {
   /** Our consumers of everyone else's producers. */
   consumers(): types.Consumer[] {
     return this.subscriber.all();
+  }
+
+  /** What each of our producers sends, as the doctor is told once a second (layers, quality limits, track state). */
+  producerStats(): Promise<ClientProducerStats[]> {
+    return this.publisher.stats();
   }
 
   /** One consumer's rows of the latest once-a-second stats sample (for a stats overlay). */
@@ -205,6 +217,7 @@ export class Call {
         return;
       case 'peerLeft':
         this.subscriber.dropPeer(n.data.peerId);
+        this.forgetNotices();
         return;
       case 'newProducer':
         if (this.rebuilding) this.rebuilding.push(n.data.producer);
@@ -215,9 +228,17 @@ export class Call {
         return;
       case 'producerClosed':
         this.subscriber.dropProducer(n.data.producerId);
+        this.forgetNotices();
         return;
       case 'consumerClosed':
         this.subscriber.dropConsumer(n.data.consumerId);
+        this.forgetNotices();
+        return;
+      case 'publisherLayers':
+        void this.publisher.setLayers(n.data);
+        return;
+      case 'consumerNotice':
+        this.onNotice(n.data);
         return;
       case 'remedy':
         void this.applyRemedy(n.data).catch((err: unknown) => console.warn('[parley] remedy failed', err));
@@ -228,6 +249,7 @@ export class Call {
         return;
       case 'activeSpeaker':
         store.set('activeSpeaker', n.data.peerId);
+        this.subscriber.prioritize();
         return;
       case 'audioLevels':
         store.set('speaking', new Set(n.data.levels.filter((l) => l.volume > SPEAKING_DB).map((l) => l.peerId)));
@@ -235,6 +257,49 @@ export class Call {
       case 'lobby':
         return;
     }
+  }
+
+  /**
+   * "Report a problem": what an operator needs to see what this user saw, as one JSON document
+   * (protocol/problem-report.ts): the doctor's notices on our consumers with their trace ids, our traces, and
+   * what we receive and send now. An operator opens it in /debug.
+   */
+  async problemReport(note = '', traces: Record<string, string> = {}): Promise<ProblemReport> {
+    const [consumers, producers] = await Promise.all([this.subscriber.stats(), this.publisher.stats()]);
+    const notices = [...this.deps.store.get('notices').values()];
+    const consumerTraces = notices.map((n) => n.traceId).filter((id) => /^[0-9a-f]{32}$/.test(id));
+    const actionTraces = Object.values(traces).filter((id) => /^[0-9a-f]{32}$/.test(id));
+    return {
+      schema: PROBLEM_REPORT_SCHEMA,
+      createdAt: Date.now(),
+      room: this.room,
+      peerId: this.peerId,
+      note: note.slice(0, 2000),
+      userAgent: typeof navigator === 'undefined' ? 'node' : navigator.userAgent.slice(0, 512),
+      traceId: consumerTraces[0] ?? actionTraces[0] ?? null,
+      traceIds: [...new Set([...consumerTraces, ...actionTraces])].slice(0, 64),
+      notices: notices.slice(0, 256),
+      consumers: consumers.slice(0, 256),
+      producers,
+      connection: this.deps.store.get('connection'),
+    };
+  }
+
+  /** The doctor told us about one of our consumers: a black or frozen tile says why. */
+  private onNotice(notice: ConsumerNotice): void {
+    const notices = new Map(this.deps.store.get('notices'));
+    if (notice.status === 'unhealthy') notices.set(notice.consumerId, notice);
+    else notices.delete(notice.consumerId);
+    this.deps.store.set('notices', notices);
+    this.deps.events.emit('notice', notice);
+  }
+
+  /** Notices about consumers we no longer have are dropped with them. */
+  private forgetNotices(): void {
+    const notices = this.deps.store.get('notices');
+    const live = new Set(this.subscriber.all().map((c) => c.id));
+    if ([...notices.keys()].every((id) => live.has(id))) return;
+    this.deps.store.set('notices', new Map([...notices].filter(([id]) => live.has(id))));
   }
 
   /** Our transports' ids on the media server. */
@@ -310,13 +375,17 @@ export class Call {
     const target =
       remedy.action === 'restart-ice'
         ? { 'parley.transport': remedy.transportId }
-        : { 'parley.consumer': remedy.consumerId, 'parley.producer': remedy.producerId };
+        : remedy.action === 'reconsume'
+          ? { 'parley.consumer': remedy.consumerId, 'parley.producer': remedy.producerId }
+          : { 'parley.producer': remedy.producerId };
     const attributes = { 'parley.remedy': remedy.action, 'parley.cause': remedy.cause, ...target };
     return this.deps.tracer.action('remedy', attributes, undefined, async (ctx, span) => {
       if (remedy.action === 'reconsume') {
         span.setAttribute('parley.remedy.outcome', await this.subscriber.reconsume(remedy.consumerId, remedy.producerId, ctx));
+        this.forgetNotices();
         return;
       }
+      if (remedy.action === 'reacquire-track') return this.publisher.reacquire(remedy.producerId);
       const direction = (['send', 'recv'] as const).find((d) => this.transportOf(d)?.id === remedy.transportId);
       if (!direction) throw new Error(`no transport ${remedy.transportId}`);
       await this.restartIce(direction, 'remedy', ctx);
@@ -425,6 +494,7 @@ export class Call {
     store.set('localTracks', {});
     store.set('activeSpeaker', null);
     store.set('speaking', new Set());
+    store.set('notices', new Map());
     store.set('selfPeerId', null);
     store.set('room', null);
     this.deps.tracer.scope({ 'parley.room': undefined, 'parley.peer': undefined });

@@ -1,6 +1,7 @@
 import type { ClientNotification } from '../protocol/client.ts';
 import type { MediaKind, Source } from '../protocol/room.ts';
 import type { CaptureSource, Feed } from './host.ts';
+import type { ConsumerNotice } from '../protocol/publisher.ts';
 
 /** Something went wrong that the user should hear about; the client carries on. */
 export type ClientError =
@@ -29,6 +30,8 @@ export interface ClientEvents {
   consumer: ConsumerShown;
   /** The signaling connection dropped (`code`: the WebSocket close code); reconnecting follows unless off. */
   lost: { code: number; reason: string };
+  /** The doctor's verdict on one of our consumers changed (`client.get('notices')` holds the current ones). */
+  notice: ConsumerNotice;
 }
 
 type Listener<T> = (value: T) => void;

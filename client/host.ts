@@ -1,6 +1,7 @@
 import { INVALID_SPAN_CONTEXT } from '@opentelemetry/api';
 import type { Lobby } from '../protocol/presence.ts';
 import type { Source } from '../protocol/room.ts';
+import type { ConsumerNotice } from '../protocol/publisher.ts';
 import { ROOT_CONTEXT, trace } from '../tracing/context.ts';
 import type { Attributes, Context, Span } from '../tracing/context.ts';
 
@@ -55,6 +56,8 @@ export interface ClientState {
   activeSpeaker: string | null;
   /** Peers above the speaking threshold in the latest audio-levels report. */
   speaking: ReadonlySet<string>;
+  /** The doctor's word on each of our consumers that shows no (or a frozen) picture, by consumer id. */
+  notices: ReadonlyMap<string, ConsumerNotice>;
 }
 
 /** Where the client keeps its state: a plain object by default, a UI framework's signals in the web app. */
@@ -75,6 +78,7 @@ export function initialState(): ClientState {
     pendingFeeds: new Set(),
     activeSpeaker: null,
     speaking: new Set(),
+    notices: new Map(),
   };
 }
 

@@ -4,6 +4,13 @@ import type { Source } from '../protocol/room.ts';
 import type { CallDeps } from './deps.ts';
 import type { CaptureSource, Feed } from './host.ts';
 import type { ProduceAppData } from './transport.ts';
+import type { PublisherLayers } from '../protocol/publisher.ts';
+import type { ClientProducerStats } from '../protocol/publisher.ts';
+import { MAX_REPORTED_PRODUCERS } from '../protocol/limits.ts';
+import { producerStats } from './publisher-stats.ts';
+
+/** What we send is reported to the server's doctor this often (as the receiving side is). */
+const REPORT_MS = 1000;
 
 const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
 
@@ -20,11 +27,51 @@ export class Publisher {
   private running = new Map<Feed, Promise<void>>();
   private pauseChain: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private reporter: ReturnType<typeof setInterval>;
+  private reporting = false;
+  /** Layer changes per producer, one after another. */
+  private layerChains = new Map<string, Promise<unknown>>();
 
   constructor(
     private deps: CallDeps,
     private transport: () => types.Transport | undefined,
-  ) {}
+    private transportState: () => ClientProducerStats['transportState'],
+  ) {
+    this.reporter = setInterval(() => void this.report(), REPORT_MS);
+  }
+
+  /**
+   * Dynacast, or the doctor's bandwidth repair: send simulcast layers 0..max only (the others' encodings
+   * inactive), so no one pays for a layer no viewer wants.
+   */
+  setLayers({ producerId, maxSpatialLayer, reason }: PublisherLayers): Promise<void> {
+    const producer = [...this.producers.values()].find((p) => p.id === producerId);
+    if (producer?.kind !== 'video') return Promise.resolve();
+    const attributes = { 'parley.producer': producerId, 'parley.max_spatial_layer': maxSpatialLayer, 'parley.reason': reason };
+    const run = () =>
+      this.deps.tracer.action('set layers', attributes, undefined, () =>
+        producer.closed ? Promise.resolve() : producer.setMaxSpatialLayer(maxSpatialLayer),
+      );
+    const next = (this.layerChains.get(producerId) ?? Promise.resolve()).then(run).catch((err: unknown) => {
+      console.warn('[parley] could not change the sent layers', err);
+    });
+    this.layerChains.set(producerId, next);
+    return next;
+  }
+
+  /** The doctor's repair for a track that ended or an encoder that stalled: capture the source again. */
+  async reacquire(producerId: string): Promise<void> {
+    const entry = [...this.producers.entries()].find(([, p]) => p.id === producerId);
+    if (!entry) return;
+    const [source, producer] = entry;
+    if (source !== 'microphone' && source !== 'camera') return; // a screen is picked again only by its user
+    await this.deps.tracer.action(
+      'reacquire track',
+      { 'parley.producer': producerId, 'parley.source': source },
+      undefined,
+      async () => this.replaceTrack(source, producer, await this.deps.capture.track(source)),
+    );
+  }
 
   isOn(feed: Feed): boolean {
     return this.producers.has(feed);
@@ -92,6 +139,7 @@ export class Publisher {
   /** Stops every local track now (the camera light goes off), then tells the server. */
   async close(trace?: Context): Promise<void> {
     this.closed = true;
+    clearInterval(this.reporter);
     const all = [...this.producers.values()];
     this.producers.clear();
     this.deps.store.set('localTracks', {});
@@ -106,6 +154,31 @@ export class Publisher {
 
   outbound(source: Source): types.Producer | undefined {
     return this.producers.get(source);
+  }
+
+  /** What we send of each producer, as the doctor reads it (also part of a problem report). */
+  async stats(): Promise<ClientProducerStats[]> {
+    const transport = this.transport();
+    if (!transport || transport.closed || this.producers.size === 0) return [];
+    const report = await transport.getStats().catch(() => undefined);
+    if (!report) return [];
+    const state = this.transportState();
+    return [...this.producers.entries()]
+      .filter(([, p]) => !p.closed)
+      .slice(0, MAX_REPORTED_PRODUCERS)
+      .map(([source, producer]) => producerStats(producer, source, report, state));
+  }
+
+  /** Once a second: what we send, for the server's doctor (the publisher's side of a black tile). */
+  private async report(): Promise<void> {
+    if (this.reporting || this.closed || this.producers.size === 0) return;
+    this.reporting = true;
+    try {
+      const producers = await this.stats();
+      if (producers.length > 0) await this.deps.signaling.request('reportProducerStats', { producers }).catch(() => undefined);
+    } finally {
+      this.reporting = false;
+    }
   }
 
   private async converge(feed: Feed): Promise<void> {

@@ -1,7 +1,8 @@
 import type { Context, Span } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
 import { MAX_REPORTED_CONSUMERS } from '../protocol/limits.ts';
-import type { ProducerInfo } from '../protocol/room.ts';
+import type { ProducerInfo, Source } from '../protocol/room.ts';
+import type { ClientConsumerStats } from '../protocol/telemetry.ts';
 import { consumerStats, rowsOf } from './consumer-stats.ts';
 import type { StatsRow, StatsRows } from './consumer-stats.ts';
 import type { CallDeps } from './deps.ts';
@@ -24,6 +25,19 @@ interface Entry {
   rows?: StatsRow[];
   /** Counters at the previous stall check. */
   last?: { frames: number; packets: number };
+  source: Source;
+  /** The priority last asked for (setConsumerPriority). */
+  priority?: number;
+}
+
+/**
+ * Who gets the downlink first when it is short (mediasoup's consumer priority, 1..255): voices, then screens,
+ * then the active speaker's camera, then the other cameras.
+ */
+export function priorityOf(source: Source, isActiveSpeaker: boolean): number {
+  if (source === 'microphone') return 255;
+  if (source === 'screen' || source === 'screen-audio') return 200;
+  return isActiveSpeaker ? 150 : 100;
 }
 
 /** Stats are sampled (and reported to the server's doctor) this often; stalls are judged over 3 samples. */
@@ -52,6 +66,8 @@ export class Subscriber {
   private sampler?: ReturnType<typeof setInterval>;
   private samples = 0;
   private sampling = false;
+  /** What the latest sample found of each consumer (the doctor's report; a problem report's too). */
+  private latest: ClientConsumerStats[] = [];
 
   constructor(
     private deps: CallDeps,
@@ -182,6 +198,16 @@ export class Subscriber {
     }
   }
 
+  /** The active speaker changed: their camera goes before the others'. */
+  prioritize(): void {
+    for (const entry of this.entries.values()) this.setPriority(entry);
+  }
+
+  /** What the latest sample (at most a second old) found of each consumer. */
+  stats(): ClientConsumerStats[] {
+    return [...this.latest];
+  }
+
   consumer(consumerId: string): types.Consumer | undefined {
     return this.entries.get(consumerId)?.consumer;
   }
@@ -233,12 +259,15 @@ export class Subscriber {
     }
     // The server created it paused; now that our side is ready, let media (and a key frame) flow.
     const resumed = this.deps.signaling.request('resumeConsumer', { consumerId: consumer.id }, ctx);
-    this.entries.set(consumer.id, {
+    const entry: Entry = {
       consumer,
       peerId: options.peerId,
       sent: { paused: false },
       chain: resumed.catch(() => undefined),
-    });
+      source: options.source,
+    };
+    this.entries.set(consumer.id, entry);
+    this.setPriority(entry);
     const { peerId, kind, source } = options;
     this.addTrack(peerId, {
       producerId: producer.id,
@@ -256,6 +285,16 @@ export class Subscriber {
       track: consumer.track,
     });
     await resumed;
+  }
+
+  private setPriority(entry: Entry): void {
+    const priority = priorityOf(entry.source, this.deps.store.get('activeSpeaker') === entry.peerId);
+    if (priority === entry.priority || entry.consumer.closed) return;
+    entry.priority = priority;
+    const consumerId = entry.consumer.id;
+    entry.chain = entry.chain.then(() =>
+      this.deps.signaling.request('setConsumerPriority', { consumerId, priority }).catch(() => undefined),
+    );
   }
 
   private send(entry: Entry, method: 'pauseConsumer' | 'resumeConsumer'): void {
@@ -308,6 +347,7 @@ export class Subscriber {
           this.checkStall(entry, stats.framesDecoded ?? 0, stats.packetsReceived);
         return stats;
       });
+      this.latest = consumers;
       if (consumers.length > 0) this.deps.signaling.request('reportConsumerStats', { consumers }).catch(() => undefined);
     } finally {
       this.sampling = false;

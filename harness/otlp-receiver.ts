@@ -3,6 +3,10 @@ import type { AddressInfo } from 'node:net';
 
 export interface ReceivedSpan {
   service: string;
+  /** The resource's string attributes (service.name included). */
+  resource: Record<string, string>;
+  /** The export request's headers (an authenticated backend's key would be here). */
+  headers: Record<string, string | string[] | undefined>;
   traceId: string;
   spanId: string;
   parentSpanId: string;
@@ -38,7 +42,7 @@ export class OtlpReceiver {
         res.writeHead(415).end();
         return;
       }
-      this.spans.push(...parse(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpRequest));
+      this.spans.push(...parse(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpRequest, req.headers));
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   }
@@ -51,12 +55,15 @@ interface OtlpRequest {
   }[];
 }
 
-function parse(body: OtlpRequest): ReceivedSpan[] {
+function parse(body: OtlpRequest, headers: http.IncomingHttpHeaders): ReceivedSpan[] {
   return (body.resourceSpans ?? []).flatMap((rs) => {
-    const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+    const resource = Object.fromEntries((rs.resource?.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? '']));
+    const service = resource['service.name'] ?? '';
     return (rs.scopeSpans ?? []).flatMap((ss) =>
       (ss.spans ?? []).map((s) => ({
         service,
+        resource,
+        headers,
         traceId: hex(s.traceId),
         spanId: hex(s.spanId),
         parentSpanId: hex(s.parentSpanId ?? ''),

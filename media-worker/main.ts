@@ -5,6 +5,9 @@ import { TracedBus } from '../tracing/traced-bus.ts';
 import { mediaConfigFromEnv } from './config.ts';
 import { startMediaWorker } from './service.ts';
 import { startTracing } from '../tracing/node.ts';
+import { log, setLogService } from '../tracing/log.ts';
+
+setLogService(process.env.OTEL_SERVICE_NAME ?? 'parley-media-worker');
 
 /** The media-worker process of the distributed mode: NATS_URL is required. */
 async function main(): Promise<void> {
@@ -15,14 +18,16 @@ async function main(): Promise<void> {
   const bus = new TracedBus(await connectBus(nats, `media-worker ${config.instanceId}`));
   const tracing = startTracing({ service: 'parley-media-worker', relay: bus });
   const service = await startMediaWorker(bus, config);
-  console.log(`[media-worker] ${service.instanceId} ready with ${config.numWorkers} worker(s) on ${nats.servers.join(',')}`);
+  log.info(`${service.instanceId} ready with ${config.numWorkers} worker(s) on ${nats.servers.join(',')}`, {
+    instance: service.instanceId,
+  });
 
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
-      console.log(`[media-worker] ${signal}: draining (new rooms go elsewhere)`);
+      log.info(`${signal}: draining (new rooms go elsewhere)`);
       void service
         .drain(config.drainTimeoutMs)
         .then(() => tracing.shutdown())
@@ -33,6 +38,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`[media-worker] ${describeStartupFailure(err)}`);
+  log.error(describeStartupFailure(err));
   process.exit(1);
 });

@@ -1,41 +1,29 @@
 import http from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { MediaWorkerLoad } from '../protocol/media.ts';
 import { HealthCause } from '../protocol/telemetry.ts';
 import type { HealthStatus, Remediation } from '../protocol/telemetry.ts';
 
 type Load = Omit<MediaWorkerLoad, 'instanceId' | 'version' | 'updatedAt'>;
 
-/** The doctor's figures: current verdicts (counted at scrape time) and remediations since start. */
+/** The doctor's repairs since start, counted as they happen (prom-client escapes the label values). */
 export class HealthCounters {
-  private remediations = new Map<string, number>();
+  readonly registry = new Registry();
+  private instance = '';
+  private remediations = new Counter({
+    name: 'parley_consumer_remediations_total',
+    help: 'Repairs the black-screen doctor attempted.',
+    labelNames: ['instance', 'action', 'cause'] as const,
+    registers: [this.registry],
+  });
 
-  remediated(action: Remediation, cause: HealthCause): void {
-    const key = `${action}\t${cause}`;
-    this.remediations.set(key, (this.remediations.get(key) ?? 0) + 1);
+  /** Called once the instance id is known (before the first scrape). */
+  setInstance(instanceId: string): void {
+    this.instance = instanceId;
   }
 
-  /** Every status/cause pair, zeros included, so a series drops to 0 rather than vanishing. */
-  render(instanceId: string, verdicts: Iterable<{ status: HealthStatus; cause: HealthCause | null }>): string[] {
-    const counts = new Map<string, number>();
-    const key = (status: HealthStatus, cause: string) => `${status}\t${cause}`;
-    for (const status of ['healthy', 'pending', 'paused-by-client'] as const) counts.set(key(status, ''), 0);
-    for (const cause of HealthCause.options) counts.set(key('unhealthy', cause), 0);
-    for (const v of verdicts) {
-      const k = key(v.status, v.cause ?? '');
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    }
-    const row = (k: string, names: [string, string], value: number) => {
-      const [a, b] = k.split('\t');
-      return `{instance="${instanceId}",${names[0]}="${a}",${names[1]}="${b}"} ${value}`;
-    };
-    return [
-      "# HELP parley_consumer_health Consumers by the black-screen doctor's verdict (cause is empty unless unhealthy).",
-      '# TYPE parley_consumer_health gauge',
-      ...[...counts].map(([k, n]) => `parley_consumer_health${row(k, ['status', 'cause'], n)}`),
-      '# HELP parley_consumer_remediations_total Repairs the black-screen doctor attempted.',
-      '# TYPE parley_consumer_remediations_total counter',
-      ...[...this.remediations].map(([k, n]) => `parley_consumer_remediations_total${row(k, ['action', 'cause'], n)}`),
-    ];
+  remediated(action: Remediation, cause: HealthCause): void {
+    this.remediations.inc({ instance: this.instance, action, cause });
   }
 }
 
@@ -44,40 +32,79 @@ export interface HealthMetrics {
   verdicts(): Iterable<{ status: HealthStatus; cause: HealthCause | null }>;
 }
 
-/** The registry's figures in Prometheus' text format, per instance and per worker. */
-export function renderMetrics(instanceId: string, load: Load, health?: HealthMetrics): string {
-  const label = `instance="${instanceId}"`;
-  const gauge = (name: string, help: string, rows: [string, number][]) => [
-    `# HELP parley_media_${name} ${help}`,
-    `# TYPE parley_media_${name} gauge`,
-    ...rows.map(([labels, value]) => `parley_media_${name}{${labels}} ${value}`),
-  ];
-  const perWorker = (pick: (w: Load['perWorker'][number]) => number) =>
-    load.perWorker.map((w): [string, number] => [`${label},worker="${w.index}"`, pick(w)]);
-  return `${[
-    ...gauge('workers', 'mediasoup Workers running.', [[label, load.workers]]),
-    ...gauge('transports', 'WebRTC transports.', [[label, load.transports]]),
-    ...gauge('producers', 'Producers.', [[label, load.producers]]),
-    ...gauge('consumers', 'Consumers forwarded by this instance.', [[label, load.consumers]]),
-    ...gauge('capacity_consumers', 'Consumers this instance accepts (the autoscaling target).', [[label, load.capacity]]),
-    ...gauge('draining', '1 while draining.', [[label, load.draining ? 1 : 0]]),
-    ...gauge(
-      'worker_routers',
-      'Routers per worker.',
-      perWorker((w) => w.routers),
-    ),
-    ...gauge(
-      'worker_consumers',
-      'Consumers per worker.',
-      perWorker((w) => w.consumers),
-    ),
-    ...gauge(
-      'worker_cpu',
-      'CPU per worker, share of one core.',
-      perWorker((w) => w.cpu),
-    ),
-    ...(health ? health.counters.render(instanceId, health.verdicts()) : []),
-  ].join('\n')}\n`;
+/**
+ * The media-worker's Prometheus figures on prom-client: the registry's load (per instance and per worker) and the
+ * doctor's verdicts, both set at scrape time, and its repairs.
+ */
+export class MediaMetrics {
+  private registry = new Registry();
+  private gauges = {
+    workers: this.gauge('workers', 'mediasoup Workers running.'),
+    transports: this.gauge('transports', 'WebRTC transports.'),
+    producers: this.gauge('producers', 'Producers.'),
+    consumers: this.gauge('consumers', 'Consumers forwarded by this instance.'),
+    capacity: this.gauge('capacity_consumers', 'Consumers this instance accepts (the autoscaling target).'),
+    draining: this.gauge('draining', '1 while draining.'),
+    routers: this.gauge('worker_routers', 'Routers per worker.', ['worker']),
+    workerConsumers: this.gauge('worker_consumers', 'Consumers per worker.', ['worker']),
+    cpu: this.gauge('worker_cpu', 'CPU per worker, share of one core.', ['worker']),
+  };
+  private health = new Gauge({
+    name: 'parley_consumer_health',
+    help: "Consumers by the black-screen doctor's verdict (cause is empty unless unhealthy).",
+    labelNames: ['instance', 'status', 'cause'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(
+    private instanceId: string,
+    private doctor?: HealthMetrics,
+  ) {
+    doctor?.counters.setInstance(instanceId);
+  }
+
+  async render(load: Load): Promise<{ contentType: string; body: string }> {
+    const instance = this.instanceId;
+    const g = this.gauges;
+    g.workers.set({ instance }, load.workers);
+    g.transports.set({ instance }, load.transports);
+    g.producers.set({ instance }, load.producers);
+    g.consumers.set({ instance }, load.consumers);
+    g.capacity.set({ instance }, load.capacity);
+    g.draining.set({ instance }, load.draining ? 1 : 0);
+    for (const gauge of [g.routers, g.workerConsumers, g.cpu]) gauge.reset();
+    for (const w of load.perWorker) {
+      const labels = { instance, worker: String(w.index) };
+      g.routers.set(labels, w.routers);
+      g.workerConsumers.set(labels, w.consumers);
+      g.cpu.set(labels, w.cpu);
+    }
+    const registries = [this.registry];
+    if (this.doctor) {
+      this.setHealth(this.doctor.verdicts());
+      registries.push(this.doctor.counters.registry);
+    }
+    const merged = Registry.merge(registries);
+    return { contentType: merged.contentType, body: await merged.metrics() };
+  }
+
+  /** Every status/cause pair, zeros included, so a series drops to 0 rather than vanishing. */
+  private setHealth(verdicts: Iterable<{ status: HealthStatus; cause: HealthCause | null }>): void {
+    const instance = this.instanceId;
+    const counts = new Map<string, number>();
+    const key = (status: HealthStatus, cause: string) => `${status}\t${cause}`;
+    for (const status of ['healthy', 'pending', 'paused-by-client'] as const) counts.set(key(status, ''), 0);
+    for (const cause of HealthCause.options) counts.set(key('unhealthy', cause), 0);
+    for (const v of verdicts) counts.set(key(v.status, v.cause ?? ''), (counts.get(key(v.status, v.cause ?? '')) ?? 0) + 1);
+    for (const [k, n] of counts) {
+      const [status = '', cause = ''] = k.split('\t');
+      this.health.set({ instance, status, cause }, n);
+    }
+  }
+
+  private gauge(name: string, help: string, extra: string[] = []): Gauge<string> {
+    return new Gauge({ name: `parley_media_${name}`, help, labelNames: ['instance', ...extra], registers: [this.registry] });
+  }
 }
 
 /** /metrics, /healthz and /readyz (503 while draining) for Prometheus and orchestrators. */
@@ -87,11 +114,13 @@ export async function serveMetrics(
   load: () => Promise<Load>,
   health?: HealthMetrics,
 ): Promise<http.Server> {
+  const metrics = new MediaMetrics(instanceId, health);
   const server = http.createServer((req, res) => {
-    void load().then(
-      (current) => {
+    void load()
+      .then(async (current) => {
         if (req.url === '/metrics') {
-          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(instanceId, current, health));
+          const { contentType, body } = await metrics.render(current);
+          res.writeHead(200, { 'content-type': contentType }).end(body);
         } else if (req.url === '/healthz') {
           res.writeHead(200).end('ok');
         } else if (req.url === '/readyz') {
@@ -99,9 +128,8 @@ export async function serveMetrics(
         } else {
           res.writeHead(404).end();
         }
-      },
-      (err: Error) => res.writeHead(500).end(err.message),
-    );
+      })
+      .catch((err: Error) => res.writeHead(500).end(err.message));
   });
   // A port in use is the operator's to fix: it fails the start (MEDIA_METRICS_PORT), not later.
   await new Promise<void>((resolve, reject) => {

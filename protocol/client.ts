@@ -6,6 +6,7 @@ import { Lobby } from './presence.ts';
 import { RtpCapabilities } from './webrtc.ts';
 import { Id, PeerInfo, ProducerInfo, RoomId } from './room.ts';
 import { MAX_REPORTED_SPANS } from './limits.ts';
+import { ConsumerNotice, PublisherLayers } from './publisher.ts';
 import { ClientRemedy as Remedy, SpanRecord } from './telemetry.ts';
 
 /** Bumped on any incompatible change; the client sends it as `?v=` when it opens the WebSocket. */
@@ -113,6 +114,10 @@ export const clientNotifications = {
   mediaReset: z.object({ producers: z.array(ProducerInfo) }),
   /** The black-screen doctor asks the client to repair one thing (see docs/observability.md). */
   remedy: Remedy,
+  /** Dynacast and the doctor's bandwidth repair: send only these simulcast layers of one of our producers. */
+  publisherLayers: PublisherLayers,
+  /** The doctor's verdict on one of our consumers changed: why a tile is black or frozen, and the repair. */
+  consumerNotice: ConsumerNotice,
   lobby: Lobby,
 } as const;
 
@@ -136,6 +141,8 @@ export const ClientNotification = z.discriminatedUnion('notification', [
   z.object({ notification: z.literal('audioLevels'), data: clientNotifications.audioLevels }),
   z.object({ notification: z.literal('mediaReset'), data: clientNotifications.mediaReset }),
   z.object({ notification: z.literal('remedy'), data: clientNotifications.remedy }),
+  z.object({ notification: z.literal('publisherLayers'), data: clientNotifications.publisherLayers }),
+  z.object({ notification: z.literal('consumerNotice'), data: clientNotifications.consumerNotice }),
   z.object({ notification: z.literal('lobby'), data: clientNotifications.lobby }),
 ]) satisfies z.ZodType<ClientNotification>;
 

@@ -3,6 +3,7 @@ import { ANY_ROOM } from './auth.ts';
 import { ErrorBody } from './errors.ts';
 import { DisplayName, RoomId } from './room.ts';
 import { RoomDiagnosis, SpanRecord, TraceSummary } from './telemetry.ts';
+import { Incident } from './incidents.ts';
 
 /** The HTTP endpoints signaling serves next to the WebSocket, and the shape of each answer. */
 export const httpPaths = {
@@ -10,6 +11,7 @@ export const httpPaths = {
   devToken: '/api/dev/token',
   debugRooms: '/debug/api/rooms',
   debugTraces: '/debug/api/traces',
+  debugIncidents: '/debug/api/incidents',
 } as const;
 
 /** Every refusal: the status says the class (400, 401, 403, 404), the body the reason. */
@@ -46,3 +48,7 @@ export type DebugTracesResponse = z.infer<typeof DebugTracesResponse>;
 /** GET /debug/api/traces/:traceId (admin token). */
 export const DebugTraceResponse = z.object({ traceId: z.string(), spans: z.array(SpanRecord) });
 export type DebugTraceResponse = z.infer<typeof DebugTraceResponse>;
+
+/** GET /debug/api/incidents (admin token): open incidents first, then the most recent ended ones. */
+export const DebugIncidentsResponse = z.object({ incidents: z.array(Incident), correlator: z.string().nullable() });
+export type DebugIncidentsResponse = z.infer<typeof DebugIncidentsResponse>;

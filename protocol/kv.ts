@@ -13,6 +13,10 @@ export const buckets = {
   presence: 'parley-presence',
   /** membershipKey (the hash of a resume token) → MembershipRecord. */
   memberships: 'parley-memberships',
+  /** incident id → Incident (open and recently ended). */
+  incidents: 'parley-incidents',
+  /** `leader` → the signaling instance that correlates incidents now (a lease: its bucket's TTL ends it). */
+  correlator: 'parley-correlator',
 } as const;
 
 export function roomPartKey(roomId: string, instanceId: string): string {

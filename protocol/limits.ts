@@ -9,6 +9,8 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
 /** Consumers in one `reportConsumerStats` (a client showing more reports the first ones). */
 export const MAX_REPORTED_CONSUMERS = 256;
+/** Producers in one `reportProducerStats` (microphone, camera, screen, screen audio). */
+export const MAX_REPORTED_PRODUCERS = 8;
 /** Spans in one `reportSpans` batch. */
 export const MAX_REPORTED_SPANS = 64;
 /** Spans one connection may report per second on average (a browser sends a few per user action)... */

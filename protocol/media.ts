@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { MAX_LEASES_PER_RENEWAL } from './limits.ts';
 import { Empty, mediaOperations } from './operations.ts';
+import { ConsumerNotice, PublisherCause, PublisherLayers } from './publisher.ts';
+import { Remediation } from './health.ts';
 import { ClientRemedy, RoomDiagnosis } from './telemetry.ts';
 import { RtpCapabilities, RtpParameters } from './webrtc.ts';
 import { DisplayName, Id, MediaKind, PeerInfo, ProducerInfo, RoomId, Source } from './room.ts';
@@ -104,6 +106,18 @@ export const RoomEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('consumerClosed'), roomId: RoomId, peerId: Id, consumerId: Id, producerId: Id }),
   // Addressed to one peer: a repair the black-screen doctor needs from its client.
   z.object({ type: z.literal('remedy'), roomId: RoomId, peerId: Id, remedy: ClientRemedy }),
+  // Addressed to one peer, the publisher: the simulcast layers to send (dynacast, or a bandwidth repair).
+  z.object({ type: z.literal('publisherLayers'), roomId: RoomId, peerId: Id, layers: PublisherLayers }),
+  // Addressed to one peer, the viewer: the doctor's verdict on one of its consumers changed.
+  z.object({ type: z.literal('consumerNotice'), roomId: RoomId, peerId: Id, notice: ConsumerNotice }),
+  // For the room's other media-worker instances: the verdict on a producer's publisher changed (null: fine), so
+  // consumers of it piped elsewhere carry the publisher's cause too. Clients are not told.
+  z.object({
+    type: z.literal('producerVerdict'),
+    roomId: RoomId,
+    producerId: Id,
+    fault: z.object({ cause: PublisherCause, detail: z.string().max(512), repair: Remediation.nullable() }).nullable(),
+  }),
 ]);
 export type RoomEvent = z.infer<typeof RoomEvent>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConsumerOptions, DtlsParameters, IceParameters, RtpCapabilities, RtpParameters, TransportOptions } from './webrtc.ts';
 import { Id, MediaKind, Source } from './room.ts';
+import { ProducerStatsReport } from './publisher.ts';
 import { ConsumerStatsReport } from './telemetry.ts';
 
 export const Empty = z.object({}).strict();
@@ -114,6 +115,12 @@ export const mediaOperations = {
   /** About once a second: what the client sees of each consumer, for the black-screen doctor. */
   reportConsumerStats: {
     request: ConsumerStatsReport,
+    response: Empty,
+    requires: 'member',
+  },
+  /** About once a second: what the client sends of each producer (layers, limits, track state), for the doctor. */
+  reportProducerStats: {
+    request: ProducerStatsReport,
     response: Empty,
     requires: 'member',
   },

@@ -16,6 +16,8 @@ export const subjects = {
   membershipTakeovers: `${root}.session.*.takeover`,
   /** Finished spans of every process, for the trace stores of signaling instances (distributed mode). */
   telemetrySpans: `${root}.telemetry.spans`,
+  /** Every media-worker's unhealthy verdicts, once a second, for the incident correlator. */
+  doctorVerdicts: `${root}.doctor.verdicts`,
 } as const;
 
 /** Tokens used in subjects must not contain subject syntax. */

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { MAX_REPORTED_CONSUMERS } from './limits.ts';
 import { DisplayName, Id, MediaKind, RoomId, Source } from './room.ts';
+import { HealthCause, HealthStatus, Remediation } from './health.ts';
+import { ProducerHealth } from './publisher.ts';
+
+export { HealthCause, HealthStatus, Remediation } from './health.ts';
 
 /*
  * Observability contracts: finished spans as they travel between tiers (browser → signaling, every process →
@@ -45,39 +49,6 @@ export const SpanRecord = z.object({
 export type SpanRecord = z.infer<typeof SpanRecord>;
 
 /** Spans per `reportSpans` request, and the most a store keeps per trace. */
-
-/**
- * Why a consumer shows no picture, worst first: the doctor names the first that applies. A consumer with none
- * of these is healthy (or pending in its first seconds, or paused on purpose by its client).
- */
-export const HealthCause = z.enum([
-  'codec-unsupported',
-  'producer-closed',
-  'transport-not-connected',
-  'producer-paused',
-  'consumer-never-resumed',
-  'no-rtp-from-producer',
-  'layer-unavailable',
-  'no-key-frame',
-  'decoder-stall',
-]);
-export type HealthCause = z.infer<typeof HealthCause>;
-
-export const HealthStatus = z.enum(['healthy', 'pending', 'paused-by-client', 'unhealthy']);
-export type HealthStatus = z.infer<typeof HealthStatus>;
-
-/** What the doctor can do about a cause; each attempt is recorded as a span in the consumer's trace. */
-export const Remediation = z.enum([
-  'request-key-frame',
-  'resume-consumer',
-  'restart-ice',
-  'reset-media',
-  'reconsume',
-  'close-consumer',
-  // layer-unavailable: prefer the lowest spatial layer, the one most likely to arrive.
-  'set-preferred-layers',
-]);
-export type Remediation = z.infer<typeof Remediation>;
 
 /** What the client sees of one consumer: running totals from its inbound-rtp stats, and the track's state. */
 export const ClientConsumerStats = z.object({
@@ -135,6 +106,10 @@ export const ConsumerHealth = z.object({
   }),
   client: ClientConsumerStats.extend({ at: z.number() }).nullable(),
   remediations: z.array(z.object({ action: Remediation, at: z.number(), cause: HealthCause })),
+  /** The media-worker instance that forwards it, and the one its producer is piped from (null: local). */
+  instanceId: Id.optional(),
+  pipedFrom: Id.nullable().optional(),
+  workerPid: z.number().int().optional(),
 });
 export type ConsumerHealth = z.infer<typeof ConsumerHealth>;
 
@@ -151,6 +126,8 @@ export const RoomDiagnosis = z.object({
         z.object({ id: Id, kind: MediaKind, source: Source, paused: z.boolean(), score: z.number(), packetCount: z.number() }),
       ),
       consumers: z.array(ConsumerHealth),
+      /** The doctor's verdict on each of the peer's producers (the publisher's side). */
+      publishing: z.array(ProducerHealth).optional(),
     }),
   ),
 });
@@ -163,5 +140,7 @@ export type RoomDiagnosis = z.infer<typeof RoomDiagnosis>;
 export const ClientRemedy = z.discriminatedUnion('action', [
   z.object({ action: z.literal('restart-ice'), transportId: Id, cause: HealthCause }),
   z.object({ action: z.literal('reconsume'), consumerId: Id, producerId: Id, cause: HealthCause }),
+  // The publisher's side: capture the producer's source again (the track ended, or its encoder stalled).
+  z.object({ action: z.literal('reacquire-track'), producerId: Id, cause: HealthCause }),
 ]);
 export type ClientRemedy = z.infer<typeof ClientRemedy>;

@@ -15,6 +15,7 @@ import {
 import { CloseCode, closeCodeMeaning } from '../protocol/close-codes.ts';
 import { ErrorCode, errorMeaning } from '../protocol/errors.ts';
 import {
+  DebugIncidentsResponse,
   DebugRoomsResponse,
   DebugTraceResponse,
   DebugTracesResponse,
@@ -25,6 +26,7 @@ import {
   VersionResponse,
 } from '../protocol/http.ts';
 import * as limits from '../protocol/limits.ts';
+import { PROBLEM_REPORT_SCHEMA, ProblemReport } from '../protocol/problem-report.ts';
 import { requirementMeaning } from '../protocol/operations.ts';
 
 /**
@@ -61,6 +63,7 @@ export function generate(): { markdown: string; schema: string } {
     { method: 'GET', path: `${httpPaths.debugRooms}?q=`, auth: 'Bearer admin token', response: DebugRoomsResponse },
     { method: 'GET', path: `${httpPaths.debugTraces}?limit=`, auth: 'Bearer admin token', response: DebugTracesResponse },
     { method: 'GET', path: `${httpPaths.debugTraces}/:traceId`, auth: 'Bearer admin token', response: DebugTraceResponse },
+    { method: 'GET', path: httpPaths.debugIncidents, auth: 'Bearer admin token', response: DebugIncidentsResponse },
   ];
 
   const bundle = {
@@ -71,6 +74,7 @@ export function generate(): { markdown: string; schema: string } {
       ClientResponse: json(ClientResponse, 'output'),
       AccessClaims: json(AccessClaims, 'output'),
       HttpError: json(HttpError, 'output'),
+      ProblemReport: json(ProblemReport, 'output'),
       ...Object.fromEntries(
         methods.flatMap((m) => [
           [`${m.name}.request`, m.request],
@@ -179,6 +183,13 @@ export function generate(): { markdown: string; schema: string } {
       block(json(e.response, 'output')),
       '',
     ]),
+    '## Problem report',
+    '',
+    `The document a client exports with "Report a problem" (\`schema: "${PROBLEM_REPORT_SCHEMA}"\`), which an operator`,
+    'opens in /debug; `$defs.ProblemReport` in the JSON Schema.',
+    '',
+    block(json(ProblemReport, 'output')),
+    '',
   ];
   return { markdown: md.join('\n'), schema: `${JSON.stringify(bundle, null, 2)}\n` };
 }

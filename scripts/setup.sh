@@ -52,7 +52,7 @@ fi
 bash media-worker/worker-build/build.sh
 
 # The web bundle, rebuilt when its sources (or the shared contracts) are newer than the last build.
-if [[ ! -f web/dist/index.html ]] || [[ -n "$(find web/src web/index.html web/vite.config.ts protocol package-lock.json -newer web/dist/index.html -print -quit)" ]]; then
+if [[ ! -f web/dist/index.html ]] || [[ -n "$(find web/src web/index.html web/vite.config.ts protocol client tracing package-lock.json -newer web/dist/index.html -print -quit)" ]]; then
   say "building the web app"
   npx vite build web --logLevel error
 fi

@@ -58,7 +58,7 @@ export async function createSignaling({
   const metrics = new Metrics();
   metrics.memberships = () => memberships.size;
   const deps = { media, placement, memberships, lobby, metrics, traces };
-  const debug = await createDebugApi(bus, config, media, traces?.store);
+  const debug = await createDebugApi(bus, config, media, traces?.store, config.instanceId);
   const sockets = new Set<WSContext>();
   const limits = new ConnectionLimits({
     perIdentity: config.maxConnectionsPerIdentity,
@@ -79,7 +79,9 @@ export async function createSignaling({
       ? c.json({ ready: true, mediaWorkers: live.length })
       : c.json({ ready: false, reason: 'no media worker' }, 503);
   });
-  app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', (c) =>
+    c.text(metrics.render() + debug.incidents.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+  );
   app.get(httpPaths.version, (c) => c.json({ protocol: CLIENT_PROTOCOL_VERSION } satisfies VersionResponse));
   app.route('/debug/api', debug.app);
   if (config.devTokens) {

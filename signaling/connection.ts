@@ -41,7 +41,7 @@ export interface ConnectionDeps {
 /** Media operations go to the peer's media worker unchanged but for room and peer ids. */
 type Forwarded = MediaOperation;
 /** Once a second per client: a span each would bury the traces worth reading. */
-const untraced = new Set<ClientMethod>(['reportSpans', 'reportConsumerStats']);
+const untraced = new Set<ClientMethod>(['reportSpans', 'reportConsumerStats', 'reportProducerStats']);
 const producerChanges = new Set<Forwarded>(['produce', 'closeProducer', 'pauseProducer', 'resumeProducer']);
 
 /**

@@ -3,7 +3,14 @@ import type { Context } from 'hono';
 import type { Bus } from '../bus/bus.ts';
 import { KvCache } from '../bus/kv-cache.ts';
 import { ParleyError } from '../protocol/errors.ts';
-import type { DebugRoomsResponse, DebugTraceResponse, DebugTracesResponse, HttpError } from '../protocol/http.ts';
+import type {
+  DebugIncidentsResponse,
+  DebugRoomsResponse,
+  DebugTraceResponse,
+  DebugTracesResponse,
+  HttpError,
+} from '../protocol/http.ts';
+import { Correlator } from './incidents/correlator.ts';
 import { REGISTRY_TTL_MS, RoomPart } from '../protocol/media.ts';
 import { buckets, parseRoomPartKey } from '../protocol/kv.ts';
 import type { RoomDiagnosis } from '../protocol/telemetry.ts';
@@ -16,6 +23,8 @@ const DIAGNOSE_TIMEOUT_MS = 2000;
 
 export interface DebugApi {
   app: Hono;
+  /** The fleet's incidents (one per root cause), for /debug and /metrics. */
+  incidents: Correlator;
   close(): void;
 }
 
@@ -28,7 +37,9 @@ export async function createDebugApi(
   auth: TokenPolicy & { secret: string },
   media: MediaClient,
   store: TraceStore | undefined,
+  instanceId: string,
 ): Promise<DebugApi> {
+  const incidents = await Correlator.open(bus, instanceId);
   const parts = await KvCache.open(
     await bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS }),
     (v) => RoomPart.safeParse(v).data,
@@ -81,7 +92,18 @@ export async function createDebugApi(
     return c.json({ traceId, spans: store?.get(traceId) ?? [] } satisfies DebugTraceResponse);
   });
 
-  return { app, close: () => parts.close() };
+  app.get('/incidents', async (c) =>
+    c.json({ incidents: incidents.list(), correlator: await incidents.leader() } satisfies DebugIncidentsResponse),
+  );
+
+  return {
+    app,
+    incidents,
+    close: () => {
+      parts.close();
+      incidents.close();
+    },
+  };
 }
 
 /** 401 without a valid token, 403 for a valid one without the admin claim; undefined when allowed. */

@@ -2,11 +2,15 @@ import { wsconnect } from '@nats-io/nats-core';
 import { describeStartupFailure, StartupError } from '../config/startup.ts';
 import { NatsBus } from '../bus/nats.ts';
 import { describeNatsFailure, natsOptionsFromEnv } from '../bus/nats-options.ts';
-import { otlpTracesUrl } from '../tracing/otlp-json.ts';
+import { otlpTarget } from '../tracing/otlp-json.ts';
 import { recentTraces } from '../tracing/recent.ts';
+import { startSdkTracing } from '../tracing/sdk.ts';
 import { TracedBus } from '../tracing/traced-bus.ts';
 import { serverConfigFromEnv, signalingConfigFromEnv } from './config.ts';
 import { serveSignalingOnDeno } from './runtime/deno.ts';
+import { log, setLogService } from '../tracing/log.ts';
+
+setLogService(Deno.env.get('OTEL_SERVICE_NAME') ?? 'parley-signaling');
 
 /**
  * The signaling process on Deno, e.g. at the edge: the same app as main.ts. Edge runtimes have no raw TCP, so
@@ -30,9 +34,13 @@ async function main(): Promise<void> {
     },
   );
   const bus = new TracedBus(new NatsBus(connection));
-  // Deno's own OpenTelemetry (OTEL_DENO=true) exports our spans over OTLP; the dashboard's store fills from the relay.
-  const traces = recentTraces({ relay: bus, collect: true, otlpUrl: otlpTracesUrl(env) });
-  if (config.devTokensRefused) console.warn(`[signaling] PARLEY_DEV_TOKENS ignored: ${config.devTokensRefused}`);
+  // Our spans go to every instance's /debug store through the relay, and to OTLP when it is configured.
+  const traces = recentTraces({ relay: bus, collect: true, otlp: otlpTarget(env) });
+  // Deno's built-in OpenTelemetry (OTEL_DENO=true) takes the API over: then our spans go to OTLP only, not /debug.
+  const builtIn = env.OTEL_DENO === 'true';
+  if (builtIn) log.warn('OTEL_DENO=true: Deno’s own OpenTelemetry exports the spans; /debug will not show this instance’s');
+  const stopTracing = builtIn ? () => Promise.resolve() : startSdkTracing('parley-signaling', [traces.processor], env);
+  if (config.devTokensRefused) log.warn(`PARLEY_DEV_TOKENS ignored: ${config.devTokensRefused}`);
   const running = await serveSignalingOnDeno({
     bus,
     config,
@@ -42,12 +50,13 @@ async function main(): Promise<void> {
     traces,
     tls,
   });
-  console.log(`[signaling] listening on ${running.url} (Deno, NATS ${nats.servers.join(',')})`);
+  log.info(`listening on ${running.url} (Deno, NATS ${nats.servers.join(',')})`);
 
   Deno.addSignalListener('SIGTERM', () => {
     void running
       .drain()
       .then(() => traces.stop())
+      .then(() => stopTracing())
       .then(() => bus.close())
       .finally(() => Deno.exit(0));
   });
@@ -62,6 +71,6 @@ async function readTls(certFile: string, keyFile: string): Promise<{ cert: strin
 }
 
 main().catch((err: unknown) => {
-  console.error(`[signaling] ${describeStartupFailure(err)}`);
+  log.error(describeStartupFailure(err));
   Deno.exit(1);
 });

@@ -6,6 +6,9 @@ import { serverConfigFromEnv, signalingConfigFromEnv } from './config.ts';
 import { loadTls } from './tls.ts';
 import { serveSignalingOnNode } from './runtime/node.ts';
 import { startTracing } from '../tracing/node.ts';
+import { log, setLogService } from '../tracing/log.ts';
+
+setLogService(process.env.OTEL_SERVICE_NAME ?? 'parley-signaling');
 
 /** The signaling process of the distributed mode on Node: NATS_URL is required. */
 async function main(): Promise<void> {
@@ -17,7 +20,7 @@ async function main(): Promise<void> {
   // Every message carries its trace context, so one trace crosses the bus.
   const bus = new TracedBus(await connectBus(nats, `signaling ${config.instanceId}`));
   const tracing = startTracing({ service: 'parley-signaling', relay: bus, collect: true });
-  if (config.devTokensRefused) console.warn(`[signaling] PARLEY_DEV_TOKENS ignored: ${config.devTokensRefused}`);
+  if (config.devTokensRefused) log.warn(`PARLEY_DEV_TOKENS ignored: ${config.devTokensRefused}`);
   const running = await serveSignalingOnNode({
     bus,
     config,
@@ -27,7 +30,7 @@ async function main(): Promise<void> {
     webRoot: server.webRoot,
     traces: tracing,
   });
-  console.log(`[signaling] listening on ${running.url} (NATS ${nats.servers.join(',')})`);
+  log.info(`listening on ${running.url} (NATS ${nats.servers.join(',')})`);
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
@@ -41,6 +44,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`[signaling] ${describeStartupFailure(err)}`);
+  log.error(describeStartupFailure(err));
   process.exit(1);
 });

@@ -34,5 +34,11 @@ export function notificationFor(event: RoomEvent, selfPeerId: string): ClientNot
         : { notification: 'consumerClosed', data: { consumerId: event.consumerId, producerId: event.producerId } };
     case 'remedy':
       return event.peerId !== selfPeerId ? null : { notification: 'remedy', data: event.remedy };
+    case 'publisherLayers':
+      return event.peerId !== selfPeerId ? null : { notification: 'publisherLayers', data: event.layers };
+    case 'consumerNotice':
+      return event.peerId !== selfPeerId ? null : { notification: 'consumerNotice', data: event.notice };
+    case 'producerVerdict':
+      return null;
   }
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { generate } from 'selfsigned';
 import { StartupError } from '../config/startup.ts';
+import { log } from '../tracing/log.ts';
 
 export interface TlsFiles {
   key: string;
@@ -46,7 +47,7 @@ export async function loadTls(
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(keyFile, pems.private, { mode: 0o600 });
   fs.writeFileSync(certFile, pems.cert);
-  console.log(`[signaling] generated a self-signed certificate for localhost in ${dir}`);
+  log.info('generated a self-signed certificate for localhost', { dir });
   return { cert: pems.cert, key: pems.private };
 }
 

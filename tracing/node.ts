@@ -1,10 +1,10 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { hostDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Bus } from '../bus/bus.ts';
-import { otlpTracesUrl } from './otlp-json.ts';
+import { keyValues, otlpTarget } from './otlp-json.ts';
 import { recentTraces } from './recent.ts';
 import type { SpanSink } from './sink.ts';
 import type { TraceStore } from './store.ts';
@@ -27,17 +27,25 @@ export interface TracingOptions {
 
 /**
  * OpenTelemetry for a Node process (@opentelemetry/sdk-node): OTLP/HTTP export when
- * OTEL_EXPORTER_OTLP_ENDPOINT is set, and recent traces in memory or on the bus for the /debug dashboard.
- * Only traces: metrics are Prometheus (/metrics), and no auto-instrumentation (our own spans say more).
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set (with OTEL_EXPORTER_OTLP_HEADERS), and recent traces in memory or on the
+ * bus for the /debug dashboard. The resource: OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME (else `service`),
+ * the host and the process. Only traces: metrics are Prometheus (/metrics), and no auto-instrumentation (our
+ * own spans say more).
  */
 export function startTracing({ service, relay, collect = false, env = process.env }: TracingOptions): Tracing {
-  const otlpUrl = otlpTracesUrl(env);
-  const recent = recentTraces({ relay, collect, otlpUrl });
+  const otlp = otlpTarget(env);
+  const recent = recentTraces({ relay, collect, otlp });
   const processors: SpanProcessor[] = [recent.processor];
-  if (otlpUrl) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpUrl })));
+  if (otlp) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: otlp.url, headers: otlp.headers })));
+  const configured = keyValues(env.OTEL_RESOURCE_ATTRIBUTES);
   const sdk = new NodeSDK({
-    resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? service }),
-    autoDetectResources: false,
+    resource: resourceFromAttributes({
+      ...configured,
+      'service.name': env.OTEL_SERVICE_NAME ?? configured['service.name'] ?? service,
+    }),
+    // Host and process attributes (detected); the OTEL_* ones above come from `env`, so tests can pass their own.
+    autoDetectResources: true,
+    resourceDetectors: [hostDetector, processDetector],
     spanProcessors: processors,
     metricReaders: [],
     logRecordProcessors: [],

@@ -4,6 +4,7 @@ import { collectSpans, SpanRelay } from './relay.ts';
 import { spanSink } from './sink.ts';
 import type { SpanSink } from './sink.ts';
 import { TraceStore } from './store.ts';
+import type { OtlpTarget } from './otlp-json.ts';
 
 export interface RecentTraces extends SpanSink {
   /** What the /debug dashboard reads: this process's spans, or (with `collect`) everyone's from the relay. */
@@ -16,16 +17,16 @@ export interface RecentTraces extends SpanSink {
 /**
  * The trace store behind /debug and the way spans reach it, the same on every runtime: embedded, spans stay in
  * this process; distributed (`relay`), every process shares its spans over the bus and signaling instances
- * (`collect`) keep everyone's. The browser's spans go the same way, and to OTLP when `otlpUrl` is set.
+ * (`collect`) keep everyone's. The browser's spans go the same way, and to OTLP when `otlp` is set.
  */
 export function recentTraces({
   relay,
   collect = false,
-  otlpUrl,
+  otlp,
 }: {
   relay?: Bus;
   collect?: boolean;
-  otlpUrl?: string;
+  otlp?: OtlpTarget;
 }): RecentTraces {
   const store = new TraceStore();
   const relayProcessor = relay ? new SpanRelay(relay) : undefined;
@@ -33,7 +34,7 @@ export function recentTraces({
   return {
     store,
     processor: relayProcessor ?? store.processor(),
-    ...spanSink(relayProcessor ?? store, otlpUrl),
+    ...spanSink(relayProcessor ?? store, otlp),
     stop: () => collecting?.unsubscribe(),
   };
 }

@@ -1,5 +1,6 @@
 import type { SpanRecord } from '../protocol/telemetry.ts';
 import { exportOtlpJson } from './otlp-json.ts';
+import type { OtlpTarget } from './otlp-json.ts';
 import type { SpanRelay } from './relay.ts';
 import type { TraceStore } from './store.ts';
 
@@ -8,13 +9,13 @@ export interface SpanSink {
   sink(service: string, records: SpanRecord[]): void;
 }
 
-/** Into the local store (embedded) or onto the relay (distributed), and to OTLP when `otlpUrl` is set. */
-export function spanSink(target: TraceStore | SpanRelay, otlpUrl: string | undefined): SpanSink {
+/** Into the local store (embedded) or onto the relay (distributed), and to OTLP when `otlp` is set. */
+export function spanSink(target: TraceStore | SpanRelay, otlp: OtlpTarget | undefined): SpanSink {
   return {
     sink(service, records) {
       if ('send' in target) target.send(records);
       else target.add(records);
-      if (otlpUrl) void exportOtlpJson(otlpUrl, service, records).catch((err: Error) => console.warn(`[tracing] ${err.message}`));
+      if (otlp) void exportOtlpJson(otlp, service, records).catch((err: Error) => console.warn(`[tracing] ${err.message}`));
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Bus, KvStore } from '../../bus/bus.ts';
 import { MEDIA_PROTOCOL_VERSION, REGISTRY_TTL_MS } from '../../protocol/media.ts';
 import type { MediaWorkerLoad } from '../../protocol/media.ts';
 import { buckets } from '../../protocol/kv.ts';
+import { log, reason } from '../../tracing/log.ts';
 
 export const HEARTBEAT_MS = 2000;
 
@@ -42,5 +43,5 @@ export class Registry {
 }
 
 function logFailure(err: unknown): void {
-  console.error('[media-worker] registry write failed:', err instanceof Error ? err.message : err);
+  log.error('registry write failed', { error: reason(err) });
 }

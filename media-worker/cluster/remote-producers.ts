@@ -5,7 +5,7 @@ import type { RtpParameters } from '../../protocol/webrtc.ts';
 import type { Federation } from './federation.ts';
 import type { ProducerData } from '../sfu/peer.ts';
 
-type Piped = { producer: types.Producer<ProducerData>; router: types.Router };
+type Piped = { producer: types.Producer<ProducerData>; router: types.Router; instanceId: string };
 
 const OWNER_WAIT_MS = 1_500;
 
@@ -103,7 +103,7 @@ export class RemoteProducers {
         appData: { peerId, source },
       });
       producer.observer.once('close', () => transport.close());
-      return { router, producer };
+      return { router, producer, instanceId: owner.instanceId };
     } catch (err) {
       transport.close();
       throw err;

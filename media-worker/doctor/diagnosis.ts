@@ -26,5 +26,6 @@ export async function diagnosePeer(peer: Peer, doctor: Doctor): Promise<PeerDiag
       }),
     ),
     consumers: doctor.health(peer.id),
+    publishing: doctor.publishing(peer.id),
   };
 }

@@ -11,9 +11,14 @@ import type { ProducerData } from '../sfu/peer.ts';
 import { mediaAttributes, mediasoupCall } from '../sfu/spans.ts';
 import type { MediaIds } from '../sfu/spans.ts';
 import { ConsumerWatch, ProducerWatch, RemediationLog, TransportWatch } from './watches.ts';
+import { Publishers } from './publishers.ts';
+import type { PublisherFault } from './publishers.ts';
+import type { ClientProducerStats, ConsumerNotice, ProducerHealth } from '../../protocol/publisher.ts';
+import type { UnhealthyConsumer, UnhealthyProducer } from '../../protocol/incidents.ts';
 
 export { DOCTOR_TICK_MS } from './watches.ts';
 import type { ConsumerOwner } from './watches.ts';
+import { log } from '../../tracing/log.ts';
 
 const TOMBSTONE_MS = 60_000;
 /** A client report older than this no longer says what the client shows. */
@@ -27,7 +32,13 @@ const BACKOFF_MS: Record<Remediation, number> = {
   'restart-ice': 10_000,
   'reset-media': 15_000,
   reconsume: 10_000,
+  // The publisher's side (publishers.ts keeps its own backoffs).
+  'lower-top-layer': 3_000,
+  'restart-send-ice': 10_000,
+  'reacquire-track': 10_000,
 };
+/** A repair is "under way" on a viewer's tile for this long after it was tried. */
+const REPAIR_SHOWN_MS = 10_000;
 /** transport-not-connected: how long after an ICE restart was asked for the client is told to rebuild. */
 const RESET_AFTER_RESTART_MS = 2_000;
 /** decoder-stall: how long a key frame may take to cure it before the client is asked to consume again. */
@@ -41,6 +52,9 @@ export interface DoctorDeps {
   /** Closes a peer's transports and tells its client to build them again. */
   resetMedia: (peerId: string) => void;
   counters: HealthCounters;
+  /** Dynacast (sfu/dynacast.ts): a ceiling on a producer's simulcast layers, and what it sends now. */
+  limitLayers: (producerId: string, cap: { max: number; reason: 'bandwidth' | 'cpu' } | undefined) => void;
+  layers: (producerId: string) => { max: number; reason: NonNullable<ProducerHealth['layerReason']>; top: number } | undefined;
 }
 
 /** A consumer that is gone (or never was), kept for a while: what its client still shows is evidence. */
@@ -67,8 +81,63 @@ export class Doctor {
   private lastReportAt = new Map<string, number>();
   private resetAt = new Map<string, number>();
   private busy = false;
+  /** The publishers' side: a verdict per producer of a peer connected here. */
+  private publishers: Publishers;
+  /** What each viewer was last told of each consumer (consumerId → key), so only changes are sent. */
+  private told = new Map<string, string>();
 
-  constructor(private deps: DoctorDeps) {}
+  constructor(private deps: DoctorDeps) {
+    const { roomId, publish, counters } = deps;
+    this.publishers = new Publishers({
+      tell: (peerId, remedy) => publish({ type: 'remedy', roomId, peerId, remedy }),
+      limitLayers: deps.limitLayers,
+      layers: deps.layers,
+      changed: (producerId, fault) => publish({ type: 'producerVerdict', roomId, producerId, fault }),
+      remediated: (action, cause) => counters.remediated(action, cause),
+    });
+  }
+
+  /** A new producer of a peer connected here: its publisher's side is judged too. */
+  watchProducer(producer: types.Producer<ProducerData>, transport: types.WebRtcTransport): void {
+    this.publishers.watch(producer, this.transports.get(transport.id) ?? this.watchTransport(transport));
+  }
+
+  /** What a publisher's client sends (reportProducerStats); producers it does not own are ignored. */
+  reportProducers(peerId: string, producers: ClientProducerStats[]): void {
+    this.publishers.report(peerId, producers);
+  }
+
+  /** Another instance's verdict on one of its producers, for our consumers piped from it. */
+  remoteProducerVerdict(producerId: string, fault: PublisherFault | null): void {
+    this.publishers.remoteVerdict(producerId, fault);
+  }
+
+  /** Every unhealthy consumer and producer of the room, for the incident correlator (protocol/incidents.ts). */
+  unhealthy(): { consumers: UnhealthyConsumer[]; producers: UnhealthyProducer[] } {
+    const roomId = this.deps.roomId;
+    const consumers: UnhealthyConsumer[] = [];
+    for (const w of this.watches.values()) {
+      if (w.verdict.status !== 'unhealthy' || !w.verdict.cause) continue;
+      consumers.push({
+        roomId,
+        consumerId: w.consumer.id,
+        peerId: w.owner.peerId,
+        producerId: w.consumer.producerId,
+        producerPeerId: w.owner.producerPeerId,
+        cause: w.verdict.cause,
+        since: w.since,
+        pipedFrom: w.owner.pipedFrom,
+        workerPid: w.workerPid,
+        repairs: [...new Set(w.remediations.list.filter((r) => r.cause === w.verdict.cause).map((r) => r.action))],
+      });
+    }
+    return { consumers, producers: this.publishers.unhealthy(roomId) };
+  }
+
+  /** This peer's producers as the doctor sees them. */
+  publishing(peerId: string): ProducerHealth[] {
+    return this.publishers.health(peerId);
+  }
 
   watchTransport(transport: types.WebRtcTransport): TransportWatch {
     const watch = new TransportWatch(transport);
@@ -105,7 +174,7 @@ export class Doctor {
       this.producers.set(producer.id, producerWatch);
     }
     const transportWatch = this.transports.get(transport.id) ?? this.watchTransport(transport);
-    const w = new ConsumerWatch(consumer, producerWatch, transportWatch, owner, consumerTrace);
+    const w = new ConsumerWatch(consumer, producerWatch, transportWatch, owner, consumerTrace, workerPid);
     this.watches.set(consumer.id, w);
     consumerTrace.event('created', { paused: consumer.paused });
     this.listen(w);
@@ -173,7 +242,7 @@ export class Doctor {
     if (this.busy) return;
     this.busy = true;
     try {
-      await this.sample(Date.now());
+      await Promise.all([this.sample(Date.now()), this.publishers.tick(Date.now())]);
       const now = Date.now();
       for (const w of this.watches.values()) this.judgeLive(w, now);
       for (const [key, tomb] of this.tombstones) {
@@ -247,6 +316,7 @@ export class Doctor {
     consumer.observer.once('close', () => {
       t.end({ 'parley.consumer.closed': true });
       this.watches.delete(consumer.id);
+      this.told.delete(consumer.id);
       const producerId = consumer.producerId;
       if (![...this.watches.values()].some((other) => other.producer === w.producer)) {
         if (this.producers.get(producerId) === w.producer) this.producers.delete(producerId);
@@ -272,8 +342,36 @@ export class Doctor {
   }
 
   private judgeLive(w: ConsumerWatch, now: number): void {
-    this.setVerdict(w, judge(w.observe(now)), now);
+    const fault = this.publishers.fault(w.consumer.producerId);
+    this.setVerdict(w, judge({ ...w.observe(now), publisher: fault }), now);
     if (w.verdict.cause) this.remedy(w, w.verdict.cause, now);
+    this.tellViewer(w, fault, now);
+  }
+
+  /** The viewer's tile says why it is black or frozen, and what is being done: told on every change. */
+  private tellViewer(w: ConsumerWatch, fault: PublisherFault | undefined, now: number): void {
+    const { verdict } = w;
+    const own = w.remediations.list.at(-1);
+    const repair =
+      verdict.cause && fault?.cause === verdict.cause
+        ? fault.repair
+        : own && own.cause === verdict.cause && now - own.at < REPAIR_SHOWN_MS
+          ? own.action
+          : null;
+    const key = verdict.status === 'unhealthy' ? `${verdict.cause}|${repair}` : 'fine';
+    const last = this.told.get(w.consumer.id);
+    if (key === last || (last === undefined && key === 'fine')) return;
+    this.told.set(w.consumer.id, key);
+    const notice: ConsumerNotice = {
+      consumerId: w.consumer.id,
+      producerId: w.consumer.producerId,
+      status: verdict.status,
+      cause: verdict.cause,
+      repair,
+      since: w.since,
+      traceId: w.trace.traceId,
+    };
+    this.deps.publish({ type: 'consumerNotice', roomId: this.deps.roomId, peerId: w.owner.peerId, notice });
   }
 
   private judgeGone(tomb: Tombstone, now: number): void {
@@ -376,7 +474,7 @@ export class Doctor {
     if (!w.remediations.tryRecord(action, cause, now, backoffMs)) return;
     this.deps.counters.remediated(action, cause);
     void w.trace.run('remediation', { action, cause }, fn).catch((err: Error) => {
-      console.warn(`[media-worker] ${action} for consumer ${w.consumer.id} (${cause}) failed: ${err.message}`);
+      log.warn('doctor repair failed', { action, cause, consumer: w.consumer.id, error: err.message });
     });
   }
 }

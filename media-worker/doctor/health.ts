@@ -1,5 +1,6 @@
 import type { HealthCause, HealthStatus } from '../../protocol/telemetry.ts';
 import type { MediaKind } from '../../protocol/room.ts';
+import type { PublisherCause } from '../../protocol/publisher.ts';
 
 /*
  * The black-screen doctor's judgement: a pure function from what was observed of one consumer to a verdict.
@@ -52,6 +53,8 @@ export interface LiveObservation {
   keyFrames: number;
   /** Consecutive client reports in which packets arrived but no frame was decoded (video, tile shown). */
   decodeStalls: number;
+  /** The producer's own verdict when its publisher is at fault (publisher-health.ts): it explains this consumer. */
+  publisher?: { cause: PublisherCause; detail: string };
 }
 
 export type Observation = GoneObservation | LiveObservation;
@@ -82,6 +85,8 @@ export function judge(o: Observation): Verdict {
   if (o.ageMs <= GRACE_MS) return { status: 'pending', cause: null, detail: 'just created' };
   if (o.paused)
     return unhealthy('consumer-never-resumed', `still paused ${seconds(o.ageMs)} after creation; the client never resumed it`);
+  // One cause at the publisher's end, named once on its producer, explains every viewer's picture.
+  if (o.publisher) return unhealthy(o.publisher.cause, `at the publisher: ${o.publisher.detail}`);
   const idle = o.producerIdleMs;
   if (idle !== undefined && idle > GRACE_MS)
     return unhealthy('no-rtp-from-producer', `the producer received no RTP for ${seconds(idle)}`);

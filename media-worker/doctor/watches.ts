@@ -119,6 +119,8 @@ export interface ConsumerOwner {
   peerId: string;
   producerPeerId: string;
   source: Source;
+  /** The media-worker instance the producer is piped from (null: it is local). */
+  pipedFrom: string | null;
 }
 
 /** One live consumer: the evidence the doctor gathers about it, its verdict and its remediations. */
@@ -155,6 +157,7 @@ export class ConsumerWatch {
     readonly transport: TransportWatch,
     readonly owner: ConsumerOwner,
     readonly trace: ConsumerTrace,
+    readonly workerPid = 0,
   ) {}
 
   /** Something telling happened (a score change, a stalled report, a resume): look every tick for a while. */

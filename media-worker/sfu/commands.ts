@@ -11,6 +11,10 @@ import type { HealthMetrics } from '../metrics.ts';
 import type { PeerRef } from '../cluster/leases.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { Room } from './room.ts';
+import type { VerdictReport } from '../../protocol/incidents.ts';
+import { log } from '../../tracing/log.ts';
+
+const VERDICT_REPORT_MS = 500;
 
 type RoomScoped = Exclude<MediaCommand, 'renewLeases'>;
 type RoomCommand<C extends RoomScoped> = (room: Room, request: MediaRequest<C>) => unknown;
@@ -34,6 +38,7 @@ const roomCommands: { [C in RoomScoped]: RoomCommand<C> } = {
   setConsumerPriority: (room, r) => room.setConsumerPriority(r),
   requestKeyFrame: (room, r) => room.requestKeyFrame(r),
   reportConsumerStats: (room, r) => room.reportConsumerStats(r),
+  reportProducerStats: (room, r) => room.reportProducerStats(r),
   pipeProducer: (room, r) => room.pipeProducer(r),
   diagnose: (room) => room.diagnose(),
 };
@@ -54,6 +59,7 @@ export class MediaCommands {
   private subscription?: Subscription;
   private sweeper?: ReturnType<typeof setInterval>;
   private doctorTimer?: ReturnType<typeof setInterval>;
+  private verdictTimer?: ReturnType<typeof setInterval>;
   /** The black-screen doctor's figures over every room, for /metrics. */
   readonly health: HealthMetrics = {
     counters: new HealthCounters(),
@@ -74,9 +80,10 @@ export class MediaCommands {
       void this.closeExpired();
       for (const room of this.rooms.values()) room.savePart();
     }, LEASE_RENEW_MS);
+    this.verdictTimer = setInterval(() => this.reportVerdicts(), VERDICT_REPORT_MS);
     this.doctorTimer = setInterval(() => {
       for (const room of this.rooms.values()) {
-        void room.doctor.tick().catch((err: Error) => console.error(`[media-worker] doctor of ${room.id}: ${err.message}`));
+        void room.tick().catch((err: Error) => log.error('doctor tick failed', { room: room.id, error: err.message }));
       }
     }, DOCTOR_TICK_MS);
   }
@@ -106,6 +113,18 @@ export class MediaCommands {
     }
   }
 
+  /** Twice a second, even when all is well: the doctor's unhealthy verdicts, for the incident correlator. */
+  private reportVerdicts(): void {
+    const all = [...this.rooms.values()].map((room) => room.doctor.unhealthy());
+    const report: VerdictReport = {
+      instanceId: this.instanceId,
+      at: Date.now(),
+      consumers: all.flatMap((a) => a.consumers).slice(0, 5_000),
+      producers: all.flatMap((a) => a.producers).slice(0, 1_000),
+    };
+    this.bus.publish(subjects.doctorVerdicts, report);
+  }
+
   /** Renews the peers we host and names the ones we do not, so their sessions can end cleanly. */
   private renew(peers: PeerRef[]): MediaResponse<'renewLeases'> {
     const unknown: PeerRef[] = [];
@@ -120,7 +139,7 @@ export class MediaCommands {
     for (const ref of this.leases.takeExpired()) {
       const room = this.rooms.get(ref.roomId);
       if (!room?.has(ref.peerId)) continue;
-      console.warn(`[media-worker] lease of ${ref.peerId} in ${ref.roomId} expired; closing its media`);
+      log.warn('lease expired: closing its media', { peer: ref.peerId, room: ref.roomId });
       room.leave(ref);
       this.closeRoom(room);
     }
@@ -131,9 +150,8 @@ export class MediaCommands {
     const started = performance.now();
     const rooms = [...this.rooms.values()].filter((r) => r.uses(dead));
     await Promise.all(rooms.map((r) => r.recover(dead)));
-    console.warn(
-      `[media-worker] recovered ${rooms.length} room(s) from worker ${dead.worker.pid} in ${Math.round(performance.now() - started)} ms`,
-    );
+    const ms = Math.round(performance.now() - started);
+    log.warn(`recovered ${rooms.length} room(s) from a dead worker`, { pid: dead.worker.pid, rooms: rooms.length, ms });
   }
 
   get roomCount(): number {
@@ -157,6 +175,7 @@ export class MediaCommands {
     this.subscription?.unsubscribe();
     clearInterval(this.sweeper);
     clearInterval(this.doctorTimer);
+    clearInterval(this.verdictTimer);
     for (const room of this.rooms.values()) room.close();
     this.rooms.clear();
     for (const sub of this.roomEvents.values()) sub.unsubscribe();

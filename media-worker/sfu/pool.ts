@@ -2,6 +2,7 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { MediaConfig } from '../config.ts';
 import { resolveWorkerBin } from './worker-bin.ts';
+import { log } from '../../tracing/log.ts';
 
 export interface PooledWorker {
   index: number;
@@ -93,7 +94,7 @@ export class WorkerPool {
     });
     const pooled: PooledWorker = { index, worker, webRtcServer, routers: 0, consumers: 0 };
     worker.on('died', (err) => {
-      console.error(`[media-worker] mediasoup worker ${worker.pid} died: ${err.message}; replacing it`);
+      log.error('mediasoup worker died; replacing it', { pid: worker.pid, error: err.message });
       void this.replace(pooled);
     });
     return pooled;

@@ -18,6 +18,8 @@ import { KeyedSerial } from './serial.ts';
 import { mediasoupCall } from './spans.ts';
 import type { MediaIds } from './spans.ts';
 import { Speakers } from './speakers.ts';
+import { Dynacast } from './dynacast.ts';
+import { log } from '../../tracing/log.ts';
 
 type Publish = (event: RoomEvent) => void;
 
@@ -42,6 +44,10 @@ export class Room {
   private joining = 0;
   /** The black-screen doctor: watches this room's consumers (doctor.ts). */
   readonly doctor: Doctor;
+  /** Which simulcast layers each publisher sends: those its consumers want (dynacast.ts). */
+  private dynacast: Dynacast;
+  /** Producers of ours piped to other instances (their viewers' layer wishes are not known here). */
+  private pipedOut = new Set<string>();
 
   constructor(
     readonly id: string,
@@ -52,13 +58,28 @@ export class Room {
     counters: HealthCounters,
   ) {
     this.remote = new RemoteProducers(id, federation);
+    this.dynacast = new Dynacast({
+      roomId: id,
+      publish,
+      consumersOf: (producerId) =>
+        [...this.peers.values()].flatMap((p) => [...p.consumers.values()].filter((c) => c.producerId === producerId)),
+      pipedOut: (producerId) => this.pipedOut.has(producerId),
+    });
     this.doctor = new Doctor({
       roomId: id,
       publish,
       serial: (key, operation) => this.serial.run(key, operation),
       resetMedia: (peerId) => this.resetMedia(peerId),
       counters,
+      limitLayers: (producerId, cap) => this.dynacast.setCap(producerId, cap),
+      layers: (producerId) => this.dynacast.state(producerId),
     });
+  }
+
+  /** Every DOCTOR_TICK_MS: the doctor looks at everything, and dynacast lowers what is no longer wanted. */
+  async tick(): Promise<void> {
+    this.dynacast.tick();
+    await this.doctor.tick();
   }
 
   get isEmpty(): boolean {
@@ -109,7 +130,7 @@ export class Room {
         producers: this.producersOf(peers),
         activeSpeaker: this.activeSpeaker,
       })
-      .catch((err: Error) => console.error(`[media-worker] saving room part of ${this.id} failed: ${err.message}`));
+      .catch((err: Error) => log.error('saving the room part failed', { room: this.id, error: err.message }));
   }
 
   has(peerId: string): boolean {
@@ -168,7 +189,10 @@ export class Room {
         }),
       ),
     );
+    this.doctor.watchProducer(producer, transport);
+    this.dynacast.add(producer, peer.id);
     producer.observer.on('close', () => {
+      this.pipedOut.delete(producer.id);
       peer.producers.delete(producer.id);
       this.publish({ type: 'producerClosed', roomId: this.id, producerId: producer.id, peerId: peer.id });
       this.savePart();
@@ -219,6 +243,7 @@ export class Room {
     return this.serial.run(consumer.id, async () => {
       await this.call('resumeConsumer', ids, () => consumer.resume());
       this.doctor.clientSetPaused(consumerId, false);
+      this.dynacast.update(consumer.producerId);
       // A fresh key frame so the decoder can start now rather than at the next periodic one.
       if (consumer.kind === 'video') await this.call('requestKeyFrame', ids, () => consumer.requestKeyFrame());
       return {};
@@ -231,6 +256,7 @@ export class Room {
     return this.serial.run(consumer.id, async () => {
       await this.call('pauseConsumer', { peer, consumer: consumerId, producer: consumer.producerId }, () => consumer.pause());
       this.doctor.clientSetPaused(consumerId, true);
+      this.dynacast.update(consumer.producerId);
       return {};
     });
   }
@@ -248,6 +274,8 @@ export class Room {
     await this.call('setPreferredLayers', { peer, consumer: consumerId }, () =>
       consumer.setPreferredLayers({ spatialLayer, temporalLayer }),
     );
+    // A viewer wanting more than the publisher sends: dynacast turns the layer on at once.
+    this.dynacast.update(consumer.producerId);
     return {};
   }
 
@@ -263,6 +291,13 @@ export class Room {
     const consumer = peer.consumer(consumerId);
     if (consumer.kind === 'video')
       await this.call('requestKeyFrame', { peer, consumer: consumerId }, () => consumer.requestKeyFrame());
+    return {};
+  }
+
+  /** The client's view of its producers, about once a second: evidence for the publisher's side of the doctor. */
+  reportProducerStats({ peerId, producers }: MediaRequest<'reportProducerStats'>) {
+    this.peer(peerId);
+    this.doctor.reportProducers(peerId, producers);
     return {};
   }
 
@@ -294,12 +329,15 @@ export class Room {
   pipeProducer({ producerId, ip, port }: MediaRequest<'pipeProducer'>): Promise<MediaResponse<'pipeProducer'>> {
     this.federation.assertPipeTarget(ip);
     const [owner, producer] = this.findLocalProducer(producerId);
+    this.pipedOut.add(producerId);
+    this.dynacast.update(producerId);
     return pipeOut(this.federation, owner.router, producer, { ip, port });
   }
 
   /** Room events from every instance: keeps producers piped in from elsewhere in step with their origin. */
   onRoomEvent(event: RoomEvent): void {
     this.remote.onRoomEvent(event);
+    if (event.type === 'producerVerdict') this.doctor.remoteProducerVerdict(event.producerId, event.fault);
   }
 
   /**
@@ -366,7 +404,7 @@ export class Room {
   private async createConsumer(req: MediaRequest<'consume'>): Promise<MediaResponse<'consume'>> {
     const peer = this.peer(req.peerId);
     const transport = peer.transport(req.transportId);
-    const { router: source, producer } = await this.locate(req.producerId, peer.router);
+    const { router: source, producer, instanceId: pipedFrom } = await this.locate(req.producerId, peer.router);
     const rtpCapabilities = req.rtpCapabilities as types.RtpCapabilities;
     await this.pipe(source, producer, peer.router);
     const ids = { peer, transport: transport.id, producer: producer.id };
@@ -386,8 +424,14 @@ export class Room {
     consumer.observer.on('close', () => {
       host.consumers--;
       peer.consumers.delete(consumer.id);
+      this.dynacast.update(consumer.producerId);
     });
-    const owner = { peerId: peer.id, producerPeerId: producer.appData.peerId, source: producer.appData.source };
+    const owner = {
+      peerId: peer.id,
+      producerPeerId: producer.appData.peerId,
+      source: producer.appData.source,
+      pipedFrom: pipedFrom ?? null,
+    };
     this.doctor.watch(consumer, producer, transport, owner, host.worker.pid);
     consumer.on('producerclose', () => {
       this.doctor.producerClosed(consumer.id);
@@ -498,7 +542,7 @@ export class Room {
   private async locate(producerId: string, router: types.Router) {
     for (const p of this.peers.values()) {
       const producer = p.producers.get(producerId);
-      if (producer) return { router: p.router, producer };
+      if (producer) return { router: p.router, producer, instanceId: undefined };
     }
     return this.remote.get(producerId, router);
   }

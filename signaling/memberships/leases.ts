@@ -9,6 +9,7 @@ import type { MediaClient } from '../media.ts';
 import type { Placement } from '../placement.ts';
 import { isCode, logError } from './errors.ts';
 import type { Membership } from './membership.ts';
+import { log } from '../../tracing/log.ts';
 
 /** A media worker answers a renewal in milliseconds; one that needs longer is treated as possibly gone. */
 const RENEWAL_TIMEOUT_MS = 1000;
@@ -85,7 +86,7 @@ export class Leases {
     const alternatives = (await this.placement.liveInstances()).filter((w) => w.instanceId !== dead && !w.draining);
     if (!this.bus.stable() || alternatives.length === 0) {
       const why = alternatives.length ? 'bus unsettled' : 'no other media worker';
-      console.warn(`[signaling] media worker ${dead} is not answering; not moving its peers (${why})`);
+      log.warn('media worker not answering; not moving its peers', { instance: dead, why });
       return;
     }
     for (const membership of list) {
@@ -118,6 +119,6 @@ export class Leases {
     const view = await this.media.call(host, 'join', { roomId, peerId, displayName });
     membership.record.mediaInstanceId = host;
     membership.socket?.notify({ notification: 'mediaReset', data: { producers: view.producers } });
-    console.warn(`[signaling] moved ${peerId} in ${roomId} from dead media worker ${dead} to ${host}`);
+    log.warn('moved a peer off a dead media worker', { peer: peerId, room: roomId, from: dead, to: host });
   }
 }

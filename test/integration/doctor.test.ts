@@ -6,6 +6,7 @@ import type { Subscription } from '../../bus/bus.ts';
 import { z } from 'zod';
 import { subjects } from '../../protocol/subjects.ts';
 import { RoomDiagnosis, SpanRecord } from '../../protocol/telemetry.ts';
+import { DebugIncidentsResponse } from '../../protocol/http.ts';
 import type { ConsumerHealth, HealthCause } from '../../protocol/telemetry.ts';
 import { startDistributed, token } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
@@ -156,11 +157,21 @@ describe('black-screen doctor: injected faults are named within 3 s', () => {
     );
   });
 
-  it('names no-rtp-from-producer when the publisher’s camera hangs (its producer stays unpaused)', async () => {
+  it('names encoder-stalled when the publisher’s camera hangs, tells the viewer, captures the track again', async () => {
     const onset = Date.now();
     ada.stopSource('camera');
-    const health = await named(bob.peerId, bobsCamera, 'no-rtp-from-producer', onset);
+    const health = await named(bob.peerId, bobsCamera, 'encoder-stalled', onset);
     expect(health.server.producerPaused).toBe(false);
+    const notice = await waitFor('Bob to be told why Ada’s tile froze', () => bob.notices.get(bobsCamera));
+    expect(notice).toMatchObject({ status: 'unhealthy', cause: 'encoder-stalled', traceId: health.traceId });
+    const publishing = await waitFor('the doctor to capture Ada’s camera again', async () => {
+      const camera = (await peerOf(ada.peerId))?.publishing?.find((p) => p.source === 'camera');
+      return camera?.status === 'healthy' ? camera : undefined;
+    });
+    expect(publishing.cause).toBeNull();
+    await becomesHealthy(bob.peerId, bobsCamera);
+    await waitFor('Bob’s notice to clear', () => !bob.notices.has(bobsCamera));
+    console.log(`encoder-stalled repaired (reacquire-track) ${((Date.now() - onset) / 1000).toFixed(2)} s after the camera hung`);
   });
 
   it('names producer-closed for a client that keeps showing the closed consumer, and tells it again', async () => {
@@ -191,6 +202,44 @@ describe('black-screen doctor: injected faults are named within 3 s', () => {
     for (const event of [...life, 'verdict']) expect(happenings).toContain(event);
     expect(inTrace.map((s) => s.name)).toContain('mediasoup.consume');
     expect(inTrace.map((s) => s.name)).toContain('mediasoup.resumeConsumer');
+  });
+
+  it('takes the publisher’s side only from the publisher: another peer’s report about it changes nothing', async () => {
+    // Ada's camera is gone by now (producer-closed above); her microphone is not.
+    const camera = (await peerOf(ada.peerId))!.publishing!.find((p) => p.source === 'microphone')!;
+    expect(camera.status).toBe('healthy');
+    const forged = {
+      producerId: camera.producerId,
+      kind: 'audio' as const,
+      source: 'microphone' as const,
+      trackEnded: true,
+      trackMuted: true,
+      transportState: 'failed' as const,
+      layers: [],
+    };
+    for (let i = 0; i < 3; i++) {
+      await bob.request('reportProducerStats', { producers: [forged] });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const after = (await peerOf(ada.peerId))!.publishing!.find((p) => p.producerId === camera.producerId)!;
+    expect(after.status).toBe('healthy');
+    expect(after.client?.trackEnded).toBe(false);
+    // Oversized and malformed reports are refused with a typed error; the connection goes on.
+    const tooMany = Array.from({ length: 9 }, () => forged);
+    await expect(bob.request('reportProducerStats', { producers: tooMany })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    const sixLayers = { ...forged, layers: Array.from({ length: 6 }, () => ({ active: true, bytesSent: 1 })) };
+    await expect(bob.request('reportProducerStats', { producers: [sixLayers] })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect(bob.connected).toBe(true);
+  });
+
+  it('shows incidents to admins only', async () => {
+    const url = `${cluster.signaling[0]}/debug/api/incidents`;
+    expect((await fetch(url)).status).toBe(401);
+    const user = await token('Mallory');
+    expect((await fetch(url, { headers: { authorization: `Bearer ${user}` } })).status).toBe(403);
+    const res = await fetch(url, { headers: { authorization: `Bearer ${admin}` } });
+    expect(res.status).toBe(200);
+    expect(DebugIncidentsResponse.parse(await res.json()).correlator).toMatch(/^sig-/);
   });
 
   it('exports verdicts and repairs to Prometheus', async () => {

@@ -24,8 +24,9 @@ describe('tracing across signaling (Node and Deno), NATS and the media worker', 
       env: {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_DENO: 'true',
         OTEL_BSP_SCHEDULE_DELAY: '200',
+        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20backend-key,x-tenant=parley',
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=ci,service.namespace=parley%20test',
       },
     });
     admin = await token('Operator', { admin: true });
@@ -81,7 +82,7 @@ describe('tracing across signaling (Node and Deno), NATS and the media worker', 
     expect(spans.every((s) => s.traceId === traceId)).toBe(true);
   });
 
-  it('exports spans of every process over OTLP/HTTP, the Deno instance’s through Deno’s own OpenTelemetry', async () => {
+  it('exports spans of every process over OTLP/HTTP, and keeps the Deno instance’s own spans in the /debug stores', async () => {
     const [, deno] = cluster.signaling as [string, string];
     const { traceId, parent } = await traced(deno, 'Bob');
     const received = await waitFor(
@@ -94,9 +95,56 @@ describe('tracing across signaling (Node and Deno), NATS and the media worker', 
       15_000,
     );
     expect(new Set(received.map((s) => s.service)).size).toBeGreaterThanOrEqual(2);
+    const fromDeno = received.find((s) => s.parentSpanId === parent && s.name === 'parley.v1/join')!;
+    expect(fromDeno.headers.authorization).toBe('Bearer backend-key');
+    expect(fromDeno.resource).toMatchObject({ 'deployment.environment': 'ci', 'service.namespace': 'parley test' });
+    // Deno's own server span is in the trace stores (its own and the Node instance's), not only at OTLP.
+    const [node] = cluster.signaling as [string, string];
+    for (const base of [deno, node]) {
+      const spans = await storedTrace(base, traceId, (s) => s.some((x) => x.parentSpanId === parent));
+      expect(spans.find((x) => x.parentSpanId === parent)).toMatchObject({ name: 'parley.v1/join', service: 'parley-signaling' });
+    }
     // The Deno instance's store still shows the media worker's half, relayed over NATS.
     const stored = await storedTrace(deno, traceId, (s) => s.some((x) => x.kind === 'consumer' && x.service === 'parley-bus'));
     expect(stored.every((s) => s.traceId === traceId)).toBe(true);
+  });
+
+  it('honours OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES for every tier’s spans, the browser’s too', async () => {
+    const [node] = cluster.signaling as [string];
+    const { traceId } = await traced(node, 'Cy');
+    // A browser's span, reported as the web app does, is exported by signaling with the same headers and resource.
+    const client = await TestClient.open(wsUrl(node, await token('Cy')));
+    const now = Date.now();
+    const browserSpan = {
+      traceId,
+      spanId: randomBytes(8).toString('hex'),
+      name: 'join',
+      kind: 'internal',
+      service: 'parley-web',
+      startMs: now - 5,
+      endMs: now,
+      attributes: {},
+      events: [],
+      status: 'unset',
+    };
+    expect((await client.request('reportSpans', { spans: [browserSpan] })).ok).toBe(true);
+    client.close();
+    const services = ['parley-web', 'parley-signaling', 'parley-media-worker'];
+    const received = await waitFor(
+      'spans of the browser, signaling and the media worker at the OTLP endpoint',
+      () => {
+        const spans = receiver.spans.filter((s) => s.traceId === traceId);
+        return services.every((service) => spans.some((s) => s.service === service)) ? spans : undefined;
+      },
+      15_000,
+    );
+    for (const service of services) {
+      const span = received.find((s) => s.service === service)!;
+      expect(span.headers.authorization, service).toBe('Bearer backend-key');
+      expect(span.headers['x-tenant'], service).toBe('parley');
+      expect(span.resource, service).toMatchObject({ 'deployment.environment': 'ci', 'service.namespace': 'parley test' });
+    }
+    expect(received.find((s) => s.service === 'parley-media-worker')!.resource['host.name']).toBeTruthy();
   });
 
   it('refuses the debug API without an admin token', async () => {

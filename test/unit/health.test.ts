@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CLOSED_GRACE_MS, GRACE_MS, judge } from '../../media-worker/doctor/health.ts';
 import type { LiveObservation } from '../../media-worker/doctor/health.ts';
 import { HealthCause } from '../../protocol/telemetry.ts';
+import { PublisherCause } from '../../protocol/publisher.ts';
 
 /** A resumed video consumer, 5 s old, on a connected transport, with media flowing end to end. */
 const flowing: LiveObservation = {
@@ -22,7 +23,7 @@ const live = (changes: Partial<LiveObservation>): LiveObservation => ({ ...flowi
 const past = GRACE_MS + 1;
 
 /** One observation per cause, in which only that fault is present. */
-const faults: Record<HealthCause, Parameters<typeof judge>[0]> = {
+const faults = {
   'codec-unsupported': { gone: 'codec-unsupported' },
   'producer-closed': { gone: 'producer-closed', reportedAfterCloseMs: past },
   'transport-not-connected': live({ transport: { iceState: 'disconnected', dtlsState: 'connected', downMs: past } }),
@@ -32,7 +33,13 @@ const faults: Record<HealthCause, Parameters<typeof judge>[0]> = {
   'layer-unavailable': live({ layered: true, layersMissingMs: past, forwardIdleMs: past }),
   'no-key-frame': live({ forwardIdleMs: past, keyFrames: 0 }),
   'decoder-stall': live({ decodeStalls: 2 }),
-};
+  ...Object.fromEntries(
+    PublisherCause.options.map((cause) => [
+      cause,
+      live({ producerIdleMs: past, publisher: { cause, detail: 'seen at the publisher' } }),
+    ]),
+  ),
+} as Record<HealthCause, Parameters<typeof judge>[0]>;
 
 describe('black-screen doctor: verdicts', () => {
   it('calls flowing media healthy', () => {
@@ -59,7 +66,9 @@ describe('black-screen doctor: verdicts', () => {
     expect(judge(everything).cause).toBe('transport-not-connected');
     expect(judge({ ...everything, transport: flowing.transport }).cause).toBe('producer-paused');
     expect(judge({ ...everything, transport: flowing.transport, producerPaused: false }).cause).toBe('consumer-never-resumed');
-    const resumed = { ...everything, transport: flowing.transport, producerPaused: false, paused: false };
+    const atPublisher = { ...everything, transport: flowing.transport, producerPaused: false, paused: false };
+    expect(judge({ ...atPublisher, publisher: { cause: 'track-ended', detail: 'ended' } }).cause).toBe('track-ended');
+    const resumed = { ...atPublisher, publisher: undefined };
     expect(judge(resumed).cause).toBe('no-rtp-from-producer');
     expect(judge({ ...resumed, producerIdleMs: 0 }).cause).toBe('layer-unavailable');
     expect(judge({ ...resumed, producerIdleMs: 0, layersMissingMs: 0 }).cause).toBe('no-key-frame');

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../bus/memory.ts';
 import type { SpanRecord } from '../../protocol/telemetry.ts';
 import { context, inSpan, trace, tracers } from '../../tracing/context.ts';
-import { otlpRequest } from '../../tracing/otlp-json.ts';
+import { keyValues, otlpRequest, otlpTarget } from '../../tracing/otlp-json.ts';
 import { TraceStore } from '../../tracing/store.ts';
 import { destinationTemplate, TracedBus } from '../../tracing/traced-bus.ts';
 
@@ -106,6 +106,23 @@ describe('tracing', () => {
       { key: 'b', value: { boolValue: true } },
       { key: 's', value: { stringValue: 'x' } },
     ]);
+    expect(body.resourceSpans[0]!.resource.attributes).toEqual([{ key: 'service.name', value: { stringValue: 'parley-web' } }]);
+    const withResource = otlpRequest('parley-web', [], { 'deployment.environment': 'prod', 'service.name': 'not-this' });
+    expect(withResource.resourceSpans[0]!.resource.attributes).toEqual([
+      { key: 'deployment.environment', value: { stringValue: 'prod' } },
+      { key: 'service.name', value: { stringValue: 'parley-web' } },
+    ]);
+    expect(keyValues('authorization=Bearer%20k, x-a = 1,broken,=x,k2=a%3Db')).toEqual({
+      authorization: 'Bearer k',
+      'x-a': '1',
+      k2: 'a=b',
+    });
+    expect(otlpTarget({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/', OTEL_EXPORTER_OTLP_HEADERS: 'k=v' })).toEqual({
+      url: 'http://c:4318/v1/traces',
+      headers: { k: 'v' },
+      resource: {},
+    });
+    expect(otlpTarget({})).toBeUndefined();
     expect(destinationTemplate('parley.v1.room.lounge.events')).toBe('parley.v1.room.{room}.events');
     expect(destinationTemplate('parley.v1.telemetry.spans')).toBe('parley.v1.telemetry.spans');
   });

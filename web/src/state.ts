@@ -21,6 +21,7 @@ const client: { [K in keyof ClientState]: Signal<ClientState[K]> } = {
   pendingFeeds: signal(initial.pendingFeeds),
   activeSpeaker: signal(initial.activeSpeaker),
   speaking: signal(initial.speaking),
+  notices: signal(initial.notices),
 };
 
 /** The SDK's state store bound to the signals above. */
@@ -41,6 +42,7 @@ export const microphoneMuted = client.microphoneMuted;
 export const pendingSources = client.pendingFeeds;
 export const activeSpeaker = client.activeSpeaker;
 export const speaking = client.speaking;
+export const notices = client.notices;
 
 /** The UI's own state: only actions.ts and the components write these. */
 export const phase = signal<Phase>('lobby');

@@ -2,6 +2,7 @@ import { currentCall, leaveRoom } from '../actions.ts';
 import { errorMessage, localTracks, microphoneMuted, pendingSources, showDevices, showStats } from '../state.ts';
 import type { Feed } from '../../../client/index.ts';
 import { Icon } from './Icon.tsx';
+import { ReportProblem } from './ReportProblem.tsx';
 
 /** Call controls: every one a labelled button, usable with Tab and Enter/Space, state in aria-pressed. */
 export function Controls() {
@@ -61,6 +62,7 @@ export function Controls() {
         <Icon name="stats" />
         <span class="label">Stats</span>
       </button>
+      <ReportProblem />
       <button type="button" class="leave" onClick={() => void leaveRoom()}>
         <Icon name="leave" />
         <span class="label">Leave</span>

@@ -5,6 +5,7 @@ import { showStats } from '../state.ts';
 import { Icon } from './Icon.tsx';
 import { RemoteAudio } from './RemoteAudio.tsx';
 import { StatsOverlay } from './StatsOverlay.tsx';
+import { TileNotice } from './TileNotice.tsx';
 import { useTileView } from './useTileView.ts';
 
 export interface TileProps {
@@ -64,6 +65,7 @@ export function Tile(props: TileProps) {
         <span class="tile-name">{screen ? `${name} (screen)` : name}</span>
       </figcaption>
       {showStats.value && props.readStats && <StatsOverlay read={props.readStats} />}
+      {consumerId && <TileNotice consumerId={consumerId} name={name} />}
     </figure>
   );
 }

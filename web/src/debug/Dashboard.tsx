@@ -1,4 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
+import { IncidentsPanel } from './IncidentsPanel.tsx';
+import { ReportPanel } from './ReportPanel.tsx';
 import { RoomsPanel } from './RoomsPanel.tsx';
 import { TokenGate } from './TokenGate.tsx';
 import { TraceList } from './TraceList.tsx';
@@ -63,6 +65,10 @@ function Panels() {
       )}
       <div class="dbg-layout">
         <div class="dbg-main">
+          <h2 class="section-title">Incidents</h2>
+          <IncidentsPanel />
+          <h2 class="section-title">Problem report</h2>
+          <ReportPanel />
           <h2 class="section-title">Rooms</h2>
           <RoomsPanel />
           <h2 class="section-title">Recent traces</h2>

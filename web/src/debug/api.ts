@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import { DebugRoomsResponse, DebugTraceResponse, DebugTracesResponse, HttpError, httpPaths } from '../../../protocol/http.ts';
+import {
+  DebugIncidentsResponse,
+  DebugRoomsResponse,
+  DebugTraceResponse,
+  DebugTracesResponse,
+  HttpError,
+  httpPaths,
+} from '../../../protocol/http.ts';
 import type { SpanRecord, TraceSummary } from '../../../protocol/telemetry.ts';
 
 /*
@@ -33,6 +40,10 @@ function errorMessage(body: unknown): string | undefined {
 
 export function fetchRooms(token: string, q: string): Promise<DebugRoomsResponse> {
   return get(`${httpPaths.debugRooms}?q=${encodeURIComponent(q)}`, token, DebugRoomsResponse);
+}
+
+export function fetchIncidents(token: string): Promise<DebugIncidentsResponse> {
+  return get(httpPaths.debugIncidents, token, DebugIncidentsResponse);
 }
 
 export async function fetchTraces(token: string, limit = 50): Promise<TraceSummary[]> {

@@ -1,8 +1,9 @@
 import { signal } from '@preact/signals';
 import type { RoomDiagnosis, SpanRecord } from '../../../protocol/telemetry.ts';
 import type { TraceSummary } from '../../../protocol/telemetry.ts';
-import { ApiError, fetchRooms, fetchTrace, fetchTraces } from './api.ts';
-import type { DebugRoomError as RoomError } from '../../../protocol/http.ts';
+import { ApiError, fetchIncidents, fetchRooms, fetchTrace, fetchTraces } from './api.ts';
+import type { DebugIncidentsResponse, DebugRoomError as RoomError } from '../../../protocol/http.ts';
+import { ProblemReport } from '../../../protocol/problem-report.ts';
 
 /** The dashboard's state: components read these, only this module writes them. */
 
@@ -28,6 +29,10 @@ export const query = signal('');
 export const rooms = signal<RoomDiagnosis[] | null>(null);
 export const roomErrors = signal<RoomError[]>([]);
 export const recentTraces = signal<TraceSummary[]>([]);
+/** The fleet's incidents (open first) and the signaling instance correlating them. */
+export const incidents = signal<DebugIncidentsResponse | null>(null);
+/** A user's "Report a problem" document opened here, or why it could not be read. */
+export const openedReport = signal<{ report: ProblemReport } | { error: string } | null>(null);
 export const loadError = signal<string | null>(null);
 export const updatedAt = signal<number | null>(null);
 export const openTrace = signal<OpenTrace | null>(null);
@@ -52,7 +57,12 @@ export async function refresh(): Promise<void> {
   const current = token.value;
   if (!current) return;
   try {
-    const [found, traces] = await Promise.all([fetchRooms(current, query.value.trim()), fetchTraces(current)]);
+    const [found, traces, fleet] = await Promise.all([
+      fetchRooms(current, query.value.trim()),
+      fetchTraces(current),
+      fetchIncidents(current),
+    ]);
+    incidents.value = fleet;
     rooms.value = found.rooms;
     roomErrors.value = found.errors;
     recentTraces.value = traces;
@@ -74,6 +84,24 @@ export async function showTrace(traceId: string, title: string, consumerId?: str
   openTrace.value = opening;
   const spans = await loadTrace(current, opening);
   if (consumerId && selectedSpan.value === null) selectedSpan.value = consumerSpan(spans, consumerId)?.spanId ?? null;
+}
+
+/** A report file a user sent: validated against its schema, then shown with its trace opened. */
+export async function openReport(text: string): Promise<void> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    openedReport.value = { error: 'This file is not JSON.' };
+    return;
+  }
+  const parsed = ProblemReport.safeParse(json);
+  if (!parsed.success) {
+    openedReport.value = { error: `Not a Parley problem report: ${parsed.error.issues[0]?.message ?? 'unknown shape'}.` };
+    return;
+  }
+  openedReport.value = { report: parsed.data };
+  if (parsed.data.traceId) await showTrace(parsed.data.traceId, `report from ${parsed.data.peerId}`);
 }
 
 export function closeTrace(): void {

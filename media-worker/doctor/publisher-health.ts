@@ -1,0 +1,78 @@
+import type { PublisherCause } from '../../protocol/publisher.ts';
+import type { Source } from '../../protocol/room.ts';
+import { GRACE_MS } from './health.ts';
+
+/*
+ * The doctor's judgement of one producer, from its publisher's outbound stats (reported once a second) and
+ * what the server receives: a pure function, like health.ts for consumers. Causes are tried worst first.
+ */
+
+/** Encoder limits are named sooner: every report says so directly, and the tiles freeze meanwhile. */
+export const LIMIT_GRACE_MS = 1_000;
+/** A report older than this no longer tells what the publisher sends. */
+export const REPORT_STALE_MS = 3_000;
+
+export interface PublisherObservation {
+  source: Source;
+  kind: 'audio' | 'video';
+  ageMs: number;
+  producerPaused: boolean;
+  /** How long the server has received no RTP on the producer; undefined before it was sampled twice. */
+  producerIdleMs?: number;
+  /** How long the publisher's send transport has not been connected, as the server sees it. */
+  sendTransportDownMs: number;
+  /** The latest client report, undefined when none is fresh. */
+  report?: {
+    trackEnded: boolean;
+    /** How long the track has been muted (0: not muted). */
+    mutedMs: number;
+    /** How long no active layer has encoded a frame although the track is live and unmuted (0: encoding). */
+    framesIdleMs: number;
+    /** How long the client has said bytes leave it while the server receives none (0: not so). */
+    sendingMs: number;
+    /** How long qualityLimitationReason has been `bandwidth` / `cpu` on some active layer (0: not). */
+    bandwidthLimitedMs: number;
+    cpuLimitedMs: number;
+    /** The highest layer it sends now, and how many it has. */
+    activeLayers: number;
+  };
+}
+
+export interface PublisherVerdict {
+  status: 'healthy' | 'pending' | 'unhealthy';
+  cause: PublisherCause | null;
+  detail: string;
+}
+
+const unhealthy = (cause: PublisherCause, detail: string): PublisherVerdict => ({ status: 'unhealthy', cause, detail });
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export function judgePublisher(o: PublisherObservation): PublisherVerdict {
+  // Muting is the publisher's choice, and its consumers say so themselves (producer-paused).
+  if (o.producerPaused) return { status: 'healthy', cause: null, detail: 'paused by the publisher' };
+  const r = o.report;
+  if (r?.trackEnded) return unhealthy('track-ended', 'the browser or OS ended the captured track');
+  if (r && r.mutedMs > GRACE_MS) {
+    if (o.source === 'screen')
+      return unhealthy('screen-share-paused', `the shared screen delivered no frames for ${seconds(r.mutedMs)}`);
+    return unhealthy('track-muted', `the OS or browser muted the captured ${o.source} for ${seconds(r.mutedMs)}`);
+  }
+  const idle = o.producerIdleMs ?? 0;
+  if (idle > GRACE_MS && (o.sendTransportDownMs > 0 || !r || r.sendingMs > GRACE_MS)) {
+    const why =
+      o.sendTransportDownMs > 0 ? 'its send transport is down' : r ? 'it sends, nothing arrives' : 'it stopped reporting';
+    return unhealthy('publisher-uplink-lost', `no RTP from the publisher for ${seconds(idle)}: ${why}`);
+  }
+  if (o.ageMs <= GRACE_MS) return { status: 'pending', cause: null, detail: 'just created' };
+  if (!r) return { status: 'pending', cause: null, detail: 'waiting for the publisher’s report' };
+  if (o.kind === 'video' && r.framesIdleMs > GRACE_MS) {
+    return unhealthy('encoder-stalled', `the encoder produced no frame for ${seconds(r.framesIdleMs)} from a live track`);
+  }
+  if (r.bandwidthLimitedMs >= LIMIT_GRACE_MS) {
+    return unhealthy('publisher-bandwidth-limited', `the uplink holds the encoder back (for ${seconds(r.bandwidthLimitedMs)})`);
+  }
+  if (r.cpuLimitedMs >= LIMIT_GRACE_MS) {
+    return unhealthy('publisher-cpu-limited', `the publisher’s CPU holds the encoder back (for ${seconds(r.cpuLimitedMs)})`);
+  }
+  return { status: 'healthy', cause: null, detail: 'sending' };
+}

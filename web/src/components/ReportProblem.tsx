@@ -1,0 +1,30 @@
+import { currentCall } from '../actions.ts';
+import { reportWords } from '../doctor-words.ts';
+import { errorMessage } from '../state.ts';
+import { traces } from '../telemetry/tracing.ts';
+import { Icon } from './Icon.tsx';
+
+/** "Report a problem": saves what this client saw (protocol/problem-report.ts) for an operator to open in /debug. */
+export function ReportProblem() {
+  const save = async () => {
+    const call = currentCall();
+    if (!call) return;
+    try {
+      const report = await call.problemReport('', traces());
+      const url = URL.createObjectURL(new Blob([JSON.stringify(report, null, 2)], { type: 'application/json' }));
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = `parley-report-${new Date(report.createdAt).toISOString().replace(/[:.]/g, '-')}.json`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      errorMessage.value = `${reportWords.failed}: ${(err as Error).message}`;
+    }
+  };
+  return (
+    <button type="button" class="secondary" onClick={() => void save()}>
+      <Icon name="stats" />
+      <span class="label">{reportWords.button}</span>
+    </button>
+  );
+}
