@@ -7,6 +7,7 @@ import type { Call, ClientError, ConsumerShown } from '../client/index.ts';
 import type { ClientNotification } from '../protocol/client.ts';
 import type { PeerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
+import { BotCommunity } from './community.ts';
 import { FaultInjector } from './faults.ts';
 import type { BotFaults } from './faults.ts';
 import { transportTotals } from './stats.ts';
@@ -73,6 +74,8 @@ export class Bot {
   /** consumerClosed notifications per consumer id (the doctor repeats one to a client that kept the tile). */
   readonly closedNotices = new Map<string, number>();
   readonly remedies: ClientRemedy[] = [];
+  /** Chat and moderation (bots/community.ts). */
+  readonly community: BotCommunity;
   private consumedAt = new Map<string, number>();
   private captureError?: string;
   private detached = false;
@@ -86,7 +89,9 @@ export class Bot {
     private injector: FaultInjector,
     private options: BotOptions,
     private times: VideoTimes,
-  ) {}
+  ) {
+    this.community = new BotCommunity(client);
+  }
 
   static async join(options: BotOptions): Promise<Bot> {
     const startedAt = performance.now();

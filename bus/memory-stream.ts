@@ -32,6 +32,8 @@ interface Durable {
  */
 export class MemoryStream implements Stream {
   private messages: StoredMessage[] = [];
+  private bySeq = new Map<number, StoredMessage>();
+  private perSubject = new Map<string, number>();
   private seq = 0;
   private seen = new Map<string, { seq: number; at: number }>();
   private durables = new Map<string, Durable>();
@@ -58,6 +60,8 @@ export class MemoryStream implements Stream {
     if (duplicate) return duplicate.seq;
     const message: StoredMessage = { seq: ++this.seq, subject, data: copy(data), time: now };
     this.messages.push(message);
+    this.bySeq.set(message.seq, message);
+    this.perSubject.set(subject, (this.perSubject.get(subject) ?? 0) + 1);
     if (options.msgId) this.seen.set(options.msgId, { seq: message.seq, at: now });
     this.trim();
     this.fanOut(subject, data);
@@ -72,6 +76,7 @@ export class MemoryStream implements Stream {
   }
 
   async purge(subject: string): Promise<void> {
+    for (const m of this.messages) if (m.subject === subject) this.forget(m);
     this.messages = this.messages.filter((m) => m.subject !== subject);
   }
 
@@ -119,10 +124,10 @@ export class MemoryStream implements Stream {
       if (this.stored(seq)) return seq;
       durable.attempts.delete(seq);
     }
-    for (const m of this.messages) {
-      if (m.seq < durable.nextSeq) continue;
-      durable.nextSeq = m.seq + 1;
-      if (!durable.filter || subjectMatches(durable.filter, m.subject)) return m.seq;
+    for (let seq = durable.nextSeq; seq <= this.seq; seq++) {
+      durable.nextSeq = seq + 1;
+      const m = this.bySeq.get(seq);
+      if (m && (!durable.filter || subjectMatches(durable.filter, m.subject))) return m.seq;
     }
     durable.nextSeq = this.seq + 1;
     return undefined;
@@ -181,27 +186,35 @@ export class MemoryStream implements Stream {
   }
 
   private stored(seq: number): StoredMessage | undefined {
-    return this.messages.find((m) => m.seq === seq);
+    return this.bySeq.get(seq);
   }
 
+  /** Messages are in sequence (and time) order, so each limit drops from the front. */
   private trim(): void {
     const { maxAgeMs, maxMsgs, maxMsgsPerSubject } = this.config;
-    if (maxAgeMs !== undefined) {
-      const cutoff = Date.now() - maxAgeMs;
-      this.messages = this.messages.filter((m) => m.time >= cutoff);
+    const cutoff = maxAgeMs === undefined ? -Infinity : Date.now() - maxAgeMs;
+    let drop = 0;
+    while (drop < this.messages.length && this.messages[drop]!.time < cutoff) drop++;
+    if (maxMsgs !== undefined) drop = Math.max(drop, this.messages.length - maxMsgs);
+    for (const m of this.messages.splice(0, drop)) this.forget(m);
+    if (maxMsgsPerSubject === undefined) return;
+    for (const [subject, count] of this.perSubject) {
+      if (count <= maxMsgsPerSubject) continue;
+      let excess = count - maxMsgsPerSubject;
+      this.messages = this.messages.filter((m) => {
+        if (excess === 0 || m.subject !== subject) return true;
+        excess--;
+        this.forget(m);
+        return false;
+      });
     }
-    if (maxMsgsPerSubject !== undefined) {
-      const counts = new Map<string, number>();
-      const kept: StoredMessage[] = [];
-      for (let i = this.messages.length - 1; i >= 0; i--) {
-        const m = this.messages[i]!;
-        const n = (counts.get(m.subject) ?? 0) + 1;
-        counts.set(m.subject, n);
-        if (n <= maxMsgsPerSubject) kept.push(m);
-      }
-      this.messages = kept.reverse();
-    }
-    if (maxMsgs !== undefined && this.messages.length > maxMsgs) this.messages = this.messages.slice(-maxMsgs);
+  }
+
+  private forget(m: StoredMessage): void {
+    this.bySeq.delete(m.seq);
+    const left = (this.perSubject.get(m.subject) ?? 1) - 1;
+    if (left > 0) this.perSubject.set(m.subject, left);
+    else this.perSubject.delete(m.subject);
   }
 }
 

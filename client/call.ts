@@ -1,13 +1,17 @@
 import type { Context } from '@opentelemetry/api';
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
+import type { ChatMessage } from '../protocol/chat.ts';
 import type { ClientNotification, ClientResponseData } from '../protocol/client.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import type { ProducerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
+import type { SelfState } from '../protocol/moderation.ts';
+import { RoomChat } from './chat.ts';
 import { rowsOf } from './consumer-stats.ts';
 import type { CallDeps } from './deps.ts';
 import type { CaptureSource, Feed } from './host.ts';
+import { Moderator } from './moderation.ts';
 import { Publisher } from './publisher.ts';
 import { Subscriber } from './subscriber.ts';
 import type { TileView } from './subscriber.ts';
@@ -51,6 +55,10 @@ export class Call {
   private rebuilding?: ProducerInfo[];
   readonly publisher: Publisher;
   readonly subscriber: Subscriber;
+  /** The room's chat (messages are in the state as `chat`). */
+  readonly chat: RoomChat;
+  /** Mute, remove, end the room: for holders of the `moderator` grant. */
+  readonly moderator: Moderator;
   /** When the first remote video frame was shown, in ms after the join started (the host calls noteFirstFrame). */
   firstFrameMs?: number;
 
@@ -60,6 +68,8 @@ export class Call {
     private joinStartedAt: number,
   ) {
     this.publisher = new Publisher(deps, () => this.sendTransport);
+    this.chat = new RoomChat(deps);
+    this.moderator = new Moderator(deps.signaling);
     this.subscriber = new Subscriber(
       deps,
       () => this.recvTransport,
@@ -101,15 +111,24 @@ export class Call {
   /** The microphone button: mute and unmute while it is on; turn it on when it is not. */
   async toggleMicrophone(): Promise<void> {
     if (!this.publisher.isOn('microphone')) {
-      this.deps.store.set('microphoneMuted', false);
+      this.deps.store.set('microphoneMuted', this.isLocked('microphone'));
       return this.publisher.set('microphone', true);
     }
-    return this.publisher.setPaused('microphone', !this.deps.store.get('microphoneMuted'));
+    return this.setPaused('microphone', !this.deps.store.get('microphoneMuted'));
   }
 
-  /** Pauses or resumes one of our producers (the microphone's mute; a camera held without sending). */
-  setPaused(source: Source, paused: boolean): Promise<void> {
+  /**
+   * Pauses or resumes one of our producers (the microphone's mute; a camera held without sending). A source a
+   * moderator locked cannot be resumed: FORBIDDEN, and nothing changes.
+   */
+  async setPaused(source: Source, paused: boolean): Promise<void> {
+    if (!paused && this.isLocked(source)) throw new ParleyError('FORBIDDEN', `your ${source} was muted by a moderator`);
     return this.publisher.setPaused(source, paused);
+  }
+
+  /** Whether a moderator locked `source` muted. */
+  isLocked(source: Source): boolean {
+    return this.deps.store.get('self')?.locks.includes(source) ?? false;
   }
 
   switchDevice(source: CaptureSource, deviceId: string): Promise<void> {
@@ -164,6 +183,9 @@ export class Call {
       }
       this.token = snapshot.resumeToken;
       this.signalingUp = true;
+      this.applySelf(snapshot.self);
+      // Whatever was said while we were away (the server keeps the room's newest messages).
+      void this.chat.load(ctx).catch((err: unknown) => console.warn('[parley] chat history failed', err));
       this.reconcilePeers(snapshot);
       this.deps.store.set('activeSpeaker', snapshot.activeSpeaker);
       this.subscriber.reconcile(snapshot.producers, ctx);
@@ -210,7 +232,15 @@ export class Call {
       case 'audioLevels':
         store.set('speaking', new Set(n.data.levels.filter((l) => l.volume > SPEAKING_DB).map((l) => l.peerId)));
         return;
+      case 'chat':
+        this.chat.receive(n.data);
+        this.followModerator(n.data);
+        return;
+      case 'self':
+        this.applySelf(n.data);
+        return;
       case 'lobby':
+      case 'removed':
         return;
     }
   }
@@ -267,9 +297,30 @@ export class Call {
       joined.peers.map((p) => ({ ...p, tracks: [] })),
     );
     store.set('activeSpeaker', joined.activeSpeaker);
+    this.applySelf(joined.self);
     this.signalingUp = true;
     this.updateConnection();
     joined.producers.forEach((p) => void this.subscriber.consume(p, trace));
+    this.chat.clear();
+    void this.chat.load(trace).catch((err: unknown) => console.warn('[parley] chat history failed', err));
+  }
+
+  /** What moderators decided for us: locked sources are muted here too; feeds no longer allowed stop. */
+  private applySelf(self: SelfState | undefined): void {
+    if (!self) return;
+    this.deps.store.set('self', self);
+    for (const source of self.locks) if (this.publisher.outbound(source)) void this.publisher.setPaused(source, true);
+    const { canPublish, sources } = self.grants;
+    for (const feed of ['microphone', 'camera', 'screen'] as const) {
+      if (this.publisher.wants(feed) && (!canPublish || !sources.includes(feed))) void this.publisher.set(feed, false);
+    }
+  }
+
+  /** A moderator muted us without a lock: our side pauses as the server's did; unmuting is ours again. */
+  private followModerator(message: ChatMessage): void {
+    const notice = message.moderation;
+    if (notice?.action !== 'mute' || notice.target?.peerId !== this.peerId || !notice.source) return;
+    if (this.publisher.outbound(notice.source)) void this.publisher.setPaused(notice.source, true);
   }
 
   /** The server no longer knows us: a new membership, the same tracks produced again. */
@@ -403,6 +454,8 @@ export class Call {
     store.set('localTracks', {});
     store.set('activeSpeaker', null);
     store.set('speaking', new Set());
+    store.set('chat', []);
+    store.set('self', null);
     store.set('selfPeerId', null);
     store.set('room', null);
     this.deps.tracer.scope({ 'parley.room': undefined, 'parley.peer': undefined });

@@ -10,7 +10,9 @@ export type ClientError =
   | { kind: 'device-lost'; source: CaptureSource; replaced: boolean }
   | { kind: 'consume'; producerId: string; source: Source; message: string }
   /** The connection is gone for good (reconnecting gave up, or another tab took the membership over). */
-  | { kind: 'connection'; message: string };
+  | { kind: 'connection'; message: string }
+  /** A moderator removed us (`by`: their name, null for the server) or ended the room; the call is over. */
+  | { kind: 'removed'; reason: string; by: string | null; roomEnded: boolean };
 
 /** A remote track the client started showing. */
 export interface ConsumerShown {

@@ -1,4 +1,6 @@
 import { INVALID_SPAN_CONTEXT } from '@opentelemetry/api';
+import type { ChatHead, ChatMessage } from '../protocol/chat.ts';
+import type { SelfState } from '../protocol/moderation.ts';
 import type { Lobby } from '../protocol/presence.ts';
 import type { Source } from '../protocol/room.ts';
 import { ROOT_CONTEXT, trace } from '../tracing/context.ts';
@@ -55,6 +57,12 @@ export interface ClientState {
   activeSpeaker: string | null;
   /** Peers above the speaking threshold in the latest audio-levels report. */
   speaking: ReadonlySet<string>;
+  /** The room's chat, oldest first (what was kept before we joined, then everything since). */
+  chat: ChatMessage[];
+  /** What we may do in the room now: grants (as moderators changed them) and sources a moderator locked. */
+  self: SelfState | null;
+  /** Per room, its chat head when we last were in it: the lobby's unread counts start from here. */
+  chatRead: Record<string, ChatHead>;
 }
 
 /** Where the client keeps its state: a plain object by default, a UI framework's signals in the web app. */
@@ -75,6 +83,9 @@ export function initialState(): ClientState {
     pendingFeeds: new Set(),
     activeSpeaker: null,
     speaking: new Set(),
+    chat: [],
+    self: null,
+    chatRead: {},
   };
 }
 

@@ -19,6 +19,7 @@ import { Placement } from './placement.ts';
 import { Lobby } from './lobby.ts';
 import { ClientConnection } from './connection.ts';
 import { createDebugApi } from './debug.ts';
+import { openCommunity } from './community.ts';
 import type { SpanSink } from '../tracing/sink.ts';
 import type { TraceStore } from '../tracing/store.ts';
 
@@ -46,7 +47,15 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
   const memberships = await Memberships.open(bus, media, lobby, config, placement);
   const metrics = new Metrics();
   metrics.memberships = () => memberships.size;
-  const deps = { media, placement, memberships, lobby, metrics, traces };
+  const community = await openCommunity({
+    bus,
+    media,
+    lobby,
+    config: config.community,
+    secret: config.secret,
+    instanceId: config.instanceId,
+  });
+  const deps = { media, placement, memberships, lobby, metrics, traces, community };
   const debug = await createDebugApi(bus, config.secret, media, traces?.store);
   const sockets = new Set<WSContext>();
   let draining = false;
@@ -60,9 +69,12 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
       ? c.json({ ready: true, mediaWorkers: live.length })
       : c.json({ ready: false, reason: 'no media worker' }, 503);
   });
-  app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', (c) =>
+    c.text(metrics.render() + community.metrics(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+  );
   app.get(httpPaths.version, (c) => c.json({ protocol: CLIENT_PROTOCOL_VERSION } satisfies VersionResponse));
   app.route('/debug/api', debug.app);
+  community.mount(app);
   if (config.devTokens) {
     // Development only: anyone may mint a token for any name.
     app.post(httpPaths.devToken, async (c) => {
@@ -128,6 +140,7 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     },
     close() {
+      community.close();
       debug.close();
       memberships.close();
       lobby.close();

@@ -1,3 +1,6 @@
+import { communityConfigFromEnv } from './community-config.ts';
+import type { CommunityConfig } from './community-config.ts';
+
 export interface SignalingConfig {
   /** This instance's id in presence entries; any unique string. */
   instanceId: string;
@@ -12,6 +15,8 @@ export interface SignalingConfig {
   rateBurst: number;
   /** How long a draining instance waits for its connections to move before it exits. */
   drainTimeoutMs: number;
+  /** Chat, moderation, the admin API and webhooks (community-config.ts). */
+  community: CommunityConfig;
 }
 
 /** Reads the configuration through `env`, so Node (process.env) and Deno (Deno.env) share this code. */
@@ -28,6 +33,7 @@ export function signalingConfigFromEnv(env: (name: string) => string | undefined
     ratePerSecond: number(env('RATE_LIMIT_PER_SECOND')) ?? 50,
     rateBurst: number(env('RATE_LIMIT_BURST')) ?? 100,
     drainTimeoutMs: number(env('DRAIN_TIMEOUT_MS')) ?? 30_000,
+    community: communityConfigFromEnv(env),
   };
 }
 

@@ -8,6 +8,9 @@ import { describeZodError, ParleyError, toErrorBody } from '../protocol/errors.t
 import type { MediaRequest } from '../protocol/media.ts';
 import type { MediaOperation, Requirement } from '../protocol/operations.ts';
 import { assertPublish, assertRoom, assertSubscribe } from './auth.ts';
+import type { Community } from './community.ts';
+import { assertChat, assertModerate, isCommunityMethod } from './community-session.ts';
+import type { CommunitySession } from './community-session.ts';
 import type { MediaClient } from './media.ts';
 import type { Membership, MemberSocket } from './memberships/membership.ts';
 import type { Memberships } from './memberships/lifecycle.ts';
@@ -32,6 +35,7 @@ export interface ConnectionDeps {
   metrics: Metrics;
   /** Where the browser's spans go (absent: dropped). */
   traces?: SpanSink;
+  community: Community;
 }
 
 /** Media operations go to the peer's media worker unchanged but for room and peer ids. */
@@ -49,6 +53,8 @@ export class ClientConnection {
   private busy = false;
   private lobbyWatch?: Subscription;
   private readonly memberSocket: MemberSocket;
+  /** Chat and moderation while joined. */
+  private readonly community: CommunitySession;
 
   constructor(
     private socket: ClientSocket,
@@ -60,6 +66,11 @@ export class ClientConnection {
       notify: (n) => this.notify(n),
       close: (code, reason) => socket.close(code, reason),
     };
+    this.community = deps.community.session({
+      claims,
+      notify: (n) => this.notify(n),
+      endMembership: () => this.endMembership(),
+    });
   }
 
   /** Handles one text frame. Never throws: every failure becomes an error response. */
@@ -74,6 +85,7 @@ export class ClientConnection {
   /** The socket is gone: the membership waits for a resume until its grace period ends. */
   onClose(): void {
     this.lobbyWatch?.unsubscribe();
+    this.community.detach();
     if (this.membership) this.deps.memberships.detach(this.membership, this.memberSocket);
     this.membership = undefined;
   }
@@ -121,6 +133,7 @@ export class ClientConnection {
 
   private run(method: ClientMethod, data: ClientRequestData<ClientMethod>): Promise<unknown> {
     this.authorize(clientMethods[method].requires, data);
+    if (isCommunityMethod(method)) return this.community.run(method, data);
     switch (method) {
       case 'subscribeLobby':
         return Promise.resolve(this.subscribeLobby());
@@ -148,6 +161,8 @@ export class ClientConnection {
     if (!grants) throw new ParleyError('NOT_JOINED', 'this needs a joined room');
     if (requires === 'publish') assertPublish(grants, (data as ClientRequestData<'produce'>).source);
     if (requires === 'subscribe') assertSubscribe(grants);
+    if (requires === 'chat') assertChat(grants);
+    if (requires === 'moderate') assertModerate(grants);
   }
 
   private subscribeLobby() {
@@ -158,24 +173,39 @@ export class ClientConnection {
   private async join({ room }: ClientRequestData<'join'>) {
     assertRoom(this.claims, room);
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
+    await this.community.admit(room);
     const host = await this.deps.placement.hostFor(room);
     const [membership, snapshot] = await this.deps.memberships.join(this.claims, room, host, this.memberSocket);
-    this.membership = membership;
-    return snapshot;
+    return this.enter(membership, snapshot, true);
   }
 
   private async resume({ resumeToken }: ClientRequestData<'resume'>) {
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
     const [membership, snapshot] = await this.deps.memberships.resume(this.claims, resumeToken, this.memberSocket);
+    return this.enter(membership, snapshot, false);
+  }
+
+  /** The membership is ours; what moderators decided applies to it (a removed user is out again at once). */
+  private async enter<T extends object>(membership: Membership, snapshot: T, joined: boolean) {
     this.membership = membership;
-    return snapshot;
+    try {
+      return { ...snapshot, self: await this.community.attach(membership, joined) };
+    } catch (err) {
+      await this.endMembership().catch(() => undefined);
+      throw err;
+    }
   }
 
   private async leave() {
+    await this.endMembership();
+    return {};
+  }
+
+  private async endMembership(): Promise<void> {
     const membership = this.membership;
     this.membership = undefined;
+    this.community.detach();
     if (membership) await this.deps.memberships.leave(membership);
-    return {};
   }
 
   /** The browser's half of its traces, stamped with who sent it: spans are evidence, not trusted claims. */
@@ -195,8 +225,12 @@ export class ClientConnection {
     if (!membership) throw new ParleyError('NOT_JOINED', `${method} needs a joined room`);
     const { roomId, peerId, mediaInstanceId } = membership.record;
     const request = { ...data, roomId, peerId } as MediaRequest<Forwarded>;
+    await this.community.guard(method, data);
     const reply = await this.deps.media.call(mediaInstanceId, method, request);
     if (producerChanges.has(method)) await this.trackProducers(membership, method, data, reply);
+    if (method === 'produce') {
+      await this.community.produced((data as ClientRequestData<'produce'>).source, (reply as { producerId: string }).producerId);
+    }
     return reply;
   }
 

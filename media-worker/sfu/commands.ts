@@ -11,6 +11,8 @@ import type { HealthMetrics } from '../metrics.ts';
 import type { PeerRef } from '../cluster/leases.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { Room } from './room.ts';
+import { RoomActivity } from '../cluster/activity.ts';
+import type { EventLog } from '../../bus/event-log.ts';
 
 type RoomScoped = Exclude<MediaCommand, 'renewLeases'>;
 type RoomCommand<C extends RoomScoped> = (room: Room, request: MediaRequest<C>) => unknown;
@@ -66,6 +68,8 @@ export class MediaCommands {
     private instanceId: string,
     private maxPeersPerRoom: number,
     private federation: Federation,
+    /** Where joins, leaves and tracks are recorded for webhooks. */
+    private events: EventLog,
   ) {}
 
   listen(): void {
@@ -168,7 +172,11 @@ export class MediaCommands {
     if (existing) return existing;
     if (!create) throw new ParleyError('NOT_FOUND', `room ${roomId} is not hosted here`);
     if (this.draining) throw new ParleyError('UNAVAILABLE', 'this media worker is draining; try another');
-    const publish = (event: RoomEvent) => this.bus.publish(subjects.roomEvents(roomId), event);
+    const activity = new RoomActivity(roomId, this.events, (peerId) => room.identityOf(peerId));
+    const publish = (event: RoomEvent) => {
+      this.bus.publish(subjects.roomEvents(roomId), event);
+      activity.record(event);
+    };
     const room = new Room(roomId, this.pool, publish, this.maxPeersPerRoom, this.federation, this.health.counters);
     this.rooms.set(roomId, room);
     this.roomEvents.set(

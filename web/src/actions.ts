@@ -148,6 +148,8 @@ function describe(e: ClientError): string {
       return `could not receive ${e.source}: ${e.message}`;
     case 'connection':
       return `Connection lost: ${e.message}`;
+    case 'removed':
+      return `You were removed: ${e.reason}`;
   }
 }
 

@@ -1,4 +1,4 @@
-import { computed, signal } from '@preact/signals';
+import { computed, effect, signal } from '@preact/signals';
 import type { Signal } from '@preact/signals';
 import type { ClientState, StateStore } from '../../client/index.ts';
 import { initialState } from '../../client/index.ts';
@@ -21,6 +21,9 @@ const client: { [K in keyof ClientState]: Signal<ClientState[K]> } = {
   pendingFeeds: signal(initial.pendingFeeds),
   activeSpeaker: signal(initial.activeSpeaker),
   speaking: signal(initial.speaking),
+  chat: signal(initial.chat),
+  self: signal(initial.self),
+  chatRead: signal(loadChatRead()),
 };
 
 /** The SDK's state store bound to the signals above. */
@@ -41,6 +44,11 @@ export const microphoneMuted = client.microphoneMuted;
 export const pendingSources = client.pendingFeeds;
 export const activeSpeaker = client.activeSpeaker;
 export const speaking = client.speaking;
+export const chatMessages = client.chat;
+export const selfState = client.self;
+export const chatRead = client.chatRead;
+// What was read where survives a reload, so the lobby's unread counts do too.
+effect(() => localStorage.setItem('parley.chatRead', JSON.stringify(chatRead.value)));
 
 /** The UI's own state: only actions.ts and the components write these. */
 export const phase = signal<Phase>('lobby');
@@ -57,6 +65,14 @@ export const errorMessage = signal<string | null>(null);
 export const screenShares = computed(() =>
   remotePeers.value.flatMap((peer) => peer.tracks.filter((t) => t.source === 'screen').map((track) => ({ peer, track }))),
 );
+
+function loadChatRead(): ClientState['chatRead'] {
+  try {
+    return JSON.parse(localStorage.getItem('parley.chatRead') ?? '{}') as ClientState['chatRead'];
+  } catch {
+    return {};
+  }
+}
 
 function loadSelectedDevices(): Partial<Record<DeviceKind, string>> {
   try {
