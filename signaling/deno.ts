@@ -28,7 +28,7 @@ const server = await serveSignalingOnDeno({
   webRoot: Deno.env.get('WEB_ROOT'),
   traces,
 });
-console.log(`[signaling] listening on ${server.url} (Deno, NATS ${natsUrl})`);
+console.log(`[signaling] listening on ${server.url} (Deno, NATS ${natsUrl}, instance ${config.instanceId})`);
 
 Deno.addSignalListener('SIGTERM', () => {
   void server

@@ -23,7 +23,7 @@ const server = await serveSignalingOnNode({
   webRoot: process.env.WEB_ROOT,
   traces: tracing,
 });
-console.log(`[signaling] listening on ${server.url} (NATS ${natsUrl})`);
+console.log(`[signaling] listening on ${server.url} (NATS ${natsUrl}, instance ${config.instanceId})`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
