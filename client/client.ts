@@ -184,9 +184,9 @@ export class ParleyClient {
           notification: (n) => this.onNotification(n),
           lost: (reason, code) => this.onLost(code, reason),
           reopened: (trace, lostCode) => this.onReopened(trace, lostCode),
-          failed: (message) => {
+          failed: (message, takenOver) => {
             this.store.set('connection', 'failed');
-            this.events.emit('error', { kind: 'connection', message });
+            this.events.emit('error', { kind: 'connection', reason: takenOver ? 'taken-over' : 'gave-up', message });
           },
         },
       );

@@ -9,7 +9,7 @@ export const ModerationReason = z.string().trim().min(1).max(200);
 
 /** What a moderator did, as the room's chat shows it (the author of the message is the moderator). */
 export const ModerationNotice = z.object({
-  action: z.enum(['mute', 'unlock', 'remove', 'endRoom', 'grants']),
+  action: z.enum(['mute', 'unlock', 'remove', 'grants']),
   target: z.object({ peerId: Id.optional(), identity: Id.optional(), displayName: DisplayName }).optional(),
   source: Source.optional(),
   /** mute: the target cannot unmute until a moderator unlocks it. */

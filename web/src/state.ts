@@ -60,7 +60,10 @@ export const devices = signal<MediaDeviceInfo[]>([]);
 export const selectedDevices = signal<Partial<Record<DeviceKind, string>>>(loadSelectedDevices());
 export const showStats = signal(false);
 export const showDevices = signal(false);
-export const errorMessage = signal<string | null>(null);
+/** The chat panel: open by default where there is room beside the tiles. */
+export const showChat = signal(typeof matchMedia === 'function' && matchMedia('(min-width: 900px)').matches);
+/** The error to show, as a function so it is worded in the language chosen when it is shown. */
+export const errorMessage = signal<(() => string) | null>(null);
 
 export const screenShares = computed(() =>
   remotePeers.value.flatMap((peer) => peer.tracks.filter((t) => t.source === 'screen').map((track) => ({ peer, track }))),
