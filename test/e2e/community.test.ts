@@ -68,7 +68,7 @@ describe('chat and moderation in Chromium', () => {
       expect(await log(page).locator('img').count()).toBe(0);
       expect(await page.evaluate(() => (window as unknown as { __owned?: number }).__owned)).toBeUndefined();
     }
-    expect(await alice.getByTestId('chat-message').first().locator('.chat-author').innerText()).toBe('Alice');
+    expect(await alice.getByTestId('chat-message').first().locator('.chat-author').textContent()).toBe('Alice');
 
     const card = eve.locator(`[data-testid=lobby-room][data-room="${room}"]`);
     await card.locator('[data-testid=unread][data-count="3"]').waitFor();
@@ -185,14 +185,14 @@ describe('chat and moderation in Chromium', () => {
     await reason.fill('Please take a break');
     await dave.getByRole('dialog').getByRole('button', { name: 'Remove from room' }).click();
 
-    await expect(carol.getByTestId('error').innerText()).resolves.toMatch(/Dave removed you from the room: Please take a break/);
+    await expect(carol.getByTestId('error').textContent()).resolves.toMatch(/Dave removed you from the room: Please take a break/);
     await carol.getByRole('button', { name: 'Join', exact: true }).waitFor();
     await carol.screenshot({ path: path.join(SCREENSHOTS, 'removed.png') });
     await alice.locator(`[data-peer-id="${carolId}"]`).first().waitFor({ state: 'detached' });
 
     await carol.getByLabel('Room', { exact: true }).fill(room);
     await carol.getByRole('button', { name: 'Join', exact: true }).click();
-    await expect(carol.getByTestId('error').innerText()).resolves.toMatch(
+    await expect(carol.getByTestId('error').textContent()).resolves.toMatch(
       /you were removed from this room \(Please take a break\)/,
     );
     expect(await carol.getByRole('button', { name: 'Leave' }).count()).toBe(0);
@@ -203,7 +203,7 @@ describe('chat and moderation in Chromium', () => {
     await dave.getByRole('dialog').getByLabel('Reason (shown to everyone)').fill('See you next week');
     await dave.getByRole('dialog').getByRole('button', { name: 'End room' }).click();
     for (const page of [alice, bob, dave]) {
-      await expect(page.getByTestId('error').innerText()).resolves.toMatch(/The room was ended: See you next week/);
+      await expect(page.getByTestId('error').textContent()).resolves.toMatch(/The room was ended: See you next week/);
       await page.getByRole('button', { name: 'Join', exact: true }).waitFor();
     }
     await eve.locator(`[data-testid=lobby-room][data-room="${room}"]`).waitFor({ state: 'detached' });
@@ -231,10 +231,10 @@ describe('chat and moderation in Chromium', () => {
       await box.fill(`안녕하세요 ${i}`);
       await box.press('Enter');
     }
-    await expect(page.getByTestId('chat-error').innerText()).resolves.toBe(
+    await expect(page.getByTestId('chat-error').textContent()).resolves.toBe(
       '메시지를 너무 빨리 보내고 있어요. 잠시 후에 다시 보내 주세요.',
     );
-    const time = await page.getByTestId('chat-message').first().locator('time').innerText();
+    const time = await page.getByTestId('chat-message').first().locator('time').textContent();
     expect(time).toMatch(/^(오전|오후) \d{1,2}:\d{2}$/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'korean-room.png') });
 
