@@ -185,7 +185,9 @@ describe('chat and moderation in Chromium', () => {
     await reason.fill('Please take a break');
     await dave.getByRole('dialog').getByRole('button', { name: 'Remove from room' }).click();
 
-    await expect(carol.getByTestId('error').textContent()).resolves.toMatch(/Dave removed you from the room: Please take a break/);
+    await expect(carol.getByTestId('error').textContent()).resolves.toMatch(
+      /Dave removed you from the room: Please take a break/,
+    );
     await carol.getByRole('button', { name: 'Join', exact: true }).waitFor();
     await carol.screenshot({ path: path.join(SCREENSHOTS, 'removed.png') });
     await alice.locator(`[data-peer-id="${carolId}"]`).first().waitFor({ state: 'detached' });
