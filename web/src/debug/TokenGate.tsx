@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { devAdminToken, devTokensOffered } from './api.ts';
+import { LanguageSwitch } from '../components/LanguageSwitch.tsx';
+import { t } from '../i18n/index.ts';
 import { saveToken, tokenProblem } from './state.ts';
 
 /** The dashboard needs an admin token: paste one, or (dev mode) get one from the server. */
@@ -19,11 +21,14 @@ export function TokenGate() {
     setError(null);
     devAdminToken().then(saveToken, (err: Error) => setError(err.message));
   };
-  const problem = error ?? tokenProblem.value;
+  const problem = error ?? tokenProblem.value?.();
   return (
     <section class="welcome dbg-gate">
-      <h1>Parley debug</h1>
-      <p class="muted">Rooms, consumer health and traces. This needs an admin token.</p>
+      <header class="bar">
+        <h1>{t('debug.title')}</h1>
+        <LanguageSwitch />
+      </header>
+      <p class="muted">{t('debug.intro')}</p>
       {problem && (
         <p class="error" role="alert">
           {problem}
@@ -31,7 +36,7 @@ export function TokenGate() {
       )}
       <form onSubmit={submit}>
         <label>
-          Admin token
+          {t('debug.tokenLabel')}
           <input
             name="token"
             type="password"
@@ -42,11 +47,11 @@ export function TokenGate() {
             onInput={(e) => setValue(e.currentTarget.value)}
           />
         </label>
-        <button type="submit">Open the dashboard</button>
+        <button type="submit">{t('debug.open')}</button>
       </form>
       {devOffered && (
         <button type="button" class="secondary" onClick={useDevToken}>
-          Use a dev admin token
+          {t('debug.devToken')}
         </button>
       )}
     </section>

@@ -15,6 +15,7 @@ const STORAGE_KEY = 'parley.locale';
 
 /** The user's choice if they made one, else the first browser language we have, else English. */
 function initialLocale(): Locale {
+  if (typeof navigator === 'undefined' || typeof localStorage === 'undefined') return 'en';
   const saved = localStorage.getItem(STORAGE_KEY);
   if (saved && saved in LOCALES) return saved as Locale;
   for (const tag of navigator.languages ?? [navigator.language]) {
@@ -28,7 +29,7 @@ export const locale = signal<Locale>(initialLocale());
 
 // The document says which language it is in: screen readers, spell checkers and fonts follow it.
 effect(() => {
-  document.documentElement.lang = locale.value;
+  if (typeof document !== 'undefined') document.documentElement.lang = locale.value;
 });
 
 export function setLocale(next: Locale): void {
@@ -65,6 +66,11 @@ export function formatTime(epochMs: number, now = Date.now()): string {
     ? { hour: 'numeric', minute: '2-digit' }
     : { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' };
   return new Intl.DateTimeFormat(locale.value, options).format(date);
+}
+
+/** A clock time with seconds (the dashboard's). */
+export function formatClock(epochMs: number): string {
+  return new Intl.DateTimeFormat(locale.value, { timeStyle: 'medium' }).format(new Date(epochMs));
 }
 
 /** The full date and time, for a tooltip. */
