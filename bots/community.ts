@@ -11,9 +11,15 @@ export class BotCommunity {
   /** Every time the bot was removed (or its room ended), with the reason it was given. */
   readonly removals: Removal[] = [];
 
+  /** When each chat message (by id) arrived live, epoch ms: tests time delivery with it. */
+  readonly arrivals = new Map<string, number>();
+
   constructor(private client: ParleyClient) {
     client.on('error', (e) => {
       if (e.kind === 'removed') this.removals.push(e);
+    });
+    client.on('notification', (n) => {
+      if (n.notification === 'chat' && !this.arrivals.has(n.data.id)) this.arrivals.set(n.data.id, Date.now());
     });
   }
 

@@ -6,6 +6,7 @@ import { waitFor } from '../../harness/wait.ts';
 import { TestClient } from '../../harness/ws-client.ts';
 import { FULL_GRANTS } from '../../protocol/auth.ts';
 import { MAX_CHAT_CHARS } from '../../protocol/chat.ts';
+import type { ChatMessage } from '../../protocol/chat.ts';
 import { ADMIN_API_BASE, ADMIN_API_MAX_BODY_BYTES, adminEndpoints } from '../../protocol/http.ts';
 import { ParleyError } from '../../protocol/errors.ts';
 import { issueToken } from '../../signaling/auth.ts';
@@ -70,14 +71,23 @@ describe('chat, moderation and the admin API across two signaling instances', ()
     const cara = await join('Cara', room, a);
     await waitFor('Cara to get the history', () => cara.community.messages.length === 2);
 
+    // Instance A to instance B, live: stored in the chat stream, then fanned out.
+    await new Promise((r) => setTimeout(r, 2000)); // the chat bucket refills
+    const sent: ChatMessage[] = [];
+    for (let i = 0; i < 3; i++) sent.push(await ada.community.send(`timed ${i}`));
+    await waitFor('Bob to get the timed ones', () => sent.every((m) => bob.community.arrivals.has(m.id)));
+    const delays = sent.map((m) => bob.community.arrivals.get(m.id)! - m.sentAt);
+    console.log(`[chat] send on A → arrival at B: ${delays.join(', ')} ms`);
+    await waitFor('everyone to have all five', () => [ada, bob, cara].every((x) => x.community.messages.length === 5));
+
     bob.disconnect();
     await ada.community.send('said while Bob was away');
     await cara.community.send('and another');
     await bob.resume({ url: a, token: await token('Bob') });
-    await waitFor('Bob to catch up after the resume', () => bob.community.messages.length === 4);
+    await waitFor('Bob to catch up after the resume', () => bob.community.messages.length === 7);
     const seqs = bob.community.messages.map((m) => m.seq);
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
-    expect(new Set(seqs).size).toBe(4);
+    expect(new Set(seqs).size).toBe(7);
   });
 
   it('chat limits: oversize and floods get typed errors; the connection, the call and the media keep working', async () => {

@@ -98,6 +98,8 @@ describe('webhooks: at least once, signed, to a real HTTP receiver', () => {
     const sid = mine.find((r) => r.event.event === 'room_started')!.event.room.sid;
     expect(mine.find((r) => r.event.event === 'room_finished')!.event.room.sid).toBe(sid);
     expect(await total('/hooks', 'delivered')).toBeGreaterThanOrEqual(LIFE.length);
+    const lags = mine.map((r) => r.at - r.event.createdAt).sort((x, y) => x - y);
+    console.log(`[webhooks] event → receiver: median ${lags[Math.floor(lags.length / 2)]} ms, max ${lags.at(-1)} ms`);
     await waitFor('the refusals to be dead-lettered', async () => (await total('/reject', 'dead_lettered')) >= LIFE.length);
   });
 
