@@ -7,6 +7,8 @@ const EVENTS_MAX_AGE_MS = 3 * 24 * 3600_000;
 const EVENTS_MAX = 100_000;
 /** A store that fails (NATS away) is retried this often, for as long as the process lives. */
 const RETRY_MS = 1000;
+/** Events kept for a retry at most; beyond that the oldest are dropped (and said so), not the process. */
+const BACKLOG_MAX = 10_000;
 
 /**
  * Where any tier records a webhook event: the events stream, once per event id (the stream deduplicates by it,
@@ -39,6 +41,10 @@ export class EventLog {
 
   private keep(event: WebhookEvent): void {
     this.backlog.push(event);
+    if (this.backlog.length > BACKLOG_MAX) {
+      const dropped = this.backlog.splice(0, this.backlog.length - BACKLOG_MAX);
+      console.warn(`[events] ${dropped.length} webhook event(s) dropped: the events stream is out of reach`);
+    }
     if (!this.timer && !this.closed) this.timer = setTimeout(() => void this.retry(), RETRY_MS);
   }
 

@@ -49,7 +49,8 @@ export class Chat {
     const stored: Stored = { ...message, text, id: crypto.randomUUID(), roomId, sentAt: Date.now() };
     const seq = await this.stream.publish(subjects.chat(roomId), stored, { msgId: stored.id });
     const sent: ChatMessage = { ...stored, seq };
-    await this.countIn(roomId);
+    // Stored is sent: a head that cannot be counted only costs the lobby's unread count this message.
+    await this.countIn(roomId).catch((err: unknown) => console.warn(`[signaling] chat head of ${roomId}:`, err));
     this.publishFeed(roomId, { type: 'chat', message: sent });
     this.events.record({
       id: `chat_message.${sent.id}`,

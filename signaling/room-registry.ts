@@ -95,6 +95,8 @@ export class RoomRegistry {
 
   private async sweep(): Promise<void> {
     const occupied = new Set(this.lobby.view().rooms.map((r) => r.roomId));
+    // People in a room nobody recorded (it started before an upgrade, or a join raced its finish): it starts now.
+    for (const roomId of occupied) if (!this.records.get(roomId)) await this.start(roomId, 'join');
     const now = Date.now();
     for (const record of this.records.values()) {
       if (occupied.has(record.roomId)) {

@@ -1,3 +1,4 @@
+import { t } from '../i18n/index.ts';
 import type { z } from 'zod';
 import {
   DebugRoomsResponse,
@@ -69,7 +70,7 @@ export async function devAdminToken(): Promise<string> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'admin', room: '*', admin: true }),
   });
-  if (!res.ok) throw new ApiError(res.status, 'this server does not hand out development tokens');
+  if (!res.ok) throw new ApiError(res.status, t('debug.noDevTokens'));
   const parsed = DevTokenResponse.safeParse(await res.json());
   if (!parsed.success) throw new ApiError(0, 'unexpected answer from /api/dev/token');
   return parsed.data.token;

@@ -217,6 +217,7 @@ export const en = {
   'debug.refused': 'The token was refused: {reason}.',
   'debug.notAdmin': 'This token is not an admin token.',
   'debug.loadFailed': 'Could not load: {reason}',
+  'debug.noDevTokens': 'This server does not hand out development tokens.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -217,4 +217,5 @@ export const ko: Catalog = {
   'debug.refused': '토큰이 거절됐어요: {reason}.',
   'debug.notAdmin': '이 토큰은 관리자 토큰이 아니에요.',
   'debug.loadFailed': '불러오지 못했어요: {reason}',
+  'debug.noDevTokens': '이 서버는 개발용 토큰을 발급하지 않아요.',
 };
