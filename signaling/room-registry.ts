@@ -7,6 +7,7 @@ import { RoomRecord } from '../protocol/room.ts';
 import type { Lobby } from './lobby.ts';
 
 const SWEEP_MS = 1000;
+const ADOPT_AFTER_MS = 5000;
 
 /**
  * Which rooms have started and not finished, for the admin API and the room_started / room_finished webhooks.
@@ -16,6 +17,7 @@ const SWEEP_MS = 1000;
  */
 export class RoomRegistry {
   private emptySince = new Map<string, number>();
+  private unrecordedSince = new Map<string, number>();
   private sweeper: ReturnType<typeof setInterval>;
 
   private constructor(
@@ -95,9 +97,19 @@ export class RoomRegistry {
 
   private async sweep(): Promise<void> {
     const occupied = new Set(this.lobby.view().rooms.map((r) => r.roomId));
-    // People in a room nobody recorded (it started before an upgrade, or a join raced its finish): it starts now.
-    for (const roomId of occupied) if (!this.records.get(roomId)) await this.start(roomId, 'join');
     const now = Date.now();
+    // People in a room nobody recorded (it started before an upgrade, or a join raced its finish) for a while, so
+    // not just the last of a room that was closed a moment ago: it starts now.
+    for (const roomId of [...this.unrecordedSince.keys()]) if (!occupied.has(roomId)) this.unrecordedSince.delete(roomId);
+    for (const roomId of occupied) {
+      if (this.records.get(roomId)) {
+        this.unrecordedSince.delete(roomId);
+        continue;
+      }
+      const since = this.unrecordedSince.get(roomId) ?? now;
+      this.unrecordedSince.set(roomId, since);
+      if (now - since >= ADOPT_AFTER_MS) await this.start(roomId, 'join');
+    }
     for (const record of this.records.values()) {
       if (occupied.has(record.roomId)) {
         this.emptySince.delete(record.roomId);
