@@ -1,17 +1,15 @@
 import type { Context } from '@opentelemetry/api';
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
-import type { ChatMessage } from '../protocol/chat.ts';
 import type { ClientNotification, ClientResponseData } from '../protocol/client.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import type { ProducerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
-import type { SelfState } from '../protocol/moderation.ts';
 import { RoomChat } from './chat.ts';
 import { rowsOf } from './consumer-stats.ts';
 import type { CallDeps } from './deps.ts';
 import type { CaptureSource, Feed } from './host.ts';
-import { Moderator } from './moderation.ts';
+import { applySelf, followNotice, Moderator } from './moderation.ts';
 import { Publisher } from './publisher.ts';
 import { Subscriber } from './subscriber.ts';
 import type { TileView } from './subscriber.ts';
@@ -183,7 +181,7 @@ export class Call {
       }
       this.token = snapshot.resumeToken;
       this.signalingUp = true;
-      this.applySelf(snapshot.self);
+      applySelf(this.deps.store, this.publisher, snapshot.self);
       // Whatever was said while we were away (the server keeps the room's newest messages).
       void this.chat.load(ctx).catch((err: unknown) => console.warn('[parley] chat history failed', err));
       this.reconcilePeers(snapshot);
@@ -234,10 +232,10 @@ export class Call {
         return;
       case 'chat':
         this.chat.receive(n.data);
-        this.followModerator(n.data);
+        followNotice(this.publisher, this.peerId, n.data);
         return;
       case 'self':
-        this.applySelf(n.data);
+        applySelf(this.deps.store, this.publisher, n.data);
         return;
       case 'lobby':
       case 'removed':
@@ -297,30 +295,12 @@ export class Call {
       joined.peers.map((p) => ({ ...p, tracks: [] })),
     );
     store.set('activeSpeaker', joined.activeSpeaker);
-    this.applySelf(joined.self);
+    applySelf(this.deps.store, this.publisher, joined.self);
     this.signalingUp = true;
     this.updateConnection();
     joined.producers.forEach((p) => void this.subscriber.consume(p, trace));
     this.chat.clear();
     void this.chat.load(trace).catch((err: unknown) => console.warn('[parley] chat history failed', err));
-  }
-
-  /** What moderators decided for us: locked sources are muted here too; feeds no longer allowed stop. */
-  private applySelf(self: SelfState | undefined): void {
-    if (!self) return;
-    this.deps.store.set('self', self);
-    for (const source of self.locks) if (this.publisher.outbound(source)) void this.publisher.setPaused(source, true);
-    const { canPublish, sources } = self.grants;
-    for (const feed of ['microphone', 'camera', 'screen'] as const) {
-      if (this.publisher.wants(feed) && (!canPublish || !sources.includes(feed))) void this.publisher.set(feed, false);
-    }
-  }
-
-  /** A moderator muted us without a lock: our side pauses as the server's did; unmuting is ours again. */
-  private followModerator(message: ChatMessage): void {
-    const notice = message.moderation;
-    if (notice?.action !== 'mute' || notice.target?.peerId !== this.peerId || !notice.source) return;
-    if (this.publisher.outbound(notice.source)) void this.publisher.setPaused(notice.source, true);
   }
 
   /** The server no longer knows us: a new membership, the same tracks produced again. */

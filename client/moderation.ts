@@ -1,4 +1,8 @@
+import type { ChatMessage } from '../protocol/chat.ts';
+import type { SelfState } from '../protocol/moderation.ts';
 import type { Source } from '../protocol/room.ts';
+import type { StateStore } from './host.ts';
+import type { Publisher } from './publisher.ts';
 import type { Requester } from './socket.ts';
 
 /**
@@ -27,4 +31,22 @@ export class Moderator {
   async endRoom(reason?: string): Promise<void> {
     await this.signaling.request('endRoom', reason ? { reason } : {});
   }
+}
+
+/** What moderators decided for us: locked sources are muted here too; feeds no longer allowed stop. */
+export function applySelf(store: StateStore, publisher: Publisher, self: SelfState | undefined): void {
+  if (!self) return;
+  store.set('self', self);
+  for (const source of self.locks) if (publisher.outbound(source)) void publisher.setPaused(source, true);
+  const { canPublish, sources } = self.grants;
+  for (const feed of ['microphone', 'camera', 'screen'] as const) {
+    if (publisher.wants(feed) && (!canPublish || !sources.includes(feed))) void publisher.set(feed, false);
+  }
+}
+
+/** A moderator muted us without a lock: our side pauses as the server's did; unmuting is ours again. */
+export function followNotice(publisher: Publisher, selfPeerId: string, message: ChatMessage): void {
+  const notice = message.moderation;
+  if (notice?.action !== 'mute' || notice.target?.peerId !== selfPeerId || !notice.source) return;
+  if (publisher.outbound(notice.source)) void publisher.setPaused(notice.source, true);
 }

@@ -2,10 +2,11 @@ import type { Bus, Subscription } from '../bus/bus.ts';
 import { mayChat } from '../protocol/auth.ts';
 import type { AccessClaims, Grants } from '../protocol/auth.ts';
 import type { ClientNotification, ClientRequestData } from '../protocol/client.ts';
-import type { chatOperations } from '../protocol/chat.ts';
+import { chatOperations } from '../protocol/chat.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import { RoomFeedItem } from '../protocol/feed.ts';
-import type { moderationOperations, SelfState } from '../protocol/moderation.ts';
+import { moderationOperations } from '../protocol/moderation.ts';
+import type { SelfState } from '../protocol/moderation.ts';
 import type { Source } from '../protocol/room.ts';
 import { subjects } from '../protocol/subjects.ts';
 import type { Chat } from './chat.ts';
@@ -17,14 +18,7 @@ import type { Moderation } from './moderation.ts';
 import type { RoomRegistry } from './room-registry.ts';
 
 export type CommunityMethod = keyof typeof chatOperations | keyof typeof moderationOperations;
-const communityMethods = new Set<string>([
-  'sendChat',
-  'chatHistory',
-  'muteParticipant',
-  'unlockParticipant',
-  'removeParticipant',
-  'endRoom',
-] satisfies CommunityMethod[]);
+const communityMethods = new Set<string>([...Object.keys(chatOperations), ...Object.keys(moderationOperations)]);
 
 export function isCommunityMethod(method: string): method is CommunityMethod {
   return communityMethods.has(method);
