@@ -16,8 +16,8 @@ const API_KEY = 'test-api-key-0123456789-abcdefghijklmnop';
 const MODERATOR = { ...FULL_GRANTS, moderator: true };
 
 /**
- * Chat, moderation and the admin API over the distributed mode: two signaling instances (A and B) on one
- * NATS, one media worker, bots on the client SDK and the server SDK against both instances. Each test uses
+ * Chat, moderation and the admin API over the distributed mode: two signaling instances (A on Node, B on Deno)
+ * on one NATS, one media worker, bots on the client SDK and the server SDK against both instances. Each test uses
  * rooms of its own; the cluster is shared.
  */
 describe('chat, moderation and the admin API across two signaling instances', () => {
@@ -43,7 +43,8 @@ describe('chat, moderation and the admin API across two signaling instances', ()
 
   beforeAll(async () => {
     cluster = await startDistributed({
-      signaling: ['node', 'node'],
+      // B is the Deno runtime: chat, moderation and the admin API are the same app on both.
+      signaling: ['node', 'deno'],
       env: { PARLEY_API_KEYS: API_KEY, REMOVAL_BAN_S: '600', ROOM_EMPTY_TIMEOUT_S: '1', CHAT_RATE_BURST: '5' },
     });
     [a, b] = cluster.signaling as [string, string];
@@ -209,22 +210,23 @@ describe('chat, moderation and the admin API across two signaling instances', ()
       ];
       for (const endpoint of Object.values(adminEndpoints)) {
         const path = ADMIN_API_BASE + endpoint.path.replace(':roomId', 'lounge').replace(':peerId', 'p1');
-        for (const [auth, status] of cases) {
-          const res = await fetch(a + path, {
+        for (const [[auth, status], base] of cases.flatMap((c) => [a, b].map((url) => [c, url] as const))) {
+          const res = await fetch(base + path, {
             method: endpoint.method,
             headers: auth ? { authorization: auth } : {},
             body: endpoint.method === 'GET' ? undefined : 'x'.repeat(ADMIN_API_MAX_BODY_BYTES * 4),
           });
-          expect(res.status, `${endpoint.method} ${path} with ${auth?.slice(0, 12)}`).toBe(status);
+          expect(res.status, `${base}: ${endpoint.method} ${path} with ${auth?.slice(0, 12)}`).toBe(status);
           expect((await res.json()).error.code).toBe(status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN');
         }
       }
     });
 
     it('validates ids and bodies, and limits body size', async () => {
-      const call = (method: string, path: string, body?: string) =>
-        fetch(a + ADMIN_API_BASE + path, { method, headers: { authorization: `Bearer ${API_KEY}` }, body });
+      const call = (method: string, path: string, body?: string, base = a) =>
+        fetch(base + ADMIN_API_BASE + path, { method, headers: { authorization: `Bearer ${API_KEY}` }, body });
       expect((await call('POST', '/rooms', 'x'.repeat(ADMIN_API_MAX_BODY_BYTES + 1))).status).toBe(413);
+      expect((await call('POST', '/rooms', 'x'.repeat(ADMIN_API_MAX_BODY_BYTES + 1), b)).status).toBe(413);
       expect((await call('POST', '/rooms', '{not json')).status).toBe(400);
       expect((await call('POST', '/rooms', JSON.stringify({ roomId: 'bad.room' }))).status).toBe(400);
       expect((await call('GET', '/rooms/bad.room/participants')).status).toBe(400);
