@@ -6,7 +6,7 @@ import { chatOperations } from '../protocol/chat.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import { RoomFeedItem } from '../protocol/feed.ts';
 import { moderationOperations } from '../protocol/moderation.ts';
-import type { SelfState } from '../protocol/moderation.ts';
+import type { ModerationState, SelfState } from '../protocol/moderation.ts';
 import type { Source } from '../protocol/room.ts';
 import { subjects } from '../protocol/subjects.ts';
 import type { Chat } from './chat.ts';
@@ -59,6 +59,7 @@ export class CommunitySession {
   private feed?: Subscription;
   private locks = new Set<Source>();
   private limiter: RateLimiter;
+  private admitted?: { roomId: string; state: ModerationState };
 
   constructor(
     private services: CommunityServices,
@@ -69,7 +70,7 @@ export class CommunitySession {
 
   /** Before a join: a removed user is refused here, with the moderator's reason. */
   async admit(roomId: string): Promise<void> {
-    await this.services.moderation.admit(this.host.claims, roomId);
+    this.admitted = { roomId, state: await this.services.moderation.admit(this.host.claims, roomId) };
   }
 
   /**
@@ -78,7 +79,10 @@ export class CommunitySession {
    */
   async attach(membership: Membership, joined: boolean): Promise<SelfState> {
     const { roomId } = membership;
-    const state = await this.services.moderation.admit(this.host.claims, roomId);
+    // A join was admitted a moment ago; a resume is checked now (its token may be another one).
+    const admitted = joined && this.admitted?.roomId === roomId ? this.admitted.state : undefined;
+    this.admitted = undefined;
+    const state = admitted ?? (await this.services.moderation.admit(this.host.claims, roomId));
     if (state.grants) membership.record.grants = state.grants;
     this.locks = new Set(state.locks);
     this.membership = membership;
