@@ -7,6 +7,7 @@ import type { ClientMethod, ClientNotification, ClientRequestData, ClientRespons
 import type { PeerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
 import type { ConsumerNotice, PublisherLayers } from '../protocol/publisher.ts';
+import { BotCommunity } from './community.ts';
 import { FaultInjector } from './faults.ts';
 import type { BotFaults } from './faults.ts';
 import { transportTotals } from './stats.ts';
@@ -69,6 +70,8 @@ export class Bot {
   /** consumerClosed notifications per consumer id (the doctor repeats one to a client that kept the tile). */
   readonly closedNotices = new Map<string, number>();
   readonly remedies: ClientRemedy[] = [];
+  /** Chat and moderation (bots/community.ts). */
+  readonly community: BotCommunity;
   private consumedAt = new Map<string, number>();
   private captureError?: string;
   private detached = false;
@@ -82,7 +85,9 @@ export class Bot {
     private injector: FaultInjector,
     private options: BotOptions,
     private times: VideoTimes,
-  ) {}
+  ) {
+    this.community = new BotCommunity(client);
+  }
 
   static async join(options: BotOptions): Promise<Bot> {
     const startedAt = performance.now();

@@ -35,6 +35,8 @@ export interface Bus {
   subscribe(subject: string, handler: (msg: BusMessage) => void): Subscription;
   /** A key/value bucket; with `ttlMs`, entries not written again within it disappear. */
   kv(bucket: string, options?: { ttlMs?: number }): Promise<KvStore>;
+  /** A durable message stream (JetStream in NATS), created or brought to `config` on first use. */
+  stream(name: string, config: StreamConfig): Promise<Stream>;
   /**
    * False for a while after the connection dropped or came back: silence from others then says more about
    * us than about them, so nobody should be declared dead.
@@ -67,4 +69,59 @@ export interface KvStore {
   watch(onChange: (key: string, value: unknown) => void): Promise<Subscription>;
 }
 
+/** What a stream keeps; the oldest messages go first when a limit is reached. */
+export interface StreamConfig {
+  /** The subjects it stores (wildcards allowed); a publish on them also reaches plain subscribers. */
+  subjects: string[];
+  /** The newest this many of each subject. */
+  maxMsgsPerSubject?: number;
+  /** The newest this many in all. */
+  maxMsgs?: number;
+  /** Nothing older than this. */
+  maxAgeMs?: number;
+  /** A publish repeating a `msgId` seen within this window is stored once (default 2 minutes). */
+  duplicateWindowMs?: number;
+}
+
+export interface StoredMessage {
+  /** The stream's sequence number: increasing, unique within the stream. */
+  seq: number;
+  subject: string;
+  data: unknown;
+  /** Epoch ms when the stream stored it. */
+  time: number;
+}
+
+/** What a durable consumer's handler decides for one message. */
+export type Outcome = { ack: true } | { retryInMs: number } | { term: true };
+
+export interface DurableOptions {
+  /** A message handed out and neither acknowledged nor retried within this is handed out again (its process died). */
+  ackWaitMs: number;
+  /** Only messages whose subject matches this. */
+  filter?: string;
+  /** Messages this process handles at once. */
+  concurrency?: number;
+}
+
+export interface Stream {
+  /** Stores a message; resolves with its sequence once stored (a repeated `msgId`: the first one's). */
+  publish(subject: string, data: unknown, options?: { msgId?: string }): Promise<number>;
+  /** The stored messages of one subject, oldest first; with `afterSeq`, only later ones. */
+  read(subject: string, options?: { afterSeq?: number }): Promise<StoredMessage[]>;
+  /** Removes every stored message of one subject. */
+  purge(subject: string): Promise<void>;
+  /**
+   * Joins the durable consumer `durable`, which every process opening it by that name shares: each message
+   * stored after the consumer was first created goes to one of them at a time until its handler acknowledges
+   * or ends it. A handler that throws, or whose process dies, gets the message again after `ackWaitMs`.
+   */
+  consume(
+    durable: string,
+    handler: (message: StoredMessage & { attempt: number }) => Promise<Outcome>,
+    options: DurableOptions,
+  ): Promise<Subscription>;
+}
+
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;

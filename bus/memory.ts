@@ -1,6 +1,7 @@
 import { ParleyError } from '../protocol/errors.ts';
-import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Subscription } from './bus.ts';
+import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Stream, StreamConfig, Subscription } from './bus.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './bus.ts';
+import { MemoryStream } from './memory-stream.ts';
 import { runHandler, unwrapReply } from './reply.ts';
 import { subjectMatches } from './subject.ts';
 
@@ -20,6 +21,7 @@ export class MemoryBus implements Bus {
   readonly system = 'in-process';
   private listeners = new Set<Listener>();
   private buckets = new Map<string, MemoryKv>();
+  private streams = new Map<string, MemoryStream>();
   private rr = 0;
 
   async request(subject: string, data: unknown, options: RequestOptions = {}): Promise<unknown> {
@@ -69,6 +71,17 @@ export class MemoryBus implements Bus {
       this.buckets.set(bucket, kv);
     }
     return kv;
+  }
+
+  async stream(name: string, config: StreamConfig): Promise<Stream> {
+    const existing = this.streams.get(name);
+    if (existing) {
+      existing.reconfigure(config);
+      return existing;
+    }
+    const stream = new MemoryStream(config, (subject, data) => this.publish(subject, data));
+    this.streams.set(name, stream);
+    return stream;
   }
 
   stable(): boolean {

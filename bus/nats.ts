@@ -3,9 +3,10 @@ import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { ParleyError } from '../protocol/errors.ts';
-import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Subscription } from './bus.ts';
+import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Stream, StreamConfig, Subscription } from './bus.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './bus.ts';
 import { NatsLink } from './nats-link.ts';
+import { NatsStream } from './nats-stream.ts';
 import { runHandler, unwrapReply } from './reply.ts';
 
 /** How soon to ask again when nobody served a request while the bus is unsettled. */
@@ -82,6 +83,10 @@ export class NatsBus implements Bus {
       this.stores.set(bucket, store);
     }
     return store;
+  }
+
+  stream(name: string, config: StreamConfig): Promise<Stream> {
+    return NatsStream.open(this.nc, this.link, name, config);
   }
 
   async flush(): Promise<void> {

@@ -8,10 +8,12 @@ import type { ClientRemedy } from '../protocol/telemetry.ts';
 import type { ClientProducerStats, ConsumerNotice } from '../protocol/publisher.ts';
 import { PROBLEM_REPORT_SCHEMA } from '../protocol/problem-report.ts';
 import type { ProblemReport } from '../protocol/problem-report.ts';
+import { RoomChat } from './chat.ts';
 import { rowsOf } from './consumer-stats.ts';
 import type { StatsRows } from './consumer-stats.ts';
 import type { CallDeps } from './deps.ts';
 import type { CaptureSource, Feed } from './host.ts';
+import { applySelf, followNotice, Moderator } from './moderation.ts';
 import { Publisher } from './publisher.ts';
 import { Subscriber } from './subscriber.ts';
 import type { TileView } from './subscriber.ts';
@@ -55,6 +57,10 @@ export class Call {
   private rebuilding?: ProducerInfo[];
   private publisher: Publisher;
   private subscriber: Subscriber;
+  /** The room's chat (messages are in the state as `chat`). */
+  readonly chat: RoomChat;
+  /** Mute, remove, end the room: for holders of the `moderator` grant. */
+  readonly moderator: Moderator;
   /** When the first remote video frame was shown, in ms after the join started (the host calls noteFirstFrame). */
   firstFrameMs?: number;
 
@@ -68,6 +74,8 @@ export class Call {
       () => this.sendTransport,
       () => this.transportStates.send,
     );
+    this.chat = new RoomChat(deps);
+    this.moderator = new Moderator(deps.signaling);
     this.subscriber = new Subscriber(
       deps,
       () => this.recvTransport,
@@ -134,15 +142,24 @@ export class Call {
   /** The microphone button: mute and unmute while it is on; turn it on when it is not. */
   async toggleMicrophone(): Promise<void> {
     if (!this.publisher.isOn('microphone')) {
-      this.deps.store.set('microphoneMuted', false);
+      this.deps.store.set('microphoneMuted', this.isLocked('microphone'));
       return this.publisher.set('microphone', true);
     }
-    return this.publisher.setPaused('microphone', !this.deps.store.get('microphoneMuted'));
+    return this.setPaused('microphone', !this.deps.store.get('microphoneMuted'));
   }
 
-  /** Pauses or resumes one of our producers (the microphone's mute; a camera held without sending). */
-  setPaused(source: Source, paused: boolean): Promise<void> {
+  /**
+   * Pauses or resumes one of our producers (the microphone's mute; a camera held without sending). A source a
+   * moderator locked cannot be resumed: FORBIDDEN, and nothing changes.
+   */
+  async setPaused(source: Source, paused: boolean): Promise<void> {
+    if (!paused && this.isLocked(source)) throw new ParleyError('FORBIDDEN', `your ${source} was muted by a moderator`);
     return this.publisher.setPaused(source, paused);
+  }
+
+  /** Whether a moderator locked `source` muted. */
+  isLocked(source: Source): boolean {
+    return this.deps.store.get('self')?.locks.includes(source) ?? false;
   }
 
   switchDevice(source: CaptureSource, deviceId: string): Promise<void> {
@@ -197,6 +214,9 @@ export class Call {
       }
       this.token = snapshot.resumeToken;
       this.signalingUp = true;
+      applySelf(this.deps.store, this.publisher, snapshot.self);
+      // Whatever was said while we were away (the server keeps the room's newest messages).
+      void this.chat.load(ctx).catch((err: unknown) => console.warn('[parley] chat history failed', err));
       this.reconcilePeers(snapshot);
       this.deps.store.set('activeSpeaker', snapshot.activeSpeaker);
       this.subscriber.reconcile(snapshot.producers, ctx);
@@ -254,7 +274,15 @@ export class Call {
       case 'audioLevels':
         store.set('speaking', new Set(n.data.levels.filter((l) => l.volume > SPEAKING_DB).map((l) => l.peerId)));
         return;
+      case 'chat':
+        this.chat.receive(n.data);
+        followNotice(this.publisher, this.peerId, n.data);
+        return;
+      case 'self':
+        applySelf(this.deps.store, this.publisher, n.data);
+        return;
       case 'lobby':
+      case 'removed':
         return;
     }
   }
@@ -354,9 +382,12 @@ export class Call {
       joined.peers.map((p) => ({ ...p, tracks: [] })),
     );
     store.set('activeSpeaker', joined.activeSpeaker);
+    applySelf(this.deps.store, this.publisher, joined.self);
     this.signalingUp = true;
     this.updateConnection();
     joined.producers.forEach((p) => void this.subscriber.consume(p, trace));
+    this.chat.clear();
+    void this.chat.load(trace).catch((err: unknown) => console.warn('[parley] chat history failed', err));
   }
 
   /** The server no longer knows us: a new membership, the same tracks produced again. */
@@ -495,6 +526,8 @@ export class Call {
     store.set('activeSpeaker', null);
     store.set('speaking', new Set());
     store.set('notices', new Map());
+    store.set('chat', []);
+    store.set('self', null);
     store.set('selfPeerId', null);
     store.set('room', null);
     this.deps.tracer.scope({ 'parley.room': undefined, 'parley.peer': undefined });

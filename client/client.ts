@@ -1,6 +1,8 @@
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponseData } from '../protocol/client.ts';
 import { ANY_ROOM } from '../protocol/auth.ts';
 import { CloseCode } from '../protocol/close-codes.ts';
+import { ParleyError } from '../protocol/errors.ts';
+import type { Removed } from '../protocol/moderation.ts';
 import type { Lobby } from '../protocol/presence.ts';
 import { Call } from './call.ts';
 import { Connection } from './connection.ts';
@@ -113,6 +115,7 @@ export class ParleyClient {
 
   /** Leaves the current call (stopping every local track); the connection stays for the lobby. */
   async leave(): Promise<void> {
+    this.markChatRead();
     const call = this.current;
     this.current = undefined;
     await call?.leave();
@@ -182,9 +185,9 @@ export class ParleyClient {
           notification: (n) => this.onNotification(n),
           lost: (reason, code) => this.onLost(code, reason),
           reopened: (trace, lostCode) => this.onReopened(trace, lostCode),
-          failed: (message) => {
+          failed: (message, takenOver) => {
             this.store.set('connection', 'failed');
-            this.events.emit('error', { kind: 'connection', message });
+            this.events.emit('error', { kind: 'connection', reason: takenOver ? 'taken-over' : 'gave-up', message });
           },
         },
       );
@@ -199,8 +202,27 @@ export class ParleyClient {
   private onNotification(n: ClientNotification): void {
     this.events.emit('notification', n);
     if (this.options.acceptNotification && !this.options.acceptNotification(n)) return;
-    if (n.notification === 'lobby') this.store.set('lobby', n.data);
+    if (n.notification === 'lobby') {
+      this.store.set('lobby', n.data);
+      this.markChatRead();
+    } else if (n.notification === 'removed') this.onRemoved(n.data);
     else this.current?.onNotification(n);
+  }
+
+  /** Our membership is over (a moderator removed us, or ended the room): no rejoining. */
+  private onRemoved(removed: Removed): void {
+    const call = this.current;
+    this.current = undefined;
+    call?.close();
+    if (this.connection.isOpen) this.store.set('connection', 'connected');
+    this.events.emit('error', { kind: 'removed', ...removed });
+  }
+
+  /** While we are in a room, its chat counts as read: the lobby's unread count for it starts again from now. */
+  private markChatRead(): void {
+    const room = this.current?.room;
+    const head = this.store.get('lobby')?.rooms.find((r) => r.roomId === room)?.chat;
+    if (room && head) this.store.set('chatRead', { ...this.store.get('chatRead'), [room]: head });
   }
 
   private onLost(code: number, reason: string): void {
@@ -213,7 +235,14 @@ export class ParleyClient {
   private async onReopened(trace: Parameters<Call['onSignalingReopened']>[1], lostCode: number): Promise<void> {
     this.refused = false;
     if (this.lobbyWanted) this.store.set('lobby', await this.connection.request('subscribeLobby', {}, trace));
-    if (this.current && !this.current.closed) await this.current.onSignalingReopened(lostCode === CloseCode.mediaLost, trace);
-    else this.store.set('connection', 'connected');
+    const call = this.current;
+    if (!call || call.closed) return this.store.set('connection', 'connected');
+    try {
+      await call.onSignalingReopened(lostCode === CloseCode.mediaLost, trace);
+    } catch (err) {
+      // Removed while we were away: joining again is refused, and that is the answer, not a fault to retry.
+      if (!(err instanceof ParleyError && err.code === 'REMOVED')) throw err;
+      this.onRemoved({ reason: err.message, by: null, roomEnded: false });
+    }
   }
 }

@@ -26,8 +26,8 @@ export interface ConnectionEvents {
   lost(reason: string, code: number): void;
   /** A new socket is open; the owner resumes what it had (lobby subscription, room membership). */
   reopened(trace: Context, lostCode: number): Promise<void>;
-  /** We stopped trying: the user has to act (retry, or a new token). */
-  failed(reason: string): void;
+  /** We stopped trying: the user has to act (retry, or a new token); `takenOver`: another tab resumed it. */
+  failed(message: string, takenOver: boolean): void;
 }
 
 export interface ConnectionOptions {
@@ -126,8 +126,11 @@ export class Connection implements Requester {
   private onClosed(reason: string, code: number): void {
     if (this.closedByUs) return;
     this.lastCloseCode = code;
+    if (code === CloseCode.resumedElsewhere)
+      return this.events.failed('this session was taken over by another tab or device', true);
     // Trying again would only be refused again: the user (or the app) has to act.
-    if (FINAL.has(code) || (code === CloseCode.unauthorized && !this.options.renewableToken)) return this.events.failed(reason);
+    if (FINAL.has(code) || (code === CloseCode.unauthorized && !this.options.renewableToken))
+      return this.events.failed(reason, false);
     this.events.lost(reason, code);
     if (this.options.autoReconnect ?? true) void this.reconnectWithBackoff(false).catch(() => undefined);
   }
@@ -138,7 +141,7 @@ export class Connection implements Requester {
     try {
       await this.options.tracer.action('reconnect', {}, undefined, (ctx, span) => this.reconnectLoop(ctx, span, now));
     } catch (err) {
-      this.events.failed((err as Error).message);
+      this.events.failed((err as Error).message, false);
       throw err;
     } finally {
       this.reconnecting = false;

@@ -1,4 +1,5 @@
 import type { ClientNotification } from '../protocol/client.ts';
+import type { ErrorCode } from '../protocol/errors.ts';
 import type { MediaKind, Source } from '../protocol/room.ts';
 import type { CaptureSource, Feed } from './host.ts';
 import type { ConsumerNotice } from '../protocol/publisher.ts';
@@ -9,9 +10,12 @@ export type ClientError =
   | { kind: 'capture'; feed: Feed; error: unknown }
   /** A device in use went away; `replaced` when another one took over. */
   | { kind: 'device-lost'; source: CaptureSource; replaced: boolean }
-  | { kind: 'consume'; producerId: string; source: Source; message: string }
+  /** `code` NOT_FOUND: the producer closed before we could consume it (a race, not a fault). */
+  | { kind: 'consume'; producerId: string; source: Source; message: string; code?: ErrorCode }
   /** The connection is gone for good (reconnecting gave up, or another tab took the membership over). */
-  | { kind: 'connection'; message: string };
+  | { kind: 'connection'; reason: 'taken-over' | 'gave-up'; message: string }
+  /** A moderator removed us (`by`: their name, null for the server) or ended the room; the call is over. */
+  | { kind: 'removed'; reason: string; by: string | null; roomEnded: boolean };
 
 /** A remote track the client started showing. */
 export interface ConsumerShown {

@@ -1,4 +1,6 @@
 import { INVALID_SPAN_CONTEXT } from '@opentelemetry/api';
+import type { ChatHead, ChatMessage } from '../protocol/chat.ts';
+import type { SelfState } from '../protocol/moderation.ts';
 import type { Lobby } from '../protocol/presence.ts';
 import type { Source } from '../protocol/room.ts';
 import type { ConsumerNotice } from '../protocol/publisher.ts';
@@ -58,6 +60,12 @@ export interface ClientState {
   speaking: ReadonlySet<string>;
   /** The doctor's word on each of our consumers that shows no (or a frozen) picture, by consumer id. */
   notices: ReadonlyMap<string, ConsumerNotice>;
+  /** The room's chat, oldest first (what was kept before we joined, then everything since). */
+  chat: ChatMessage[];
+  /** What we may do in the room now: grants (as moderators changed them) and sources a moderator locked. */
+  self: SelfState | null;
+  /** Per room, its chat head when we last were in it: the lobby's unread counts start from here. */
+  chatRead: Record<string, ChatHead>;
 }
 
 /** Where the client keeps its state: a plain object by default, a UI framework's signals in the web app. */
@@ -79,6 +87,9 @@ export function initialState(): ClientState {
     activeSpeaker: null,
     speaking: new Set(),
     notices: new Map(),
+    chat: [],
+    self: null,
+    chatRead: {},
   };
 }
 

@@ -19,6 +19,8 @@ export type {
   StateStore,
 } from './host.ts';
 export type { MediaOptions } from './deps.ts';
+export { RoomChat, unreadCount } from './chat.ts';
+export { Moderator } from './moderation.ts';
 export { CAMERA_ENCODINGS } from './deps.ts';
 export type { TileView } from './subscriber.ts';
 export { layerForHeight } from './subscriber.ts';

@@ -263,6 +263,8 @@ export class Publisher {
         }
         this.producers.set(source, producer);
         this.showTrack(source, track);
+        // A moderator locked it: the server holds it paused, so our side does too.
+        if (this.deps.store.get('self')?.locks.includes(source)) await this.setPaused(source, true, ctx);
       } catch (err) {
         this.stopTrack(track);
         throw err;

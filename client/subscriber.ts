@@ -1,5 +1,6 @@
 import type { Context, Span } from '@opentelemetry/api';
 import type { types } from 'mediasoup-client';
+import { ParleyError } from '../protocol/errors.ts';
 import { MAX_REPORTED_CONSUMERS } from '../protocol/limits.ts';
 import type { ProducerInfo, Source } from '../protocol/room.ts';
 import type { ClientConsumerStats } from '../protocol/telemetry.ts';
@@ -94,10 +95,11 @@ export class Subscriber {
       await this.deps.tracer.action('consume', attributes, trace, (ctx, span) => this.consumeOn(transport, producer, ctx, span));
     } catch (err) {
       this.producers.delete(producer.id);
-      // A consume cut short by a rebuild (its transport replaced) is the rebuild's to do again.
-      if (this.transport() !== transport) return;
+      // A consume cut short by a rebuild (its transport replaced), or of a producer closed meanwhile, is no fault.
+      if (this.transport() !== transport || !this.known.has(producer.id)) return;
       const message = err instanceof Error ? err.message : String(err);
-      this.deps.events.emit('error', { kind: 'consume', producerId: producer.id, source: producer.source, message });
+      const code = err instanceof ParleyError ? err.code : undefined;
+      this.deps.events.emit('error', { kind: 'consume', producerId: producer.id, source: producer.source, message, code });
     }
   }
 

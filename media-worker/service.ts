@@ -1,4 +1,5 @@
 import type { Bus } from '../bus/bus.ts';
+import { EventLog } from '../bus/event-log.ts';
 import { MediaCommands } from './sfu/commands.ts';
 import { Federation } from './cluster/federation.ts';
 import type { MediaConfig } from './config.ts';
@@ -20,7 +21,8 @@ export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<M
     ip: config.pipeListenIp,
     announcedAddress: config.pipeAnnouncedAddress,
   });
-  const commands = new MediaCommands(bus, pool, config.instanceId, config.maxPeersPerRoom, federation);
+  const events = await EventLog.open(bus);
+  const commands = new MediaCommands(bus, pool, config.instanceId, config.maxPeersPerRoom, federation, events);
   pool.onWorkerReplaced = (dead) => void commands.recoverFrom(dead);
   await pool.start();
   commands.listen();
@@ -43,6 +45,7 @@ export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<M
     await registry.stop();
     federation.close();
     await commands.close();
+    events.close();
     pool.close();
   };
   return {

@@ -6,8 +6,16 @@ export const Grants = z.object({
   canPublish: z.boolean(),
   canSubscribe: z.boolean(),
   sources: z.array(Source),
+  /** Send chat messages in the room (absent: allowed, so tokens minted before chat keep it). */
+  canChat: z.boolean().optional(),
+  /** Mute others, remove them, end the room (absent: not a moderator). */
+  moderator: z.boolean().optional(),
 });
 export type Grants = z.infer<typeof Grants>;
+
+export function mayChat(grants: Grants): boolean {
+  return grants.canChat !== false;
+}
 
 export const ALL_SOURCES: Source[] = ['microphone', 'camera', 'screen', 'screen-audio'];
 export const FULL_GRANTS: Grants = { canPublish: true, canSubscribe: true, sources: ALL_SOURCES };

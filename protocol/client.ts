@@ -8,6 +8,8 @@ import { Id, PeerInfo, ProducerInfo, RoomId } from './room.ts';
 import { MAX_REPORTED_SPANS } from './limits.ts';
 import { ConsumerNotice, PublisherLayers } from './publisher.ts';
 import { ClientRemedy as Remedy, SpanRecord } from './telemetry.ts';
+import { ChatMessage, chatOperations } from './chat.ts';
+import { moderationOperations, Removed, SelfState } from './moderation.ts';
 
 /** Bumped on any incompatible change; the client sends it as `?v=` when it opens the WebSocket. */
 export const CLIENT_PROTOCOL_VERSION = 1;
@@ -30,6 +32,8 @@ const RoomSnapshot = z.object({
   producers: z.array(ProducerInfo),
   /** Who is speaking now (null: nobody, or not known yet). */
   activeSpeaker: Id.nullable(),
+  /** What this participant may do now (grants changed by moderators, locked sources). */
+  self: SelfState.optional(),
 });
 
 /** Client → signaling requests: each method's request data and the data of its successful response. */
@@ -53,6 +57,8 @@ export const clientMethods = {
     requires: 'token',
   },
   ...mediaOperations,
+  ...chatOperations,
+  ...moderationOperations,
   /**
    * The browser's finished spans (its half of each trace), batched: from members only, at most
    * REPORTED_SPANS_PER_SECOND per connection (RATE_LIMITED beyond: those spans are dropped).
@@ -119,6 +125,12 @@ export const clientNotifications = {
   /** The doctor's verdict on one of our consumers changed: why a tile is black or frozen, and the repair. */
   consumerNotice: ConsumerNotice,
   lobby: Lobby,
+  /** A chat message in the room (text, system, or a moderator's action). */
+  chat: ChatMessage,
+  /** A moderator changed what this participant may do (grants, locked sources). */
+  self: SelfState,
+  /** This participant was removed (or the room ended): the membership is over; do not rejoin. */
+  removed: Removed,
 } as const;
 
 export type ClientNotificationName = keyof typeof clientNotifications;
@@ -144,6 +156,9 @@ export const ClientNotification = z.discriminatedUnion('notification', [
   z.object({ notification: z.literal('publisherLayers'), data: clientNotifications.publisherLayers }),
   z.object({ notification: z.literal('consumerNotice'), data: clientNotifications.consumerNotice }),
   z.object({ notification: z.literal('lobby'), data: clientNotifications.lobby }),
+  z.object({ notification: z.literal('chat'), data: clientNotifications.chat }),
+  z.object({ notification: z.literal('self'), data: clientNotifications.self }),
+  z.object({ notification: z.literal('removed'), data: clientNotifications.removed }),
 ]) satisfies z.ZodType<ClientNotification>;
 
 /** A message from the server is a response (has `id`) or a notification (has `notification`). */

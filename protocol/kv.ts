@@ -17,7 +17,23 @@ export const buckets = {
   incidents: 'parley-incidents',
   /** `leader` → the signaling instance that correlates incidents now (a lease: its bucket's TTL ends it). */
   correlator: 'parley-correlator',
+  /** roomId → RoomRecord: rooms that started (by a join or the admin API) and have not finished. */
+  rooms: 'parley-rooms',
+  /** moderationKey → ModerationState: a user's locks, changed grants and removal in one room. */
+  moderation: 'parley-moderation',
+  /** roomId → ChatHead: how many messages a room has had, for unread counts. */
+  chatHeads: 'parley-chat-heads',
 } as const;
+
+/** Identities are free text: the key carries them base64url-encoded (KV keys allow only a few characters). */
+export function moderationKey(roomId: string, identity: string): string {
+  const bytes = new TextEncoder().encode(identity);
+  const b64 = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+  return `${roomId}.${b64}`;
+}
 
 export function roomPartKey(roomId: string, instanceId: string): string {
   return `${roomId}.${instanceId}`;

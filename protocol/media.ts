@@ -34,7 +34,8 @@ const RoomView = z.object({
 /** Signaling → media-worker commands (NATS request/reply), each with its request and reply data. */
 export const mediaCommands = {
   join: {
-    request: z.object({ ...Peer, displayName: DisplayName }),
+    /** `identity`: the user's, for webhooks (absent from older signaling instances). */
+    request: z.object({ ...Peer, displayName: DisplayName, identity: Id.optional() }),
     response: RoomView,
   },
   /** The room as an existing peer sees it now (for a resumed session to reconcile what it missed). */

@@ -10,7 +10,7 @@ export const Empty = z.object({}).strict();
  * What a connection must hold before an operation runs, declared with the operation so that a new one cannot
  * skip its check: signaling checks `requires` before anything else.
  */
-export const Requirement = z.enum(['token', 'lobby', 'member', 'publish', 'subscribe']);
+export const Requirement = z.enum(['token', 'lobby', 'member', 'publish', 'subscribe', 'chat', 'moderate']);
 export type Requirement = z.infer<typeof Requirement>;
 
 export const requirementMeaning: Record<Requirement, string> = {
@@ -19,6 +19,8 @@ export const requirementMeaning: Record<Requirement, string> = {
   member: 'a joined room',
   publish: "a joined room and the token's grant to publish the request's source, with that source's kind",
   subscribe: "a joined room and the token's grant to receive others' media",
+  chat: 'a joined room and the grant to chat (`canChat`, absent = allowed)',
+  moderate: 'a joined room and the `moderator` grant; the target must be in the same room',
 };
 
 export interface Operation {

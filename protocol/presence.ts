@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ChatHead } from './chat.ts';
 import { DisplayName, Id, RoomId } from './room.ts';
 
 /** Presence entries expire from KV unless their signaling instance writes them again within this. */
@@ -41,7 +42,12 @@ export const LobbyParticipant = PresenceEntry.pick({
 });
 export type LobbyParticipant = z.infer<typeof LobbyParticipant>;
 
-export const LobbyRoom = z.object({ roomId: RoomId, participants: z.array(LobbyParticipant) });
+export const LobbyRoom = z.object({
+  roomId: RoomId,
+  participants: z.array(LobbyParticipant),
+  /** The room's chat so far, for an unread count (absent: no messages kept). */
+  chat: ChatHead.optional(),
+});
 export type LobbyRoom = z.infer<typeof LobbyRoom>;
 
 export const Lobby = z.object({ rooms: z.array(LobbyRoom) });

@@ -36,3 +36,17 @@ export type PeerInfo = z.infer<typeof PeerInfo>;
 
 export const ProducerInfo = z.object({ id: Id, peerId: Id, kind: MediaKind, source: Source, paused: z.boolean() });
 export type ProducerInfo = z.infer<typeof ProducerInfo>;
+
+/**
+ * A room that started and has not finished (KV `parley-rooms`): created by its first join or by the admin API.
+ * `sid` tells one run of a room from the next of the same name (webhooks carry it).
+ */
+export const RoomRecord = z.object({
+  roomId: RoomId,
+  sid: z.string(),
+  startedAt: z.number(),
+  createdBy: z.enum(['join', 'api']),
+  /** It finishes once nobody has been in it for this long. */
+  emptyTimeoutMs: z.number().int().nonnegative(),
+});
+export type RoomRecord = z.infer<typeof RoomRecord>;

@@ -16,6 +16,9 @@ import { CloseCode, closeCodeMeaning } from '../protocol/close-codes.ts';
 import { ErrorCode, errorMeaning } from '../protocol/errors.ts';
 import {
   DebugIncidentsResponse,
+  ADMIN_API_BASE,
+  ADMIN_API_MAX_BODY_BYTES,
+  adminEndpoints,
   DebugRoomsResponse,
   DebugTraceResponse,
   DebugTracesResponse,
@@ -28,6 +31,8 @@ import {
 import * as limits from '../protocol/limits.ts';
 import { PROBLEM_REPORT_SCHEMA, ProblemReport } from '../protocol/problem-report.ts';
 import { requirementMeaning } from '../protocol/operations.ts';
+import { MAX_CHAT_CHARS } from '../protocol/chat.ts';
+import { WEBHOOK_TOLERANCE_S, WebhookEvent, webhookHeaders } from '../protocol/webhooks.ts';
 
 /**
  * The protocol reference, generated from the schemas the tiers validate with: docs/protocol.md for people and
@@ -65,6 +70,11 @@ export function generate(): { markdown: string; schema: string } {
     { method: 'GET', path: `${httpPaths.debugTraces}/:traceId`, auth: 'Bearer admin token', response: DebugTraceResponse },
     { method: 'GET', path: httpPaths.debugIncidents, auth: 'Bearer admin token', response: DebugIncidentsResponse },
   ];
+  const admin = Object.entries(adminEndpoints).map(([name, e]) => ({
+    name,
+    ...e,
+    request: 'request' in e ? e.request : undefined,
+  }));
 
   const bundle = {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -75,6 +85,13 @@ export function generate(): { markdown: string; schema: string } {
       AccessClaims: json(AccessClaims, 'output'),
       HttpError: json(HttpError, 'output'),
       ProblemReport: json(ProblemReport, 'output'),
+      WebhookEvent: json(WebhookEvent, 'output'),
+      ...Object.fromEntries(
+        admin.flatMap((e) => [
+          ...(e.request ? [[`admin.${e.name}.request`, json(e.request, 'input')]] : []),
+          [`admin.${e.name}.response`, json(e.response, 'output')],
+        ]),
+      ),
       ...Object.fromEntries(
         methods.flatMap((m) => [
           [`${m.name}.request`, m.request],
@@ -167,6 +184,7 @@ export function generate(): { markdown: string; schema: string } {
     ...Object.entries(limits)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([k, v]) => `| \`${k}\` | ${v} |`),
+    `| \`MAX_CHAT_CHARS\` | ${MAX_CHAT_CHARS} (longer: \`PAYLOAD_TOO_LARGE\`) |`,
     '',
     '## HTTP endpoints',
     '',
@@ -189,6 +207,44 @@ export function generate(): { markdown: string; schema: string } {
     'opens in /debug; `$defs.ProblemReport` in the JSON Schema.',
     '',
     block(json(ProblemReport, 'output')),
+    '',
+    '## Admin API',
+    '',
+    `For integrators' backends, under \`${ADMIN_API_BASE}\`. Every request needs \`Authorization: Bearer <key>\` with a`,
+    'server API key (`PARLEY_API_KEYS`) or an admin access token: none or an unknown one is 401, a valid token',
+    `without the admin claim 403. Bodies are JSON, at most ${ADMIN_API_MAX_BODY_BYTES} bytes (413 beyond), checked`,
+    'against the schemas below (400 with the path of the problem). Unknown rooms and participants are 404; a',
+    'participant is only found in its own room. The TypeScript server SDK ([server-sdk/](../server-sdk/README.md)) calls',
+    'these and mints tokens.',
+    '',
+    ...admin.flatMap((e) => [
+      `### \`${e.method} ${ADMIN_API_BASE}${e.path}\` (${e.name})`,
+      '',
+      e.summary,
+      '',
+      ...(e.request ? ['Request body:', '', block(json(e.request, 'input')), ''] : []),
+      'Response:',
+      '',
+      block(json(e.response, 'output')),
+      '',
+    ]),
+    '## Webhooks',
+    '',
+    'Each URL in `WEBHOOK_URLS` gets a `POST` per event (`WEBHOOK_EVENTS` chooses which; default all), at least',
+    'once: an answer other than 2xx is retried with backoff (`WEBHOOK_BACKOFF_MS`) up to `WEBHOOK_MAX_ATTEMPTS`; a 4xx',
+    'other than 408, 409, 425 and 429 is not retried. Events that are not delivered are kept in the',
+    '`parley-dead-letters` stream. The same event can arrive more than once: deduplicate by its `id`.',
+    '',
+    '| header | value |',
+    '| --- | --- |',
+    `| \`${webhookHeaders.signature}\` | \`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" keyed with WEBHOOK_SECRET>\` |`,
+    `| \`${webhookHeaders.eventId}\` | the event's \`id\` |`,
+    `| \`${webhookHeaders.attempt}\` | 1 on the first attempt |`,
+    '',
+    `Check the signature over the raw body before parsing it, and refuse a timestamp more than ${WEBHOOK_TOLERANCE_S} s`,
+    "from your clock (a replay). The server SDK's `receiveWebhook(secret, body, signatureHeader)` does both.",
+    '',
+    block(json(WebhookEvent, 'output')),
     '',
   ];
   return { markdown: md.join('\n'), schema: `${JSON.stringify(bundle, null, 2)}\n` };

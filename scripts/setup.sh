@@ -32,7 +32,8 @@ if [[ ! -x "${MEDIASOUP_WORKER_BIN:-$cached_worker}" ]]; then
     flatbuffers-compiler libabsl-dev libssl-dev patch)
 fi
 if (( for_tests )); then
-  packages+=(chromium firefox-esr nats-server openssl iproute2)
+  # fonts-nanum: Korean glyphs, so the Korean UI's screenshots show text rather than boxes.
+  packages+=(chromium firefox-esr nats-server openssl iproute2 fonts-nanum)
 fi
 missing=()
 for p in "${packages[@]}"; do

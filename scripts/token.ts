@@ -3,7 +3,7 @@ import { ALL_SOURCES, ANY_ROOM } from '../protocol/auth.ts';
 import { Source } from '../protocol/room.ts';
 import { DEFAULT_TOKEN_POLICY, DEFAULT_TOKEN_TTL_S, issueToken } from '../signaling/auth.ts';
 
-/** `npm run token -- --name Ada [--room lounge] [--identity ada] [--ttl 3600] [--sources microphone,camera] [--no-publish] [--no-subscribe] [--admin]` */
+/** `npm run token -- --name Ada [--room lounge] [--identity ada] [--ttl 3600] [--sources microphone,camera] [--no-publish] [--no-subscribe] [--no-chat] [--moderator] [--admin]` */
 const { values } = parseArgs({
   options: {
     name: { type: 'string' },
@@ -13,6 +13,9 @@ const { values } = parseArgs({
     sources: { type: 'string', default: ALL_SOURCES.join(',') },
     'no-publish': { type: 'boolean', default: false },
     'no-subscribe': { type: 'boolean', default: false },
+    'no-chat': { type: 'boolean', default: false },
+    /** Mute others, remove them, end the room. */
+    moderator: { type: 'boolean', default: false },
     /** For operators: the /debug dashboard. */
     admin: { type: 'boolean', default: false },
   },
@@ -36,7 +39,13 @@ const token = await issueToken(secret, {
   name: values.name,
   room: values.room,
   ttlSeconds,
-  grants: { canPublish: !values['no-publish'], canSubscribe: !values['no-subscribe'], sources: sources.data },
+  grants: {
+    canPublish: !values['no-publish'],
+    canSubscribe: !values['no-subscribe'],
+    sources: sources.data,
+    ...(values['no-chat'] && { canChat: false }),
+    ...(values.moderator && { moderator: true }),
+  },
   admin: values.admin,
 }).catch((err: Error) => fail(err.message));
 console.log(token);

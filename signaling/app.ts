@@ -22,6 +22,7 @@ import { Placement } from './placement.ts';
 import { Lobby } from './lobby.ts';
 import { ClientConnection } from './connection.ts';
 import { createDebugApi } from './debug.ts';
+import { openCommunity } from './community.ts';
 import type { SpanSink } from '../tracing/sink.ts';
 import type { TraceStore } from '../tracing/store.ts';
 
@@ -57,7 +58,15 @@ export async function createSignaling({
   const memberships = await Memberships.open(bus, media, lobby, config, placement);
   const metrics = new Metrics();
   metrics.memberships = () => memberships.size;
-  const deps = { media, placement, memberships, lobby, metrics, traces };
+  const community = await openCommunity({
+    bus,
+    media,
+    lobby,
+    config: config.community,
+    secret: config.secret,
+    instanceId: config.instanceId,
+  });
+  const deps = { media, placement, memberships, lobby, metrics, traces, community };
   const debug = await createDebugApi(bus, config, media, traces?.store, config.instanceId);
   const sockets = new Set<WSContext>();
   const limits = new ConnectionLimits({
@@ -80,10 +89,13 @@ export async function createSignaling({
       : c.json({ ready: false, reason: 'no media worker' }, 503);
   });
   app.get('/metrics', (c) =>
-    c.text(metrics.render() + debug.incidents.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+    c.text(metrics.render() + debug.incidents.render() + community.metrics(), 200, {
+      'content-type': 'text/plain; version=0.0.4',
+    }),
   );
   app.get(httpPaths.version, (c) => c.json({ protocol: CLIENT_PROTOCOL_VERSION } satisfies VersionResponse));
   app.route('/debug/api', debug.app);
+  community.mount(app);
   if (config.devTokens) {
     // The embedded default only: anyone may mint a token for any name, never an admin one.
     app.post(httpPaths.devToken, async (c) => {
@@ -166,6 +178,7 @@ export async function createSignaling({
     },
     close() {
       limits.close();
+      community.close();
       debug.close();
       memberships.close();
       lobby.close();

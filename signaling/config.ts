@@ -2,6 +2,8 @@ import { flag, int, list, positive, readEnv, subjectToken, text } from '../confi
 import type { Env } from '../config/env.ts';
 import { StartupError } from '../config/startup.ts';
 import { DEFAULT_TOKEN_POLICY } from './auth.ts';
+import { communityConfigFromEnv } from './community-config.ts';
+import type { CommunityConfig } from './community-config.ts';
 
 export interface SignalingConfig {
   /** This instance's id in presence entries; any unique string. */
@@ -30,6 +32,8 @@ export interface SignalingConfig {
   tokenMaxLifetimeS: number;
   /** Clock difference tolerated on iat, nbf and exp. */
   clockSkewS: number;
+  /** Chat, moderation, the admin API and webhooks (community-config.ts). */
+  community: CommunityConfig;
 }
 
 /** Where the HTTP server listens, and what else it serves. */
@@ -84,6 +88,7 @@ export function signalingConfigFromEnv(env: Env): SignalingConfig {
     trustProxy: e.TRUST_PROXY ?? false,
     tokenMaxLifetimeS: e.TOKEN_MAX_LIFETIME_S ?? DEFAULT_TOKEN_POLICY.tokenMaxLifetimeS,
     clockSkewS: e.TOKEN_CLOCK_SKEW_S ?? DEFAULT_TOKEN_POLICY.clockSkewS,
+    community: communityConfigFromEnv(env),
   };
 }
 

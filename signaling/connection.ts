@@ -11,6 +11,9 @@ import type { MediaOperation, Requirement } from '../protocol/operations.ts';
 import { assertCodecsOfKind } from '../protocol/webrtc.ts';
 import { assertPublish, assertRoom, assertSubscribe, expiresAtMs } from './auth.ts';
 import type { TokenPolicy } from './auth.ts';
+import type { Community } from './community.ts';
+import { assertChat, assertModerate, isCommunityMethod } from './community-session.ts';
+import type { CommunitySession } from './community-session.ts';
 import { tooDeep, tooLarge } from './frames.ts';
 import type { MediaClient } from './media.ts';
 import type { Membership, MemberSocket } from './memberships/membership.ts';
@@ -36,6 +39,7 @@ export interface ConnectionDeps {
   metrics: Metrics;
   /** Where the browser's spans go (absent: dropped). */
   traces?: SpanSink;
+  community: Community;
 }
 
 /** Media operations go to the peer's media worker unchanged but for room and peer ids. */
@@ -59,6 +63,8 @@ export class ClientConnection {
   private expiry: ReturnType<typeof setTimeout>;
   /** Browser spans are evidence for /debug, not a store anyone may fill: their own budget per connection. */
   private spanBudget = new RateLimiter(REPORTED_SPANS_PER_SECOND, REPORTED_SPANS_BURST);
+  /** Chat and moderation while joined. */
+  private readonly community: CommunitySession;
 
   constructor(
     private socket: ClientSocket,
@@ -75,6 +81,11 @@ export class ClientConnection {
     // setTimeout takes at most 2^31-1 ms; tokens live far less (TOKEN_MAX_LIFETIME_S).
     const left = Math.min(expiresAtMs(claims, policy) - Date.now(), 2 ** 31 - 1);
     this.expiry = setTimeout(() => socket.close(CloseCode.unauthorized, 'access token expired'), Math.max(0, left));
+    this.community = deps.community.session({
+      claims,
+      notify: (n) => this.notify(n),
+      endMembership: () => this.endMembership(),
+    });
   }
 
   /** Handles one text frame. Never throws: every failure becomes an error response. */
@@ -96,6 +107,7 @@ export class ClientConnection {
     this.closed = true;
     clearTimeout(this.expiry);
     this.lobbyWatch?.unsubscribe();
+    this.community.detach();
     if (this.membership) this.deps.memberships.detach(this.membership, this.memberSocket);
     this.membership = undefined;
   }
@@ -143,6 +155,7 @@ export class ClientConnection {
 
   private run(method: ClientMethod, data: ClientRequestData<ClientMethod>): Promise<unknown> {
     this.authorize(clientMethods[method].requires, data);
+    if (isCommunityMethod(method)) return this.community.run(method, data);
     switch (method) {
       case 'subscribeLobby':
         return Promise.resolve(this.subscribeLobby());
@@ -174,6 +187,8 @@ export class ClientConnection {
       assertCodecsOfKind(kind, rtpParameters);
     }
     if (requires === 'subscribe') assertSubscribe(grants);
+    if (requires === 'chat') assertChat(grants);
+    if (requires === 'moderate') assertModerate(grants);
   }
 
   private subscribeLobby() {
@@ -184,6 +199,7 @@ export class ClientConnection {
   private async join({ room }: ClientRequestData<'join'>) {
     assertRoom(this.claims, room);
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
+    await this.community.admit(room);
     const host = await this.deps.placement.hostFor(room);
     const [membership, snapshot] = await this.deps.memberships.join(this.claims, room, host, this.memberSocket);
     // The client left while we joined: it never got the resume token, so nobody can take this seat again.
@@ -191,24 +207,41 @@ export class ClientConnection {
       await this.deps.memberships.leave(membership);
       throw new ParleyError('NOT_JOINED', 'the connection closed during join');
     }
-    this.membership = membership;
-    return snapshot;
+    return this.enter(membership, snapshot, true);
   }
 
   private async resume({ resumeToken }: ClientRequestData<'resume'>) {
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
     const [membership, snapshot] = await this.deps.memberships.resume(this.claims, resumeToken, this.memberSocket);
     // The client dropped again while we resumed: its token still works, so the grace period starts over.
-    if (this.closed) this.deps.memberships.detach(membership, this.memberSocket);
-    else this.membership = membership;
-    return snapshot;
+    if (this.closed) {
+      this.deps.memberships.detach(membership, this.memberSocket);
+      throw new ParleyError('NOT_JOINED', 'the connection closed during resume');
+    }
+    return this.enter(membership, snapshot, false);
+  }
+
+  /** The membership is ours; what moderators decided applies to it (a removed user is out again at once). */
+  private async enter<T extends object>(membership: Membership, snapshot: T, joined: boolean) {
+    this.membership = membership;
+    try {
+      return { ...snapshot, self: await this.community.attach(membership, joined) };
+    } catch (err) {
+      await this.endMembership().catch(() => undefined);
+      throw err;
+    }
   }
 
   private async leave() {
+    await this.endMembership();
+    return {};
+  }
+
+  private async endMembership(): Promise<void> {
     const membership = this.membership;
     this.membership = undefined;
+    this.community.detach();
     if (membership) await this.deps.memberships.leave(membership);
-    return {};
   }
 
   /** The browser's half of its traces, stamped with who sent it: spans are evidence, not trusted claims. */
@@ -231,8 +264,12 @@ export class ClientConnection {
     if (!membership) throw new ParleyError('NOT_JOINED', `${method} needs a joined room`);
     const { roomId, peerId, mediaInstanceId } = membership.record;
     const request = { ...data, roomId, peerId } as MediaRequest<Forwarded>;
+    await this.community.guard(method, data);
     const reply = await this.deps.media.call(mediaInstanceId, method, request);
     if (producerChanges.has(method)) await this.trackProducers(membership, method, data, reply);
+    if (method === 'produce') {
+      await this.community.produced((data as ClientRequestData<'produce'>).source, (reply as { producerId: string }).producerId);
+    }
     return reply;
   }
 

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     traces,
     tls,
   });
-  log.info(`listening on ${running.url} (Deno, NATS ${nats.servers.join(',')})`);
+  log.info(`listening on ${running.url} (Deno, NATS ${nats.servers.join(',')}, instance ${config.instanceId})`);
 
   Deno.addSignalListener('SIGTERM', () => {
     void running

@@ -1,4 +1,5 @@
 import type { KvStore, Subscription } from '../bus/bus.ts';
+import { ChatHead } from '../protocol/chat.ts';
 import { PresenceEntry, PRESENCE_STALE_MS } from '../protocol/presence.ts';
 import { presenceKey } from '../protocol/kv.ts';
 import type { Lobby as LobbyView, LobbyRoom } from '../protocol/presence.ts';
@@ -16,6 +17,9 @@ export class Lobby {
   private pending?: ReturnType<typeof setTimeout>;
   private sweeper: ReturnType<typeof setInterval>;
   private watch?: Subscription;
+  /** Each room's chat head, for unread counts on its card. */
+  private heads = new Map<string, ChatHead>();
+  private headsWatch?: Subscription;
 
   private constructor(readonly kv: KvStore) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
@@ -25,6 +29,16 @@ export class Lobby {
     const lobby = new Lobby(kv);
     lobby.watch = await kv.watch((key, value) => lobby.apply(key, value));
     return lobby;
+  }
+
+  /** Adds each room's chat head to the view, kept live by a watch of the heads bucket. */
+  async followChat(heads: KvStore): Promise<void> {
+    this.headsWatch = await heads.watch((roomId, value) => {
+      const head = value === null ? undefined : ChatHead.safeParse(value).data;
+      if (head) this.heads.set(roomId, head);
+      else this.heads.delete(roomId);
+      this.changed();
+    });
   }
 
   /** Writes one participant's entry (on change and on every heartbeat). */
@@ -39,7 +53,8 @@ export class Lobby {
   view(): LobbyView {
     const rooms = new Map<string, LobbyRoom>();
     for (const e of this.entries.values()) {
-      const room = rooms.get(e.roomId) ?? { roomId: e.roomId, participants: [] };
+      const head = this.heads.get(e.roomId);
+      const room = rooms.get(e.roomId) ?? { roomId: e.roomId, participants: [], ...(head && { chat: head }) };
       room.participants.push({
         peerId: e.peerId,
         identity: e.identity,
@@ -62,6 +77,7 @@ export class Lobby {
     clearInterval(this.sweeper);
     clearTimeout(this.pending);
     this.watch?.unsubscribe();
+    this.headsWatch?.unsubscribe();
   }
 
   private apply(key: string, value: unknown): void {

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     webRoot: server.webRoot,
     traces: tracing,
   });
-  log.info(`listening on ${running.url} (NATS ${nats.servers.join(',')})`);
+  log.info(`listening on ${running.url} (NATS ${nats.servers.join(',')}, instance ${config.instanceId})`);
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {

@@ -1,4 +1,4 @@
-import type { Bus, BusMessage, KvStore, RequestOptions, Subscription } from '../bus/bus.ts';
+import type { Bus, BusMessage, KvStore, RequestOptions, Stream, StreamConfig, Subscription } from '../bus/bus.ts';
 import { context, extractContext, injectContext, inSpan, SpanKind, trace, tracers } from './context.ts';
 
 /**
@@ -54,6 +54,10 @@ export class TracedBus implements Bus {
 
   kv(bucket: string, options?: { ttlMs?: number }): Promise<KvStore> {
     return this.inner.kv(bucket, options);
+  }
+
+  stream(name: string, config: StreamConfig): Promise<Stream> {
+    return this.inner.stream(name, config);
   }
 
   stable(): boolean {

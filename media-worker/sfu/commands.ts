@@ -15,6 +15,8 @@ import type { VerdictReport } from '../../protocol/incidents.ts';
 import { log } from '../../tracing/log.ts';
 
 const VERDICT_REPORT_MS = 500;
+import { RoomActivity } from '../cluster/activity.ts';
+import type { EventLog } from '../../bus/event-log.ts';
 
 type RoomScoped = Exclude<MediaCommand, 'renewLeases'>;
 type RoomCommand<C extends RoomScoped> = (room: Room, request: MediaRequest<C>) => unknown;
@@ -72,6 +74,8 @@ export class MediaCommands {
     private instanceId: string,
     private maxPeersPerRoom: number,
     private federation: Federation,
+    /** Where joins, leaves and tracks are recorded for webhooks. */
+    private events: EventLog,
   ) {}
 
   listen(): void {
@@ -187,7 +191,11 @@ export class MediaCommands {
     if (existing) return existing;
     if (!create) throw new ParleyError('NOT_FOUND', `room ${roomId} is not hosted here`);
     if (this.draining) throw new ParleyError('UNAVAILABLE', 'this media worker is draining; try another');
-    const publish = (event: RoomEvent) => this.bus.publish(subjects.roomEvents(roomId), event);
+    const activity = new RoomActivity(roomId, this.events, (peerId) => room.identityOf(peerId));
+    const publish = (event: RoomEvent) => {
+      this.bus.publish(subjects.roomEvents(roomId), event);
+      activity.record(event);
+    };
     const room = new Room(roomId, this.pool, publish, this.maxPeersPerRoom, this.federation, this.health.counters);
     this.rooms.set(roomId, room);
     this.roomEvents.set(

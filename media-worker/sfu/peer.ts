@@ -22,6 +22,8 @@ export class Peer {
   constructor(
     readonly id: string,
     readonly displayName: string,
+    /** The user's identity (from the token), for webhooks. */
+    readonly identity: string | undefined,
     /** The worker and router this peer's transports live on. */
     public host: PooledWorker,
     public router: types.Router,

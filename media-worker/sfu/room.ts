@@ -91,7 +91,7 @@ export class Room {
     return this.routers.has(worker);
   }
 
-  async join({ peerId, displayName }: MediaRequest<'join'>): Promise<MediaResponse<'join'>> {
+  async join({ peerId, displayName, identity }: MediaRequest<'join'>): Promise<MediaResponse<'join'>> {
     if (this.peers.has(peerId)) throw new ParleyError('ALREADY_JOINED', `peer ${peerId} is already in ${this.id}`);
     if (this.peers.size >= this.maxPeers) throw new ParleyError('ROOM_FULL', `${this.id} has ${this.maxPeers} participants`);
     const host = this.pickWorker();
@@ -99,7 +99,7 @@ export class Room {
     try {
       const router = await this.routerOn(host);
       if (this.peers.has(peerId)) throw new ParleyError('ALREADY_JOINED', `peer ${peerId} is already in ${this.id}`);
-      this.peers.set(peerId, new Peer(peerId, displayName, host, router));
+      this.peers.set(peerId, new Peer(peerId, displayName, identity, host, router));
     } finally {
       this.joining--;
     }
@@ -135,6 +135,10 @@ export class Room {
 
   has(peerId: string): boolean {
     return this.peers.has(peerId);
+  }
+
+  identityOf(peerId: string): string | undefined {
+    return this.peers.get(peerId)?.identity;
   }
 
   async createTransport({ peerId, direction }: MediaRequest<'createTransport'>): Promise<TransportOptions> {

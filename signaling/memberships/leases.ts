@@ -107,7 +107,7 @@ export class Leases {
    * instance under the same id, and its client rebuilds transports from `mediaReset`: no rejoin, no leave.
    */
   private async moveToLiveInstance(membership: Membership, dead: string): Promise<void> {
-    const { roomId, peerId, displayName } = membership.record;
+    const { roomId, peerId, displayName, identity } = membership.record;
     for (const producerId of membership.producers.keys()) {
       const event: RoomEvent = { type: 'producerClosed', roomId, producerId, peerId };
       this.bus.publish(subjects.roomEvents(roomId), event);
@@ -116,7 +116,7 @@ export class Leases {
     // Its share of the room would otherwise be offered to others until the part's TTL runs out.
     await (await this.bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS })).delete(roomPartKey(roomId, dead));
     const host = await this.placement.hostFor(roomId, dead);
-    const view = await this.media.call(host, 'join', { roomId, peerId, displayName });
+    const view = await this.media.call(host, 'join', { roomId, peerId, displayName, identity });
     membership.record.mediaInstanceId = host;
     membership.socket?.notify({ notification: 'mediaReset', data: { producers: view.producers } });
     log.warn('moved a peer off a dead media worker', { peer: peerId, room: roomId, from: dead, to: host });

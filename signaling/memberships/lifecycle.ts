@@ -91,7 +91,12 @@ export class Memberships {
     const membership = new Membership(record, await membershipKey(resumeToken));
     await this.listen(membership);
     try {
-      const view = await this.media.call(mediaInstanceId, 'join', { roomId, peerId: record.peerId, displayName: claims.name });
+      const view = await this.media.call(mediaInstanceId, 'join', {
+        roomId,
+        peerId: record.peerId,
+        displayName: claims.name,
+        identity: claims.sub,
+      });
       membership.seen.reset(view);
       return [this.adopt(membership, socket), { peerId: record.peerId, resumeToken, ...view }];
     } catch (err) {

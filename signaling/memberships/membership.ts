@@ -80,6 +80,14 @@ export class Membership {
 
   private track(event: RoomEvent): boolean {
     if (event.type === 'producerClosed' && event.peerId === this.peerId) return this.producers.delete(event.producerId);
+    // A moderator may pause our producer: presence follows the media worker, not only our own requests.
+    if ((event.type === 'producerPaused' || event.type === 'producerResumed') && event.peerId === this.peerId) {
+      const producer = this.producers.get(event.producerId);
+      const paused = event.type === 'producerPaused';
+      if (!producer || producer.paused === paused) return false;
+      producer.paused = paused;
+      return true;
+    }
     if (event.type !== 'activeSpeaker' || this.speaking === (event.peerId === this.peerId)) return false;
     this.speaking = event.peerId === this.peerId;
     return true;

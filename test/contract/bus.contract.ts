@@ -12,6 +12,7 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The one behaviour both buses must share; run once per implementation. */
 export function busContract(name: string, start: () => Promise<BusBackend>): void {
+  const name_ = name;
   describe(`Bus contract: ${name}`, () => {
     let backend: BusBackend;
     let a: Bus;
@@ -146,6 +147,107 @@ export function busContract(name: string, start: () => Promise<BusBackend>): voi
       await wait(200);
       expect(seen).toHaveLength(3);
     });
+
+    it('stores stream messages per subject in order, after a sequence, deduplicated by message id', async () => {
+      const name = `contract-stream-${name_}-${Date.now()}`;
+      const base = `stream.${name_}.${Date.now()}`;
+      const sA = await a.stream(name, { subjects: [`${base}.>`] });
+      const sB = await b.stream(name, { subjects: [`${base}.>`] });
+      expect(await sB.read(`${base}.room-1`)).toEqual([]);
+      const one = await sA.publish(`${base}.room-1`, { n: 1 }, { msgId: 'm-1' });
+      const other = await sA.publish(`${base}.room-2`, { n: 9 });
+      const two = await sB.publish(`${base}.room-1`, { n: 2 });
+      expect(other).toBeGreaterThan(one);
+      expect(two).toBeGreaterThan(other);
+      expect(await sA.publish(`${base}.room-1`, { n: 1 }, { msgId: 'm-1' })).toBe(one);
+      const all = await sB.read(`${base}.room-1`);
+      expect(all.map((m) => [m.seq, m.data])).toEqual([
+        [one, { n: 1 }],
+        [two, { n: 2 }],
+      ]);
+      expect(all[0]!.time).toBeGreaterThan(Date.now() - 60_000);
+      expect((await sA.read(`${base}.room-1`, { afterSeq: one })).map((m) => m.data)).toEqual([{ n: 2 }]);
+      expect(await sA.read(`${base}.room-1`, { afterSeq: two })).toEqual([]);
+      await sB.purge(`${base}.room-1`);
+      expect(await sA.read(`${base}.room-1`)).toEqual([]);
+      expect((await sA.read(`${base}.room-2`)).map((m) => m.data)).toEqual([{ n: 9 }]);
+    });
+
+    it('keeps the newest messages of each subject within the count and age limits', async () => {
+      const name = `contract-limits-${name_}-${Date.now()}`;
+      const base = `limits.${name_}.${Date.now()}`;
+      const stream = await a.stream(name, { subjects: [`${base}.>`], maxMsgsPerSubject: 3, maxAgeMs: 1500 });
+      for (let n = 1; n <= 5; n++) await stream.publish(`${base}.x`, n);
+      await stream.publish(`${base}.y`, 'y');
+      expect((await stream.read(`${base}.x`)).map((m) => m.data)).toEqual([3, 4, 5]);
+      expect((await stream.read(`${base}.y`)).map((m) => m.data)).toEqual(['y']);
+      await waitFor(async () => (await stream.read(`${base}.x`)).length === 0, 5000);
+    }, 10_000);
+
+    it('delivers stored messages to plain subscribers too', async () => {
+      const base = `fanout.${name_}.${Date.now()}`;
+      const stream = await a.stream(`contract-fanout-${name_}-${Date.now()}`, { subjects: [`${base}.>`] });
+      const seen: unknown[] = [];
+      const sub = b.subscribe(`${base}.>`, (msg) => seen.push(msg.data));
+      await b.flush();
+      await stream.publish(`${base}.live`, { hello: 1 });
+      await waitFor(() => seen.length === 1);
+      expect(seen).toEqual([{ hello: 1 }]);
+      sub.unsubscribe();
+    });
+
+    it('shares a durable consumer: each message handled once, retried with a delay, handed on after the ack wait', async () => {
+      const name = `contract-durable-${name_}-${Date.now()}`;
+      const base = `durable.${name_}.${Date.now()}`;
+      const stream = await a.stream(name, { subjects: [`${base}.>`] });
+      await stream.publish(`${base}.before`, 'before the consumer existed');
+      const handled: { by: string; data: unknown; attempt: number; at: number }[] = [];
+      const retryAt = new Map<unknown, number>();
+      /** `a` never answers for 'stuck' (as if its process died mid-delivery); `b` does. */
+      const handler = (by: string) => async (m: { data: unknown; attempt: number }) => {
+        handled.push({ by, data: m.data, attempt: m.attempt, at: Date.now() });
+        if (m.data === 'stuck' && by === 'a') return new Promise<never>(() => undefined);
+        if (m.data === 'retry' && m.attempt === 1) {
+          retryAt.set(m.data, Date.now());
+          return { retryInMs: 500 };
+        }
+        if (m.data === 'poison') return { term: true } as const;
+        return { ack: true } as const;
+      };
+      const options = { ackWaitMs: 1500, concurrency: 4 };
+      const subA = await (await a.stream(name, { subjects: [`${base}.>`] })).consume('hooks', handler('a'), options);
+      const subB = await (await b.stream(name, { subjects: [`${base}.>`] })).consume('hooks', handler('b'), options);
+      for (let n = 0; n < 10; n++) await stream.publish(`${base}.n`, n);
+      await stream.publish(`${base}.r`, 'retry');
+      await stream.publish(`${base}.p`, 'poison');
+      await waitFor(() => handled.filter((h) => typeof h.data === 'number').length === 10);
+      await waitFor(() => handled.filter((h) => h.data === 'retry').length === 2);
+      const retried = handled.filter((h) => h.data === 'retry');
+      expect(retried.map((h) => h.attempt)).toEqual([1, 2]);
+      expect(retried[1]!.at - retryAt.get('retry')!).toBeGreaterThanOrEqual(400);
+      expect(
+        handled
+          .filter((h) => typeof h.data === 'number')
+          .map((h) => h.data)
+          .sort((x, y) => Number(x) - Number(y)),
+      ).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(handled.some((h) => h.data === 'before the consumer existed')).toBe(false);
+
+      // `a` alone takes 'stuck' and never answers, then dies: after the ack wait the message goes to `b`.
+      subB.unsubscribe();
+      subA.unsubscribe();
+      const subA2 = await (await a.stream(name, { subjects: [`${base}.>`] })).consume('hooks', handler('a'), options);
+      await stream.publish(`${base}.s`, 'stuck');
+      await waitFor(() => handled.some((h) => h.data === 'stuck' && h.by === 'a'));
+      subA2.unsubscribe();
+      const subB2 = await (await b.stream(name, { subjects: [`${base}.>`] })).consume('hooks', handler('b'), options);
+      await waitFor(() => handled.some((h) => h.data === 'stuck' && h.by === 'b'), 8000);
+      expect(handled.find((h) => h.data === 'stuck' && h.by === 'b')?.attempt).toBe(2);
+      await wait(500);
+      expect(handled.filter((h) => h.data === 'poison')).toHaveLength(1);
+      expect(handled.filter((h) => h.data === 'stuck' && h.by === 'b')).toHaveLength(1);
+      subB2.unsubscribe();
+    }, 20_000);
 
     it('forgets entries that are not written again within the bucket TTL', async () => {
       const kv = await a.kv(`ttl-${name}-${Date.now()}`, { ttlMs: 1000 });

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parsePresenceKey, parseRoomPartKey, presenceKey, roomPartKey, roomPartsPrefix } from '../../protocol/kv.ts';
-import { Requirement } from '../../protocol/operations.ts';
+import { FULL_GRANTS, Grants, mayChat } from '../../protocol/auth.ts';
+import {
+  moderationKey,
+  parsePresenceKey,
+  parseRoomPartKey,
+  presenceKey,
+  roomPartKey,
+  roomPartsPrefix,
+} from '../../protocol/kv.ts';
+import { mediaOperations, Requirement } from '../../protocol/operations.ts';
 import type { OperationTable } from '../../protocol/operations.ts';
 import { ClientNotification, ClientRequest, clientMethods, ServerMessage } from '../../protocol/client.ts';
 import { ParleyError, toErrorBody } from '../../protocol/errors.ts';
@@ -41,10 +49,8 @@ describe('client protocol', () => {
 });
 
 describe('media protocol', () => {
-  // signaling/connection.ts forwards these client methods as same-named media commands with ids added.
-  const forwarded = Object.keys(clientMethods).filter(
-    (m) => !['join', 'leave', 'resume', 'subscribeLobby', 'reportSpans'].includes(m),
-  );
+  // signaling/connection.ts forwards the media operations as same-named media commands with ids added.
+  const forwarded = Object.keys(mediaOperations);
 
   it.each(forwarded)('%s has a media command taking the client data plus room and peer ids', (method) => {
     const media = mediaCommands[method as keyof typeof mediaCommands];
@@ -91,6 +97,16 @@ describe('each operation declares what it requires', () => {
     expect(clientMethods.produce.requires).toBe('publish');
     expect(clientMethods.consume.requires).toBe('subscribe');
     expect(clientMethods.subscribeLobby.requires).toBe('lobby');
+    expect(clientMethods.sendChat.requires).toBe('chat');
+    for (const m of ['muteParticipant', 'unlockParticipant', 'removeParticipant', 'endRoom'] as const) {
+      expect(clientMethods[m].requires, m).toBe('moderate');
+    }
+  });
+
+  it('grants from before chat existed still allow it; only `moderator: true` moderates', () => {
+    expect(mayChat(FULL_GRANTS)).toBe(true);
+    expect(mayChat({ ...FULL_GRANTS, canChat: false })).toBe(false);
+    expect(Grants.parse({ canPublish: true, canSubscribe: true, sources: [] }).moderator).toBeUndefined();
   });
 });
 
@@ -102,5 +118,11 @@ describe('KV keys', () => {
     expect(parseRoomPartKey('a.b.c')).toBeUndefined();
     expect(roomPartKey('lounge', 'mw-1').startsWith(roomPartsPrefix('lounge'))).toBe(true);
     expect(roomPartKey('lounge2', 'mw-1').startsWith(roomPartsPrefix('lounge'))).toBe(false);
+  });
+
+  it('carry any identity in a moderation key in the characters KV allows, one key per room and identity', () => {
+    const keys = ['ada', 'a.b*>', '지민 (관리자)', 'x/y+z='].map((id) => moderationKey('lounge', id));
+    for (const key of keys) expect(key).toMatch(/^lounge\.[A-Za-z0-9_-]+$/);
+    expect(new Set(keys).size).toBe(keys.length);
   });
 });

@@ -1,8 +1,12 @@
 import { ParleyClient, readClaims } from '../../client/index.ts';
 import type { Call, ClientError, TokenSource } from '../../client/index.ts';
 import { ANY_ROOM } from '../../protocol/auth.ts';
+import { ParleyError } from '../../protocol/errors.ts';
 import { DevTokenResponse, httpPaths } from '../../protocol/http.ts';
+import { MAX_CHAT_CHARS } from '../../protocol/chat.ts';
 import { browserCapture, describeCaptureError, watchDevices } from './capture.ts';
+import { t } from './i18n/index.ts';
+import type { MessageKey } from './i18n/index.ts';
 import { errorMessage, phase, roomName, scopedRoom, selfName, signalStore } from './state.ts';
 import { flushSpans, setSpanSink, traces, webTracer } from './telemetry/tracing.ts';
 
@@ -41,7 +45,7 @@ export async function startWithToken(token: string): Promise<void> {
   const claims = readClaims(token);
   if (!claims) {
     sessionStorage.removeItem(TOKEN_KEY);
-    errorMessage.value = 'The access token in the link is not valid. Ask for a new link.';
+    errorMessage.value = () => t('error.badLink');
     return;
   }
   selfName.value = claims.name;
@@ -81,7 +85,7 @@ export async function joinRoom(room: string): Promise<void> {
     history.replaceState(null, '', `?room=${encodeURIComponent(room)}`);
   } catch (err) {
     phase.value = 'lobby';
-    errorMessage.value = `Could not join ${room}: ${(err as Error).message}`;
+    errorMessage.value = () => t('error.join', { room, reason: reasonOf(err) });
   }
 }
 
@@ -96,6 +100,13 @@ export async function leaveRoom(): Promise<void> {
   phase.value = 'lobby';
 }
 
+/** A moderator removed us or ended the room: the call is over, back to where we came from. */
+function afterRemoval(): void {
+  void flushSpans();
+  if (client) window.parley = { client, traces };
+  phase.value = 'lobby';
+}
+
 /** The Retry button after `failed`. */
 export function retryConnection(): void {
   errorMessage.value = null;
@@ -106,8 +117,39 @@ export function currentCall(): Call | undefined {
   return client?.call;
 }
 
-export function reportError(what: string) {
-  return (err: unknown) => (errorMessage.value = describeCaptureError(what, err));
+/** Sends a chat message in the current room; rejects with the server's typed error. */
+export async function sendChat(text: string): Promise<void> {
+  const call = client?.call;
+  if (!call) throw new ParleyError('NOT_JOINED', 'not in a room');
+  await call.chat.send(text);
+}
+
+/** A moderator's action on the current room; a refusal is shown like any other error. */
+export function moderate(action: (moderator: Call['moderator']) => Promise<void>): void {
+  const call = client?.call;
+  if (call) action(call.moderator).catch(reportError('moderate'));
+}
+
+/** For a button's action that failed: what it was, and why in the user's words. */
+export function reportError(action: 'microphone' | 'camera' | 'screen' | 'moderate') {
+  return (err: unknown) => {
+    errorMessage.value = () => t('error.action', { action: t(`action.${action}`), reason: reasonOf(err) });
+  };
+}
+
+/** A chat message that was not sent, in a sentence. */
+export function describeChatError(err: unknown): string {
+  const code = err instanceof ParleyError ? err.code : undefined;
+  if (code === 'PAYLOAD_TOO_LARGE') return t('chat.error.tooLong', { max: MAX_CHAT_CHARS });
+  if (code === 'RATE_LIMITED') return t('chat.error.tooFast');
+  if (code === 'FORBIDDEN') return t('chat.error.notAllowed');
+  return t('chat.error.other', { reason: reasonOf(err) });
+}
+
+/** Why a request failed, from its typed code (the server's own message is English, for operators). */
+export function reasonOf(err: unknown): string {
+  if (!(err instanceof ParleyError)) return t('code.unknown');
+  return t(`code.${err.code}` satisfies MessageKey, { reason: err.message });
 }
 
 async function connect(token: TokenSource): Promise<boolean> {
@@ -122,10 +164,16 @@ async function connect(token: TokenSource): Promise<boolean> {
       tracer: webTracer,
     });
   } catch (err) {
-    errorMessage.value = `Could not connect: ${(err as Error).message}`;
+    const needsToken = err instanceof Error && err.message === NEEDS_TOKEN;
+    errorMessage.value = () => t(needsToken ? 'error.needsToken' : 'error.connect');
     return false;
   }
-  client.on('error', (e) => (errorMessage.value = describe(e)));
+  client.on('error', (e) => {
+    // A producer that closed before we consumed it is a race the user need not hear about.
+    if (e.kind === 'consume' && e.code === 'NOT_FOUND') return;
+    if (e.kind === 'removed') afterRemoval();
+    errorMessage.value = () => describe(e);
+  });
   window.parley = { client, traces };
   watchDevices();
   return true;
@@ -135,7 +183,7 @@ async function openLobby(): Promise<void> {
   try {
     await client?.subscribeLobby();
   } catch (err) {
-    errorMessage.value = `Could not open the lobby: ${(err as Error).message}`;
+    errorMessage.value = () => t('error.lobby', { reason: reasonOf(err) });
   }
 }
 
@@ -144,15 +192,18 @@ function describe(e: ClientError): string {
     case 'capture':
       return describeCaptureError(e.feed, e.error);
     case 'device-lost':
-      return e.replaced
-        ? `The ${e.source} was disconnected; switched to another one.`
-        : `The ${e.source} was disconnected and no other was found.`;
+      return t(e.replaced ? 'error.deviceReplaced' : 'error.deviceGone', { source: t(`source.${e.source}`) });
     case 'consume':
-      return `could not receive ${e.source}: ${e.message}`;
+      return t('error.consume', { source: t(`source.${e.source}`) });
     case 'connection':
-      return `Connection lost: ${e.message}`;
+      return t(e.reason === 'taken-over' ? 'error.takenOver' : 'error.connectionLost');
+    case 'removed':
+      if (e.roomEnded) return t('error.roomEnded', { reason: e.reason });
+      return e.by ? t('error.removed', { by: e.by, reason: e.reason }) : t('error.removedByServer', { reason: e.reason });
   }
 }
+
+const NEEDS_TOKEN = 'this server needs an access token';
 
 async function fetchDevToken(name: string): Promise<string> {
   const res = await fetch(httpPaths.devToken, {
@@ -161,7 +212,7 @@ async function fetchDevToken(name: string): Promise<string> {
     body: JSON.stringify({ name }),
   });
   const body = DevTokenResponse.safeParse(await res.json().catch(() => null));
-  if (!res.ok || !body.success) throw new Error('this server needs an access token: open the link your deployment gave you');
+  if (!res.ok || !body.success) throw new Error(NEEDS_TOKEN);
   return body.data.token;
 }
 

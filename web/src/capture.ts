@@ -1,5 +1,7 @@
 import { mediaDevicesCapture } from '../../client/index.ts';
 import type { Capture, CaptureSource } from '../../client/index.ts';
+import type { Source } from '../../protocol/room.ts';
+import { t } from './i18n/index.ts';
 import { devices, selectedDevices } from './state.ts';
 
 /** The browser's capture with the devices the user chose; device labels are readable once one is captured. */
@@ -24,19 +26,20 @@ function chosen(source: CaptureSource): string | undefined {
 }
 
 /** A message a person can act on, for the errors getUserMedia and getDisplayMedia throw. */
-export function describeCaptureError(what: string, err: unknown): string {
+export function describeCaptureError(source: Source, err: unknown): string {
   const name = err instanceof Error ? err.name : '';
+  const device = t(`source.${source}`);
   switch (name) {
     case 'NotAllowedError':
     case 'SecurityError':
-      return `Permission to use the ${what} was denied. Allow it in the browser's site settings and try again.`;
+      return t('error.captureDenied', { source: device });
     case 'NotFoundError':
     case 'OverconstrainedError':
-      return `No ${what} was found. Plug one in and try again.`;
+      return t('error.captureMissing', { source: device });
     case 'NotReadableError':
     case 'AbortError':
-      return `The ${what} is in use by another application or could not be started.`;
+      return t('error.captureBusy', { source: device });
     default:
-      return `${what}: ${err instanceof Error ? err.message : String(err)}`;
+      return t('error.captureOther', { source: device });
   }
 }

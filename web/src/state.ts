@@ -1,4 +1,4 @@
-import { computed, signal } from '@preact/signals';
+import { computed, effect, signal } from '@preact/signals';
 import type { Signal } from '@preact/signals';
 import type { ClientState, StateStore } from '../../client/index.ts';
 import { initialState } from '../../client/index.ts';
@@ -22,6 +22,9 @@ const client: { [K in keyof ClientState]: Signal<ClientState[K]> } = {
   activeSpeaker: signal(initial.activeSpeaker),
   speaking: signal(initial.speaking),
   notices: signal(initial.notices),
+  chat: signal(initial.chat),
+  self: signal(initial.self),
+  chatRead: signal(loadChatRead()),
 };
 
 /** The SDK's state store bound to the signals above. */
@@ -43,6 +46,11 @@ export const pendingSources = client.pendingFeeds;
 export const activeSpeaker = client.activeSpeaker;
 export const speaking = client.speaking;
 export const notices = client.notices;
+export const chatMessages = client.chat;
+export const selfState = client.self;
+export const chatRead = client.chatRead;
+// What was read where survives a reload, so the lobby's unread counts do too.
+effect(() => localStorage.setItem('parley.chatRead', JSON.stringify(chatRead.value)));
 
 /** The UI's own state: only actions.ts and the components write these. */
 export const phase = signal<Phase>('lobby');
@@ -54,11 +62,22 @@ export const devices = signal<MediaDeviceInfo[]>([]);
 export const selectedDevices = signal<Partial<Record<DeviceKind, string>>>(loadSelectedDevices());
 export const showStats = signal(false);
 export const showDevices = signal(false);
-export const errorMessage = signal<string | null>(null);
+/** The chat panel: open by default where there is room beside the tiles. */
+export const showChat = signal(typeof matchMedia === 'function' && matchMedia('(min-width: 900px)').matches);
+/** The error to show, as a function so it is worded in the language chosen when it is shown. */
+export const errorMessage = signal<(() => string) | null>(null);
 
 export const screenShares = computed(() =>
   remotePeers.value.flatMap((peer) => peer.tracks.filter((t) => t.source === 'screen').map((track) => ({ peer, track }))),
 );
+
+function loadChatRead(): ClientState['chatRead'] {
+  try {
+    return JSON.parse(localStorage.getItem('parley.chatRead') ?? '{}') as ClientState['chatRead'];
+  } catch {
+    return {};
+  }
+}
 
 function loadSelectedDevices(): Partial<Record<DeviceKind, string>> {
   try {

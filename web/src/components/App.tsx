@@ -1,3 +1,4 @@
+import { t } from '../i18n/index.ts';
 import { errorMessage, phase, scopedRoom } from '../state.ts';
 import { Lobby } from './Lobby.tsx';
 import { Room } from './Room.tsx';
@@ -5,12 +6,13 @@ import { RoomEntry } from './RoomEntry.tsx';
 
 export function App() {
   const inRoom = phase.value === 'joined' || phase.value === 'leaving';
+  const error = errorMessage.value;
   return (
     <main class="app">
-      {errorMessage.value && (
-        <div class="error" role="alert">
-          <span>{errorMessage.value}</span>
-          <button type="button" aria-label="Dismiss" onClick={() => (errorMessage.value = null)}>
+      {error && (
+        <div class="error" role="alert" data-testid="error">
+          <span>{error()}</span>
+          <button type="button" aria-label={t('app.dismiss')} onClick={() => (errorMessage.value = null)}>
             ×
           </button>
         </div>

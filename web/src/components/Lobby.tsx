@@ -1,7 +1,9 @@
 import { useState } from 'preact/hooks';
 import { joinRoom } from '../actions.ts';
+import { t } from '../i18n/index.ts';
 import { connection, lobby, phase, roomName, selfName } from '../state.ts';
 import { ConnectionBadge } from './ConnectionBadge.tsx';
+import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { NameForm } from './NameForm.tsx';
 import { RoomCard } from './RoomCard.tsx';
 
@@ -25,30 +27,29 @@ export function Lobby() {
     <section class="lobby" aria-busy={joining}>
       <header class="bar">
         <h1>Parley</h1>
-        <span class="muted">
-          as <strong>{selfName.value}</strong>
-        </span>
+        <span class="muted">{t('lobby.as', { name: selfName.value })}</span>
         <ConnectionBadge />
+        <LanguageSwitch />
       </header>
       <form class="join" onSubmit={submit}>
         <label>
-          Room
+          {t('lobby.room')}
           <input
             name="room"
             value={room}
             required
             pattern={ROOM_PATTERN}
-            title="letters, digits, - and _"
+            title={t('lobby.roomTitle')}
             onInput={(e) => setRoom(e.currentTarget.value)}
           />
         </label>
         <button type="submit" disabled={joining || connection.value !== 'connected'}>
-          Join
+          {t('lobby.join')}
         </button>
       </form>
-      <h2 class="section-title">Rooms</h2>
+      <h2 class="section-title">{t('lobby.rooms')}</h2>
       {rooms.length === 0 ? (
-        <p class="muted">Nobody is here yet. Pick a room name above to start one.</p>
+        <p class="muted">{t('lobby.empty')}</p>
       ) : (
         <ul class="rooms">
           {rooms.map((r) => (
@@ -59,7 +60,7 @@ export function Lobby() {
       {joining && (
         <div class="joining" role="status">
           <div class="spinner" aria-hidden="true" />
-          Joining {roomName.value}…
+          {t('lobby.joining', { room: roomName.value })}
         </div>
       )}
     </section>

@@ -1,6 +1,8 @@
 import { useState } from 'preact/hooks';
 import { enterLobby } from '../actions.ts';
+import { t } from '../i18n/index.ts';
 import { connection } from '../state.ts';
+import { LanguageSwitch } from './LanguageSwitch.tsx';
 
 /** First step: who you are. The lobby connects as soon as there is a name; nothing is captured. */
 export function NameForm() {
@@ -13,15 +15,18 @@ export function NameForm() {
   };
   return (
     <section class="welcome">
-      <h1>Parley</h1>
-      <p class="muted">Voice, video and screen sharing rooms.</p>
+      <header class="bar">
+        <h1>Parley</h1>
+        <LanguageSwitch />
+      </header>
+      <p class="muted">{t('app.tagline')}</p>
       <form onSubmit={submit}>
         <label>
-          Your name
+          {t('name.label')}
           <input name="name" value={name} required maxLength={64} onInput={(e) => setName(e.currentTarget.value)} />
         </label>
         <button type="submit" disabled={busy}>
-          {busy ? 'Connecting…' : 'Continue'}
+          {busy ? t('name.connecting') : t('name.continue')}
         </button>
       </form>
     </section>

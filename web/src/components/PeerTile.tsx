@@ -1,5 +1,6 @@
 import type { StatsRows } from '../../../client/index.ts';
-import { activeSpeaker } from '../state.ts';
+import { activeSpeaker, selfState } from '../state.ts';
+import { ModeratorMenu } from './ModeratorMenu.tsx';
 import type { RemotePeer } from '../state.ts';
 import { Tile } from './Tile.tsx';
 
@@ -25,6 +26,7 @@ export function PeerTile({ peer, speaking, readConsumer }: Props) {
       speaking={speaking}
       active={activeSpeaker.value === peer.id}
       readStats={statsFrom ? readConsumer(statsFrom.consumerId) : undefined}
+      menu={selfState.value?.grants.moderator ? <ModeratorMenu peerId={peer.id} name={peer.displayName} /> : undefined}
     />
   );
 }

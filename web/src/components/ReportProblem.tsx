@@ -18,7 +18,8 @@ export function ReportProblem() {
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
     } catch (err) {
-      errorMessage.value = `${reportWords.failed}: ${(err as Error).message}`;
+      const message = `${reportWords.failed}: ${(err as Error).message}`;
+      errorMessage.value = () => message;
     }
   };
   return (

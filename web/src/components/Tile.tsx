@@ -1,6 +1,8 @@
+import type { ComponentChildren } from 'preact';
 import type { StatsRows } from '../../../client/index.ts';
 import { useEffect, useRef } from 'preact/hooks';
 import { currentCall } from '../actions.ts';
+import { t } from '../i18n/index.ts';
 import { showStats } from '../state.ts';
 import { Icon } from './Icon.tsx';
 import { RemoteAudio } from './RemoteAudio.tsx';
@@ -21,6 +23,8 @@ export interface TileProps {
   self?: boolean;
   screen?: boolean;
   readStats?: () => Promise<StatsRows | undefined> | StatsRows | undefined;
+  /** A moderator's menu on someone else's tile. */
+  menu?: ComponentChildren;
 }
 
 export function Tile(props: TileProps) {
@@ -47,7 +51,13 @@ export function Tile(props: TileProps) {
   return (
     <figure ref={figureRef} class={classes} data-peer-id={peerId} data-testid={testId} data-muted={muted ? 'true' : 'false'}>
       {video ? (
-        <video ref={videoRef} autoplay playsInline muted aria-label={screen ? `${name}'s screen` : `${name}'s camera`} />
+        <video
+          ref={videoRef}
+          autoplay
+          playsInline
+          muted
+          aria-label={t(screen ? 'room.screenLabel' : 'room.cameraLabel', { name })}
+        />
       ) : (
         <div class="avatar" aria-hidden="true">
           {name.slice(0, 1)}
@@ -58,12 +68,13 @@ export function Tile(props: TileProps) {
       ))}
       <figcaption>
         {muted && (
-          <span class="muted-icon" data-testid="muted-indicator" role="img" aria-label="muted">
+          <span class="muted-icon" data-testid="muted-indicator" role="img" aria-label={t('room.mutedIndicator')}>
             <Icon name="mic" off />
           </span>
         )}
-        <span class="tile-name">{screen ? `${name} (screen)` : name}</span>
+        <span class="tile-name">{screen ? t('room.screenOf', { name }) : name}</span>
       </figcaption>
+      {props.menu}
       {showStats.value && props.readStats && <StatsOverlay read={props.readStats} />}
       {consumerId && <TileNotice consumerId={consumerId} name={name} />}
     </figure>

@@ -1,15 +1,17 @@
 import type { HealthStatus } from '../../../protocol/telemetry.ts';
+import { t } from '../i18n/index.ts';
+import type { MessageKey } from '../i18n/index.ts';
 
-const LABELS: Record<HealthStatus, string> = {
-  healthy: 'healthy',
-  pending: 'pending',
-  'paused-by-client': 'paused by client',
-  unhealthy: 'unhealthy',
+const LABELS: Record<HealthStatus, MessageKey> = {
+  healthy: 'debug.healthy',
+  pending: 'debug.pending',
+  'paused-by-client': 'debug.pausedByClient',
+  unhealthy: 'debug.unhealthyStatus',
 };
 
 /** A consumer's verdict as a colored badge (the words say it too: color is never the only signal). */
 export function HealthBadge({ status }: { status: HealthStatus }) {
-  return <span class={`dbg-badge dbg-${status}`}>{LABELS[status]}</span>;
+  return <span class={`dbg-badge dbg-${status}`}>{t(LABELS[status])}</span>;
 }
 
 /** ICE/DTLS state, green when connected. */

@@ -1,5 +1,6 @@
 import type { ConsumerHealth } from '../../../protocol/telemetry.ts';
 import { HealthBadge } from './Badge.tsx';
+import { t } from '../i18n/index.ts';
 import { openTrace, showTrace } from './state.ts';
 
 interface Props {
@@ -11,7 +12,7 @@ interface Props {
 /** One consumer: verdict, cause and evidence, repairs done; a click opens its lifecycle trace. */
 export function ConsumerRow({ consumer: c, names, viewer }: Props) {
   const from = names.get(c.producerPeerId) ?? c.producerPeerId;
-  const title = `${c.source} of ${from} at ${viewer}`;
+  const title = t('debug.consumerTitle', { source: c.source, from, viewer });
   const open = openTrace.value?.consumerId === c.consumerId;
   const client = c.client;
   return (
@@ -26,34 +27,36 @@ export function ConsumerRow({ consumer: c, names, viewer }: Props) {
         data-cause={c.cause ?? ''}
         disabled={!c.traceId}
         aria-pressed={open}
-        title={c.traceId ? 'Show this consumer’s trace' : 'No trace recorded'}
+        title={t(c.traceId ? 'debug.showTrace' : 'debug.noTrace')}
         onClick={() => void showTrace(c.traceId, title, c.consumerId)}
       >
         <span class="dbg-consumer-head">
           <HealthBadge status={c.status} />
-          <strong>
-            {c.source} of {from}
-          </strong>
+          <strong>{t('debug.consumerOf', { source: c.source, from })}</strong>
           <span class="muted">{c.kind}</span>
           {c.cause && <code class="dbg-cause">{c.cause}</code>}
-          <span class="muted dbg-since">for {age(c.since)}</span>
+          <span class="muted dbg-since">{t('debug.for', { age: age(c.since) })}</span>
         </span>
         <span class="dbg-detail">{c.detail}</span>
         <span class="dbg-evidence muted">
-          server: score {c.server.score}/{c.server.producerScore}, {c.server.packetCount} pkts, {c.server.keyFrames} key frames
-          {c.server.paused ? ', paused' : ''}
+          {t('debug.server', {
+            score: c.server.score,
+            producerScore: c.server.producerScore,
+            packets: c.server.packetCount,
+            keyFrames: c.server.keyFrames,
+          })}
+          {c.server.paused ? t('debug.serverPaused') : ''}
           {c.server.currentSpatialLayer !== null
-            ? `, layer ${c.server.currentSpatialLayer}/${c.server.preferredSpatialLayer ?? '–'}`
+            ? t('debug.layer', { current: c.server.currentSpatialLayer, preferred: c.server.preferredSpatialLayer ?? '–' })
             : ''}
-          {client &&
-            ` · client: ${client.packetsReceived} pkts${client.framesDecoded !== undefined ? `, ${client.framesDecoded} frames` : ''}${client.frameWidth ? `, ${client.frameWidth}×${client.frameHeight}` : ''}${client.freezeCount ? `, ${client.freezeCount} freezes` : ''}${client.trackMuted ? ', track muted' : ''}${client.hidden ? ', hidden' : ''}`}
+          {client && clientEvidence(client)}
         </span>
         {c.remediations.length > 0 && (
           <span class="dbg-repairs">
-            Repairs:{' '}
+            {t('debug.repairs')}{' '}
             {c.remediations.map((r, i) => (
               <span key={i} class="tag">
-                {r.action} ({r.cause}) {age(r.at)} ago
+                {t('debug.repairAgo', { action: r.action, cause: r.cause, age: age(r.at) })}
               </span>
             ))}
           </span>
@@ -63,10 +66,22 @@ export function ConsumerRow({ consumer: c, names, viewer }: Props) {
   );
 }
 
-/** 4 s, 3 min, 2 h. */
+/** What the client said of the consumer in its latest report. */
+function clientEvidence(client: NonNullable<ConsumerHealth['client']>): string {
+  return [
+    t('debug.client', { packets: client.packetsReceived }),
+    client.framesDecoded !== undefined ? t('debug.clientFrames', { frames: client.framesDecoded }) : '',
+    client.frameWidth ? `, ${client.frameWidth}×${client.frameHeight}` : '',
+    client.freezeCount ? t('debug.clientFreezes', { count: client.freezeCount }) : '',
+    client.trackMuted ? t('debug.clientMuted') : '',
+    client.hidden ? t('debug.clientHidden') : '',
+  ].join('');
+}
+
+/** 4 s, 3 min, 2 h (4초, 3분, 2시간). */
 export function age(sinceMs: number, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - sinceMs) / 1000));
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  return `${Math.round(s / 3600)} h`;
+  if (s < 120) return t('debug.ageSeconds', { n: s });
+  if (s < 7200) return t('debug.ageMinutes', { n: Math.round(s / 60) });
+  return t('debug.ageHours', { n: Math.round(s / 3600) });
 }

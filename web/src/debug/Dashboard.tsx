@@ -5,6 +5,8 @@ import { RoomsPanel } from './RoomsPanel.tsx';
 import { TokenGate } from './TokenGate.tsx';
 import { TraceList } from './TraceList.tsx';
 import { TraceTimeline } from './TraceTimeline.tsx';
+import { formatClock, t } from '../i18n/index.ts';
+import { LanguageSwitch } from '../components/LanguageSwitch.tsx';
 import { closeTrace, forgetToken, loadError, query, startPolling, token, updatedAt } from './state.ts';
 import './debug.css';
 
@@ -40,41 +42,42 @@ function Panels() {
   return (
     <main class="app dbg">
       <header class="bar dbg-topbar">
-        <h1>Parley debug</h1>
+        <h1>{t('debug.title')}</h1>
         <input
           ref={search}
           class="dbg-search"
           type="search"
           data-testid="debug-search"
-          aria-label="Search for a user by name or id"
-          placeholder="Search user name or id  ( / )"
+          aria-label={t('debug.search')}
+          placeholder={t('debug.searchPlaceholder')}
           value={query.value}
           onInput={(e) => (query.value = e.currentTarget.value)}
         />
         <span class="muted" role="status">
-          {updatedAt.value ? `updated ${new Date(updatedAt.value).toLocaleTimeString()}` : 'loading…'}
+          {updatedAt.value ? t('debug.updated', { time: formatClock(updatedAt.value) }) : t('debug.loading')}
         </span>
         <button type="button" class="small secondary" onClick={() => forgetToken()}>
-          Forget token
+          {t('debug.forget')}
         </button>
+        <LanguageSwitch />
       </header>
       {loadError.value && (
         <div class="error" role="alert">
-          {loadError.value}
+          {loadError.value()}
         </div>
       )}
       <div class="dbg-layout">
         <div class="dbg-main">
-          <h2 class="section-title">Incidents</h2>
+          <h2 class="section-title">{t('debug.incidents')}</h2>
           <IncidentsPanel />
-          <h2 class="section-title">Problem report</h2>
+          <h2 class="section-title">{t('debug.problemReport')}</h2>
           <ReportPanel />
-          <h2 class="section-title">Rooms</h2>
+          <h2 class="section-title">{t('debug.rooms')}</h2>
           <RoomsPanel />
-          <h2 class="section-title">Recent traces</h2>
+          <h2 class="section-title">{t('debug.recentTraces')}</h2>
           <TraceList />
         </div>
-        <aside class="dbg-side" aria-label="Trace">
+        <aside class="dbg-side" aria-label={t('debug.trace')}>
           <TraceTimeline />
         </aside>
       </div>

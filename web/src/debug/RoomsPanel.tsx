@@ -1,10 +1,11 @@
 import { filterRooms, groupRooms, namesOf } from './rooms.ts';
 import { PeerCard } from './PeerCard.tsx';
+import { t, tn } from '../i18n/index.ts';
 import { query, roomErrors, rooms } from './state.ts';
 
 /** Every room (merged across media-worker instances) with its peers, filtered by the search box. */
 export function RoomsPanel() {
-  if (rooms.value === null) return <p class="muted">Loading…</p>;
+  if (rooms.value === null) return <p class="muted">{t('debug.loadingTrace')}</p>;
   const groups = groupRooms(rooms.value);
   const names = namesOf(groups);
   const shown = filterRooms(groups, query.value);
@@ -14,25 +15,23 @@ export function RoomsPanel() {
         <ul class="dbg-warnings" role="alert">
           {roomErrors.value.map((e) => (
             <li key={`${e.roomId}/${e.instanceId}`}>
-              Room <strong>{e.roomId}</strong> on <code>{e.instanceId}</code> did not answer: {e.message}
+              {t('debug.roomFailed', { room: e.roomId, instance: e.instanceId, reason: e.message })}
             </li>
           ))}
         </ul>
       )}
-      {shown.length === 0 && <p class="muted">{query.value.trim() ? 'Nobody matches the search.' : 'No rooms right now.'}</p>}
+      {shown.length === 0 && <p class="muted">{query.value.trim() ? t('debug.noMatch') : t('debug.noRooms')}</p>}
       {shown.map((room) => (
         <section
           key={room.roomId}
           class="dbg-room"
           data-testid="debug-room"
           data-room={room.roomId}
-          aria-label={`Room ${room.roomId}`}
+          aria-label={t('debug.roomLabel', { room: room.roomId })}
         >
           <header class="dbg-room-head">
             <h3>{room.roomId}</h3>
-            <span class="muted">
-              {room.peers.length} {room.peers.length === 1 ? 'peer' : 'peers'} on {room.instanceIds.join(', ')}
-            </span>
+            <span class="muted">{tn('debug.peers', room.peers.length, { instances: room.instanceIds.join(', ') })}</span>
           </header>
           {room.peers.map((peer) => (
             <PeerCard

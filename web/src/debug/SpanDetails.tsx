@@ -1,18 +1,26 @@
 import type { SpanRecord } from '../../../protocol/telemetry.ts';
 import type { TimelineEvent } from './timeline.ts';
 import { formatMs, serviceColor } from './timeline.ts';
+import { t } from '../i18n/index.ts';
 
 /** The selected span: service, timing, status and every attribute. */
 export function SpanDetails({ span, traceStartMs }: { span: SpanRecord; traceStartMs: number }) {
   return (
-    <section class="dbg-span-details" aria-label={`Span ${span.name}`} data-testid="span-details">
+    <section class="dbg-span-details" aria-label={t('debug.spanLabel', { name: span.name })} data-testid="span-details">
       <h4>
         <span class="dbg-dot" style={{ background: serviceColor(span.service) }} /> {span.name}{' '}
         <span class="muted">
-          {span.service} · {span.kind} · at +{formatMs(span.startMs - traceStartMs)} for {formatMs(span.endMs - span.startMs)}
+          {t('debug.spanAt', {
+            service: span.service,
+            kind: span.kind,
+            start: formatMs(span.startMs - traceStartMs),
+            duration: formatMs(span.endMs - span.startMs),
+          })}
         </span>
       </h4>
-      {span.status === 'error' && <p class="dbg-error-text">Error: {span.statusMessage ?? 'failed'}</p>}
+      {span.status === 'error' && (
+        <p class="dbg-error-text">{t('debug.spanError', { message: span.statusMessage ?? t('debug.failed') })}</p>
+      )}
       <Attributes attributes={span.attributes} />
     </section>
   );
@@ -20,14 +28,14 @@ export function SpanDetails({ span, traceStartMs }: { span: SpanRecord; traceSta
 
 /** Events of the trace (or of the selected span), in time order. */
 export function EventList({ events }: { events: TimelineEvent[] }) {
-  if (events.length === 0) return <p class="muted">No span events.</p>;
+  if (events.length === 0) return <p class="muted">{t('debug.noEvents')}</p>;
   return (
     <ol class="dbg-events" data-testid="trace-events">
       {events.map((e, i) => (
         <li key={i} data-testid="trace-event">
           <span class="dbg-event-time">+{formatMs(e.offsetMs)}</span>
           <span class="dbg-dot" style={{ background: serviceColor(e.service) }} title={e.service} />
-          <strong>{e.name}</strong> <span class="muted">in {e.spanName}</span>
+          <strong>{e.name}</strong> <span class="muted">{t('debug.in', { span: e.spanName })}</span>
           {Object.keys(e.attributes).length > 0 && <Attributes attributes={e.attributes} inline />}
         </li>
       ))}

@@ -1,4 +1,6 @@
 import { useState } from 'preact/hooks';
+import { LanguageSwitch } from '../components/LanguageSwitch.tsx';
+import { t } from '../i18n/index.ts';
 import { saveToken, tokenProblem } from './state.ts';
 
 /**
@@ -12,13 +14,15 @@ export function TokenGate() {
     e.preventDefault();
     if (value.trim()) saveToken(value.trim());
   };
-  const problem = tokenProblem.value;
+  const problem = tokenProblem.value?.();
   return (
     <section class="welcome dbg-gate">
-      <h1>Parley debug</h1>
+      <header class="bar">
+        <h1>{t('debug.title')}</h1>
+        <LanguageSwitch />
+      </header>
       <p class="muted">
-        Rooms, consumer health and traces. This needs an admin token:{' '}
-        <code>PARLEY_SECRET=… npm run token -- --name Ops --admin</code>
+        {t('debug.intro')} <code>PARLEY_SECRET=… npm run token -- --name Ops --admin</code>
       </p>
       {problem && (
         <p class="error" role="alert">
@@ -27,7 +31,7 @@ export function TokenGate() {
       )}
       <form onSubmit={submit}>
         <label>
-          Admin token
+          {t('debug.tokenLabel')}
           <input
             name="token"
             type="password"
@@ -38,7 +42,7 @@ export function TokenGate() {
             onInput={(e) => setValue(e.currentTarget.value)}
           />
         </label>
-        <button type="submit">Open the dashboard</button>
+        <button type="submit">{t('debug.open')}</button>
       </form>
     </section>
   );

@@ -1,6 +1,7 @@
 import type { TraceSummary } from '../../../protocol/telemetry.ts';
 import { formatMs, serviceColor } from './timeline.ts';
 import { useState } from 'preact/hooks';
+import { formatClock, t } from '../i18n/index.ts';
 import { openTrace, recentTraces, showTrace } from './state.ts';
 
 /**
@@ -15,9 +16,9 @@ export function TraceList() {
     <>
       <label class="dbg-check">
         <input type="checkbox" checked={browserOnly} onChange={(e) => setBrowserOnly(e.currentTarget.checked)} />
-        Only traces of browser actions
+        {t('debug.browserOnly')}
       </label>
-      {traces.length === 0 ? <p class="muted">No traces yet.</p> : <Items traces={traces} isOpen={isOpen} />}
+      {traces.length === 0 ? <p class="muted">{t('debug.noTraces')}</p> : <Items traces={traces} isOpen={isOpen} />}
     </>
   );
 }
@@ -25,26 +26,26 @@ export function TraceList() {
 function Items({ traces, isOpen }: { traces: TraceSummary[]; isOpen: (traceId: string) => boolean }) {
   return (
     <ul class="dbg-traces">
-      {traces.map((t) => (
-        <li key={t.traceId}>
+      {traces.map((trace) => (
+        <li key={trace.traceId}>
           <button
             type="button"
-            class={`dbg-trace-item${isOpen(t.traceId) ? ' open' : ''}`}
+            class={`dbg-trace-item${isOpen(trace.traceId) ? ' open' : ''}`}
             data-testid="debug-trace"
-            data-trace-id={t.traceId}
-            aria-pressed={isOpen(t.traceId)}
-            onClick={() => void showTrace(t.traceId, t.name)}
+            data-trace-id={trace.traceId}
+            aria-pressed={isOpen(trace.traceId)}
+            onClick={() => void showTrace(trace.traceId, trace.name)}
           >
-            <span class="dbg-trace-name">{t.name || t.traceId.slice(0, 8)}</span>
-            <span class="dbg-dots" role="img" aria-label={t.services.join(', ')}>
-              {t.services.map((s) => (
+            <span class="dbg-trace-name">{trace.name || trace.traceId.slice(0, 8)}</span>
+            <span class="dbg-dots" role="img" aria-label={trace.services.join(', ')}>
+              {trace.services.map((s) => (
                 <span key={s} class="dbg-dot" style={{ background: serviceColor(s) }} title={s} />
               ))}
             </span>
-            <span class="muted">{new Date(t.startMs).toLocaleTimeString()}</span>
-            <span class="muted">{formatMs(t.endMs - t.startMs)}</span>
-            <span class="muted">{t.spans} spans</span>
-            {t.errors > 0 && <span class="dbg-badge dbg-unhealthy">{t.errors} errors</span>}
+            <span class="muted">{formatClock(trace.startMs)}</span>
+            <span class="muted">{formatMs(trace.endMs - trace.startMs)}</span>
+            <span class="muted">{t('debug.spans', { count: trace.spans })}</span>
+            {trace.errors > 0 && <span class="dbg-badge dbg-unhealthy">{t('debug.errors', { count: trace.errors })}</span>}
           </button>
         </li>
       ))}

@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import type { TimelineEvent, TimelineRow } from './timeline.ts';
 import { formatMs, layoutTrace, serviceColor } from './timeline.ts';
 import { EventList, SpanDetails } from './SpanDetails.tsx';
+import { t } from '../i18n/index.ts';
 import { closeTrace, openTrace, selectedSpan } from './state.ts';
 
 /**
@@ -10,34 +11,39 @@ import { closeTrace, openTrace, selectedSpan } from './state.ts';
  */
 export function TraceTimeline() {
   const open = openTrace.value;
-  if (!open) return <p class="dbg-placeholder muted">Select a consumer or a recent trace to see its timeline.</p>;
+  if (!open) return <p class="dbg-placeholder muted">{t('debug.pick')}</p>;
   const timeline = layoutTrace(open.spans);
   const selected = open.spans.find((s) => s.spanId === selectedSpan.value);
   const events = selected ? timeline.events.filter((e) => e.spanId === selected.spanId) : timeline.events;
   const services = [...new Set(open.spans.map((s) => s.service))].sort();
   return (
-    <section class="dbg-trace" data-testid="trace-timeline" data-trace-id={open.traceId} aria-label={`Trace of ${open.title}`}>
+    <section
+      class="dbg-trace"
+      data-testid="trace-timeline"
+      data-trace-id={open.traceId}
+      aria-label={t('debug.traceOf', { title: open.title })}
+    >
       <header class="dbg-trace-head">
         <h3>{open.title}</h3>
-        <button type="button" class="small secondary" onClick={closeTrace} title="Escape">
-          Close
+        <button type="button" class="small secondary" onClick={closeTrace} title={t('debug.escape')}>
+          {t('debug.close')}
         </button>
       </header>
       <p class="muted dbg-trace-meta">
-        <code>{open.traceId}</code> · {open.spans.length} spans · {formatMs(timeline.durationMs)}
+        <code>{open.traceId}</code> · {t('debug.spans', { count: open.spans.length })} · {formatMs(timeline.durationMs)}
         {services.map((s) => (
           <span key={s} class="dbg-legend">
             <span class="dbg-dot" style={{ background: serviceColor(s) }} /> {s}
           </span>
         ))}
       </p>
-      {open.loading && <p class="muted">Loading…</p>}
+      {open.loading && <p class="muted">{t('debug.loadingTrace')}</p>}
       {open.error && (
         <p class="dbg-error-text" role="alert">
           {open.error}
         </p>
       )}
-      {!open.loading && !open.error && open.spans.length === 0 && <p class="muted">No spans recorded for this trace (yet).</p>}
+      {!open.loading && !open.error && open.spans.length === 0 && <p class="muted">{t('debug.noSpans')}</p>}
       {timeline.rows.length > 0 && (
         <div class="dbg-spans-box">
           <div class="dbg-scale-row" aria-hidden="true">
@@ -59,7 +65,7 @@ export function TraceTimeline() {
       )}
       <div class="dbg-below">
         {selected && <SpanDetails span={selected} traceStartMs={timeline.startMs} />}
-        <h4 class="section-title">{selected ? `Events of ${selected.name}` : 'Events'}</h4>
+        <h4 class="section-title">{selected ? t('debug.eventsOf', { name: selected.name }) : t('debug.events')}</h4>
         <EventList events={events} />
       </div>
     </section>
@@ -94,7 +100,7 @@ function SpanRow({ row, events }: { row: TimelineRow; events: TimelineEvent[] })
         onClick={() => (selectedSpan.value = selected ? null : span.spanId)}
       >
         {error && (
-          <span class="dbg-error-mark" role="img" aria-label="error">
+          <span class="dbg-error-mark" role="img" aria-label={t('debug.errorMark')}>
             !
           </span>
         )}
@@ -108,7 +114,7 @@ function SpanRow({ row, events }: { row: TimelineRow; events: TimelineEvent[] })
       </div>
       <span class="dbg-span-dur">
         {formatMs(span.endMs - span.startMs)}
-        {live && ' (live)'}
+        {live && t('debug.live')}
       </span>
     </li>
   );

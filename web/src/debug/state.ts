@@ -1,6 +1,7 @@
 import { signal } from '@preact/signals';
 import type { RoomDiagnosis, SpanRecord } from '../../../protocol/telemetry.ts';
 import type { TraceSummary } from '../../../protocol/telemetry.ts';
+import { t } from '../i18n/index.ts';
 import { ApiError, fetchIncidents, fetchRooms, fetchTrace, fetchTraces } from './api.ts';
 import type { DebugIncidentsResponse, DebugRoomError as RoomError } from '../../../protocol/http.ts';
 import { ProblemReport } from '../../../protocol/problem-report.ts';
@@ -23,8 +24,8 @@ export interface OpenTrace {
 
 // Kept for this tab only: an admin token should not outlive the session in localStorage.
 export const token = signal<string | null>(sessionStorage.getItem(TOKEN_KEY));
-/** Why the token was refused (401, 403), shown by the token form. */
-export const tokenProblem = signal<string | null>(null);
+/** Why the token was refused (401, 403), shown by the token form (worded when shown, in the current language). */
+export const tokenProblem = signal<(() => string) | null>(null);
 export const query = signal('');
 export const rooms = signal<RoomDiagnosis[] | null>(null);
 export const roomErrors = signal<RoomError[]>([]);
@@ -33,7 +34,7 @@ export const recentTraces = signal<TraceSummary[]>([]);
 export const incidents = signal<DebugIncidentsResponse | null>(null);
 /** A user's "Report a problem" document opened here, or why it could not be read. */
 export const openedReport = signal<{ report: ProblemReport } | { error: string } | null>(null);
-export const loadError = signal<string | null>(null);
+export const loadError = signal<(() => string) | null>(null);
 export const updatedAt = signal<number | null>(null);
 export const openTrace = signal<OpenTrace | null>(null);
 export const selectedSpan = signal<string | null>(null);
@@ -44,7 +45,7 @@ export function saveToken(value: string): void {
   token.value = value;
 }
 
-export function forgetToken(problem: string | null = null): void {
+export function forgetToken(problem: (() => string) | null = null): void {
   sessionStorage.removeItem(TOKEN_KEY);
   tokenProblem.value = problem;
   token.value = null;
@@ -141,7 +142,8 @@ function consumerSpan(spans: SpanRecord[], consumerId: string): SpanRecord | und
 }
 
 function failed(err: unknown): void {
-  if (err instanceof ApiError && err.status === 401) return forgetToken(`The token was refused: ${err.message}.`);
-  if (err instanceof ApiError && err.status === 403) return forgetToken('This token is not an admin token.');
-  loadError.value = `Could not load: ${(err as Error).message}`;
+  const reason = (err as Error).message;
+  if (err instanceof ApiError && err.status === 401) return forgetToken(() => t('debug.refused', { reason }));
+  if (err instanceof ApiError && err.status === 403) return forgetToken(() => t('debug.notAdmin'));
+  loadError.value = () => t('debug.loadFailed', { reason });
 }

@@ -1,0 +1,53 @@
+import type { Context } from '@opentelemetry/api';
+import type { ChatHead, ChatMessage } from '../protocol/chat.ts';
+import type { LobbyRoom } from '../protocol/presence.ts';
+import type { CallDeps } from './deps.ts';
+
+/** Messages kept in the state; the server keeps a room's newest few hundred anyway. */
+const KEPT = 1000;
+
+/**
+ * A room's chat on the client: the history the server kept, then every message as it comes, in the order the
+ * server stored them (a message that arrives twice, live and in a history read, is kept once). After a
+ * reconnect the history is read again, so nothing sent while we were away is missing.
+ */
+export class RoomChat {
+  constructor(private deps: CallDeps) {}
+
+  /** Reads the room's history and merges it with what we have. */
+  async load(trace?: Context): Promise<void> {
+    const { messages } = await this.deps.signaling.request('chatHistory', {}, trace);
+    this.merge(messages);
+  }
+
+  /** Sends a message; rejects with RATE_LIMITED, PAYLOAD_TOO_LARGE or FORBIDDEN (no chat grant) as the server says. */
+  async send(text: string): Promise<ChatMessage> {
+    const { message } = await this.deps.signaling.request('sendChat', { text });
+    this.merge([message]);
+    return message;
+  }
+
+  receive(message: ChatMessage): void {
+    this.merge([message]);
+  }
+
+  clear(): void {
+    this.deps.store.set('chat', []);
+  }
+
+  private merge(incoming: ChatMessage[]): void {
+    if (incoming.length === 0) return;
+    const bySeq = new Map(this.deps.store.get('chat').map((m) => [m.seq, m]));
+    for (const m of incoming) bySeq.set(m.seq, m);
+    const merged = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+    this.deps.store.set('chat', merged.slice(-KEPT));
+  }
+}
+
+/** Messages in a lobby room since we were last in it (`read`: its head then). */
+export function unreadCount(room: LobbyRoom, read: ChatHead | undefined): number {
+  const head = room.chat;
+  if (!head) return 0;
+  if (!read || read.epoch !== head.epoch) return head.count;
+  return Math.max(0, head.count - read.count);
+}
