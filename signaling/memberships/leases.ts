@@ -26,6 +26,13 @@ export interface LeaseHolder {
  * death from the renewals: then the peers move to a live instance and rebuild their media (`mediaReset`).
  */
 export class Leases {
+  /**
+   * Media instances with a renewal (or the failover after it) still under way. Renewals start every second; a
+   * round for an instance that died takes longer than that (a timeout, then moving its peers one by one), and a
+   * second round must not move a peer that is already on its way.
+   */
+  private inFlight = new Set<string>();
+
   constructor(
     private bus: Bus,
     private media: MediaClient,
@@ -40,7 +47,17 @@ export class Leases {
       list.push(m);
       byMedia.set(m.record.mediaInstanceId, list);
     }
-    await Promise.all([...byMedia].map(([instanceId, list]) => this.renew(instanceId, list)));
+    const due = [...byMedia].filter(([instanceId]) => !this.inFlight.has(instanceId));
+    await Promise.all(
+      due.map(async ([instanceId, list]) => {
+        this.inFlight.add(instanceId);
+        try {
+          await this.renew(instanceId, list);
+        } finally {
+          this.inFlight.delete(instanceId);
+        }
+      }),
+    );
   }
 
   private async renew(instanceId: string, list: Membership[]): Promise<void> {

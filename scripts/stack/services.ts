@@ -1,0 +1,128 @@
+import type { StackImages } from './images.ts';
+
+/**
+ * What `npm run stack -- up` runs: the distributed deployment of infra/compose/compose.yaml on this machine, with
+ * the same service names and the same configuration files (nats.conf, Caddyfile, prometheus.yml and its rules),
+ * minus the OpenTelemetry Collector and Jaeger (no Debian packages; /debug shows traces).
+ *
+ * Every container gets a fixed address on the stack's own network and an /etc/hosts entry for every other one, so
+ * the names in the configuration files resolve without a DNS plugin. Browsers on this machine reach the
+ * media-workers at those addresses (their MEDIA_ANNOUNCED_ADDRESS), so no media port is published and a room
+ * can span both media-workers; only the proxy and Prometheus are published, on 127.0.0.1.
+ */
+export interface Service {
+  name: string;
+  image: keyof StackImages;
+  /** Started together, after every earlier group is ready. */
+  group: number;
+  env?: Record<string, string>;
+  command?: string[];
+  /** Repository files mounted read-only: source (relative to the repository) → path in the container. */
+  files?: Record<string, string>;
+  tmpfs?: string[];
+  user?: string;
+  /** Gets PARLEY_SECRET (a podman secret, never a plain environment value on the command line). */
+  secret?: boolean;
+  /** Published on 127.0.0.1: the container port. */
+  publish?: number;
+  /** Seconds `podman stop` waits after SIGTERM: at least the drain. */
+  stopTimeout: number;
+  /** Ready when this answers 200 at the container's address (from this machine). */
+  ready: { port: number; path: string };
+}
+
+export const NATS_NODES = ['nats-1', 'nats-2', 'nats-3'];
+export const MEDIA_WORKERS = ['media-worker-1', 'media-worker-2'];
+export const SIGNALING = ['signaling-node', 'signaling-deno'];
+
+export function stackServices(): Service[] {
+  const natsTcp = NATS_NODES.map((n) => `nats://${n}:4222`).join(',');
+  const natsWs = NATS_NODES.map((n) => `ws://${n}:8080`).join(',');
+  const signalingEnv = {
+    PORT: '3000',
+    DRAIN_TIMEOUT_MS: '20000',
+    // Only this machine reaches the proxy (127.0.0.1), so the web app may mint its own tokens, as in `npm start`.
+    PARLEY_DEV_TOKENS: '1',
+  };
+  return [
+    ...NATS_NODES.map(
+      (name): Service => ({
+        name,
+        image: 'nats',
+        group: 0,
+        env: { NATS_SERVER_NAME: name },
+        command: ['-c', '/etc/nats/nats.conf'],
+        files: { 'infra/compose/nats.conf': '/etc/nats/nats.conf' },
+        tmpfs: ['/data:rw,mode=1777,size=512m'],
+        stopTimeout: 10,
+        ready: { port: 8222, path: '/healthz' },
+      }),
+    ),
+    ...MEDIA_WORKERS.map(
+      (name): Service => ({
+        name,
+        image: 'mediaWorker',
+        group: 1,
+        env: {
+          NATS_URL: natsTcp,
+          MEDIA_INSTANCE_ID: name,
+          // One mediasoup Worker per container: the stack runs on a 2-core machine.
+          MEDIA_WORKERS: '1',
+          MEDIA_MAX_CONSUMERS_PER_WORKER: '500',
+          DRAIN_TIMEOUT_MS: '20000',
+          // MEDIA_ANNOUNCED_ADDRESS: the container's own address, set when it starts.
+        },
+        stopTimeout: 25,
+        ready: { port: 9464, path: '/readyz' },
+      }),
+    ),
+    {
+      name: 'signaling-node',
+      image: 'signalingNode',
+      group: 2,
+      env: { ...signalingEnv, NATS_URL: natsTcp, SIGNALING_INSTANCE_ID: 'signaling-node' },
+      secret: true,
+      stopTimeout: 25,
+      ready: { port: 3000, path: '/readyz' },
+    },
+    {
+      name: 'signaling-deno',
+      image: 'signalingDeno',
+      group: 2,
+      // Deno reaches NATS over its WebSocket listener, as it would from an edge runtime.
+      env: { ...signalingEnv, NATS_URL: natsWs, SIGNALING_INSTANCE_ID: 'signaling-deno' },
+      secret: true,
+      stopTimeout: 25,
+      ready: { port: 3000, path: '/readyz' },
+    },
+    { name: 'web', image: 'web', group: 2, stopTimeout: 10, ready: { port: 8080, path: '/healthz' } },
+    {
+      name: 'proxy',
+      image: 'caddy',
+      group: 3,
+      files: { 'infra/compose/Caddyfile': '/etc/caddy/Caddyfile' },
+      tmpfs: ['/data:rw,mode=1777', '/config:rw,mode=1777'],
+      publish: 8080,
+      stopTimeout: 10,
+      ready: { port: 8080, path: '/readyz' },
+    },
+    {
+      name: 'prometheus',
+      image: 'prometheus',
+      group: 3,
+      command: [
+        '--config.file=/etc/prometheus/prometheus.yml',
+        '--storage.tsdb.path=/prometheus',
+        '--storage.tsdb.retention.time=1d',
+      ],
+      files: {
+        'infra/compose/prometheus.yml': '/etc/prometheus/prometheus.yml',
+        'infra/compose/prometheus-rules.yml': '/etc/prometheus/rules.yml',
+      },
+      // Data in the container's own layer (/prometheus belongs to its user): gone with the container.
+      publish: 9090,
+      stopTimeout: 10,
+      ready: { port: 9090, path: '/-/ready' },
+    },
+  ];
+}
