@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { Metafile } from 'esbuild';
 
@@ -26,7 +26,7 @@ interface DenoTarget {
   kind: 'deno';
   entry: string;
 }
-const targets: Record<string, NodeTarget | DenoTarget> = {
+export const targets: Record<string, NodeTarget | DenoTarget> = {
   'media-worker': { kind: 'node', entry: 'media-worker/main.ts', external: ['mediasoup'] },
   'signaling-node': { kind: 'node', entry: 'signaling/main.ts', external: [] },
   'signaling-deno': { kind: 'deno', entry: 'signaling/deno.ts' },
@@ -148,15 +148,18 @@ function copyPackage(dir: string, out: string): void {
   });
 }
 
-const wanted = process.argv.slice(2);
-for (const name of wanted.length ? wanted : Object.keys(targets)) {
-  const target = targets[name];
-  if (!target) {
-    console.error(`build: unknown target ${name} (known: ${Object.keys(targets).join(', ')})`);
-    process.exit(2);
+// Run as a command (not when a test imports the targets).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const wanted = process.argv.slice(2);
+  for (const name of wanted.length ? wanted : Object.keys(targets)) {
+    const target = targets[name];
+    if (!target) {
+      console.error(`build: unknown target ${name} (known: ${Object.keys(targets).join(', ')})`);
+      process.exit(2);
+    }
+    const started = Date.now();
+    if (target.kind === 'node') await buildNode(name, target);
+    else await buildDeno(name, target);
+    console.log(`[build] dist/${name} in ${Date.now() - started} ms`);
   }
-  const started = Date.now();
-  if (target.kind === 'node') await buildNode(name, target);
-  else await buildDeno(name, target);
-  console.log(`[build] dist/${name} in ${Date.now() - started} ms`);
 }
