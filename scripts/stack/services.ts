@@ -35,7 +35,13 @@ export const NATS_NODES = ['nats-1', 'nats-2', 'nats-3'];
 export const MEDIA_WORKERS = ['media-worker-1', 'media-worker-2'];
 export const SIGNALING = ['signaling-node', 'signaling-deno'];
 
-export function stackServices(): Service[] {
+/** What a user may change about the services (the rest is the deployment's shape). */
+export interface ServiceSettings {
+  /** Each media-worker's consumer budget: what placement and the autoscalers measure load against. */
+  mediaMaxConsumersPerWorker: number;
+}
+
+export function stackServices(settings: ServiceSettings = { mediaMaxConsumersPerWorker: 500 }): Service[] {
   const natsTcp = NATS_NODES.map((n) => `nats://${n}:4222`).join(',');
   const natsWs = NATS_NODES.map((n) => `ws://${n}:8080`).join(',');
   const signalingEnv = {
@@ -68,7 +74,7 @@ export function stackServices(): Service[] {
           MEDIA_INSTANCE_ID: name,
           // One mediasoup Worker per container: the stack runs on a 2-core machine.
           MEDIA_WORKERS: '1',
-          MEDIA_MAX_CONSUMERS_PER_WORKER: '500',
+          MEDIA_MAX_CONSUMERS_PER_WORKER: String(settings.mediaMaxConsumersPerWorker),
           DRAIN_TIMEOUT_MS: '20000',
           // MEDIA_ANNOUNCED_ADDRESS: the container's own address, set when it starts.
         },

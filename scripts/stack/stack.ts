@@ -18,6 +18,8 @@ export interface StackOptions {
   /** Host ports on 127.0.0.1 for the proxy and Prometheus; 0 = any free port. */
   httpPort: number;
   prometheusPort: number;
+  /** MEDIA_MAX_CONSUMERS_PER_WORKER of the media-workers (500): lower it to see autoscaling with a few users. */
+  mediaMaxConsumersPerWorker: number;
 }
 
 export interface StackState {
@@ -40,7 +42,14 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): StackOptio
   };
   const name = env.PARLEY_STACK_NAME || 'parley';
   if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) throw new Error(`PARLEY_STACK_NAME must match [a-z][a-z0-9-]*, got "${name}"`);
-  return { name, httpPort: port('PARLEY_STACK_PORT', 8080), prometheusPort: port('PARLEY_STACK_PROMETHEUS_PORT', 9090) };
+  const budget = env.MEDIA_MAX_CONSUMERS_PER_WORKER || '500';
+  if (!/^[1-9]\d*$/.test(budget)) throw new Error(`MEDIA_MAX_CONSUMERS_PER_WORKER must be a positive integer, got "${budget}"`);
+  return {
+    name,
+    httpPort: port('PARLEY_STACK_PORT', 8080),
+    prometheusPort: port('PARLEY_STACK_PROMETHEUS_PORT', 9090),
+    mediaMaxConsumersPerWorker: Number(budget),
+  };
 }
 
 const label = (name: string) => `parley.stack=${name}`;
@@ -74,7 +83,7 @@ export async function up(options: StackOptions): Promise<StackState> {
   const started = Date.now();
   const images = await ensureImages();
   const imagesMs = Date.now() - started;
-  const services = stackServices();
+  const services = stackServices({ mediaMaxConsumersPerWorker: options.mediaMaxConsumersPerWorker });
 
   // The stack's network, and one fixed address per service on it.
   const network = options.name;
