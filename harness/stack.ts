@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
 import { podman, repoRoot } from '../scripts/stack/podman.ts';
 import { readState } from '../scripts/stack/stack.ts';
 import type { StackState } from '../scripts/stack/stack.ts';
+import { issueToken } from '../signaling/auth.ts';
+import { recordCapturedTracks } from './browser.ts';
 
 /**
  * `npm run stack` as a user runs it (the same command line, its own output), under a name of the test's own and
@@ -70,3 +73,26 @@ export async function leftovers(name: string): Promise<string[]> {
 
 /** The container of a stack service (`media-worker-1`, `signaling-node`, ...). */
 export const containerOf = (stack: RunningStack, service: string) => `${stack.name}-${service}`;
+
+/**
+ * A newcomer's browser tab on the stack's address. The stack serves no development tokens (a deployment does
+ * not), so the page's token request is answered here, as a deployment's own sign-in would: a token for the name
+ * the user typed, signed with the stack's secret (`npm run stack -- token` does the same).
+ */
+export async function openStackPage(browser: Browser, stack: RunningStack): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  await page.addInitScript(recordCapturedTracks);
+  page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
+  await page.route('**/api/dev/token', async (route) => {
+    const { name = 'Guest' } = JSON.parse(route.request().postData() ?? '{}') as { name?: string };
+    const token = await issueToken(stack.state.secret, {
+      identity: `${name.toLowerCase()}-${crypto.randomUUID().slice(0, 8)}`,
+      name,
+    });
+    await route.fulfill({ json: { token } }).catch(() => undefined);
+  });
+  await page.goto(stack.url);
+  return page;
+}

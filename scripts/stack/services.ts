@@ -44,12 +44,9 @@ export interface ServiceSettings {
 export function stackServices(settings: ServiceSettings = { mediaMaxConsumersPerWorker: 500 }): Service[] {
   const natsTcp = NATS_NODES.map((n) => `nats://${n}:4222`).join(',');
   const natsWs = NATS_NODES.map((n) => `ws://${n}:8080`).join(',');
-  const signalingEnv = {
-    PORT: '3000',
-    DRAIN_TIMEOUT_MS: '20000',
-    // Only this machine reaches the proxy (127.0.0.1), so the web app may mint its own tokens, as in `npm start`.
-    PARLEY_DEV_TOKENS: '1',
-  };
+  // A deployment: no development tokens (anyone could mint any token); users get invitations from
+  // `npm run stack -- token`, signed with the stack's secret.
+  const signalingEnv = { PORT: '3000', DRAIN_TIMEOUT_MS: '20000' };
   return [
     ...NATS_NODES.map(
       (name): Service => ({

@@ -77,6 +77,7 @@ export async function up(options: StackOptions): Promise<StackState> {
   const existing = readState(options.name);
   if (existing && (await stackContainers(options.name)).length > 0) {
     console.log(`[stack] ${options.name} is already up (\`npm run stack -- down\` first to start it afresh)`);
+    console.log(`[stack] open ${existing.url} with an invitation: npm run stack -- token --name <your name>`);
     return existing;
   }
   await down(options.name, { quiet: true });
@@ -118,7 +119,7 @@ export async function up(options: StackOptions): Promise<StackState> {
     `[stack] ${options.name} up in ${formatDuration(total)} (images ${formatDuration(imagesMs)}, containers ${formatDuration(total - imagesMs)})`,
   );
   console.log(`[stack] Prometheus: ${state.prometheusUrl}`);
-  console.log(`[stack] open ${state.url}`);
+  console.log(`[stack] open ${state.url} with an invitation: npm run stack -- token --name <your name>`);
   return state;
 }
 

@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { joinFromLobby, launchChromium, openParley } from '../../harness/browser.ts';
+import { joinFromLobby, launchChromium } from '../../harness/browser.ts';
 import { expectMediaFlowing, mediaByPeer, waitUntil } from '../../harness/media-checks.ts';
-import { containerOf, leftovers, startStack } from '../../harness/stack.ts';
+import { containerOf, leftovers, openStackPage, startStack } from '../../harness/stack.ts';
 import type { RunningStack } from '../../harness/stack.ts';
 import { DebugRoomsResponse } from '../../protocol/http.ts';
 import { podman } from '../../scripts/stack/podman.ts';
@@ -42,8 +42,11 @@ describe('the stack in containers', () => {
   };
 
   it('two users open the printed address, join one room and see and hear each other', async () => {
-    alice = await openParley(browser, stack.url);
-    bob = await openParley(browser, stack.url);
+    // The stack is a deployment: no development tokens for anyone who asks.
+    const devToken = await fetch(`${stack.url}/api/dev/token`, { method: 'POST', body: '{"name":"X"}' });
+    expect(devToken.status).toBe(404);
+    alice = await openStackPage(browser, stack);
+    bob = await openStackPage(browser, stack);
     await joinFromLobby(alice, room, 'Alice');
     await joinFromLobby(bob, room, 'Bob');
     await Promise.all([expectMediaFlowing(run(alice), 1, 'Alice'), expectMediaFlowing(run(bob), 1, 'Bob')]);
