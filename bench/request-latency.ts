@@ -2,6 +2,7 @@ import { startDistributed, startEmbedded, token, wsUrl } from '../harness/cluste
 import type { Cluster } from '../harness/cluster.ts';
 import { TestClient } from '../harness/ws-client.ts';
 import { percentiles, ratio } from './lib/stats.ts';
+import { MAX_TRANSPORTS_PER_PEER } from '../protocol/limits.ts';
 import { BENCH_ENV } from './lib/targets.ts';
 
 /**
@@ -39,6 +40,11 @@ async function measure(n: number, start: () => Promise<Cluster>) {
         if (!created.ok) throw new Error(`createTransport failed: ${JSON.stringify(created)}`);
       }
       const t2 = performance.now();
+      // A peer holds at most MAX_TRANSPORTS_PER_PEER: a fresh membership (untimed) before it is full.
+      if (i % 5 === 0 && (i / 5 + 1) % MAX_TRANSPORTS_PER_PEER === 0) {
+        await client.request('leave');
+        await client.request('join', { room: 'bench' });
+      }
       if (i < WARM_UP) continue;
       rows.connectTransport!.push(t1 - t0);
       if (i % 5 === 0) rows.createTransport!.push(t2 - t1);

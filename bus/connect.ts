@@ -1,11 +1,20 @@
 import { connect } from '@nats-io/transport-node';
+import { StartupError } from '../config/startup.ts';
 import type { Bus } from './bus.ts';
 import { MemoryBus } from './memory.ts';
 import { NatsBus } from './nats.ts';
-import { NATS_RECONNECT } from './nats-options.ts';
+import { describeNatsFailure } from './nats-options.ts';
+import type { NatsSettings } from './nats-options.ts';
 
-/** Node's way in: NATS over TCP when a URL is given, else the in-process bus of the embedded default. */
-export async function connectBus(natsUrl: string | undefined, name: string): Promise<Bus> {
-  if (!natsUrl) return new MemoryBus();
-  return new NatsBus(await connect({ servers: natsUrl.split(','), name, ...NATS_RECONNECT }));
+/** Node's way in: NATS over TCP when settings are given (NATS_URL), else the in-process bus of the embedded default. */
+export async function connectBus(nats: NatsSettings | undefined, name: string): Promise<Bus> {
+  if (!nats) return new MemoryBus();
+  if (nats.transport !== 'tcp') {
+    throw new StartupError(`NATS_URL: Node connects over TCP (nats:// or tls://), not ${nats.servers.join(',')}`);
+  }
+  try {
+    return new NatsBus(await connect({ servers: nats.servers, name, ...nats.options }));
+  } catch (err) {
+    throw new StartupError(describeNatsFailure(nats, err), { cause: err });
+  }
 }

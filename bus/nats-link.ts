@@ -71,6 +71,8 @@ export class NatsLink {
 
   private async watch(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
+      // A refused publish or subscribe (permissions) or a rejected reconnect (credentials) only shows here.
+      if (status.type === 'error') console.error(`[bus] NATS error: ${status.error.message}`);
       if (status.type === 'disconnect') this.set(false);
       // Sent after nats.js has re-sent our subscriptions: a request sent from now on gets its reply.
       else if (status.type === 'reconnect') this.set(true);

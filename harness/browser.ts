@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
+import { token } from './cluster.ts';
 import { repoRoot } from './processes.ts';
 
 /** Where end-to-end tests save screenshots (a CI artifact; git ignores test-results/). */
@@ -57,8 +58,33 @@ export async function openParley(
   page.setDefaultTimeout(15_000);
   await page.addInitScript(recordCapturedTracks);
   page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
+  if (!(await devTokensServed(baseUrl))) {
+    await page.route('**/api/dev/token', async (route) => {
+      route.fulfill({ json: await deploymentToken(route.request().postData()) }).catch(() => undefined);
+    });
+  }
   await page.goto(baseUrl);
   return page;
+}
+
+/**
+ * Dev tokens exist in the embedded default only. Against a deployment the harness plays the deployment's own
+ * token service: it answers the page's token request with a token signed by the test secret.
+ */
+export async function devTokensServed(baseUrl: string): Promise<boolean> {
+  const res = await fetch(new URL('/api/dev/token', baseUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  }).catch(() => undefined);
+  // 400: the endpoint exists and refused the empty request; 404: no dev tokens. No answer: the server is only
+  // reachable from the browser's network namespace, which runs a deployment.
+  return res?.status === 400;
+}
+
+export async function deploymentToken(body: string | null | undefined): Promise<{ token: string }> {
+  const { name } = JSON.parse(body ?? '{}') as { name?: string };
+  return { token: await token(name ?? 'Guest') };
 }
 
 /** The name step, then the lobby (its WebSocket is open once the room field shows). */

@@ -32,6 +32,9 @@ export async function startDistributed(
     mediaWorkers?: number;
     webRoot?: boolean;
     env?: NodeJS.ProcessEnv;
+    /** Each tier's own variables on top of `env`, e.g. its NATS credential. */
+    mediaWorkerEnv?: NodeJS.ProcessEnv;
+    signalingEnv?: NodeJS.ProcessEnv | ((runtime: Runtime) => NodeJS.ProcessEnv);
     /** A nats-server of the caller's (e.g. one it restarts, see nats-control.ts); stopped with the cluster. */
     nats?: NatsServer;
   } = {},
@@ -50,12 +53,14 @@ export async function startDistributed(
   };
   try {
     for (let i = 0; i < (options.mediaWorkers ?? 1); i++) {
-      processes.push(await startTs('media-worker/main.ts', { name: `media-worker ${i}`, env, ready: /ready with/ }));
+      const workerEnv = { ...env, ...options.mediaWorkerEnv };
+      processes.push(await startTs('media-worker/main.ts', { name: `media-worker ${i}`, env: workerEnv, ready: /ready with/ }));
     }
     for (const runtime of options.signaling ?? ['node']) {
       const port = await freePort();
       const webRoot = options.webRoot ? { WEB_ROOT: `${repoRoot}/web/dist` } : {};
-      processes.push(await startSignaling(runtime, nats, { ...env, ...webRoot, PORT: String(port) }));
+      const own = typeof options.signalingEnv === 'function' ? options.signalingEnv(runtime) : options.signalingEnv;
+      processes.push(await startSignaling(runtime, nats, { ...env, ...own, ...webRoot, PORT: String(port) }));
       cluster.signaling.push(`http://127.0.0.1:${port}`);
     }
     return cluster;
@@ -74,17 +79,22 @@ function startSignaling(runtime: Runtime, nats: NatsServer, env: NodeJS.ProcessE
 }
 
 /** The real deno executable: signals sent to npm's bin.cjs wrapper would not reach it. */
-function denoBinary(): string {
+export function denoBinary(): string {
   const require = createRequire(import.meta.url);
   return (require('deno/install_api.cjs') as { runInstall(): string }).runInstall();
 }
 
-/** The embedded default exactly as `npm start` runs it (one process, in-process bus). */
-export async function startEmbedded(options: { https?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Cluster> {
+/**
+ * The embedded default exactly as `npm start` runs it (one process, in-process bus); with `natsUrl`, the same
+ * process joining a deployment.
+ */
+export async function startEmbedded(
+  options: { https?: boolean; env?: NodeJS.ProcessEnv; natsUrl?: string } = {},
+): Promise<Cluster> {
   const port = await freePort();
   const app = await startTs('scripts/start.ts', {
     name: 'parley (embedded)',
-    env: { ...quiet, ...options.env, PORT: String(port), NATS_URL: '', HTTPS: options.https ? '1' : '' },
+    env: { ...quiet, ...options.env, PORT: String(port), NATS_URL: options.natsUrl ?? '', HTTPS: options.https ? '1' : '' },
     ready: /Parley is running/,
   });
   const scheme = options.https ? 'https' : 'http';

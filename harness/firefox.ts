@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
-import { recordCapturedTracks } from './browser.ts';
+import { deploymentToken, devTokensServed, recordCapturedTracks } from './browser.ts';
 
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
@@ -51,6 +51,19 @@ export async function openParleyFirefox(browser: Browser, baseUrl: string): Prom
   page.setDefaultTimeout(15_000);
   await page.evaluateOnNewDocument(recordCapturedTracks);
   page.on('pageerror', (err) => console.error(`[firefox page] ${String(err)}`));
+  if (!(await devTokensServed(baseUrl))) {
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      if (request.isInterceptResolutionHandled()) return;
+      if (!request.url().endsWith('/api/dev/token')) return void request.continue();
+      // Over WebDriver BiDi the body is fetched (postData() needs CDP).
+      void request
+        .fetchPostData()
+        .then((posted) => deploymentToken(posted))
+        .then((body) => request.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(body) }))
+        .catch((err: Error) => console.error(`[firefox page] token request: ${err.message}`));
+    });
+  }
   await page.goto(baseUrl);
   return page;
 }

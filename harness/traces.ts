@@ -1,14 +1,10 @@
+import { token } from './cluster.ts';
 import type { SpanRecord } from '../protocol/telemetry.ts';
 
-/** A trace as the /debug API serves it, read with a dev admin token. */
+/** A trace as the /debug API serves it, read with an admin token (minted as `npm run token -- --admin` does). */
 export async function traceFromApi(base: string, traceId: string): Promise<SpanRecord[]> {
-  const minted = await fetch(`${base}/api/dev/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'ops', room: '*', admin: true }),
-  });
-  const { token } = (await minted.json()) as { token: string };
-  const res = await fetch(`${base}/debug/api/traces/${traceId}`, { headers: { authorization: `Bearer ${token}` } });
+  const admin = await token('ops', { admin: true });
+  const res = await fetch(`${base}/debug/api/traces/${traceId}`, { headers: { authorization: `Bearer ${admin}` } });
   return ((await res.json()) as { spans: SpanRecord[] }).spans;
 }
 

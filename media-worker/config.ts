@@ -1,5 +1,9 @@
 import os from 'node:os';
 import type { types } from 'mediasoup';
+import { int, ip, oneOf, port, readEnv, subjectToken, text } from '../config/env.ts';
+import type { Env } from '../config/env.ts';
+import { StartupError } from '../config/startup.ts';
+import { MAX_ROOM_PARTICIPANTS } from '../protocol/limits.ts';
 
 /** Everything an operator can set, read once from the environment. */
 export interface MediaConfig {
@@ -21,29 +25,62 @@ export interface MediaConfig {
   maxConsumersPerWorker: number;
   /** Port of /metrics, /healthz and /readyz; 0 = not served. */
   metricsPort: number;
+  /** SIGTERM: how long rooms may take to empty before the process stops anyway. */
+  drainTimeoutMs: number;
 }
 
-export function mediaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MediaConfig {
+const mediaEnv = {
+  MEDIA_INSTANCE_ID: subjectToken(),
+  MEDIA_WORKERS: int(1, 256),
+  MEDIA_LISTEN_IP: ip(),
+  MEDIA_ANNOUNCED_ADDRESS: text(),
+  MEDIA_PORT_BASE: port(),
+  MEDIA_PIPE_LISTEN_IP: ip(),
+  MEDIA_PIPE_ANNOUNCED_ADDRESS: text(),
+  MEDIA_RTC_MIN_PORT: int(1024, 65535),
+  MEDIA_RTC_MAX_PORT: int(1024, 65535),
+  MEDIA_LOG_LEVEL: oneOf(['debug', 'warn', 'error', 'none']),
+  ROOM_MAX_PARTICIPANTS: int(1, MAX_ROOM_PARTICIPANTS),
+  MEDIA_MAX_CONSUMERS_PER_WORKER: int(1),
+  MEDIA_METRICS_PORT: port(),
+  MEDIASOUP_WORKER_BIN: text(),
+  DRAIN_TIMEOUT_MS: int(0, 7 * 24 * 60 * 60 * 1000),
+};
+
+/** Reads and validates every media-worker variable; a wrong value stops the start with its name. */
+export function mediaConfigFromEnv(env: Env = process.env): MediaConfig {
+  const e = readEnv(mediaEnv, env);
+  const rtcMinPort = e.MEDIA_RTC_MIN_PORT ?? 40000;
+  const rtcMaxPort = e.MEDIA_RTC_MAX_PORT ?? 49999;
+  if (rtcMinPort > rtcMaxPort) {
+    throw new StartupError(`configuration: MEDIA_RTC_MIN_PORT (${rtcMinPort}) is above MEDIA_RTC_MAX_PORT (${rtcMaxPort})`);
+  }
+  const numWorkers = e.MEDIA_WORKERS ?? os.availableParallelism();
+  const portBase = e.MEDIA_PORT_BASE ?? 0;
+  if (portBase > 0 && portBase + numWorkers - 1 > 65535) {
+    throw new StartupError(`configuration: MEDIA_PORT_BASE ${portBase} + ${numWorkers} workers runs past port 65535`);
+  }
   return {
-    instanceId: env.MEDIA_INSTANCE_ID ?? `mw-${os.hostname().replace(/[^A-Za-z0-9_-]/g, '')}-${process.pid}`,
-    numWorkers: positiveInt(env.MEDIA_WORKERS) ?? os.availableParallelism(),
-    listenIp: env.MEDIA_LISTEN_IP ?? '0.0.0.0',
-    announcedAddress: env.MEDIA_ANNOUNCED_ADDRESS ?? '127.0.0.1',
-    portBase: positiveInt(env.MEDIA_PORT_BASE) ?? 0,
-    pipeListenIp: env.MEDIA_PIPE_LISTEN_IP ?? env.MEDIA_LISTEN_IP ?? '0.0.0.0',
-    pipeAnnouncedAddress: env.MEDIA_PIPE_ANNOUNCED_ADDRESS ?? env.MEDIA_ANNOUNCED_ADDRESS ?? '127.0.0.1',
-    rtcMinPort: positiveInt(env.MEDIA_RTC_MIN_PORT) ?? 40000,
-    rtcMaxPort: positiveInt(env.MEDIA_RTC_MAX_PORT) ?? 49999,
-    logLevel: (env.MEDIA_LOG_LEVEL as types.WorkerLogLevel | undefined) ?? 'warn',
-    maxPeersPerRoom: positiveInt(env.ROOM_MAX_PARTICIPANTS) ?? 50,
-    maxConsumersPerWorker: positiveInt(env.MEDIA_MAX_CONSUMERS_PER_WORKER) ?? 500,
-    metricsPort: positiveInt(env.MEDIA_METRICS_PORT) ?? 0,
+    instanceId:
+      e.MEDIA_INSTANCE_ID ??
+      `mw-${os
+        .hostname()
+        .replace(/[^A-Za-z0-9_-]/g, '')
+        .slice(0, 40)}-${process.pid}`,
+    numWorkers,
+    listenIp: e.MEDIA_LISTEN_IP ?? '0.0.0.0',
+    announcedAddress: e.MEDIA_ANNOUNCED_ADDRESS ?? '127.0.0.1',
+    portBase,
+    pipeListenIp: e.MEDIA_PIPE_LISTEN_IP ?? e.MEDIA_LISTEN_IP ?? '0.0.0.0',
+    pipeAnnouncedAddress: e.MEDIA_PIPE_ANNOUNCED_ADDRESS ?? e.MEDIA_ANNOUNCED_ADDRESS ?? '127.0.0.1',
+    rtcMinPort,
+    rtcMaxPort,
+    logLevel: e.MEDIA_LOG_LEVEL ?? 'warn',
+    maxPeersPerRoom: e.ROOM_MAX_PARTICIPANTS ?? 50,
+    maxConsumersPerWorker: e.MEDIA_MAX_CONSUMERS_PER_WORKER ?? 500,
+    metricsPort: e.MEDIA_METRICS_PORT ?? 0,
+    drainTimeoutMs: e.DRAIN_TIMEOUT_MS ?? 30_000,
   };
-}
-
-function positiveInt(value: string | undefined): number | undefined {
-  const n = Number(value);
-  return value && Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
 export const mediaCodecs: types.RouterRtpCodecCapability[] = [

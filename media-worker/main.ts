@@ -1,32 +1,38 @@
+import { describeStartupFailure, StartupError } from '../config/startup.ts';
 import { connectBus } from '../bus/connect.ts';
+import { natsOptionsFromEnv } from '../bus/nats-options.ts';
 import { TracedBus } from '../tracing/traced-bus.ts';
 import { mediaConfigFromEnv } from './config.ts';
 import { startMediaWorker } from './service.ts';
 import { startTracing } from '../tracing/node.ts';
 
 /** The media-worker process of the distributed mode: NATS_URL is required. */
-const natsUrl = process.env.NATS_URL;
-if (!natsUrl) {
-  console.error('[media-worker] NATS_URL is not set; for a single process use `npm start`');
-  process.exit(1);
-}
-const config = mediaConfigFromEnv();
-// Every message carries its trace context, so one trace crosses the bus.
-const bus = new TracedBus(await connectBus(natsUrl, `media-worker ${config.instanceId}`));
-const tracing = startTracing({ service: 'parley-media-worker', relay: bus });
-const service = await startMediaWorker(bus, config);
-console.log(`[media-worker] ${service.instanceId} ready with ${config.numWorkers} worker(s) on ${natsUrl}`);
+async function main(): Promise<void> {
+  const nats = natsOptionsFromEnv(process.env, 'media-worker');
+  if (!nats) throw new StartupError('NATS_URL is not set; for a single process use `npm start`');
+  const config = mediaConfigFromEnv(process.env);
+  // Every message carries its trace context, so one trace crosses the bus.
+  const bus = new TracedBus(await connectBus(nats, `media-worker ${config.instanceId}`));
+  const tracing = startTracing({ service: 'parley-media-worker', relay: bus });
+  const service = await startMediaWorker(bus, config);
+  console.log(`[media-worker] ${service.instanceId} ready with ${config.numWorkers} worker(s) on ${nats.servers.join(',')}`);
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`[media-worker] ${signal}: draining (new rooms go elsewhere)`);
-    void service
-      .drain(Number(process.env.DRAIN_TIMEOUT_MS ?? 30_000))
-      .then(() => tracing.shutdown())
-      .then(() => bus.close())
-      .finally(() => process.exit(0));
-  });
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`[media-worker] ${signal}: draining (new rooms go elsewhere)`);
+      void service
+        .drain(config.drainTimeoutMs)
+        .then(() => tracing.shutdown())
+        .then(() => bus.close())
+        .finally(() => process.exit(0));
+    });
+  }
 }
+
+main().catch((err: unknown) => {
+  console.error(`[media-worker] ${describeStartupFailure(err)}`);
+  process.exit(1);
+});

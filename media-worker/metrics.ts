@@ -81,23 +81,32 @@ export function renderMetrics(instanceId: string, load: Load, health?: HealthMet
 }
 
 /** /metrics, /healthz and /readyz (503 while draining) for Prometheus and orchestrators. */
-export function serveMetrics(port: number, instanceId: string, load: () => Promise<Load>, health?: HealthMetrics): http.Server {
-  return http
-    .createServer((req, res) => {
-      void load().then(
-        (current) => {
-          if (req.url === '/metrics') {
-            res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(instanceId, current, health));
-          } else if (req.url === '/healthz') {
-            res.writeHead(200).end('ok');
-          } else if (req.url === '/readyz') {
-            res.writeHead(current.draining ? 503 : 200).end(current.draining ? 'draining' : 'ready');
-          } else {
-            res.writeHead(404).end();
-          }
-        },
-        (err: Error) => res.writeHead(500).end(err.message),
-      );
-    })
-    .listen(port);
+export async function serveMetrics(
+  port: number,
+  instanceId: string,
+  load: () => Promise<Load>,
+  health?: HealthMetrics,
+): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    void load().then(
+      (current) => {
+        if (req.url === '/metrics') {
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(instanceId, current, health));
+        } else if (req.url === '/healthz') {
+          res.writeHead(200).end('ok');
+        } else if (req.url === '/readyz') {
+          res.writeHead(current.draining ? 503 : 200).end(current.draining ? 'draining' : 'ready');
+        } else {
+          res.writeHead(404).end();
+        }
+      },
+      (err: Error) => res.writeHead(500).end(err.message),
+    );
+  });
+  // A port in use is the operator's to fix: it fails the start (MEDIA_METRICS_PORT), not later.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve());
+  });
+  return server;
 }

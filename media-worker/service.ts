@@ -28,12 +28,15 @@ export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<M
     workers: pool.all.length,
     ...(await commands.counts()),
     capacity: pool.all.length * config.maxConsumersPerWorker,
+    pipeAddress: config.pipeAnnouncedAddress,
     draining: commands.draining,
     perWorker: await pool.usage(),
   });
   const registry = new Registry(bus, config.instanceId, load);
   await registry.start();
-  const metrics = config.metricsPort ? serveMetrics(config.metricsPort, config.instanceId, load, commands.health) : undefined;
+  const metrics = config.metricsPort
+    ? await serveMetrics(config.metricsPort, config.instanceId, load, commands.health)
+    : undefined;
 
   const stop = async () => {
     metrics?.close();

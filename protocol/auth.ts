@@ -23,6 +23,8 @@ export const AccessClaims = z.object({
   grants: Grants,
   iat: z.number().int(),
   exp: z.number().int(),
+  /** Not valid before (optional); iat, nbf and exp are checked with a clock-skew leeway. */
+  nbf: z.number().int().optional(),
   /** Operators: may use the /debug dashboard and its API. */
   admin: z.boolean().optional(),
 });

@@ -11,6 +11,14 @@ import { ClientRemedy as Remedy, SpanRecord } from './telemetry.ts';
 /** Bumped on any incompatible change; the client sends it as `?v=` when it opens the WebSocket. */
 export const CLIENT_PROTOCOL_VERSION = 1;
 
+/**
+ * WebSocket subprotocols: a client may offer `parley.v1` (instead of `?v=1`) and carry its access token as a
+ * second one, `parley.token.<jwt>` (instead of `?token=`), so the token stays out of URLs and their logs.
+ * The server answers with `parley.v1`.
+ */
+export const WS_SUBPROTOCOL = `parley.v${CLIENT_PROTOCOL_VERSION}`;
+export const WS_TOKEN_SUBPROTOCOL_PREFIX = 'parley.token.';
+
 /** Everything a client needs to (re)build its view of a room. */
 const RoomSnapshot = z.object({
   peerId: Id,
@@ -42,11 +50,14 @@ export const clientMethods = {
     requires: 'token',
   },
   ...mediaOperations,
-  /** The browser's finished spans (its half of each trace), batched. */
+  /**
+   * The browser's finished spans (its half of each trace), batched: from members only, at most
+   * REPORTED_SPANS_PER_SECOND per connection (RATE_LIMITED beyond: those spans are dropped).
+   */
   reportSpans: {
     request: z.object({ spans: z.array(SpanRecord).max(MAX_REPORTED_SPANS) }),
     response: Empty,
-    requires: 'token',
+    requires: 'member',
   },
   leave: {
     request: Empty,

@@ -12,7 +12,7 @@ export const ErrorCode = z.enum([
   'FORBIDDEN',
   'ROOM_FULL',
   'UNSUPPORTED',
-  'PAYLOAD_TOO_LARGE',
+  'LIMIT',
   'RATE_LIMITED',
   'UNAVAILABLE',
   'TIMEOUT',
@@ -33,7 +33,8 @@ export const errorMeaning: Record<ErrorCode, string> = {
   FORBIDDEN: 'the token does not grant this',
   ROOM_FULL: 'the room has its maximum number of participants',
   UNSUPPORTED: "e.g. the client cannot decode the producer's codec",
-  PAYLOAD_TOO_LARGE: 'the message is over the size limit',
+  LIMIT:
+    'a per-peer cap is reached (MAX_TRANSPORTS_PER_PEER transports, MAX_PRODUCERS_PER_SOURCE producers per source): close a producer first; retrying will not help',
   RATE_LIMITED: 'too many requests on this connection; slow down',
   UNAVAILABLE: 'no media worker answered',
   TIMEOUT: 'the media worker did not answer in time',

@@ -20,12 +20,16 @@ export type HttpError = z.infer<typeof HttpError>;
 export const VersionResponse = z.object({ protocol: z.number().int() });
 export type VersionResponse = z.infer<typeof VersionResponse>;
 
-/** POST /api/dev/token (development only). */
-export const DevTokenRequest = z.object({
-  name: DisplayName,
-  room: z.union([RoomId, z.literal(ANY_ROOM)]).default(ANY_ROOM),
-  admin: z.boolean().optional(),
-});
+/**
+ * POST /api/dev/token (the embedded default only: never with NATS_URL or NODE_ENV=production). It never
+ * mints admin tokens (those come from `npm run token -- --admin`), so any other field is refused.
+ */
+export const DevTokenRequest = z
+  .object({
+    name: DisplayName,
+    room: z.union([RoomId, z.literal(ANY_ROOM)]).default(ANY_ROOM),
+  })
+  .strict();
 export const DevTokenResponse = z.object({ token: z.string() });
 export type DevTokenResponse = z.infer<typeof DevTokenResponse>;
 

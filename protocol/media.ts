@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_LEASES_PER_RENEWAL } from './limits.ts';
 import { Empty, mediaOperations } from './operations.ts';
 import { ClientRemedy, RoomDiagnosis } from './telemetry.ts';
 import { RtpCapabilities, RtpParameters } from './webrtc.ts';
@@ -44,7 +45,8 @@ export const mediaCommands = {
   },
   /**
    * Instance to instance: the caller hosts part of the room and wants one of our producers. We connect a
-   * PipeTransport to its `ip`/`port` and answer with ours and the producer's RTP parameters.
+   * PipeTransport to its `ip`/`port` and answer with ours and the producer's RTP parameters. `ip` must be the
+   * pipe address of a live registered instance (FORBIDDEN otherwise): media goes nowhere else.
    */
   pipeProducer: {
     request: z.object({ roomId: RoomId, producerId: Id, ip: z.string().max(64), port: z.number().int().min(1).max(65535) }),
@@ -68,7 +70,7 @@ export const mediaCommands = {
    * grace); a peer whose lease runs out (its instance died, or the grace ended) is closed by the worker.
    */
   renewLeases: {
-    request: z.object({ peers: z.array(z.object(Peer)).max(10_000) }),
+    request: z.object({ peers: z.array(z.object(Peer)).max(MAX_LEASES_PER_RENEWAL) }),
     response: z.object({ unknown: z.array(z.object(Peer)) }),
   },
 } as const;
@@ -128,6 +130,11 @@ export const MediaWorkerLoad = z.object({
   capacity: z.number().int().nonnegative(),
   /** A draining instance keeps its rooms but takes no new ones. */
   draining: z.boolean(),
+  /**
+   * Where its PipeTransports are reached (MEDIA_PIPE_ANNOUNCED_ADDRESS): the only addresses other instances
+   * pipe producers to. Optional so that older instances still count for placement (pipes to them are refused).
+   */
+  pipeAddress: z.string().max(256).optional(),
   perWorker: z.array(
     z.object({
       index: z.number().int(),

@@ -16,7 +16,7 @@ export const requirementMeaning: Record<Requirement, string> = {
   token: 'any valid access token (join and resume check the room against it themselves)',
   lobby: 'a token for any room (`room: "*"`)',
   member: 'a joined room',
-  publish: "a joined room and the token's grant to publish the request's source",
+  publish: "a joined room and the token's grant to publish the request's source, with that source's kind",
   subscribe: "a joined room and the token's grant to receive others' media",
 };
 
@@ -32,6 +32,7 @@ export type OperationTable = Record<string, Operation>;
  * signaling forwards each as the media command of the same name with the room and peer ids added.
  */
 export const mediaOperations = {
+  /** At most MAX_TRANSPORTS_PER_PEER at once (LIMIT otherwise). */
   createTransport: {
     request: z.object({ direction: z.enum(['send', 'recv']) }),
     response: TransportOptions,
@@ -48,6 +49,7 @@ export const mediaOperations = {
     response: z.object({ iceParameters: IceParameters }),
     requires: 'member',
   },
+  /** `kind` must be the source's (SOURCE_KIND); one producer per source (LIMIT otherwise). */
   produce: {
     request: z.object({ transportId: Id, kind: MediaKind, source: Source, rtpParameters: RtpParameters }),
     response: z.object({ producerId: Id }),

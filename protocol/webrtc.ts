@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ParleyError } from './errors.ts';
 import { Id, MediaKind, Source } from './room.ts';
 
 /*
@@ -35,6 +36,15 @@ export const RtpParameters = z.looseObject({
   rtcp: z.looseObject({}).optional(),
 });
 export type RtpParameters = z.infer<typeof RtpParameters>;
+
+/**
+ * Every codec of a producer must be of its kind (mediasoup itself accepts VP8 in an "audio" producer, which
+ * would carry video past a microphone-only grant). BAD_REQUEST: the parameters contradict themselves.
+ */
+export function assertCodecsOfKind(kind: MediaKind, rtpParameters: RtpParameters): void {
+  const other = rtpParameters.codecs.find((c) => !c.mimeType.toLowerCase().startsWith(`${kind}/`));
+  if (other) throw new ParleyError('BAD_REQUEST', `${kind} producers cannot carry ${other.mimeType}`);
+}
 
 export const DtlsParameters = z.looseObject({
   role: z.enum(['auto', 'client', 'server']).optional(),

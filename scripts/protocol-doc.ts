@@ -9,6 +9,8 @@ import {
   ClientResponse,
   clientMethods,
   clientNotifications,
+  WS_SUBPROTOCOL,
+  WS_TOKEN_SUBPROTOCOL_PREFIX,
 } from '../protocol/client.ts';
 import { CloseCode, closeCodeMeaning } from '../protocol/close-codes.ts';
 import { ErrorCode, errorMeaning } from '../protocol/errors.ts';
@@ -52,7 +54,7 @@ export function generate(): { markdown: string; schema: string } {
     {
       method: 'POST',
       path: httpPaths.devToken,
-      auth: 'none (development servers only)',
+      auth: 'none (the embedded default only: never with NATS_URL or NODE_ENV=production; never admin tokens)',
       request: DevTokenRequest,
       response: DevTokenResponse,
     },
@@ -92,10 +94,15 @@ export function generate(): { markdown: string; schema: string } {
     '',
     '## Connecting',
     '',
-    `Open a WebSocket to \`/ws?v=${CLIENT_PROTOCOL_VERSION}&token=<access token>\`. The access token is an HS256 JWT`,
-    `minted by the deployment (claims below; \`room: "${ANY_ROOM}"\` is any room and the lobby). Every frame is one`,
-    'JSON text message. The client sends requests; the server answers each with a response of the same `id` and',
-    'pushes notifications at any time.',
+    `Open a WebSocket to \`/ws\` offering the subprotocols \`${WS_SUBPROTOCOL}\` and \`${WS_TOKEN_SUBPROTOCOL_PREFIX}<access token>\``,
+    `(the server answers \`${WS_SUBPROTOCOL}\`), or to \`/ws?v=${CLIENT_PROTOCOL_VERSION}&token=<access token>\` (the token then`,
+    'ends up in URL logs). The access token is an HS256 JWT minted by the deployment (claims below;',
+    `\`room: "${ANY_ROOM}"\` is any room and the lobby); it may live at most TOKEN_MAX_LIFETIME_S (24 h by default),`,
+    'iat, nbf and exp are checked with a 30 s clock-skew leeway, and the socket is closed with 4401 when it expires.',
+    'A browser page must come from an allowed origin (ALLOWED_ORIGINS; any loopback origin by default). Every frame',
+    `is one JSON text message of at most ${limits.MAX_CLIENT_MESSAGE_BYTES} UTF-8 bytes (larger ones close the socket with 1009).`,
+    'The client sends requests; the server answers each with a response of the same `id` and pushes notifications',
+    'at any time.',
     '',
     block(json(AccessClaims, 'output')),
     '',
@@ -152,7 +159,10 @@ export function generate(): { markdown: string; schema: string } {
     '',
     '| limit | value |',
     '| --- | --- |',
-    ...Object.entries(limits).map(([k, v]) => `| \`${k}\` | ${v} |`),
+    // Sorted: a module namespace lists its names sorted under Node, in declaration order under vitest.
+    ...Object.entries(limits)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `| \`${k}\` | ${v} |`),
     '',
     '## HTTP endpoints',
     '',

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ALL_SOURCES, ANY_ROOM } from '../protocol/auth.ts';
 import { Source } from '../protocol/room.ts';
-import { issueToken } from '../signaling/auth.ts';
+import { DEFAULT_TOKEN_POLICY, DEFAULT_TOKEN_TTL_S, issueToken } from '../signaling/auth.ts';
 
 /** `npm run token -- --name Ada [--room lounge] [--identity ada] [--ttl 3600] [--sources microphone,camera] [--no-publish] [--no-subscribe] [--admin]` */
 const { values } = parseArgs({
@@ -9,7 +9,7 @@ const { values } = parseArgs({
     name: { type: 'string' },
     identity: { type: 'string' },
     room: { type: 'string', default: ANY_ROOM },
-    ttl: { type: 'string', default: String(6 * 3600) },
+    ttl: { type: 'string', default: String(DEFAULT_TOKEN_TTL_S) },
     sources: { type: 'string', default: ALL_SOURCES.join(',') },
     'no-publish': { type: 'boolean', default: false },
     'no-subscribe': { type: 'boolean', default: false },
@@ -23,12 +23,19 @@ if (!secret || secret.length < 16) fail('set PARLEY_SECRET (the same secret the 
 if (!values.name) fail('--name is required');
 const sources = Source.array().safeParse(values.sources.split(',').filter(Boolean));
 if (!sources.success) fail(`--sources must be a comma-separated subset of ${ALL_SOURCES.join(',')}`);
+const ttlSeconds = Number(values.ttl);
+if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) fail('--ttl must be a whole number of seconds');
+if (ttlSeconds > DEFAULT_TOKEN_POLICY.tokenMaxLifetimeS) {
+  console.error(
+    `token: signaling refuses tokens living over TOKEN_MAX_LIFETIME_S (default ${DEFAULT_TOKEN_POLICY.tokenMaxLifetimeS} s)`,
+  );
+}
 
 const token = await issueToken(secret, {
   identity: values.identity ?? values.name.toLowerCase().replace(/[^a-z0-9_-]/g, '-'),
   name: values.name,
   room: values.room,
-  ttlSeconds: Number(values.ttl),
+  ttlSeconds,
   grants: { canPublish: !values['no-publish'], canSubscribe: !values['no-subscribe'], sources: sources.data },
   admin: values.admin,
 }).catch((err: Error) => fail(err.message));

@@ -1,20 +1,23 @@
 import { Hono } from 'hono';
+import type { Context } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { Bus } from '../bus/bus.ts';
 import type { AccessClaims } from '../protocol/auth.ts';
 import { CloseCode } from '../protocol/close-codes.ts';
-import { CLIENT_PROTOCOL_VERSION } from '../protocol/client.ts';
+import { CLIENT_PROTOCOL_VERSION, WS_SUBPROTOCOL, WS_TOKEN_SUBPROTOCOL_PREFIX } from '../protocol/client.ts';
 import { DevTokenRequest, httpPaths } from '../protocol/http.ts';
 import type { DevTokenResponse, HttpError, VersionResponse } from '../protocol/http.ts';
-import { ParleyError } from '../protocol/errors.ts';
+import { describeZodError, ParleyError } from '../protocol/errors.ts';
 import { buckets } from '../protocol/kv.ts';
 import { PRESENCE_TTL_MS } from '../protocol/presence.ts';
 import { issueToken, verifyToken } from './auth.ts';
 import type { SignalingConfig } from './config.ts';
-import { RateLimiter } from './limits.ts';
+import { ConnectionLimits } from './limits.ts';
+import type { ConnectionSlot } from './limits.ts';
 import { MediaClient } from './media.ts';
 import { Memberships } from './memberships/memberships.ts';
 import { Metrics } from './metrics.ts';
+import { OriginPolicy, originGuard } from './origins.ts';
 import { Placement } from './placement.ts';
 import { Lobby } from './lobby.ts';
 import { Session } from './connection.ts';
@@ -29,6 +32,8 @@ export interface SignalingOptions {
   upgradeWebSocket: UpgradeWebSocket;
   /** Recent traces for /debug, and where the browser's spans go. */
   traces?: SpanSink & { store: TraceStore };
+  /** The address of the peer of this request's TCP connection (each runtime has its own getConnInfo). */
+  remoteAddress(c: Context): string | undefined;
 }
 
 export interface Signaling {
@@ -39,7 +44,13 @@ export interface Signaling {
 }
 
 /** The runtime-free signaling app; node.ts and deno.ts wrap it the way Hono's own adapters do. */
-export async function createSignaling({ bus, config, upgradeWebSocket, traces }: SignalingOptions): Promise<Signaling> {
+export async function createSignaling({
+  bus,
+  config,
+  upgradeWebSocket,
+  traces,
+  remoteAddress,
+}: SignalingOptions): Promise<Signaling> {
   const media = new MediaClient(bus);
   const placement = await Placement.open(bus);
   const lobby = await Lobby.open(await bus.kv(buckets.presence, { ttlMs: PRESENCE_TTL_MS }));
@@ -47,11 +58,19 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
   const metrics = new Metrics();
   metrics.memberships = () => memberships.size;
   const deps = { media, placement, memberships, lobby, metrics, traces };
-  const debug = await createDebugApi(bus, config.secret, media, traces?.store);
+  const debug = await createDebugApi(bus, config, media, traces?.store);
   const sockets = new Set<WSContext>();
+  const limits = new ConnectionLimits({
+    perIdentity: config.maxConnectionsPerIdentity,
+    perAddress: config.maxConnectionsPerIp,
+    ratePerSecond: config.ratePerSecond,
+    rateBurst: config.rateBurst,
+  });
   let draining = false;
 
   const app = new Hono();
+  // Probes and scrapes come with a pod IP or a service name as Host; everything else is for browsers.
+  app.use('*', originGuard(new OriginPolicy(config.allowedOrigins), ['/healthz', '/readyz', '/metrics']));
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
     if (draining) return c.json({ ready: false, reason: 'draining' }, 503);
@@ -64,11 +83,13 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
   app.get(httpPaths.version, (c) => c.json({ protocol: CLIENT_PROTOCOL_VERSION } satisfies VersionResponse));
   app.route('/debug/api', debug.app);
   if (config.devTokens) {
-    // Development only: anyone may mint a token for any name.
+    // The embedded default only: anyone may mint a token for any name, never an admin one.
     app.post(httpPaths.devToken, async (c) => {
       const body = DevTokenRequest.safeParse(await c.req.json().catch(() => null));
-      if (!body.success)
-        return c.json({ error: { code: 'BAD_REQUEST', message: 'name and room expected' } } satisfies HttpError, 400);
+      if (!body.success) {
+        const message = `name and room expected; admin tokens come from \`npm run token -- --admin\` (${describeZodError(body.error)})`;
+        return c.json({ error: { code: 'BAD_REQUEST', message } } satisfies HttpError, 400);
+      }
       const identity = `dev-${crypto.randomUUID().slice(0, 8)}`;
       const minted: DevTokenResponse = { token: await issueToken(config.secret, { identity, ...body.data }) };
       return c.json(minted);
@@ -78,15 +99,20 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
   app.get(
     '/ws',
     upgradeWebSocket(async (c) => {
-      const admission = await admit(c.req.query('v'), c.req.query('token'));
+      const admission = await admit(c);
+      // Read now: Deno's connection info is gone once the request has become a WebSocket.
+      const address = clientAddress(c);
       let session: Session | undefined;
+      let slot: ConnectionSlot | undefined;
       return {
         onOpen(_event, ws) {
           if ('code' in admission) return ws.close(admission.code, admission.reason);
+          const taken = limits.admit(admission.claims.sub, address);
+          if ('refusal' in taken) return ws.close(CloseCode.tooManyConnections, taken.refusal);
+          slot = taken;
           sockets.add(ws);
           metrics.connections++;
-          const limiter = new RateLimiter(config.ratePerSecond, config.rateBurst);
-          session = new Session(socketOf(ws), admission.claims, deps, limiter);
+          session = new Session(socketOf(ws), admission.claims, deps, taken.limiter, config);
         },
         onMessage(event) {
           if (typeof event.data === 'string') void session?.onMessage(event.data);
@@ -94,6 +120,7 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
         },
         onClose(_event, ws) {
           if (sockets.delete(ws)) metrics.connections--;
+          slot?.release();
           session?.onClose();
           session = undefined;
         },
@@ -101,19 +128,27 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
     }),
   );
 
-  async function admit(
-    version: string | undefined,
-    token: string | undefined,
-  ): Promise<{ claims: AccessClaims } | { code: number; reason: string }> {
+  /** Behind a trusted reverse proxy the client is the last X-Forwarded-For hop; else the TCP peer. */
+  function clientAddress(c: Context): string | undefined {
+    const forwarded = config.trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined;
+    return forwarded || remoteAddress(c);
+  }
+
+  async function admit(c: Context): Promise<{ claims: AccessClaims } | { code: number; reason: string }> {
     if (draining) return { code: CloseCode.restarting, reason: 'server is restarting; reconnect' };
+    const offered = subprotocols(c.req.header('sec-websocket-protocol'));
+    const version = c.req.query('v') ?? (offered.includes(WS_SUBPROTOCOL) ? String(CLIENT_PROTOCOL_VERSION) : undefined);
     if (Number(version) !== CLIENT_PROTOCOL_VERSION) {
       return {
         code: CloseCode.badVersion,
         reason: `protocol version ${CLIENT_PROTOCOL_VERSION} required (got ${version ?? 'none'})`,
       };
     }
+    const fromProtocol = offered
+      .find((p) => p.startsWith(WS_TOKEN_SUBPROTOCOL_PREFIX))
+      ?.slice(WS_TOKEN_SUBPROTOCOL_PREFIX.length);
     try {
-      return { claims: await verifyToken(config.secret, token) };
+      return { claims: await verifyToken(config.secret, c.req.query('token') ?? fromProtocol, config) };
     } catch (err) {
       return { code: CloseCode.unauthorized, reason: err instanceof ParleyError ? err.message : 'unauthorized' };
     }
@@ -128,12 +163,20 @@ export async function createSignaling({ bus, config, upgradeWebSocket, traces }:
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     },
     close() {
+      limits.close();
       debug.close();
       memberships.close();
       lobby.close();
       placement.close();
     },
   };
+}
+
+function subprotocols(header: string | undefined): string[] {
+  return (header ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 function socketOf(ws: WSContext) {

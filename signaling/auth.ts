@@ -2,9 +2,11 @@ import { sign, verify } from 'hono/jwt';
 import { AccessClaims, ANY_ROOM, FULL_GRANTS } from '../protocol/auth.ts';
 import type { Grants } from '../protocol/auth.ts';
 import { ParleyError } from '../protocol/errors.ts';
-import type { Source } from '../protocol/room.ts';
+import { assertSourceKind } from '../protocol/room.ts';
+import type { MediaKind, Source } from '../protocol/room.ts';
 
 const ALG = 'HS256';
+/** What `npm run token` and the dev endpoint mint unless told otherwise: within the default maximum lifetime. */
 export const DEFAULT_TOKEN_TTL_S = 6 * 60 * 60;
 
 export interface TokenRequest {
@@ -30,19 +32,46 @@ export function issueToken(secret: string, req: TokenRequest, now = Math.floor(D
   return sign(AccessClaims.parse(claims), secret, ALG);
 }
 
-/** The token's claims, or UNAUTHORIZED with the reason (missing, malformed, bad signature, expired). */
-export async function verifyToken(secret: string, token: string | undefined): Promise<AccessClaims> {
+/** How strict verification is about time: the longest lifetime accepted, and the clock difference tolerated. */
+export interface TokenPolicy {
+  tokenMaxLifetimeS: number;
+  clockSkewS: number;
+}
+
+export const DEFAULT_TOKEN_POLICY: TokenPolicy = { tokenMaxLifetimeS: 24 * 60 * 60, clockSkewS: 30 };
+
+/** The token's claims, or UNAUTHORIZED with the reason (missing, malformed, bad signature, expired, too long-lived). */
+export async function verifyToken(
+  secret: string,
+  token: string | undefined,
+  policy: TokenPolicy = DEFAULT_TOKEN_POLICY,
+  now = Date.now() / 1000,
+): Promise<AccessClaims> {
   if (!token) throw new ParleyError('UNAUTHORIZED', 'an access token is required');
   let payload: unknown;
   try {
-    payload = await verify(token, secret, ALG);
-  } catch (err) {
-    const reason = err instanceof Error && /expired/i.test(err.name + err.message) ? 'expired' : 'invalid';
-    throw new ParleyError('UNAUTHORIZED', `access token ${reason}`);
+    // Times are checked below, with the clock-skew leeway hono's checks do not have.
+    payload = await verify(token, secret, { alg: ALG, exp: false, nbf: false, iat: false });
+  } catch {
+    throw new ParleyError('UNAUTHORIZED', 'access token invalid');
   }
   const claims = AccessClaims.safeParse(payload);
   if (!claims.success) throw new ParleyError('UNAUTHORIZED', 'access token has malformed claims');
+  const { iat, exp, nbf } = claims.data;
+  const skew = policy.clockSkewS;
+  if (exp + skew <= now) throw new ParleyError('UNAUTHORIZED', 'access token expired');
+  if (iat - skew > now || (nbf !== undefined && nbf - skew > now)) {
+    throw new ParleyError('UNAUTHORIZED', 'access token not valid yet (check the clocks)');
+  }
+  if (exp - iat > policy.tokenMaxLifetimeS) {
+    throw new ParleyError('UNAUTHORIZED', `access token lives longer than the ${policy.tokenMaxLifetimeS} s allowed`);
+  }
   return claims.data;
+}
+
+/** When an open connection's token stops being valid (epoch ms), with the same leeway as verifyToken. */
+export function expiresAtMs(claims: AccessClaims, policy: TokenPolicy): number {
+  return (claims.exp + policy.clockSkewS) * 1000;
 }
 
 export function assertRoom(claims: AccessClaims, room: string): void {
@@ -51,9 +80,10 @@ export function assertRoom(claims: AccessClaims, room: string): void {
   }
 }
 
-export function assertPublish(grants: Grants, source: Source): void {
+export function assertPublish(grants: Grants, source: Source, kind: MediaKind): void {
   if (!grants.canPublish) throw new ParleyError('FORBIDDEN', 'this token may not publish');
   if (!grants.sources.includes(source)) throw new ParleyError('FORBIDDEN', `this token may not publish ${source}`);
+  assertSourceKind(source, kind);
 }
 
 export function assertSubscribe(grants: Grants): void {

@@ -2,19 +2,23 @@ import type { Subscription } from '../bus/bus.ts';
 import { ANY_ROOM } from '../protocol/auth.ts';
 import type { AccessClaims } from '../protocol/auth.ts';
 import { ClientRequest, clientMethods, isClientMethod } from '../protocol/client.ts';
-import { MAX_CLIENT_MESSAGE_BYTES } from '../protocol/limits.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
+import { MAX_CLIENT_MESSAGE_BYTES, MAX_JSON_DEPTH, REPORTED_SPANS_BURST, REPORTED_SPANS_PER_SECOND } from '../protocol/limits.ts';
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponse } from '../protocol/client.ts';
 import { describeZodError, ParleyError, toErrorBody } from '../protocol/errors.ts';
 import type { MediaRequest } from '../protocol/media.ts';
 import type { MediaOperation, Requirement } from '../protocol/operations.ts';
-import { assertPublish, assertRoom, assertSubscribe } from './auth.ts';
+import { assertCodecsOfKind } from '../protocol/webrtc.ts';
+import { assertPublish, assertRoom, assertSubscribe, expiresAtMs } from './auth.ts';
+import type { TokenPolicy } from './auth.ts';
+import { tooDeep, tooLarge } from './frames.ts';
 import type { MediaClient } from './media.ts';
 import type { Membership, MemberSocket } from './memberships/membership.ts';
 import type { Memberships } from './memberships/memberships.ts';
 import type { Metrics } from './metrics.ts';
 import type { Placement } from './placement.ts';
 import type { Lobby as LobbyWatch } from './lobby.ts';
-import type { RateLimiter } from './limits.ts';
+import { RateLimiter } from './limits.ts';
 import { extractContext, inSpan, ROOT_CONTEXT, SpanKind, tracers } from '../tracing/context.ts';
 import type { SpanSink } from '../tracing/sink.ts';
 
@@ -47,23 +51,39 @@ const producerChanges = new Set<Forwarded>(['produce', 'closeProducer', 'pausePr
 export class Session {
   private membership?: Membership;
   private busy = false;
+  /** The socket is gone: a join or resume that finishes now has nobody to hand its membership to. */
+  private closed = false;
   private lobbyWatch?: Subscription;
   private readonly memberSocket: MemberSocket;
+  /** Closes the connection when its token expires: a token is not good for longer on an open socket. */
+  private expiry: ReturnType<typeof setTimeout>;
+  /** Browser spans are evidence for /debug, not a store anyone may fill: their own budget per connection. */
+  private spanBudget = new RateLimiter(REPORTED_SPANS_PER_SECOND, REPORTED_SPANS_BURST);
 
   constructor(
     private socket: ClientSocket,
     private claims: AccessClaims,
     private deps: SessionDeps,
+    /** Shared by every connection of the same identity. */
     private limiter: RateLimiter,
+    policy: TokenPolicy,
   ) {
     this.memberSocket = {
       notify: (n) => this.notify(n),
       close: (code, reason) => socket.close(code, reason),
     };
+    // setTimeout takes at most 2^31-1 ms; tokens live far less (TOKEN_MAX_LIFETIME_S).
+    const left = Math.min(expiresAtMs(claims, policy) - Date.now(), 2 ** 31 - 1);
+    this.expiry = setTimeout(() => socket.close(CloseCode.unauthorized, 'access token expired'), Math.max(0, left));
   }
 
   /** Handles one text frame. Never throws: every failure becomes an error response. */
   async onMessage(text: string): Promise<void> {
+    if (tooLarge(text)) {
+      // Runtimes whose WebSocket has no size limit of its own (Deno) buffered it; nothing more is read.
+      this.socket.close(CloseCode.messageTooBig, `messages are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes`);
+      return;
+    }
     this.send(await this.respond(text));
   }
 
@@ -73,17 +93,19 @@ export class Session {
 
   /** The socket is gone: the membership waits for a resume until its grace period ends. */
   onClose(): void {
+    this.closed = true;
+    clearTimeout(this.expiry);
     this.lobbyWatch?.unsubscribe();
     if (this.membership) this.deps.memberships.detach(this.membership, this.memberSocket);
     this.membership = undefined;
   }
 
   private async respond(text: string): Promise<ClientResponse> {
-    if (text.length > MAX_CLIENT_MESSAGE_BYTES) {
-      return failure(null, new ParleyError('PAYLOAD_TOO_LARGE', `messages are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes`));
-    }
     if (!this.limiter.tryTake()) {
       return failure(idOf(text), new ParleyError('RATE_LIMITED', 'too many requests; slow down'));
+    }
+    if (tooDeep(text)) {
+      return failure(idOf(text), new ParleyError('BAD_REQUEST', `objects and arrays nest at most ${MAX_JSON_DEPTH} deep`));
     }
     const envelope = ClientRequest.safeParse(parseJson(text));
     if (!envelope.success) {
@@ -146,7 +168,11 @@ export class Session {
     }
     const grants = this.membership?.record.grants;
     if (!grants) throw new ParleyError('NOT_JOINED', 'this needs a joined room');
-    if (requires === 'publish') assertPublish(grants, (data as ClientRequestData<'produce'>).source);
+    if (requires === 'publish') {
+      const { source, kind, rtpParameters } = data as ClientRequestData<'produce'>;
+      assertPublish(grants, source, kind);
+      assertCodecsOfKind(kind, rtpParameters);
+    }
     if (requires === 'subscribe') assertSubscribe(grants);
   }
 
@@ -160,6 +186,11 @@ export class Session {
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
     const host = await this.deps.placement.hostFor(room);
     const [membership, snapshot] = await this.deps.memberships.join(this.claims, room, host, this.memberSocket);
+    // The client left while we joined: it never got the resume token, so nobody can take this seat again.
+    if (this.closed) {
+      await this.deps.memberships.leave(membership);
+      throw new ParleyError('NOT_JOINED', 'the connection closed during join');
+    }
     this.membership = membership;
     return snapshot;
   }
@@ -167,7 +198,9 @@ export class Session {
   private async resume({ resumeToken }: ClientRequestData<'resume'>) {
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
     const [membership, snapshot] = await this.deps.memberships.resume(this.claims, resumeToken, this.memberSocket);
-    this.membership = membership;
+    // The client dropped again while we resumed: its token still works, so the grace period starts over.
+    if (this.closed) this.deps.memberships.detach(membership, this.memberSocket);
+    else this.membership = membership;
     return snapshot;
   }
 
@@ -180,6 +213,9 @@ export class Session {
 
   /** The browser's half of its traces, stamped with who sent it: spans are evidence, not trusted claims. */
   private reportSpans({ spans }: ClientRequestData<'reportSpans'>) {
+    if (!this.spanBudget.tryTake(Date.now(), spans.length)) {
+      throw new ParleyError('RATE_LIMITED', `at most ${REPORTED_SPANS_PER_SECOND} spans per second; these were dropped`);
+    }
     const record = this.membership?.record;
     const stamped = spans.map((span) => ({
       ...span,

@@ -9,6 +9,7 @@ import { buckets, parseRoomPartKey } from '../protocol/kv.ts';
 import type { RoomDiagnosis } from '../protocol/telemetry.ts';
 import type { TraceStore } from '../tracing/store.ts';
 import { verifyToken } from './auth.ts';
+import type { TokenPolicy } from './auth.ts';
 import type { MediaClient } from './media.ts';
 
 const DIAGNOSE_TIMEOUT_MS = 2000;
@@ -24,7 +25,7 @@ export interface DebugApi {
  */
 export async function createDebugApi(
   bus: Bus,
-  secret: string,
+  auth: TokenPolicy & { secret: string },
   media: MediaClient,
   store: TraceStore | undefined,
 ): Promise<DebugApi> {
@@ -35,7 +36,7 @@ export async function createDebugApi(
   const app = new Hono();
 
   app.use('*', async (c, next) => {
-    const refused = await refuse(c, secret);
+    const refused = await refuse(c, auth);
     return refused ?? next();
   });
 
@@ -84,11 +85,11 @@ export async function createDebugApi(
 }
 
 /** 401 without a valid token, 403 for a valid one without the admin claim; undefined when allowed. */
-async function refuse(c: Context, secret: string): Promise<Response | undefined> {
+async function refuse(c: Context, auth: TokenPolicy & { secret: string }): Promise<Response | undefined> {
   const header = c.req.header('authorization') ?? '';
   const token = header.startsWith('Bearer ') ? header.slice(7) : undefined;
   try {
-    const claims = await verifyToken(secret, token);
+    const claims = await verifyToken(auth.secret, token, auth);
     if (claims.admin) return undefined;
     return c.json({ error: { code: 'FORBIDDEN', message: 'the dashboard needs an admin token' } } satisfies HttpError, 403);
   } catch (err) {

@@ -1,39 +1,67 @@
 import { wsconnect } from '@nats-io/nats-core';
+import { describeStartupFailure, StartupError } from '../config/startup.ts';
 import { NatsBus } from '../bus/nats.ts';
-import { NATS_RECONNECT } from '../bus/nats-options.ts';
+import { describeNatsFailure, natsOptionsFromEnv } from '../bus/nats-options.ts';
 import { otlpTracesUrl } from '../tracing/otlp-json.ts';
 import { recentTraces } from '../tracing/recent.ts';
 import { TracedBus } from '../tracing/traced-bus.ts';
-import { signalingConfigFromEnv } from './config.ts';
+import { serverConfigFromEnv, signalingConfigFromEnv } from './config.ts';
 import { serveSignalingOnDeno } from './runtime/deno.ts';
 
 /**
  * The signaling process on Deno, e.g. at the edge: the same app as main.ts. Edge runtimes have no raw TCP, so
- * NATS is reached over its WebSocket listener (NATS_URL=ws://host:port).
+ * NATS is reached over its WebSocket listener (NATS_URL=ws://host:port or wss://), with the same credentials.
  */
-const natsUrl = Deno.env.get('NATS_URL');
-if (!natsUrl?.startsWith('ws')) {
-  console.error('[signaling/deno] NATS_URL must be a NATS WebSocket URL (ws:// or wss://)');
-  Deno.exit(1);
-}
-const config = signalingConfigFromEnv((name) => Deno.env.get(name));
-const nats = await wsconnect({ servers: natsUrl.split(','), name: `signaling ${config.instanceId}`, ...NATS_RECONNECT });
-const bus = new TracedBus(new NatsBus(nats));
-// Deno's own OpenTelemetry (OTEL_DENO=true) exports our spans over OTLP; the dashboard's store fills from the relay.
-const traces = recentTraces({ relay: bus, collect: true, otlpUrl: otlpTracesUrl(Deno.env.toObject()) });
-const server = await serveSignalingOnDeno({
-  bus,
-  config,
-  port: Number(Deno.env.get('PORT') ?? 3000),
-  webRoot: Deno.env.get('WEB_ROOT'),
-  traces,
-});
-console.log(`[signaling] listening on ${server.url} (Deno, NATS ${natsUrl})`);
+async function main(): Promise<void> {
+  const env = Deno.env.toObject();
+  const nats = natsOptionsFromEnv(env, 'signaling');
+  if (nats?.transport !== 'websocket') {
+    throw new StartupError('NATS_URL must be a NATS WebSocket URL (ws:// or wss://)');
+  }
+  const config = signalingConfigFromEnv(env);
+  const server = serverConfigFromEnv(env, { host: '0.0.0.0' });
+  if (server.https && !server.tlsCertFile) {
+    throw new StartupError('HTTPS: on Deno, give TLS_CERT_FILE and TLS_KEY_FILE (no self-signed certificate is made)');
+  }
+  const tls = server.tlsCertFile && server.tlsKeyFile ? await readTls(server.tlsCertFile, server.tlsKeyFile) : undefined;
+  const connection = await wsconnect({ servers: nats.servers, name: `signaling ${config.instanceId}`, ...nats.options }).catch(
+    (err: unknown) => {
+      throw new StartupError(describeNatsFailure(nats, err));
+    },
+  );
+  const bus = new TracedBus(new NatsBus(connection));
+  // Deno's own OpenTelemetry (OTEL_DENO=true) exports our spans over OTLP; the dashboard's store fills from the relay.
+  const traces = recentTraces({ relay: bus, collect: true, otlpUrl: otlpTracesUrl(env) });
+  if (config.devTokensRefused) console.warn(`[signaling] PARLEY_DEV_TOKENS ignored: ${config.devTokensRefused}`);
+  const running = await serveSignalingOnDeno({
+    bus,
+    config,
+    port: server.port,
+    hostname: server.host,
+    webRoot: server.webRoot,
+    traces,
+    tls,
+  });
+  console.log(`[signaling] listening on ${running.url} (Deno, NATS ${nats.servers.join(',')})`);
 
-Deno.addSignalListener('SIGTERM', () => {
-  void server
-    .drain()
-    .then(() => traces.stop())
-    .then(() => bus.close())
-    .finally(() => Deno.exit(0));
+  Deno.addSignalListener('SIGTERM', () => {
+    void running
+      .drain()
+      .then(() => traces.stop())
+      .then(() => bus.close())
+      .finally(() => Deno.exit(0));
+  });
+}
+
+async function readTls(certFile: string, keyFile: string): Promise<{ cert: string; key: string }> {
+  const read = (variable: string, file: string) =>
+    Deno.readTextFile(file).catch((err: Error) => {
+      throw new StartupError(`configuration: ${variable}: cannot read ${file} (${err.name})`);
+    });
+  return { cert: await read('TLS_CERT_FILE', certFile), key: await read('TLS_KEY_FILE', keyFile) };
+}
+
+main().catch((err: unknown) => {
+  console.error(`[signaling] ${describeStartupFailure(err)}`);
+  Deno.exit(1);
 });

@@ -1,36 +1,46 @@
+import { describeStartupFailure, StartupError } from '../config/startup.ts';
 import { connectBus } from '../bus/connect.ts';
+import { natsOptionsFromEnv } from '../bus/nats-options.ts';
 import { TracedBus } from '../tracing/traced-bus.ts';
-import { signalingConfigFromEnv } from './config.ts';
-import { loadTls, wantsHttps } from './tls.ts';
+import { serverConfigFromEnv, signalingConfigFromEnv } from './config.ts';
+import { loadTls } from './tls.ts';
 import { serveSignalingOnNode } from './runtime/node.ts';
 import { startTracing } from '../tracing/node.ts';
 
 /** The signaling process of the distributed mode on Node: NATS_URL is required. */
-const natsUrl = process.env.NATS_URL;
-if (!natsUrl) {
-  console.error('[signaling] NATS_URL is not set; for a single process use `npm start`');
-  process.exit(1);
-}
-const config = signalingConfigFromEnv((name) => process.env[name]);
-// Every message carries its trace context, so one trace crosses the bus.
-const bus = new TracedBus(await connectBus(natsUrl, `signaling ${config.instanceId}`));
-const tracing = startTracing({ service: 'parley-signaling', relay: bus, collect: true });
-const server = await serveSignalingOnNode({
-  bus,
-  config,
-  tls: wantsHttps() ? await loadTls() : undefined,
-  port: Number(process.env.PORT ?? 3000),
-  webRoot: process.env.WEB_ROOT,
-  traces: tracing,
-});
-console.log(`[signaling] listening on ${server.url} (NATS ${natsUrl})`);
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    void server
-      .drain()
-      .then(() => tracing.shutdown())
-      .then(() => bus.close())
-      .finally(() => process.exit(0));
+async function main(): Promise<void> {
+  const nats = natsOptionsFromEnv(process.env, 'signaling');
+  if (!nats) throw new StartupError('NATS_URL is not set; for a single process use `npm start`');
+  const config = signalingConfigFromEnv(process.env);
+  const server = serverConfigFromEnv(process.env, { host: '0.0.0.0' });
+  const tls = server.https ? await loadTls(server) : undefined;
+  // Every message carries its trace context, so one trace crosses the bus.
+  const bus = new TracedBus(await connectBus(nats, `signaling ${config.instanceId}`));
+  const tracing = startTracing({ service: 'parley-signaling', relay: bus, collect: true });
+  if (config.devTokensRefused) console.warn(`[signaling] PARLEY_DEV_TOKENS ignored: ${config.devTokensRefused}`);
+  const running = await serveSignalingOnNode({
+    bus,
+    config,
+    tls,
+    port: server.port,
+    hostname: server.host,
+    webRoot: server.webRoot,
+    traces: tracing,
   });
+  console.log(`[signaling] listening on ${running.url} (NATS ${nats.servers.join(',')})`);
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      void running
+        .drain()
+        .then(() => tracing.shutdown())
+        .then(() => bus.close())
+        .finally(() => process.exit(0));
+    });
+  }
 }
+
+main().catch((err: unknown) => {
+  console.error(`[signaling] ${describeStartupFailure(err)}`);
+  process.exit(1);
+});

@@ -10,15 +10,17 @@ export class Metrics {
   memberships = () => 0;
 
   request(method: string, code: string, ms: number): void {
-    const key = `method="${label(method)}",code="${code}"`;
+    // One label for every method a client made up: the histogram is found under the same key it is kept.
+    const name = label(method);
+    const key = `method="${name}",code="${code}"`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    const h = this.latency.get(method) ?? { buckets: BUCKETS_MS.map(() => 0), sum: 0, count: 0 };
+    const h = this.latency.get(name) ?? { buckets: BUCKETS_MS.map(() => 0), sum: 0, count: 0 };
     BUCKETS_MS.forEach((le, i) => {
       if (ms <= le) h.buckets[i]! += 1;
     });
     h.sum += ms;
     h.count += 1;
-    this.latency.set(label(method), h);
+    this.latency.set(name, h);
   }
 
   render(): string {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generate } from 'selfsigned';
+import { StartupError } from '../config/startup.ts';
 
 export interface TlsFiles {
   key: string;
@@ -12,9 +13,12 @@ export interface TlsFiles {
  * TLS for the Node server: the operator's certificate when TLS_CERT_FILE/TLS_KEY_FILE are set, else a
  * self-signed one for localhost made once and cached, so `--https` needs no manual openssl step.
  */
-export async function loadTls(env: NodeJS.ProcessEnv = process.env): Promise<TlsFiles> {
-  if (env.TLS_CERT_FILE && env.TLS_KEY_FILE) {
-    return { cert: fs.readFileSync(env.TLS_CERT_FILE, 'utf8'), key: fs.readFileSync(env.TLS_KEY_FILE, 'utf8') };
+export async function loadTls(
+  files: { tlsCertFile?: string; tlsKeyFile?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TlsFiles> {
+  if (files.tlsCertFile && files.tlsKeyFile) {
+    return { cert: readPem('TLS_CERT_FILE', files.tlsCertFile), key: readPem('TLS_KEY_FILE', files.tlsKeyFile) };
   }
   const dir = path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'parley', 'tls');
   const certFile = path.join(dir, 'localhost-cert.pem');
@@ -46,6 +50,10 @@ export async function loadTls(env: NodeJS.ProcessEnv = process.env): Promise<Tls
   return { cert: pems.cert, key: pems.private };
 }
 
-export function wantsHttps(argv: string[] = process.argv, env: NodeJS.ProcessEnv = process.env): boolean {
-  return argv.includes('--https') || env.HTTPS === '1' || Boolean(env.TLS_CERT_FILE);
+function readPem(variable: string, file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new StartupError(`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
 }

@@ -1,3 +1,4 @@
+import { readEnv, url } from '../config/env.ts';
 import type { SpanRecord } from '../protocol/telemetry.ts';
 
 /*
@@ -19,10 +20,16 @@ export async function exportOtlpJson(url: string, service: string, records: Span
   if (!response.ok) throw new Error(`OTLP export to ${url} failed: HTTP ${response.status}`);
 }
 
-/** Where traces go per the standard variables: the traces endpoint itself, or the base URL + /v1/traces. */
+const otlpEnv = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(), OTEL_EXPORTER_OTLP_ENDPOINT: url() };
+
+/**
+ * Where traces go per the standard variables: the traces endpoint itself, or the base URL + /v1/traces. A value
+ * that is not an http(s) URL stops the start (StartupError) rather than losing every span quietly.
+ */
 export function otlpTracesUrl(env: Record<string, string | undefined>): string | undefined {
-  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const e = readEnv(otlpEnv, env);
+  if (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
   return base ? `${base.replace(/\/$/, '')}/v1/traces` : undefined;
 }
 

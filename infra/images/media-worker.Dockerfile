@@ -37,6 +37,7 @@ COPY scripts/build.ts ./scripts/
 COPY protocol ./protocol
 COPY bus ./bus
 COPY tracing ./tracing
+COPY config ./config
 COPY media-worker ./media-worker
 RUN node --import tsx scripts/build.ts media-worker
 

@@ -31,6 +31,7 @@ COPY scripts/build.ts ./scripts/
 COPY protocol ./protocol
 COPY bus ./bus
 COPY tracing ./tracing
+COPY config ./config
 COPY signaling ./signaling
 RUN node --import tsx scripts/build.ts signaling-deno
 
@@ -48,6 +49,7 @@ COPY package.json deno.json deno.lock ./
 COPY protocol ./protocol
 COPY bus ./bus
 COPY tracing ./tracing
+COPY config ./config
 COPY signaling ./signaling
 
 ENV DENO_DIR=/deno-dir \

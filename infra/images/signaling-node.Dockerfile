@@ -29,6 +29,7 @@ COPY scripts/build.ts ./scripts/
 COPY protocol ./protocol
 COPY bus ./bus
 COPY tracing ./tracing
+COPY config ./config
 COPY signaling ./signaling
 RUN node --import tsx scripts/build.ts signaling-node
 

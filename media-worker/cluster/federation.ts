@@ -1,6 +1,7 @@
 import type { Bus, KvStore } from '../../bus/bus.ts';
 import { KvCache } from '../../bus/kv-cache.ts';
-import { mediaCommands, REGISTRY_TTL_MS, RoomPart } from '../../protocol/media.ts';
+import { ParleyError } from '../../protocol/errors.ts';
+import { mediaCommands, MediaWorkerLoad, REGISTRY_TTL_MS, RoomPart } from '../../protocol/media.ts';
 import type { MediaRequest, MediaResponse } from '../../protocol/media.ts';
 import type { PeerInfo, ProducerInfo } from '../../protocol/room.ts';
 import { subjects } from '../../protocol/subjects.ts';
@@ -16,6 +17,8 @@ export class Federation {
     readonly instanceId: string,
     private parts: KvStore,
     private known: KvCache<RoomPart>,
+    private placements: KvStore,
+    private registry: KvCache<MediaWorkerLoad>,
     /** Where our PipeTransports listen and what address others should send to. */
     readonly listen: { ip: string; announcedAddress: string },
   ) {}
@@ -23,7 +26,31 @@ export class Federation {
   static async open(bus: Bus, instanceId: string, listen: { ip: string; announcedAddress: string }): Promise<Federation> {
     const parts = await bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS });
     const known = await KvCache.open(parts, (value) => RoomPart.safeParse(value).data);
-    return new Federation(bus, instanceId, parts, known, listen);
+    const placements = await bus.kv(buckets.roomPlacement);
+    const workers = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
+    const registry = await KvCache.open(workers, (value) => MediaWorkerLoad.safeParse(value).data);
+    return new Federation(bus, instanceId, parts, known, placements, registry, listen);
+  }
+
+  /**
+   * A pipeProducer request names where to send the producer's media. Anyone on NATS who may send it could
+   * name any address (a reflector aimed at a third party), so only live registered instances' pipe addresses
+   * are served.
+   */
+  assertPipeTarget(ip: string): void {
+    const live = this.registry.values().filter((w) => Date.now() - w.updatedAt < REGISTRY_TTL_MS);
+    if (!live.some((w) => w.pipeAddress === ip)) {
+      throw new ParleyError('FORBIDDEN', `${ip} is not the pipe address of a registered media worker`);
+    }
+  }
+
+  /**
+   * Our part of the room closed (its last peer here left). If we were its home, its placement goes too, so the
+   * placement bucket holds live rooms only; the next join places the room afresh.
+   */
+  async roomClosed(roomId: string): Promise<void> {
+    await this.parts.delete(roomPartKey(roomId, this.instanceId));
+    if ((await this.placements.get(roomId))?.value === this.instanceId) await this.placements.delete(roomId);
   }
 
   async savePart(roomId: string, peers: PeerInfo[], producers: ProducerInfo[]): Promise<void> {
@@ -42,6 +69,7 @@ export class Federation {
 
   close(): void {
     this.known.close();
+    this.registry.close();
   }
 
   async requestPipe(ownerInstanceId: string, request: MediaRequest<'pipeProducer'>): Promise<MediaResponse<'pipeProducer'>> {

@@ -15,6 +15,9 @@ const OWNER_WAIT_MS = 1_500;
  */
 export class RemoteProducers {
   private piped = new Map<string, Promise<Piped>>();
+  /** Producers other instances announced (newProducer) that their room parts may not list yet. */
+  private announced = new Set<string>();
+  private readonly since = Date.now();
 
   constructor(
     private roomId: string,
@@ -33,6 +36,8 @@ export class RemoteProducers {
   }
 
   onRoomEvent(event: RoomEvent): void {
+    if (event.type === 'newProducer') this.announced.add(event.producer.id);
+    if (event.type === 'producerClosed') this.announced.delete(event.producerId);
     if (event.type !== 'producerClosed' && event.type !== 'producerPaused' && event.type !== 'producerResumed') return;
     const piped = this.piped.get(event.producerId);
     if (!piped) return;
@@ -63,7 +68,9 @@ export class RemoteProducers {
 
   /**
    * The instance hosting `producerId`. Its `newProducer` event can reach a subscriber, and its consume reach
-   * us, before that instance's room part does (a KV watch): a producer not known yet gets a moment to appear.
+   * us, before that instance's room part does (a KV watch): a producer announced but not listed yet gets a
+   * moment to appear, as does any while this room is new here (it may have missed the announcement). A
+   * producer nobody announced or lists is unknown at once.
    */
   private async ownerOf(producerId: string): Promise<RoomPart> {
     const deadline = Date.now() + OWNER_WAIT_MS;
@@ -71,7 +78,8 @@ export class RemoteProducers {
       const parts = await this.federation.remoteParts(this.roomId);
       const owner = parts.find((part) => part.producers.some((p) => p.id === producerId));
       if (owner) return owner;
-      if (Date.now() > deadline) throw new ParleyError('NOT_FOUND', `unknown producer ${producerId}`);
+      const mayAppear = this.announced.has(producerId) || Date.now() - this.since < OWNER_WAIT_MS;
+      if (!mayAppear || Date.now() > deadline) throw new ParleyError('NOT_FOUND', `unknown producer ${producerId}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

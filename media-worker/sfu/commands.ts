@@ -187,6 +187,9 @@ export class MediaCommands {
     this.roomEvents.get(room.id)?.unsubscribe();
     this.roomEvents.delete(room.id);
     room.close();
+    void this.federation
+      .roomClosed(room.id)
+      .catch((err: Error) => console.error(`[media-worker] forgetting room ${room.id} failed: ${err.message}`));
   }
 }
 

@@ -1,5 +1,6 @@
 import type { types } from 'mediasoup';
 import { ParleyError } from '../../protocol/errors.ts';
+import { MAX_PRODUCERS_PER_SOURCE, MAX_TRANSPORTS_PER_PEER } from '../../protocol/limits.ts';
 import type { PeerInfo, ProducerInfo, Source } from '../../protocol/room.ts';
 import type { PooledWorker } from './pool.ts';
 
@@ -14,6 +15,9 @@ export class Peer {
   readonly transports = new Map<string, types.WebRtcTransport>();
   readonly producers = new Map<string, types.Producer<ProducerData>>();
   readonly consumers = new Map<string, types.Consumer>();
+  /** Transports and sources being created now: counted against the caps before mediasoup answers. */
+  private pendingTransports = 0;
+  private pendingSources = new Set<Source>();
 
   constructor(
     readonly id: string,
@@ -37,6 +41,38 @@ export class Peer {
 
   consumer(id: string): types.Consumer {
     return found(this.consumers.get(id), 'consumer', id);
+  }
+
+  /** Creates and holds a transport if the peer has one to spare (MAX_TRANSPORTS_PER_PEER), else LIMIT. */
+  async addTransport(create: () => Promise<types.WebRtcTransport>): Promise<types.WebRtcTransport> {
+    if (this.transports.size + this.pendingTransports >= MAX_TRANSPORTS_PER_PEER) {
+      throw new ParleyError('LIMIT', `a peer holds at most ${MAX_TRANSPORTS_PER_PEER} transports at once`);
+    }
+    this.pendingTransports++;
+    try {
+      const transport = await create();
+      this.transports.set(transport.id, transport);
+      transport.observer.on('close', () => this.transports.delete(transport.id));
+      return transport;
+    } finally {
+      this.pendingTransports--;
+    }
+  }
+
+  /** Creates and holds a producer if the peer has none of `source` yet (MAX_PRODUCERS_PER_SOURCE), else LIMIT. */
+  async addProducer(source: Source, create: () => Promise<types.Producer<ProducerData>>): Promise<types.Producer<ProducerData>> {
+    const held = [...this.producers.values()].filter((p) => p.appData.source === source).length;
+    if (held + (this.pendingSources.has(source) ? 1 : 0) >= MAX_PRODUCERS_PER_SOURCE) {
+      throw new ParleyError('LIMIT', `a peer publishes at most ${MAX_PRODUCERS_PER_SOURCE} ${source}; close it first`);
+    }
+    this.pendingSources.add(source);
+    try {
+      const producer = await create();
+      this.producers.set(producer.id, producer);
+      return producer;
+    } finally {
+      this.pendingSources.delete(source);
+    }
   }
 
   /** Closing transports closes their producers and consumers too. */

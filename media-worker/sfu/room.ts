@@ -1,7 +1,9 @@
 import type { types } from 'mediasoup';
 import { ParleyError } from '../../protocol/errors.ts';
 import type { MediaRequest, MediaResponse, RoomEvent } from '../../protocol/media.ts';
+import { assertCodecsOfKind } from '../../protocol/webrtc.ts';
 import type { RtpCapabilities, RtpParameters, TransportOptions } from '../../protocol/webrtc.ts';
+import { assertSourceKind } from '../../protocol/room.ts';
 import type { ProducerInfo } from '../../protocol/room.ts';
 import { mediaCodecs } from '../config.ts';
 import { diagnosePeer } from '../doctor/diagnosis.ts';
@@ -113,18 +115,18 @@ export class Room {
 
   async createTransport({ peerId, direction }: MediaRequest<'createTransport'>): Promise<TransportOptions> {
     const peer = this.peer(peerId);
-    const transport = await this.call('createWebRtcTransport', { peer }, () =>
-      peer.router.createWebRtcTransport({
-        webRtcServer: peer.host.webRtcServer,
-        enableUdp: true,
-        enableTcp: true,
-        preferUdp: true,
-        initialAvailableOutgoingBitrate: 1_000_000,
-        appData: { peerId, direction },
-      }),
+    const transport = await peer.addTransport(() =>
+      this.call('createWebRtcTransport', { peer }, () =>
+        peer.router.createWebRtcTransport({
+          webRtcServer: peer.host.webRtcServer,
+          enableUdp: true,
+          enableTcp: true,
+          preferUdp: true,
+          initialAvailableOutgoingBitrate: 1_000_000,
+          appData: { peerId, direction },
+        }),
+      ),
     );
-    peer.transports.set(transport.id, transport);
-    transport.observer.on('close', () => peer.transports.delete(transport.id));
     this.doctor.watchTransport(transport);
     return {
       id: transport.id,
@@ -152,14 +154,17 @@ export class Room {
   async produce(req: MediaRequest<'produce'>): Promise<MediaResponse<'produce'>> {
     const peer = this.peer(req.peerId);
     const transport = peer.transport(req.transportId);
-    const producer = await this.call('produce', { peer, transport: transport.id }, () =>
-      transport.produce<ProducerData>({
-        kind: req.kind,
-        rtpParameters: req.rtpParameters as types.RtpParameters,
-        appData: { peerId: peer.id, source: req.source },
-      }),
+    assertSourceKind(req.source, req.kind);
+    assertCodecsOfKind(req.kind, req.rtpParameters);
+    const producer = await peer.addProducer(req.source, () =>
+      this.call('produce', { peer, transport: transport.id }, () =>
+        transport.produce<ProducerData>({
+          kind: req.kind,
+          rtpParameters: req.rtpParameters as types.RtpParameters,
+          appData: { peerId: peer.id, source: req.source },
+        }),
+      ),
     );
-    peer.producers.set(producer.id, producer);
     producer.observer.on('close', () => {
       peer.producers.delete(producer.id);
       this.publish({ type: 'producerClosed', roomId: this.id, producerId: producer.id, peerId: peer.id });
@@ -283,6 +288,7 @@ export class Room {
 
   /** Another instance wants one of our producers piped to it. */
   pipeProducer({ producerId, ip, port }: MediaRequest<'pipeProducer'>): Promise<MediaResponse<'pipeProducer'>> {
+    this.federation.assertPipeTarget(ip);
     const [owner, producer] = this.findLocalProducer(producerId);
     return pipeOut(this.federation, owner.router, producer, { ip, port });
   }

@@ -1,6 +1,7 @@
 import type { Bus } from '../../bus/bus.ts';
 import { CloseCode } from '../../protocol/close-codes.ts';
 import { buckets, roomPartKey } from '../../protocol/kv.ts';
+import { MAX_LEASES_PER_RENEWAL } from '../../protocol/limits.ts';
 import { REGISTRY_TTL_MS } from '../../protocol/media.ts';
 import type { RoomEvent } from '../../protocol/media.ts';
 import { subjects } from '../../protocol/subjects.ts';
@@ -62,9 +63,12 @@ export class Leases {
 
   private async renew(instanceId: string, list: Membership[]): Promise<void> {
     const peers = list.map((m) => ({ roomId: m.roomId, peerId: m.peerId }));
-    let unknown: { peerId: string }[];
+    const unknown: { peerId: string }[] = [];
     try {
-      ({ unknown } = await this.renewal(instanceId, peers));
+      // In batches, so that a request stays well under NATS's max payload however many peers we hold.
+      for (let i = 0; i < peers.length || i === 0; i += MAX_LEASES_PER_RENEWAL) {
+        unknown.push(...(await this.renewal(instanceId, peers.slice(i, i + MAX_LEASES_PER_RENEWAL))).unknown);
+      }
     } catch (err) {
       // No responder: the process is gone. A host that vanished (cable, power) keeps its NATS interest
       // until the server's ping timeout, so a renewal and an immediate retry that both time out count too.

@@ -23,6 +23,8 @@ export class Membership {
   socket?: MemberSocket;
   detachedAt?: number;
   events?: Subscription;
+  /** Ends the membership unless it is attached again first; one per detach, cleared by attach. */
+  private graceTimer?: ReturnType<typeof setTimeout>;
   /** The room as the client was told about it: what a resync after a NATS outage compares with. */
   readonly seen: SeenRoom;
 
@@ -46,13 +48,25 @@ export class Membership {
   }
 
   attach(socket: MemberSocket): void {
+    this.stopGrace();
     this.socket = socket;
     this.detachedAt = undefined;
   }
 
-  detach(now = Date.now()): void {
+  /**
+   * The connection is gone: `expire` runs after `graceMs` unless the membership is attached again. A timer
+   * from an earlier detach is cancelled, so a resumed-then-dropped membership gets its full grace again.
+   */
+  detach(graceMs: number, expire: () => void, now = Date.now()): void {
+    this.stopGrace();
     this.socket = undefined;
     this.detachedAt = now;
+    this.graceTimer = setTimeout(expire, graceMs);
+  }
+
+  stopGrace(): void {
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
   }
 
   /** Applies a room event; true when this member's presence changed. */

@@ -134,11 +134,9 @@ export class Memberships {
   /** The connection dropped: keep everything for the grace period, then close it unless resumed. */
   detach(membership: Membership, socket: MemberSocket): void {
     if (membership.socket !== socket) return;
-    membership.detach();
-    setTimeout(() => {
-      const expired = membership.detachedAt !== undefined && this.byPeer.get(membership.peerId) === membership;
-      if (expired) void this.leave(membership).catch(logError('grace expiry'));
-    }, this.config.graceMs);
+    membership.detach(this.config.graceMs, () => {
+      if (this.byPeer.get(membership.peerId) === membership) void this.leave(membership).catch(logError('grace expiry'));
+    });
   }
 
   /** The user left: close its media now. */
@@ -165,7 +163,10 @@ export class Memberships {
   close(): void {
     this.timers.forEach(clearInterval);
     this.takeovers.unsubscribe();
-    for (const m of this.byPeer.values()) m.events?.unsubscribe();
+    for (const m of this.byPeer.values()) {
+      m.events?.unsubscribe();
+      m.stopGrace();
+    }
     this.byPeer.clear();
   }
 
@@ -195,6 +196,7 @@ export class Memberships {
 
   private async end(membership: Membership): Promise<void> {
     this.byPeer.delete(membership.peerId);
+    membership.stopGrace();
     membership.events?.unsubscribe();
     await Promise.all([this.lobby.remove(membership.roomId, membership.peerId), this.records.delete(membership.recordKey)]).catch(
       logError('cleanup'),
@@ -208,6 +210,7 @@ export class Memberships {
     if (!membership) return;
     // The new holder renews and rewrites everything; we only let go.
     this.byPeer.delete(membership.peerId);
+    membership.stopGrace();
     membership.events?.unsubscribe();
     membership.socket?.close(CloseCode.resumedElsewhere, 'resumed on another connection');
   }

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { serveStatic, upgradeWebSocket } from 'hono/deno';
+import { getConnInfo, serveStatic, upgradeWebSocket } from 'hono/deno';
 import { createSignaling } from '../app.ts';
 import type { RunningServer, ServerOptions } from './server.ts';
 
@@ -7,7 +7,9 @@ import type { RunningServer, ServerOptions } from './server.ts';
 export async function serveSignalingOnDeno(options: ServerOptions): Promise<RunningServer> {
   const app = new Hono();
   const { bus, config, traces } = options;
-  const signaling = await createSignaling({ bus, config, upgradeWebSocket, traces });
+  // Deno's WebSocket has no message size option: signaling closes oversized frames (1009) once they arrive.
+  const remoteAddress = (c: Parameters<typeof getConnInfo>[0]) => getConnInfo(c).remote.address;
+  const signaling = await createSignaling({ bus, config, upgradeWebSocket, traces, remoteAddress });
   app.route('/', signaling.app);
   if (options.webRoot) {
     app.use('/*', serveStatic({ root: options.webRoot }));

@@ -1,21 +1,35 @@
 import { createServer } from 'node:https';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
+import { WS_SUBPROTOCOL } from '../../protocol/client.ts';
+import { MAX_CLIENT_MESSAGE_BYTES } from '../../protocol/limits.ts';
 import { createSignaling } from '../app.ts';
 import type { RunningServer, ServerOptions } from './server.ts';
 
 /** The Node adapter: @hono/node-server plus @hono/node-ws around the runtime-free app. */
 export async function serveSignalingOnNode(options: ServerOptions): Promise<RunningServer> {
   const outer = new Hono();
-  const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app: outer });
-  const signaling = await createSignaling({ bus: options.bus, config: options.config, upgradeWebSocket, traces: options.traces });
+  const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app: outer });
+  // ws buffers a whole message before anyone sees it (up to 100 MiB by default): larger ones are refused as
+  // they arrive, with 1009. @hono/node-ws takes no ws options, so its server's are set here.
+  wss.options.maxPayload = MAX_CLIENT_MESSAGE_BYTES;
+  // A client offering subprotocols gets `parley.v1` back (never its `parley.token.*` one).
+  wss.options.handleProtocols = (offered) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false);
+  const signaling = await createSignaling({
+    bus: options.bus,
+    config: options.config,
+    upgradeWebSocket,
+    traces: options.traces,
+    remoteAddress: (c) => getConnInfo(c).remote.address,
+  });
   outer.route('/', signaling.app);
   if (options.webRoot) serveWeb(outer, options.webRoot);
 
-  const listen = { fetch: outer.fetch, port: options.port, hostname: options.hostname ?? '0.0.0.0' };
+  const listen = { fetch: outer.fetch, port: options.port, hostname: options.hostname };
   const server = options.tls ? serve({ ...listen, createServer, serverOptions: options.tls }) : serve(listen);
   injectWebSocket(server);
   await new Promise<void>((resolve, reject) => {

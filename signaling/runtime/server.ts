@@ -8,7 +8,8 @@ export interface ServerOptions {
   bus: Bus;
   config: SignalingConfig;
   port: number;
-  hostname?: string;
+  /** The interface to listen on (HOST): 127.0.0.1 in the embedded default, 0.0.0.0 for a deployment. */
+  hostname: string;
   /** The built web app (web/dist) to serve next to the API, if any. */
   webRoot?: string;
   traces?: SignalingOptions['traces'];

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientRemedy } from '../../protocol/telemetry.ts';
 import { ancestry, JOIN_TRANSPORT_CHAIN, orphans, traceFromApi } from '../../harness/traces.ts';
 import { inboundSummary, joinFromLobby, launchChromium, openParley, SCREENSHOTS } from '../../harness/browser.ts';
-import { startEmbedded } from '../../harness/cluster.ts';
+import { startEmbedded, TEST_SECRET } from '../../harness/cluster.ts';
+import { issueToken } from '../../signaling/auth.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { repoRoot } from '../../harness/processes.ts';
 
@@ -47,7 +48,9 @@ describe('the /debug dashboard', () => {
     await Promise.all([receivesMedia(alice), receivesMedia(bob)]);
 
     ops = await openParley(browser, `${base}/debug`, { viewport: { width: 1440, height: 900 } });
-    await ops.getByRole('button', { name: 'Use a dev admin token' }).click();
+    // An operator's token, as `npm run token -- --name Ops --admin` mints it with the deployment's secret.
+    await ops.getByLabel('Admin token').fill(await issueToken(TEST_SECRET, { identity: 'ops', name: 'Ops', admin: true }));
+    await ops.getByRole('button', { name: 'Open the dashboard' }).click();
     await card().waitFor();
     const peers = card().getByTestId('debug-peer');
     await expect.poll(() => peers.locator('h4').allInnerTexts()).toEqual(['Alice', 'Bob']);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot, waitFor } from '../../bots/bot.ts';
 import type { Bus } from '../../bus/bus.ts';
 import { connectBus } from '../../bus/connect.ts';
+import { natsOptionsFromEnv } from '../../bus/nats-options.ts';
 import { NatsBus } from '../../bus/nats.ts';
 import { ParleyError } from '../../protocol/errors.ts';
 import type { Lobby } from '../../protocol/presence.ts';
@@ -170,7 +171,7 @@ describe('NatsBus across a nats-server restart', () => {
   const buses: Bus[] = [];
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const open = async (name: string) => {
-    const bus = await connectBus(nats.url, name);
+    const bus = await connectBus(natsOptionsFromEnv({ NATS_URL: nats.url }, 'combined'), name);
     buses.push(bus);
     return bus;
   };

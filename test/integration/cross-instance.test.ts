@@ -20,11 +20,13 @@ describe('a room spanning two media-worker instances', () => {
     await waitFor('Cara to decode Ada across instances', async () => (await decoded(cara)) > 0, 10_000);
     console.log(`cross-instance pipe: Cara's join → first frame of Ada's video ${cara.firstRemoteVideoMs} ms`);
     expect((await cara.stats()).audioPacketsReceived).toBeGreaterThan(0);
+    // A heartbeat (every 2 s) can predate Cara's consumers: wait for one that has them.
     const loads = await waitFor(
-      'both instances to host part of the room',
+      'both instances to host part of the room, with 2 consumers each',
       async () => {
         const all = await ctx.registry.loads();
-        return all.length === 2 && all.every((l) => l.routers === 1) ? all : undefined;
+        const spanning = all.length === 2 && all.every((l) => l.routers === 1);
+        return spanning && all.every((l) => l.consumers === 2) ? all : undefined;
       },
       10_000,
     );

@@ -426,11 +426,8 @@ describe('Compose (infra/compose)', () => {
       'nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222',
       'ws://nats-1:8080,ws://nats-2:8080,ws://nats-3:8080',
     ]);
-    // No published secret to fall back on, and no development tokens unless asked for.
-    for (const [, s] of signaling) {
-      expect(serviceEnv(obj(s)).PARLEY_SECRET).toMatch(/^\$\{PARLEY_SECRET:\?/);
-      expect(interpolateDefault(serviceEnv(obj(s)).PARLEY_DEV_TOKENS ?? '0')).toBe('0');
-    }
+    // No published secret to fall back on.
+    for (const [, s] of signaling) expect(serviceEnv(obj(s)).PARLEY_SECRET).toMatch(/^\$\{PARLEY_SECRET:\?/);
     const media = Object.values(services).filter((s) => serviceEnv(obj(s)).MEDIA_PORT_BASE !== undefined);
     expect(media.length).toBe(2);
   });

@@ -18,7 +18,7 @@ describe('access tokens', () => {
       code: 'UNAUTHORIZED',
       message: 'access token invalid',
     });
-    const expired = await issueToken(SECRET, { identity: 'ada', name: 'Ada', ttlSeconds: -1 });
+    const expired = await issueToken(SECRET, { identity: 'ada', name: 'Ada', ttlSeconds: -31 });
     await expect(verifyToken(SECRET, expired)).rejects.toMatchObject({ message: 'access token expired' });
     await expect(verifyToken(SECRET, 'a.b.c')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     await expect(verifyToken(SECRET, undefined)).rejects.toMatchObject({ message: 'an access token is required' });
@@ -29,8 +29,27 @@ describe('access tokens', () => {
     expect(() => assertRoom(claims, 'lounge')).not.toThrow();
     expect(() => assertRoom(claims, 'kitchen')).toThrow(/not kitchen/);
     const micOnly = { canPublish: true, canSubscribe: true, sources: ['microphone' as const] };
-    expect(() => assertPublish(micOnly, 'microphone')).not.toThrow();
-    expect(() => assertPublish(micOnly, 'screen')).toThrow(/may not publish screen/);
+    expect(() => assertPublish(micOnly, 'microphone', 'audio')).not.toThrow();
+    expect(() => assertPublish(micOnly, 'screen', 'video')).toThrow(/may not publish screen/);
+    // The grant is per source, so the kind must be the source's: no video labelled "microphone".
+    expect(() => assertPublish(micOnly, 'microphone', 'video')).toThrow(/microphone is audio, not video/);
+  });
+
+  it('accepts a little clock skew, refuses tokens from the future and tokens that live too long', async () => {
+    const now = 1_700_000_000;
+    const policy = { tokenMaxLifetimeS: 3600, clockSkewS: 30 };
+    const at = (iat: number, ttl = 600) => issueToken(SECRET, { identity: 'a', name: 'A', ttlSeconds: ttl }, iat);
+    await expect(verifyToken(SECRET, await at(now + 20), policy, now)).resolves.toMatchObject({ sub: 'a' });
+    await expect(verifyToken(SECRET, await at(now + 40), policy, now)).rejects.toMatchObject({
+      message: 'access token not valid yet (check the clocks)',
+    });
+    await expect(verifyToken(SECRET, await at(now - 620), policy, now)).resolves.toMatchObject({ sub: 'a' });
+    await expect(verifyToken(SECRET, await at(now - 640), policy, now)).rejects.toMatchObject({
+      message: 'access token expired',
+    });
+    await expect(verifyToken(SECRET, await at(now, 3601), policy, now)).rejects.toMatchObject({
+      message: 'access token lives longer than the 3600 s allowed',
+    });
   });
 });
 

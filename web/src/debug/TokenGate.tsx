@@ -1,29 +1,25 @@
-import { useEffect, useState } from 'preact/hooks';
-import { devAdminToken, devTokensOffered } from './api.ts';
+import { useState } from 'preact/hooks';
 import { saveToken, tokenProblem } from './state.ts';
 
-/** The dashboard needs an admin token: paste one, or (dev mode) get one from the server. */
+/**
+ * The dashboard needs an admin token, minted by an operator with the deployment's secret
+ * (`npm run token -- --name Ops --admin`); dev tokens are never admin tokens.
+ */
 export function TokenGate() {
   const [value, setValue] = useState('');
-  const [devOffered, setDevOffered] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    void devTokensOffered().then(setDevOffered);
-  }, []);
 
   const submit = (e: Event) => {
     e.preventDefault();
     if (value.trim()) saveToken(value.trim());
   };
-  const useDevToken = () => {
-    setError(null);
-    devAdminToken().then(saveToken, (err: Error) => setError(err.message));
-  };
-  const problem = error ?? tokenProblem.value;
+  const problem = tokenProblem.value;
   return (
     <section class="welcome dbg-gate">
       <h1>Parley debug</h1>
-      <p class="muted">Rooms, consumer health and traces. This needs an admin token.</p>
+      <p class="muted">
+        Rooms, consumer health and traces. This needs an admin token:{' '}
+        <code>PARLEY_SECRET=… npm run token -- --name Ops --admin</code>
+      </p>
       {problem && (
         <p class="error" role="alert">
           {problem}
@@ -44,11 +40,6 @@ export function TokenGate() {
         </label>
         <button type="submit">Open the dashboard</button>
       </form>
-      {devOffered && (
-        <button type="button" class="secondary" onClick={useDevToken}>
-          Use a dev admin token
-        </button>
-      )}
     </section>
   );
 }

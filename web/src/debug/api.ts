@@ -1,12 +1,5 @@
 import type { z } from 'zod';
-import {
-  DebugRoomsResponse,
-  DebugTraceResponse,
-  DebugTracesResponse,
-  DevTokenResponse,
-  HttpError,
-  httpPaths,
-} from '../../../protocol/http.ts';
+import { DebugRoomsResponse, DebugTraceResponse, DebugTracesResponse, HttpError, httpPaths } from '../../../protocol/http.ts';
 import type { SpanRecord, TraceSummary } from '../../../protocol/telemetry.ts';
 
 /*
@@ -48,29 +41,4 @@ export async function fetchTraces(token: string, limit = 50): Promise<TraceSumma
 
 export async function fetchTrace(token: string, traceId: string): Promise<SpanRecord[]> {
   return (await get(`${httpPaths.debugTraces}/${encodeURIComponent(traceId)}`, token, DebugTraceResponse)).spans;
-}
-
-/**
- * Whether this server hands out development tokens. There is no endpoint that says so: an empty request to
- * the token endpoint is refused as malformed (400) when it exists, and not found otherwise. Mints nothing.
- */
-export async function devTokensOffered(): Promise<boolean> {
-  const res = await fetch(httpPaths.devToken, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{}',
-  }).catch(() => null);
-  return res?.status === 400;
-}
-
-export async function devAdminToken(): Promise<string> {
-  const res = await fetch(httpPaths.devToken, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'admin', room: '*', admin: true }),
-  });
-  if (!res.ok) throw new ApiError(res.status, 'this server does not hand out development tokens');
-  const parsed = DevTokenResponse.safeParse(await res.json());
-  if (!parsed.success) throw new ApiError(0, 'unexpected answer from /api/dev/token');
-  return parsed.data.token;
 }
