@@ -1,8 +1,13 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ANY_ROOM } from '../protocol/auth.ts';
 import { issueToken } from '../signaling/auth.ts';
 import { ensureImages } from './stack/images.ts';
+import { createNatsSecurity } from './stack/nats-security.ts';
 import { PodmanError } from './stack/podman.ts';
+import { NATS_NODES } from './stack/services.ts';
 import { down, optionsFromEnv, readState, status, up } from './stack/stack.ts';
 
 /**
@@ -14,6 +19,8 @@ import { down, optionsFromEnv, readState, status, up } from './stack/stack.ts';
  *   status  each service's container state and readiness
  *   build   only build the images
  *   token   --name Ada [--room lounge] [--admin]: a page address with an access token for this stack
+ *   secrets <dir> [host...]: PARLEY_SECRET, the NATS passwords (secrets.env) and NATS's TLS files (nats-tls/,
+ *           a certificate for the hosts, default nats-1..3) for Docker Compose or Kubernetes (docs/deploy.md)
  *
  * PARLEY_STACK_NAME (parley), PARLEY_STACK_PORT (8080) and PARLEY_STACK_PROMETHEUS_PORT (9090; 0 = any free port).
  */
@@ -37,8 +44,11 @@ try {
     case 'token':
       await printToken(rest);
       break;
+    case 'secrets':
+      writeSecrets(rest);
+      break;
     default:
-      fail(`unknown command "${command}": up, down, status, build or token`);
+      fail(`unknown command "${command}": up, down, status, build, token or secrets`);
   }
 } catch (err) {
   fail(err instanceof PodmanError ? err.message : (err as Error).message);
@@ -71,6 +81,19 @@ async function printToken(args: string[]): Promise<void> {
   const identity = `${values.name.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}-${crypto.randomUUID().slice(0, 6)}`;
   const token = await issueToken(state.secret, { identity, name: values.name, room: values.room, admin: values.admin });
   console.log(values.admin ? token : `${state.url}/?token=${token}`);
+}
+
+function writeSecrets([dir, ...hosts]: string[]): void {
+  if (!dir) fail('usage: secrets <dir> [host...]');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const nats = createNatsSecurity(dir, hosts.length ? hosts : NATS_NODES);
+  const env = [
+    `PARLEY_SECRET=${crypto.randomBytes(32).toString('hex')}`,
+    `PARLEY_SIGNALING_NATS_PASSWORD=${nats.passwords.signaling}`,
+    `PARLEY_MEDIA_WORKER_NATS_PASSWORD=${nats.passwords.mediaWorker}`,
+  ];
+  fs.writeFileSync(path.join(dir, 'secrets.env'), `${env.join('\n')}\n`, { mode: 0o600 });
+  console.log(`[stack] wrote ${path.join(dir, 'secrets.env')} and ${nats.tlsDir}/ (ca.pem, server.pem, server.key)`);
 }
 
 function fail(message: string): never {

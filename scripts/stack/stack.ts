@@ -4,22 +4,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureImages, formatDuration } from './images.ts';
 import type { StackImages } from './images.ts';
+import { createNatsSecurity } from './nats-security.ts';
 import { exists, podman, repoRoot } from './podman.ts';
-import { stackServices } from './services.ts';
-import type { Service } from './services.ts';
+import { NATS_NODES, PASSED_THROUGH, stackServices } from './services.ts';
+import type { Service, StackSecret } from './services.ts';
 
 /**
- * One stack on this machine: containers, a network and a podman secret, all labelled `parley.stack=<name>` and
- * named `<name>-<service>`, plus a state file (mode 600) holding the generated PARLEY_SECRET for `token`.
+ * One stack on this machine: containers, a network and podman secrets, all labelled `parley.stack=<name>` or
+ * named `<name>-…`, plus a state directory (mode 700) with the generated PARLEY_SECRET (for `token`) and the NATS
+ * servers' TLS files.
  */
 export interface StackOptions {
-  /** Names the containers, network and secret; several stacks can run side by side. */
+  /** Names the containers, network and secrets; several stacks can run side by side. */
   name: string;
   /** Host ports on 127.0.0.1 for the proxy and Prometheus; 0 = any free port. */
   httpPort: number;
   prometheusPort: number;
-  /** MEDIA_MAX_CONSUMERS_PER_WORKER of the media-workers (500): lower it to see autoscaling with a few users. */
-  mediaMaxConsumersPerWorker: number;
+  /** The settings `services.ts` passes through from the environment (PASSED_THROUGH). */
+  settings: Record<string, string | undefined>;
 }
 
 export interface StackState {
@@ -29,6 +31,8 @@ export interface StackState {
   prometheusUrl: string;
   /** Each service's address on the stack's network (this machine reaches them directly). */
   addresses: Record<string, string>;
+  /** The CA that signed the NATS servers' certificate (for clients of the stack's NATS). */
+  natsCaFile: string;
 }
 
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): StackOptions {
@@ -42,21 +46,22 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): StackOptio
   };
   const name = env.PARLEY_STACK_NAME || 'parley';
   if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) throw new Error(`PARLEY_STACK_NAME must match [a-z][a-z0-9-]*, got "${name}"`);
-  const budget = env.MEDIA_MAX_CONSUMERS_PER_WORKER || '500';
-  if (!/^[1-9]\d*$/.test(budget)) throw new Error(`MEDIA_MAX_CONSUMERS_PER_WORKER must be a positive integer, got "${budget}"`);
+  const passed = [...PASSED_THROUGH.media, ...PASSED_THROUGH.signaling];
   return {
     name,
     httpPort: port('PARLEY_STACK_PORT', 8080),
     prometheusPort: port('PARLEY_STACK_PROMETHEUS_PORT', 9090),
-    mediaMaxConsumersPerWorker: Number(budget),
+    settings: Object.fromEntries(passed.map((n) => [n, env[n]])),
   };
 }
 
 const label = (name: string) => `parley.stack=${name}`;
 const containerName = (stack: string, service: string) => `${stack}-${service}`;
-const secretName = (stack: string) => `${stack}-parley-secret`;
-const stateDir = () => path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'parley');
-const stateFile = (stack: string) => path.join(stateDir(), `stack-${stack}.json`);
+const SECRETS: StackSecret[] = ['parley', 'natsSignaling', 'natsMediaWorker'];
+const secretName = (stack: string, secret: StackSecret) => `${stack}-${secret.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+const stateDir = (stack: string) =>
+  path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'parley', 'stacks', stack);
+const stateFile = (stack: string) => path.join(stateDir(stack), 'state.json');
 
 export function readState(stack: string): StackState | undefined {
   const file = stateFile(stack);
@@ -77,14 +82,14 @@ export async function up(options: StackOptions): Promise<StackState> {
   const existing = readState(options.name);
   if (existing && (await stackContainers(options.name)).length > 0) {
     console.log(`[stack] ${options.name} is already up (\`npm run stack -- down\` first to start it afresh)`);
-    console.log(`[stack] open ${existing.url} with an invitation: npm run stack -- token --name <your name>`);
+    printAddress(existing);
     return existing;
   }
   await down(options.name, { quiet: true });
   const started = Date.now();
   const images = await ensureImages();
   const imagesMs = Date.now() - started;
-  const services = stackServices({ mediaMaxConsumersPerWorker: options.mediaMaxConsumersPerWorker });
+  const services = stackServices(options.settings);
 
   // The stack's network, and one fixed address per service on it.
   const network = options.name;
@@ -97,18 +102,25 @@ export async function up(options: StackOptions): Promise<StackState> {
   const prefix = cidr.replace(/\.0\/24$/, '');
   const addresses = Object.fromEntries(services.map((s, i) => [s.name, `${prefix}.${10 + i}`]));
 
+  // Secrets: the token secret, NATS's TLS files and one password per role, all made here and now.
+  const dir = stateDir(options.name);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const nats = createNatsSecurity(dir, NATS_NODES);
   const secret = crypto.randomBytes(32).toString('hex');
-  const state: StackState = { name: options.name, secret, url: '', prometheusUrl: '', addresses };
+  const values: Record<StackSecret, string> = {
+    parley: secret,
+    natsSignaling: nats.passwords.signaling,
+    natsMediaWorker: nats.passwords.mediaWorker,
+  };
+  for (const s of SECRETS) await createSecret(options.name, s, values[s]);
+  const state: StackState = { name: options.name, secret, url: '', prometheusUrl: '', addresses, natsCaFile: nats.caFile };
   writeState(state);
-  // From a file (podman reads `-` only from a real pipe); the state file is only readable by us.
-  const secretFile = path.join(stateDir(), `.secret-${options.name}`);
-  fs.writeFileSync(secretFile, secret, { mode: 0o600 });
-  await podman(['secret', 'create', secretName(options.name), secretFile]).finally(() => fs.rmSync(secretFile, { force: true }));
+  const mounts = { natsTls: nats.tlsDir, natsCa: nats.caFile };
 
   const groups = [...new Set(services.map((s) => s.group))].sort();
   for (const group of groups) {
     const members = services.filter((s) => s.group === group);
-    for (const service of members) await start(options, service, images, addresses);
+    for (const service of members) await start(options, service, images, addresses, mounts);
     await Promise.all(members.map((s) => waitReady(options.name, s, addresses[s.name]!)));
   }
   state.url = `http://127.0.0.1:${await publishedPort(options.name, 'proxy', 8080)}`;
@@ -118,12 +130,29 @@ export async function up(options: StackOptions): Promise<StackState> {
   console.log(
     `[stack] ${options.name} up in ${formatDuration(total)} (images ${formatDuration(imagesMs)}, containers ${formatDuration(total - imagesMs)})`,
   );
-  console.log(`[stack] Prometheus: ${state.prometheusUrl}`);
-  console.log(`[stack] open ${state.url} with an invitation: npm run stack -- token --name <your name>`);
+  printAddress(state);
   return state;
 }
 
-async function start(options: StackOptions, service: Service, images: StackImages, addresses: Record<string, string>) {
+function printAddress(state: StackState): void {
+  console.log(`[stack] Prometheus: ${state.prometheusUrl}`);
+  console.log(`[stack] open ${state.url} with an invitation: npm run stack -- token --name <your name>`);
+}
+
+/** A podman secret from a file only we can read (podman reads `-` only from a real pipe). */
+async function createSecret(stack: string, secret: StackSecret, value: string): Promise<void> {
+  const file = path.join(stateDir(stack), `.secret-${secret}`);
+  fs.writeFileSync(file, value, { mode: 0o600 });
+  await podman(['secret', 'create', secretName(stack, secret), file]).finally(() => fs.rmSync(file, { force: true }));
+}
+
+async function start(
+  options: StackOptions,
+  service: Service,
+  images: StackImages,
+  addresses: Record<string, string>,
+  generated: { natsTls: string; natsCa: string },
+) {
   const args = [
     'run',
     '--detach',
@@ -148,12 +177,16 @@ async function start(options: StackOptions, service: Service, images: StackImage
   const env = { ...service.env };
   if (service.image === 'mediaWorker') env.MEDIA_ANNOUNCED_ADDRESS = addresses[service.name]!;
   for (const [k, v] of Object.entries(env)) args.push('--env', `${k}=${v}`);
-  if (service.secret) args.push('--secret', `${secretName(options.name)},type=env,target=PARLEY_SECRET`);
+  for (const [variable, secret] of Object.entries(service.secrets ?? {})) {
+    args.push('--secret', `${secretName(options.name, secret)},type=env,target=${variable}`);
+  }
   for (const [source, target] of Object.entries(service.files ?? {})) {
     args.push('--volume', `${path.join(repoRoot, source)}:${target}:ro`);
   }
+  for (const [kind, target] of Object.entries(service.generated ?? {})) {
+    args.push('--volume', `${generated[kind as keyof typeof generated]}:${target}:ro`);
+  }
   for (const t of service.tmpfs ?? []) args.push('--tmpfs', t);
-  if (service.user) args.push('--user', service.user);
   if (service.publish) {
     const host = service.name === 'proxy' ? options.httpPort : options.prometheusPort;
     args.push('--publish', `127.0.0.1:${host || ''}:${service.publish}`);
@@ -207,11 +240,10 @@ async function publishedPort(stack: string, service: string, port: number): Prom
 }
 
 function writeState(state: StackState): void {
-  fs.mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
   fs.writeFileSync(stateFile(state.name), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
 
-/** Removes every container, the network, the secret and the state file of the stack. */
+/** Removes every container, the network, the secrets and the state directory of the stack. */
 export async function down(stack: string, { quiet = false } = {}): Promise<void> {
   const containers = await stackContainers(stack);
   if (containers.length) await podman(['rm', '--force', '--time', '5', ...containers]);
@@ -219,12 +251,16 @@ export async function down(stack: string, { quiet = false } = {}): Promise<void>
     .split('\n')
     .filter(Boolean);
   for (const network of networks) await podman(['network', 'rm', network]);
-  const hadSecret = await exists('secret', secretName(stack));
-  if (hadSecret) await podman(['secret', 'rm', secretName(stack)]);
-  fs.rmSync(stateFile(stack), { force: true });
+  let secrets = 0;
+  for (const s of SECRETS) {
+    if (!(await exists('secret', secretName(stack, s)))) continue;
+    await podman(['secret', 'rm', secretName(stack, s)]);
+    secrets++;
+  }
+  fs.rmSync(stateDir(stack), { recursive: true, force: true });
   if (!quiet) {
     console.log(
-      `[stack] ${stack} down: removed ${containers.length} containers, ${networks.length} network(s)${hadSecret ? ', the secret' : ''}`,
+      `[stack] ${stack} down: removed ${containers.length} containers, ${networks.length} network(s), ${secrets} secrets`,
     );
   }
 }

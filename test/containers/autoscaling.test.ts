@@ -79,7 +79,9 @@ describe('autoscaling on the stack', () => {
 
   beforeAll(async () => {
     images = await ensureImages();
-    stack = await startStack('scale-test', { MEDIA_MAX_CONSUMERS_PER_WORKER: '8' });
+    // A small consumer budget, so four bots are more than two instances' worth; connection caps above the idle
+    // clients this test opens (they all come from this machine's address).
+    stack = await startStack('scale-test', { MEDIA_MAX_CONSUMERS_PER_WORKER: '8', MAX_CONNECTIONS_PER_IP: '5000' });
   }, 35 * 60_000);
   afterAll(async () => {
     for (const b of bots) b.close();
@@ -188,13 +190,13 @@ describe('autoscaling on the stack', () => {
       await bot.publish({ shared: true });
     }
     // Signaling load: idle WebSocket clients, as many as it takes to pass one pod's target.
-    const token = await issueToken(stack.state.secret, { identity: 'idle', name: 'Idle' });
-    const wsUrl = `${stack.url.replace(/^http/, 'ws')}/ws?v=${CLIENT_PROTOCOL_VERSION}&token=${token}`;
+    const wsUrl = `${stack.url.replace(/^http/, 'ws')}/ws?v=${CLIENT_PROTOCOL_VERSION}`;
     const idle = hpaMin * connectionsTarget + 100;
     for (let batch = 0; batch < idle; batch += 200) {
       await Promise.all(
-        Array.from({ length: Math.min(200, idle - batch) }, () => {
-          const ws = new WebSocket(wsUrl);
+        Array.from({ length: Math.min(200, idle - batch) }, async (_, i) => {
+          const token = await issueToken(stack.state.secret, { identity: `idle-${batch + i}`, name: 'Idle' });
+          const ws = new WebSocket(`${wsUrl}&token=${token}`);
           sockets.push(ws);
           return new Promise<void>((resolve, reject) => {
             ws.once('open', () => resolve());

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { waitUntil } from '../../harness/media-checks.ts';
 import { DebugRoomsResponse } from '../../protocol/http.ts';
 import { ensureImages } from '../../scripts/stack/images.ts';
+import { createNatsSecurity } from '../../scripts/stack/nats-security.ts';
 import type { StackImages } from '../../scripts/stack/images.ts';
 import { podman, repoRoot } from '../../scripts/stack/podman.ts';
 import { issueToken } from '../../signaling/auth.ts';
@@ -14,8 +16,9 @@ import { issueToken } from '../../signaling/auth.ts';
 /**
  * The Kubernetes manifests run by a real runtime: `podman kube play` starts the signaling and web Deployments
  * and the media-worker StatefulSet's pod template with their images, commands, environment (values, field
- * references, the Secret), security contexts, ports and hostNetwork, against a NATS of the test's own (in a
- * cluster, the NATS Helm chart provides it). Then every probe the manifests declare is asked as the kubelet would,
+ * references, the Secrets and the NATS CA ConfigMap), security contexts and hostNetwork, against a NATS of the
+ * test's own (in a cluster, the NATS Helm chart provides it) with the shipped nats.conf's TLS and users: each
+ * tier connects over TLS with its role's password, as the manifests say. Then every probe the manifests declare is asked as the kubelet would,
  * signaling proves it holds the Secret (an admin token signed with it opens /debug/api), and the media-worker's
  * preStop hook drains it and ends the container.
  *
@@ -50,7 +53,8 @@ describe('the Kubernetes manifests under podman kube play', () => {
   let images: StackImages;
   let natsIp: string;
   let dir: string;
-  const secret = `${Math.random().toString(16).slice(2)}${Math.random().toString(16).slice(2)}`;
+  const parleySecret = crypto.randomBytes(32).toString('hex');
+  const configMaps = () => path.join(dir, 'configmaps.yaml');
   const played: string[] = [];
 
   const signaling = workload('signaling.yaml', 'Deployment');
@@ -61,7 +65,14 @@ describe('the Kubernetes manifests under podman kube play', () => {
     images = await ensureImages();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-kube-'));
     await podman(['network', 'create', '--label', label, name]);
-    // NATS, as the Helm chart would provide it (one server with JetStream is enough here).
+    const subnet = (await podman(['network', 'inspect', '--format', '{{range .Subnets}}{{.Subnet}}{{end}}', name])).trim();
+    natsIp = subnet.replace(/\.0\/24$/, '.10');
+    // NATS, as the Helm chart would provide it: the shipped nats.conf without its cluster block (one server here),
+    // with its TLS (a certificate for the Service name and the address the host-network pod uses) and its users.
+    const nats = createNatsSecurity(dir, [NATS_HOST, natsIp]);
+    const conf = fs.readFileSync(path.join(repoRoot, 'infra/compose/nats.conf'), 'utf8').replace(/^cluster \{[\s\S]*?^\}\n/m, '');
+    expect(conf).not.toMatch(/^cluster/m);
+    fs.writeFileSync(path.join(dir, 'nats.conf'), conf);
     await podman([
       'run',
       '--detach',
@@ -72,25 +83,50 @@ describe('the Kubernetes manifests under podman kube play', () => {
       label,
       '--network',
       name,
+      '--ip',
+      natsIp,
       '--tmpfs',
       '/data:rw,mode=1777',
+      '--volume',
+      `${path.join(dir, 'nats.conf')}:/etc/nats/nats.conf:ro`,
+      '--volume',
+      `${path.join(repoRoot, 'infra/nats/permissions.conf')}:/etc/nats/permissions.conf:ro`,
+      '--volume',
+      `${nats.tlsDir}:/etc/nats/tls:ro`,
+      '--env',
+      'NATS_SERVER_NAME=nats-0',
+      '--env',
+      `PARLEY_SIGNALING_NATS_PASSWORD=${nats.passwords.signaling}`,
+      '--env',
+      `PARLEY_MEDIA_WORKER_NATS_PASSWORD=${nats.passwords.mediaWorker}`,
       images.nats,
-      '--jetstream',
-      '--store_dir',
-      '/data',
-      '--http_port',
-      '8222',
+      '-c',
+      '/etc/nats/nats.conf',
     ]);
-    natsIp = (
-      await podman(['inspect', '--format', `{{(index .NetworkSettings.Networks "${name}").IPAddress}}`, `${name}-nats`])
-    ).trim();
-    // docs/deploy.md step 1 (`kubectl -n parley create secret generic parley --from-literal=PARLEY_SECRET=...`),
-    // in the form podman's kube play reads a secretKeyRef from: a JSON map of base64 values.
-    const secretFile = path.join(dir, 'secret.json');
-    fs.writeFileSync(secretFile, JSON.stringify({ PARLEY_SECRET: Buffer.from(secret).toString('base64') }), { mode: 0o600 });
-    // The manifests name it `parley`; one an earlier run left behind is replaced.
-    await podman(['secret', 'rm', 'parley']).catch(() => undefined);
-    await podman(['secret', 'create', 'parley', secretFile]);
+    // docs/deploy.md step 1, in the forms podman's kube play reads: a secretKeyRef from a podman secret holding a
+    // JSON map of base64 values, a configMap volume from a ConfigMap file given to kube play.
+    const secret = async (secretName: string, data: Record<string, string>) => {
+      const file = path.join(dir, `${secretName}.json`);
+      const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+      fs.writeFileSync(file, JSON.stringify(encoded), { mode: 0o600 });
+      // The manifests name them; one an earlier run left behind is replaced.
+      await podman(['secret', 'rm', secretName]).catch(() => undefined);
+      await podman(['secret', 'create', secretName, file]);
+    };
+    await secret('parley', { PARLEY_SECRET: parleySecret });
+    await secret('parley-nats', {
+      NATS_SIGNALING_PASSWORD: nats.passwords.signaling,
+      NATS_MEDIA_WORKER_PASSWORD: nats.passwords.mediaWorker,
+    });
+    fs.writeFileSync(
+      configMaps(),
+      stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'parley-nats-ca', namespace: 'parley' },
+        data: { 'ca.crt': fs.readFileSync(nats.caFile, 'utf8') },
+      }),
+    );
   }, 35 * 60_000);
 
   afterAll(async () => {
@@ -100,7 +136,7 @@ describe('the Kubernetes manifests under podman kube play', () => {
       .filter(Boolean);
     if (containers.length) await podman(['rm', '--force', ...containers]);
     await podman(['network', 'rm', name]).catch(() => undefined);
-    await podman(['secret', 'rm', 'parley']).catch(() => undefined);
+    for (const secretName of ['parley', 'parley-nats']) await podman(['secret', 'rm', secretName]).catch(() => undefined);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
@@ -143,7 +179,7 @@ describe('the Kubernetes manifests under podman kube play', () => {
     played.push(file);
     // A pod on the host's network stays there (a --network would put it on the test's network instead).
     const network = w.spec.template.spec.hostNetwork ? [] : ['--network', name];
-    await podman(['kube', 'play', ...network, file], { combined: true });
+    await podman(['kube', 'play', '--configmap', configMaps(), ...network, file], { combined: true });
   }
 
   /** The pods kube play made of a workload and their addresses (hostNetwork: this machine's loopback). */
@@ -218,7 +254,7 @@ describe('the Kubernetes manifests under podman kube play', () => {
     const [first] = await podsOf(signaling);
     expect(first).toBeDefined();
     const url = `http://${first!.ip}:3000/debug/api/rooms`;
-    const admin = await issueToken(secret, { identity: 'ops', name: 'Ops', admin: true });
+    const admin = await issueToken(parleySecret, { identity: 'ops', name: 'Ops', admin: true });
     const res = await fetch(url, { headers: { authorization: `Bearer ${admin}` } });
     expect(res.status).toBe(200);
     DebugRoomsResponse.parse(await res.json());

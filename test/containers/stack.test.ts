@@ -129,6 +129,38 @@ describe('the stack in containers', () => {
     expect(await alice.getByTestId('remote-tile').count()).toBe(1);
   });
 
+  it('NATS refuses a wrong password, no credentials and plain TCP, each with one readable line', async () => {
+    const image = (await podman(['inspect', '--format', '{{.ImageName}}', containerOf(stack, 'signaling-node')])).trim();
+    // A signaling process of the stack's image on the stack's network, with a credential of the test's choosing.
+    const attempt = async (env: Record<string, string>) => {
+      const args = ['run', '--rm', '--no-healthcheck', '--network', stack.name];
+      args.push('--add-host', `nats-1:${stack.state.addresses['nats-1']}`);
+      args.push('--volume', `${stack.state.natsCaFile}:/etc/parley/nats-ca.pem:ro`);
+      for (const [k, v] of Object.entries({ PARLEY_SECRET: 'a-secret-of-the-tests-own-0123456789', ...env }))
+        args.push('--env', `${k}=${v}`);
+      return podman([...args, image], { combined: true }).then(
+        (out) => ({ refused: false, out }),
+        (err: Error & { stderr?: string }) => ({ refused: true, out: err.stderr ?? err.message }),
+      );
+    };
+    const tls = { NATS_URL: 'tls://nats-1:4222', NATS_TLS_CA: '/etc/parley/nats-ca.pem' };
+    const wrong = await attempt({ ...tls, NATS_USER: 'parley-signaling', NATS_PASSWORD: 'not-the-password' });
+    expect(wrong.refused).toBe(true);
+    expect(wrong.out).toMatch(
+      /cannot connect to NATS at tls:\/\/nats-1:4222 as user parley-signaling: .*Authorization Violation.*check NATS_USER\/NATS_PASSWORD/i,
+    );
+    const none = await attempt(tls);
+    expect(none.refused).toBe(true);
+    expect(none.out).toMatch(/cannot connect to NATS .* as no credentials: .*Authorization Violation/i);
+    const plain = await attempt({ NATS_URL: 'nats://nats-1:4222', NATS_USER: 'parley-signaling', NATS_PASSWORD: 'x' });
+    expect(plain.refused).toBe(true);
+    expect(plain.out).toMatch(/cannot connect to NATS at nats:\/\/nats-1:4222 .*tls/i);
+    for (const r of [wrong, none, plain]) console.log(`refused: ${r.out.trim().split('\n').at(-1)}`);
+    // The server says so too.
+    const serverLog = await podman(['logs', containerOf(stack, 'nats-1')], { combined: true });
+    expect(serverLog).toMatch(/authentication error - User "parley-signaling"/);
+  });
+
   it('down leaves no container, pod, network or secret behind', async () => {
     await alice.context().close();
     await bob.context().close();

@@ -23,6 +23,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { httpPaths } from '../../protocol/http.ts';
 import { targets as buildTargets } from '../../scripts/build.ts';
+import { createNatsSecurity } from '../../scripts/stack/nats-security.ts';
 import Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import Ajv2019 from 'ajv/dist/2019.js';
@@ -316,6 +317,41 @@ describe('Helm values (infra/k8s/helm)', () => {
 
   const file = 'infra/k8s/helm/nats-values.yaml';
   covered.add(file);
+  it('nats-values.yaml: the users have exactly the permissions of infra/nats/permissions.conf, passwords from the environment', () => {
+    const values = obj(yamlDoc(file));
+    const users = (obj(obj(obj(values.config).merge).authorization).users as Obj[]).map((u) => ({
+      user: String(u.user),
+      permissions: u.permissions,
+    }));
+    const conf = read('infra/nats/permissions.conf');
+    const setOf = (name: string) => {
+      const start = conf.indexOf(`${name} = {`);
+      const end = conf.indexOf('\n}\n', start);
+      const text = conf.slice(start, end);
+      const subjects = (part: string) => [...part.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+      const publish = text.slice(text.indexOf('publish'), text.indexOf('subscribe'));
+      const subscribe = text.slice(text.indexOf('subscribe'));
+      return {
+        publish: { allow: subjects(publish) },
+        subscribe: { allow: subjects(subscribe) },
+        ...(text.includes('allow_responses: true') && { allow_responses: true }),
+      };
+    };
+    expect(users).toEqual([
+      { user: 'parley-signaling', permissions: setOf('PARLEY_SIGNALING_PERMISSIONS') },
+      { user: 'parley-media-worker', permissions: setOf('PARLEY_MEDIA_WORKER_PERMISSIONS') },
+    ]);
+    // The passwords the chart's environment reads are the ones the Parley pods read.
+    const env = obj(obj(values.container).env);
+    const passwords: [string, string][] = [
+      ['PARLEY_SIGNALING_NATS_PASSWORD', 'NATS_SIGNALING_PASSWORD'],
+      ['PARLEY_MEDIA_WORKER_NATS_PASSWORD', 'NATS_MEDIA_WORKER_PASSWORD'],
+    ];
+    for (const [variable, key] of passwords) {
+      expect(obj(obj(obj(env[variable]).valueFrom).secretKeyRef)).toEqual({ name: 'parley-nats', key });
+    }
+  });
+
   it('nats-values.yaml: JetStream and the WebSocket listener on, only keys the chart reads', () => {
     const values = yamlDoc(file);
     expectValid(validate, values, file);
@@ -423,9 +459,18 @@ describe('Compose (infra/compose)', () => {
     const signaling = Object.entries(services).filter(([, s]) => serviceEnv(obj(s)).PARLEY_SECRET !== undefined);
     expect(signaling.length).toBe(2);
     expect(signaling.map(([, s]) => serviceEnv(obj(s)).NATS_URL).sort()).toEqual([
-      'nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222',
-      'ws://nats-1:8080,ws://nats-2:8080,ws://nats-3:8080',
+      'tls://nats-1:4222,tls://nats-2:4222,tls://nats-3:4222',
+      'wss://nats-1:8080,wss://nats-2:8080,wss://nats-3:8080',
     ]);
+    // Every NATS client has its role's user, a required password and the CA.
+    const clients = Object.values(services).filter((s) => serviceEnv(obj(s)).NATS_URL !== undefined);
+    expect(clients.length).toBe(4);
+    for (const c of clients) {
+      const env = serviceEnv(obj(c));
+      expect(['parley-signaling', 'parley-media-worker']).toContain(env.NATS_USER);
+      expect(env.NATS_PASSWORD).toMatch(/^\$\{PARLEY_(SIGNALING|MEDIA_WORKER)_NATS_PASSWORD:\?/);
+      expect(env.NATS_TLS_CA).toBe('/etc/parley/nats-ca.pem');
+    }
     // No published secret to fall back on.
     for (const [, s] of signaling) expect(serviceEnv(obj(s)).PARLEY_SECRET).toMatch(/^\$\{PARLEY_SECRET:\?/);
     const media = Object.values(services).filter((s) => serviceEnv(obj(s)).MEDIA_PORT_BASE !== undefined);
@@ -542,11 +587,20 @@ describe('Compose (infra/compose)', () => {
     expectInvalid(validateOtel, broken, 'an exporter the collector no longer has');
   });
 
-  it('nats.conf: one config for a 3-node cluster (JetStream, WebSocket), accepted by nats-server -t', (ctx) => {
+  it('nats.conf: a 3-node cluster, TLS on every listener, a user per role with its permissions; nats-server -t accepts it', (ctx) => {
     const conf = read('infra/compose/nats.conf');
     expect(conf).toMatch(/^jetstream\s*\{/m);
-    expect(conf).toMatch(/^websocket\s*\{[^}]*no_tls:\s*true/m);
     expect(conf).toMatch(/^server_name:\s*\$NATS_SERVER_NAME$/m);
+    expect(conf).toMatch(/^include "permissions\.conf"$/m);
+    for (const [user, permissions] of [
+      ['parley-signaling', 'PARLEY_SIGNALING_PERMISSIONS'],
+      ['parley-media-worker', 'PARLEY_MEDIA_WORKER_PERMISSIONS'],
+    ]) {
+      expect(conf).toMatch(new RegExp(`user: "${user}", password: \\$\\w+, permissions: \\$${permissions} }`));
+    }
+    expect(conf).not.toMatch(/no_tls/);
+    for (const block of ['^tls', '^  tls', '^  tls']) expect(conf).toMatch(new RegExp(`${block}\\s*\\{\\s*cert_file`, 'm'));
+    expect(conf).toMatch(/^websocket\s*\{[^}]*tls\s*\{/m);
     const nodes = Object.entries(services).filter(([, s]) => String(obj(s).image ?? '').startsWith('nats:'));
     expect(nodes.map(([name]) => name).sort()).toEqual(['nats-1', 'nats-2', 'nats-3']);
     const routes = /^cluster\s*\{[\s\S]*?routes:\s*\[([^\]]*)\]/m.exec(conf)?.[1] ?? '';
@@ -558,12 +612,29 @@ describe('Compose (infra/compose)', () => {
       ctx.skip();
       return;
     }
-    // -t only parses; store_dir is not created.
-    const out = spawnSync('nats-server', ['-t', '-c', path.join(root, 'infra/compose/nats.conf')], {
-      encoding: 'utf8',
-      env: { ...process.env, NATS_SERVER_NAME: 'nats-1' },
-    });
-    expect(out.status, out.stderr + out.stdout).toBe(0);
+    // -t parses and loads the TLS files: the files `npm run stack -- secrets` makes, where nats.conf expects them.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-nats-conf-'));
+    try {
+      const made = createNatsSecurity(dir, ['nats-1', 'nats-2', 'nats-3']);
+      fs.writeFileSync(path.join(dir, 'nats.conf'), conf.replaceAll('/etc/nats/tls', made.tlsDir));
+      fs.copyFileSync(path.join(root, 'infra/nats/permissions.conf'), path.join(dir, 'permissions.conf'));
+      const env = {
+        ...process.env,
+        NATS_SERVER_NAME: 'nats-1',
+        PARLEY_SIGNALING_NATS_PASSWORD: made.passwords.signaling,
+        PARLEY_MEDIA_WORKER_NATS_PASSWORD: made.passwords.mediaWorker,
+      };
+      const out = spawnSync('nats-server', ['-t', '-c', path.join(dir, 'nats.conf')], { encoding: 'utf8', env });
+      expect(out.status, out.stderr + out.stdout).toBe(0);
+      // And a password that reads as a number is refused by the parser: the generated ones never do.
+      const numeric = spawnSync('nats-server', ['-t', '-c', path.join(dir, 'nats.conf')], {
+        encoding: 'utf8',
+        env: { ...env, PARLEY_SIGNALING_NATS_PASSWORD: '9e5' },
+      });
+      expect(numeric.status).not.toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
