@@ -197,6 +197,8 @@ progress() {
 duration() { if (($1 >= 60)); then echo "$(($1 / 60))m $(($1 % 60))s"; else echo "$1s"; fi; }
 
 log "ninja mediasoup-worker ($(nproc) cores)"
+# Ctrl-C reaches ninja too, which stops and exits normally: say what happened instead of reporting a failure.
+trap 'log "interrupted: the next run resumes this build"; exit 130' INT TERM
 if ! ninja -C "$work/build" mediasoup-worker 2>&1 | progress; then
 	grep -n -m 20 -A 5 'error' "$build_log" >&2 || tail -n 40 "$build_log" >&2
 	die "ninja failed; full log: $build_log (the next run resumes from here)"

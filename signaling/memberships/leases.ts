@@ -28,11 +28,11 @@ export interface LeaseHolder {
  */
 export class Leases {
   /**
-   * Media instances with a renewal (or the failover after it) still under way. Renewals start every second; a
-   * round for an instance that died takes longer than that (a timeout, then moving its peers one by one), and a
-   * second round must not move a peer that is already on its way.
+   * Memberships on their way to a live instance. Renewal rounds start every second and a failover outlasts one
+   * (it moves peers one by one), so a later round must neither renew them against the dead instance nor move
+   * them a second time (the second join would fail and end the membership).
    */
-  private inFlight = new Set<string>();
+  private moving = new Set<Membership>();
 
   constructor(
     private bus: Bus,
@@ -44,21 +44,12 @@ export class Leases {
   async renewAll(): Promise<void> {
     const byMedia = new Map<string, Membership[]>();
     for (const m of this.holder.all()) {
+      if (this.moving.has(m)) continue;
       const list = byMedia.get(m.record.mediaInstanceId) ?? [];
       list.push(m);
       byMedia.set(m.record.mediaInstanceId, list);
     }
-    const due = [...byMedia].filter(([instanceId]) => !this.inFlight.has(instanceId));
-    await Promise.all(
-      due.map(async ([instanceId, list]) => {
-        this.inFlight.add(instanceId);
-        try {
-          await this.renew(instanceId, list);
-        } finally {
-          this.inFlight.delete(instanceId);
-        }
-      }),
-    );
+    await Promise.all([...byMedia].map(([instanceId, list]) => this.renew(instanceId, list)));
   }
 
   private async renew(instanceId: string, list: Membership[]): Promise<void> {
@@ -106,6 +97,9 @@ export class Leases {
       return;
     }
     for (const membership of list) {
+      // Another round may be moving it, or have moved it, since this list was made.
+      if (this.moving.has(membership) || membership.record.mediaInstanceId !== dead) continue;
+      this.moving.add(membership);
       try {
         await this.moveToLiveInstance(membership, dead);
         await this.holder.publishPresence(membership);
@@ -113,6 +107,8 @@ export class Leases {
         logError('failover')(err);
         await this.holder.end(membership);
         membership.socket?.close(CloseCode.mediaLost, 'the media server was lost; join again');
+      } finally {
+        this.moving.delete(membership);
       }
     }
   }

@@ -31,10 +31,23 @@ describe('the stack in containers', () => {
     if (stack && (await leftovers(stack.name)).length > 0) await stack.down();
   }, 180_000);
 
+  /**
+   * Runs a function in the page. While the client rebuilds its media (mediaReset, a resume), a stats call can meet
+   * a transport closing under it (InvalidStateError): such a poll is asked again, for at most 5 s.
+   */
   const run =
     (page: Page) =>
-    <T>(fn: () => T | Promise<T>) =>
-      page.evaluate(fn);
+    async <T>(fn: () => T | Promise<T>): Promise<T> => {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        try {
+          return await page.evaluate(fn);
+        } catch (err) {
+          if (Date.now() > deadline || !/InvalidStateError|closed/.test(String(err))) throw err;
+          await page.waitForTimeout(100);
+        }
+      }
+    };
   const adminToken = () => issueToken(stack.state.secret, { identity: 'ops', name: 'Ops', admin: true });
   const rooms = async () => {
     const res = await fetch(`${stack.url}/debug/api/rooms`, { headers: { authorization: `Bearer ${await adminToken()}` } });

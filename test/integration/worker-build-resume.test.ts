@@ -64,6 +64,8 @@ describe('an interrupted mediasoup-worker build', () => {
     const reached = first.steps.at(-1);
     expect(reached?.step, first.output).toBeGreaterThanOrEqual(STEPS_BEFORE_INTERRUPT);
     expect(first.output).toMatch(/step \d+\/\d+ \(\d+%\), .* so far, about .* left/);
+    expect(first.output).toMatch(/interrupted: the next run resumes this build/);
+    expect(first.output).not.toMatch(/ERROR/);
     expect(fs.existsSync(path.join(cache, 'parley/mediasoup-worker')), 'the build tree is kept').toBe(true);
 
     const second = await buildUntil(cache, (r) => r.steps.length > 0, 5 * 60_000);
