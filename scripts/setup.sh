@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Installs what `npm start` needs (and with --test, what `npm test` needs): npm packages, Debian packages,
-# the mediasoup-worker build (cached outside the checkout) and the web bundle. Idempotent: when nothing is
-# missing it only checks, in about a second.
+# Installs what `npm start` needs (with --stack, what `npm run stack` needs; with --test, what `npm test` needs):
+# npm packages, Debian packages, the mediasoup-worker build (cached outside the checkout) and the web bundle.
+# Idempotent: when nothing is missing it only checks, in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "[setup] $*"; }
 fail() { echo "[setup] ERROR: $*" >&2; exit 1; }
 
-for_tests=0
-[[ "${1:-}" == "--test" ]] && for_tests=1
+for_tests=0 for_stack=0
+[[ "${1:-}" == "--test" ]] && for_tests=1 for_stack=1
+[[ "${1:-}" == "--stack" ]] && for_stack=1
 
-# Node 20.19+ (Vite 8) is the floor; mediasoup 3.27 is pinned because newer releases ask for Node 22.
+# Node 20.19+ (Vite 8) is the floor on this machine; mediasoup 3.27 is pinned because newer releases ask for
+# Node 22. The container images run Node 22 whatever the host has.
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' \
   || fail "Node.js >= 20.19 is required (found $(node --version))"
 
@@ -34,6 +36,12 @@ fi
 if (( for_tests )); then
   # fonts-nanum: Korean glyphs, so the Korean UI's screenshots show text rather than boxes.
   packages+=(chromium firefox-esr nats-server openssl iproute2 fonts-nanum)
+fi
+# Containers (npm run stack, test/containers): podman with runc (crun refuses this kernel's hybrid cgroups; the
+# project's infra/podman/containers.conf selects runc), catatonit for pods (kube play), mmdebstrap for the local
+# Debian base image.
+if (( for_stack )); then
+  packages+=(podman runc catatonit mmdebstrap)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -3,44 +3,69 @@
 #
 #   docker build -f infra/images/media-worker.Dockerfile -t parley/media-worker .
 #
-# The mediasoup C++ worker is built with the project's own offline recipe
-# (media-worker/worker-build/build.sh: the sources inside the mediasoup npm package + Debian 12's -dev
-# packages, no downloads), exactly as `npm start` does on a developer machine, then copied into a small
-# runtime image that carries only the shared libraries the binary links.
+# The mediasoup C++ worker is built with the project's own offline recipe (media-worker/worker-build/build.sh:
+# the sources inside the mediasoup npm package + Debian 12's -dev packages, no downloads), exactly as `npm start`
+# does on a developer machine. A worker already built on a Debian 12 machine can be handed in instead, as the
+# named build context `mediasoup-worker-prebuilt` (a directory holding `mediasoup-worker`):
+#
+#   docker build --build-context mediasoup-worker-prebuilt=$HOME/.cache/parley/mediasoup-worker/<version> ...
+#
+# scripts/stack/images.ts does that with the host's cached build. The runtime image carries the worker, the
+# shared libraries it links, the node binary and one esbuild bundle (scripts/build.ts) with mediasoup's own
+# JavaScript next to it: no compiler, TypeScript, tsx or npm.
+#
+# Base images: upstream by default; scripts/stack/images.ts passes local ones (docs/deploy.md, "Images").
+ARG NODE_IMAGE=node:22-bookworm-slim
+ARG DEBIAN_IMAGE=debian:bookworm-slim
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+FROM ${NODE_IMAGE} AS node
 
-# --- npm packages (production only). .npmrc sets ignore-scripts=true, so mediasoup's postinstall never
-# tries to download a prebuilt worker.
-FROM ${NODE_IMAGE} AS deps
+# --- A machine's npm cache (its _cacache directory), when the build is given one as the named build context
+# `npm-cache` (scripts/stack/images.ts does): `npm ci` then downloads nothing. It is copied, never written to.
+FROM scratch AS npm-cache
+
+# --- npm packages (production only; .npmrc sets ignore-scripts, so mediasoup's postinstall never tries to
+# download a prebuilt worker) and the bundle.
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
+RUN --mount=type=bind,from=npm-cache,target=/tmp/npm-cache-in \
+    mkdir -p /tmp/npm-cache/_cacache && cp -a /tmp/npm-cache-in/. /tmp/npm-cache/_cacache/ \
+    && npm ci --omit=dev --prefer-offline --cache /tmp/npm-cache --no-audit --no-fund --loglevel=error \
+    && rm -rf /tmp/npm-cache
+COPY scripts/build.ts ./scripts/
+COPY protocol ./protocol
+COPY bus ./bus
+COPY tracing ./tracing
+COPY config ./config
+COPY media-worker ./media-worker
+RUN node --import tsx scripts/build.ts media-worker
 
-# --- mediasoup-worker: the same offline build as scripts/setup.sh + media-worker/worker-build/build.sh.
-FROM ${NODE_IMAGE} AS worker-build
-# The build script's tools and -dev packages (see media-worker/worker-build/README.md).
-RUN apt-get update \
-  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-     gcc g++ make python3 pkg-config ninja-build meson patch util-linux \
-     libuv1-dev libsrtp2-dev libssl-dev libflatbuffers-dev flatbuffers-compiler libabsl-dev \
-  && rm -rf /var/lib/apt/lists/*
+# --- A prebuilt worker, when the build is given one (empty otherwise).
+FROM scratch AS mediasoup-worker-prebuilt
+
+# --- mediasoup-worker: the prebuilt one, else the same offline build as scripts/setup.sh runs.
+FROM ${NODE_IMAGE} AS worker
 WORKDIR /src
-COPY --from=deps /app/node_modules ./node_modules
-COPY package.json ./
+COPY --from=mediasoup-worker-prebuilt . /prebuilt/
+COPY --from=build /app/node_modules/mediasoup ./node_modules/mediasoup
 COPY media-worker/worker-build ./media-worker/worker-build
-# build.sh caches under $XDG_CACHE_HOME/parley/mediasoup-worker/<version>/; copy the binary out of it.
+# build.sh caches under $XDG_CACHE_HOME/parley/mediasoup-worker/<version>/; the binary is copied out of it. The
+# tools and -dev packages are build.sh's list (media-worker/worker-build/README.md).
 ENV XDG_CACHE_HOME=/cache
-RUN bash media-worker/worker-build/build.sh \
-  && install -D -m 755 /cache/parley/mediasoup-worker/*/mediasoup-worker /out/mediasoup-worker \
-  && ! ldd /out/mediasoup-worker | grep 'not found'
-
-# --- node_modules for the runtime: the worker's C++ sources are only needed by the build stage.
-FROM deps AS runtime-deps
-RUN rm -rf node_modules/mediasoup/worker
+RUN if [ -x /prebuilt/mediasoup-worker ]; then \
+      echo "using the prebuilt mediasoup-worker" && install -D -m 755 /prebuilt/mediasoup-worker /out/mediasoup-worker; \
+    else \
+      apt-get update \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+         gcc g++ make python3 pkg-config ninja-build meson patch util-linux \
+         libuv1-dev libsrtp2-dev libssl-dev libflatbuffers-dev flatbuffers-compiler libabsl-dev \
+      && bash media-worker/worker-build/build.sh \
+      && install -D -m 755 /cache/parley/mediasoup-worker/*/mediasoup-worker /out/mediasoup-worker; \
+    fi
 
 # --- runtime
-FROM ${NODE_IMAGE} AS runtime
+FROM ${DEBIAN_IMAGE} AS runtime
 # Exactly the shared libraries `ldd mediasoup-worker` resolves outside libc/libstdc++/libgcc (which the
 # base image has): libuv1, libssl3 (libssl+libcrypto), libsrtp2-1, libnss3 (+libnspr4, its dependency;
 # Debian's libsrtp2 does AES-GCM through NSS) and libabsl20220623. flatbuffers is header-only for the
@@ -48,17 +73,15 @@ FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
   && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
      libuv1 libssl3 libsrtp2-1 libnss3 libabsl20220623 tini \
-  && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY --from=worker-build /out/mediasoup-worker /usr/local/lib/parley/mediasoup-worker
-COPY --from=runtime-deps /app/node_modules ./node_modules
-COPY package.json ./
-COPY protocol ./protocol
-COPY bus ./bus
-COPY tracing ./tracing
-COPY media-worker ./media-worker
+  && rm -rf /var/lib/apt/lists/* \
+  && groupadd --gid 1000 node \
+  && useradd --uid 1000 --gid node --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin node
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=worker /out/mediasoup-worker /usr/local/lib/parley/mediasoup-worker
 # Fail the build, not the first Worker spawn, if a runtime library is missing.
 RUN ! ldd /usr/local/lib/parley/mediasoup-worker | grep 'not found'
+WORKDIR /app
+COPY --from=build /app/dist/media-worker ./
 
 ENV NODE_ENV=production \
     MEDIASOUP_WORKER_BIN=/usr/local/lib/parley/mediasoup-worker \
@@ -81,4 +104,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 # terminationGracePeriodSeconds >= DRAIN_TIMEOUT_MS.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--import", "tsx", "media-worker/main.ts"]
+CMD ["node", "--enable-source-maps", "main.js"]

@@ -84,46 +84,22 @@ if [[ $rebuild != 1 && -f $bin && -x $bin ]]; then
 	exit 0
 fi
 
-# Leftovers of a killed run (we hold the lock, so nobody else is using them).
-rm -rf "$cache_dir"/build.* "$cache_dir"/.mediasoup-worker.*
-# Build outside the checkout so node_modules stays pristine and the repo clean.
-work="$(mktemp -d "$cache_dir/build.XXXXXX")"
-# PARLEY_WORKER_KEEP_BUILD=1 keeps it for debugging (the next run removes it).
-trap '[[ ${PARLEY_WORKER_KEEP_BUILD:-0} == 1 ]] || rm -rf "$work"' EXIT
+# --- The build tree lives in the cache dir (never in node_modules or the checkout) and survives an interrupted
+# build (Ctrl-C, a closed terminal, a reboot): the next run resumes it, and ninja redoes only what is missing (a
+# step that did not finish is not in its log, so it runs again). The tree is reused only if it was configured
+# from the same inputs; otherwise the build starts over.
+work="$cache_dir/build"
 src="$work/worker"
 build_log="$cache_dir/build.log"
-: >"$build_log"
-
-log "building mediasoup-worker $version in $work (log: $build_log)"
-cp -a "$pkg/worker" "$src"
-
-# --- Stub subprojects: hand the worker Debian's libraries. Meson uses a
-# directory named like a wrap's `directory =` as that subproject, so nothing
-# gets downloaded. Stubs are keyed by wrap name, so a version bump of a wrap
-# keeps working; a brand-new wrap fails here instead of at meson setup.
-for wrap in "$src"/subprojects/*.wrap; do
-	name="$(basename "$wrap" .wrap)"
-	dir="$(sed -n 's/^directory[[:space:]]*=[[:space:]]*//p' "$wrap" | tr -d '[:space:]')"
-	[[ -n $dir ]] || die "no 'directory =' in $wrap"
-	case "$name" in
-	catch2 | wingetopt) continue ;; # only for the C++ tests / Windows
-	esac
-	[[ -f $here/subprojects/$name/meson.build ]] || die "no stub for new subproject '$name' ($wrap); add $here/subprojects/$name/"
-	rm -rf "${src:?}/subprojects/$dir"
-	cp -a "$here/subprojects/$name" "$src/subprojects/$dir"
-	case "$name" in
-	libsrtp3) install -D -m 644 "$here/compat/srtp.h" "$src/subprojects/$dir/include/srtp.h" ;;
-	unordered-dense) install -D -m 644 "$here/compat/ankerl/unordered_dense.h" "$src/subprojects/$dir/include/ankerl/unordered_dense.h" ;;
-	esac
-	log "subproject $name -> Debian packages (stub in subprojects/$dir)"
-done
-
-# --- Patches: --fuzz=0 so a changed upstream fails loudly instead of drifting.
-for p in "$here"/patches/*.patch; do
-	log "applying $(basename "$p")"
-	patch -d "$src" -p1 --forward --fuzz=0 --batch --no-backup-if-mismatch -s <"$p" >>"$build_log" 2>&1 ||
-		die "patch $(basename "$p") does not apply to mediasoup $version; see $build_log"
-done
+stamp="$work/.configured"
+inputs_key="$(
+	{
+		echo "$version $meson_version"
+		find "$here/patches" "$here/subprojects" "$here/compat" -type f -print0 | sort -z | xargs -0 sha256sum | cut -c1-64
+	} | sha256sum | cut -d' ' -f1
+)"
+# Leftovers of a killed install, and the random build dirs of earlier versions of this script.
+rm -rf "$cache_dir"/build.* "$cache_dir"/.mediasoup-worker.*
 
 # replace FILE OLD NEW: a literal sed that fails when OLD is not there.
 replace() {
@@ -132,16 +108,64 @@ replace() {
 	[[ $text == *"$2"* ]] || die "edit of $1 failed: '$2' not found (mediasoup $version changed it?)"
 	printf '%s\n' "${text//"$2"/"$3"}" >"$file"
 }
-# Debian 12 ships meson 1.0.1; the worker builds identically with it.
-log "edit: meson_version >= 1.1.0 -> >= 1.0.0 (Debian 12 has meson 1.0.1)"
-replace meson.build "meson_version: '>= 1.1.0'" "meson_version: '>= 1.0.0'"
 
-# --- Configure and build only the worker executable.
-log "meson setup (meson $meson_version)"
-(cd "$src" && meson setup --wrap-mode=nodownload --buildtype=release -Db_ndebug=true "$work/build") >>"$build_log" 2>&1 || {
-	tail -n 30 "$build_log" >&2
-	die "meson setup failed; full log: $build_log"
+# Copies the sources, hands them Debian's libraries, patches them and runs meson setup.
+configure() {
+	cp -a "$pkg/worker" "$src"
+
+	# Stub subprojects: hand the worker Debian's libraries. Meson uses a directory named like a wrap's
+	# `directory =` as that subproject, so nothing gets downloaded. Stubs are keyed by wrap name, so a version
+	# bump of a wrap keeps working; a brand-new wrap fails here instead of at meson setup.
+	local wrap name dir p
+	for wrap in "$src"/subprojects/*.wrap; do
+		name="$(basename "$wrap" .wrap)"
+		dir="$(sed -n 's/^directory[[:space:]]*=[[:space:]]*//p' "$wrap" | tr -d '[:space:]')"
+		[[ -n $dir ]] || die "no 'directory =' in $wrap"
+		case "$name" in
+		catch2 | wingetopt) continue ;; # only for the C++ tests / Windows
+		esac
+		[[ -f $here/subprojects/$name/meson.build ]] || die "no stub for new subproject '$name' ($wrap); add $here/subprojects/$name/"
+		rm -rf "${src:?}/subprojects/$dir"
+		cp -a "$here/subprojects/$name" "$src/subprojects/$dir"
+		case "$name" in
+		libsrtp3) install -D -m 644 "$here/compat/srtp.h" "$src/subprojects/$dir/include/srtp.h" ;;
+		unordered-dense) install -D -m 644 "$here/compat/ankerl/unordered_dense.h" "$src/subprojects/$dir/include/ankerl/unordered_dense.h" ;;
+		esac
+		log "subproject $name -> Debian packages (stub in subprojects/$dir)"
+	done
+
+	# Patches: --fuzz=0 so a changed upstream fails loudly instead of drifting.
+	for p in "$here"/patches/*.patch; do
+		log "applying $(basename "$p")"
+		patch -d "$src" -p1 --forward --fuzz=0 --batch --no-backup-if-mismatch -s <"$p" >>"$build_log" 2>&1 ||
+			die "patch $(basename "$p") does not apply to mediasoup $version; see $build_log"
+	done
+
+	# Debian 12 ships meson 1.0.1; the worker builds identically with it.
+	log "edit: meson_version >= 1.1.0 -> >= 1.0.0 (Debian 12 has meson 1.0.1)"
+	replace meson.build "meson_version: '>= 1.1.0'" "meson_version: '>= 1.0.0'"
+
+	# Configure to build only the worker executable.
+	log "meson setup (meson $meson_version)"
+	(cd "$src" && meson setup --wrap-mode=nodownload --buildtype=release -Db_ndebug=true "$work/build") >>"$build_log" 2>&1 || {
+		tail -n 30 "$build_log" >&2
+		die "meson setup failed; full log: $build_log"
+	}
 }
+
+if [[ $rebuild != 1 && -f $stamp && "$(<"$stamp")" == "$inputs_key" ]]; then
+	log "resuming the interrupted build in $work (log: $build_log)"
+	echo "--- resumed $(date -u +%FT%TZ)" >>"$build_log"
+else
+	rm -rf "$work"
+	mkdir -p "$work"
+	: >"$build_log"
+	log "building mediasoup-worker $version in $work (log: $build_log)"
+	log "a first build takes about 15 minutes on 2 busy cores; if it is interrupted, the next run resumes it"
+	configure
+	echo "$inputs_key" >"$stamp"
+fi
+
 # Upstream race: deps/libwebrtc includes Logger.hpp -> FBS/*.h but has no
 # dependency on their generator, so a clean parallel build can compile it
 # against missing/half-written headers. Generate them first.
@@ -150,11 +174,34 @@ meson compile -C "$work/build" flatbuffers-generator >>"$build_log" 2>&1 || {
 	tail -n 30 "$build_log" >&2
 	die "FBS header generation failed; full log: $build_log"
 }
-log "ninja mediasoup-worker ($(nproc) cores; takes a few minutes)"
-if ! ninja -C "$work/build" mediasoup-worker 2>&1 | tee -a "$build_log" |
-	awk '/^\[[0-9]+\/[0-9]+\]/ { print "[worker-build] " $0; fflush() }'; then
+
+# progress: ninja's "[step/total]" lines become one line every 10 steps (and at least every 30 s) with an
+# estimate from this run's pace; the full output goes to the log. After a resume ninja counts only what is left.
+progress() {
+	local started=$SECONDS first="" shown=-1 shown_at=$SECONDS line step total elapsed
+	while IFS= read -r line; do
+		echo "$line" >>"$build_log"
+		[[ $line =~ ^\[([0-9]+)/([0-9]+)\] ]] || continue
+		step=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]}
+		[[ -n $first ]] || first=$step
+		((shown < 0 || step == total || step - shown >= 10 || SECONDS - shown_at >= 30)) || continue
+		elapsed=$((SECONDS - started))
+		if ((step > first && elapsed > 0)); then
+			log "step $step/$total ($((100 * step / total))%), $(duration "$elapsed") so far, about $(duration $((elapsed * (total - step) / (step - first)))) left"
+		else
+			log "step $step/$total ($((100 * step / total))%)"
+		fi
+		shown=$step shown_at=$SECONDS
+	done
+}
+duration() { if (($1 >= 60)); then echo "$(($1 / 60))m $(($1 % 60))s"; else echo "$1s"; fi; }
+
+log "ninja mediasoup-worker ($(nproc) cores)"
+# Ctrl-C reaches ninja too, which stops and exits normally: say what happened instead of reporting a failure.
+trap 'log "interrupted: the next run resumes this build"; exit 130' INT TERM
+if ! ninja -C "$work/build" mediasoup-worker 2>&1 | progress; then
 	grep -n -m 20 -A 5 'error' "$build_log" >&2 || tail -n 40 "$build_log" >&2
-	die "ninja failed; full log: $build_log"
+	die "ninja failed; full log: $build_log (the next run resumes from here)"
 fi
 
 # A missing shared library should fail here, not at the first Worker spawn.
@@ -168,6 +215,8 @@ tmp_bin="$(mktemp "$cache_dir/.mediasoup-worker.XXXXXX")"
 cp "$work/build/mediasoup-worker" "$tmp_bin"
 chmod 755 "$tmp_bin"
 mv -f "$tmp_bin" "$bin"
+# PARLEY_WORKER_KEEP_BUILD=1 keeps the build tree for debugging (the next build replaces it).
+[[ ${PARLEY_WORKER_KEEP_BUILD:-0} == 1 ]] || rm -rf "$work"
 
 elapsed=$((SECONDS - start))
 log "done in $((elapsed / 60))m $((elapsed % 60))s"

@@ -28,6 +28,13 @@ export interface LeaseHolder {
  * death from the renewals: then the peers move to a live instance and rebuild their media (`mediaReset`).
  */
 export class Leases {
+  /**
+   * Memberships on their way to a live instance. Renewal rounds start every second and a failover outlasts one
+   * (it moves peers one by one), so a later round must neither renew them against the dead instance nor move
+   * them a second time (the second join would fail and end the membership).
+   */
+  private moving = new Set<Membership>();
+
   constructor(
     private bus: Bus,
     private media: MediaClient,
@@ -38,6 +45,7 @@ export class Leases {
   async renewAll(): Promise<void> {
     const byMedia = new Map<string, Membership[]>();
     for (const m of this.holder.all()) {
+      if (this.moving.has(m)) continue;
       const list = byMedia.get(m.record.mediaInstanceId) ?? [];
       list.push(m);
       byMedia.set(m.record.mediaInstanceId, list);
@@ -90,6 +98,9 @@ export class Leases {
       return;
     }
     for (const membership of list) {
+      // Another round may be moving it, or have moved it, since this list was made.
+      if (this.moving.has(membership) || membership.record.mediaInstanceId !== dead) continue;
+      this.moving.add(membership);
       try {
         await this.moveToLiveInstance(membership, dead);
         await this.holder.publishPresence(membership);
@@ -97,6 +108,8 @@ export class Leases {
         logError('failover')(err);
         await this.holder.end(membership);
         membership.socket?.close(CloseCode.mediaLost, 'the media server was lost; join again');
+      } finally {
+        this.moving.delete(membership);
       }
     }
   }

