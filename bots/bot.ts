@@ -1,8 +1,6 @@
-import type { types } from 'mediasoup-client';
 import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
 import { ParleyClient } from '../client/index.ts';
-import type { Call, ClientError, ConsumerShown, TileView } from '../client/index.ts';
-import { rowsOf } from '../client/consumer-stats.ts';
+import type { Call, ClientError, TileView } from '../client/index.ts';
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponseData } from '../protocol/client.ts';
 import type { PeerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
@@ -10,18 +8,17 @@ import type { ConsumerNotice, PublisherLayers } from '../protocol/publisher.ts';
 import { BotCommunity } from './community.ts';
 import { FaultInjector } from './faults.ts';
 import type { BotFaults } from './faults.ts';
-import { transportTotals } from './stats.ts';
-import type { BotStats } from './stats.ts';
+import { inboundVideo, transportTotals } from './stats.ts';
+import type { BotRequestError, BotStats, InboundVideo, RemoteConsumer } from './stats.ts';
 import { SyntheticCapture, VIDEO } from './synthetic.ts';
-import type { VideoSize } from './synthetic.ts';
+import type { PublishOptions } from './synthetic.ts';
 import { VideoTimes } from './video-times.ts';
-import { BrowserLikeWebSocket } from './websocket.ts';
 import type { VideoTimeline } from './video-times.ts';
-
+import { BrowserLikeWebSocket } from './websocket.ts';
 import './wrtc.ts';
 
 export type { BotFaults } from './faults.ts';
-export type { BotStats, RtpTotals } from './stats.ts';
+export type { BotRequestError, BotStats, RemoteConsumer, RtpTotals } from './stats.ts';
 export type { VideoTimeline } from './video-times.ts';
 
 export interface BotOptions {
@@ -39,19 +36,6 @@ export interface BotOptions {
   survivesDisconnect?: boolean;
   /** Misbehave on purpose, so tests can show the black-screen doctor a fault (bots/faults.ts). */
   faults?: BotFaults;
-}
-
-export interface BotRequestError {
-  method: string;
-  producerId?: string;
-  message: string;
-  at: number;
-}
-
-export interface RemoteConsumer extends Omit<ConsumerShown, 'consumerId' | 'track'> {
-  id: string;
-  /** Epoch ms when the consumer was made. */
-  consumedAt: number;
 }
 
 /**
@@ -234,16 +218,8 @@ export class Bot {
   }
 
   /** One video consumer as its decoder sees it now: the frame height and frames decoded (read live). */
-  async inboundVideo(consumerId: string): Promise<{ frameHeight: number; framesDecoded: number; freezeCount: number }> {
-    const consumer = this.call.consumers().find((c) => c.id === consumerId);
-    const report = await this.call.transportStats('recv');
-    const rows = report && consumer ? rowsOf(report, consumer.rtpParameters.encodings?.[0]?.ssrc) : [];
-    const inbound = rows.find((r) => r.type === 'inbound-rtp');
-    return {
-      frameHeight: inbound?.frameHeight ?? 0,
-      framesDecoded: inbound?.framesDecoded ?? 0,
-      freezeCount: inbound?.freezeCount ?? 0,
-    };
+  inboundVideo(consumerId: string): Promise<InboundVideo> {
+    return inboundVideo(this.call, consumerId);
   }
 
   /** Totals over the transports' getStats: one call however many consumers (wrtc has no per-receiver stats). */
@@ -319,13 +295,4 @@ export class Bot {
     this.requestErrors.push({ method: 'consume', producerId: e.producerId, message: e.message, at: performance.now() });
     console.warn(`[bot ${this.name}] could not consume ${e.source}: ${e.message}`);
   }
-}
-
-interface PublishOptions {
-  audio?: boolean;
-  video?: boolean;
-  shared?: boolean;
-  simulcast?: types.RtpEncodingParameters[];
-  /** The synthetic camera's picture size (default 320×180); simulcast needs a larger one for all its layers. */
-  size?: VideoSize;
 }

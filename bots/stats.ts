@@ -1,4 +1,18 @@
-import type { Call } from '../client/index.ts';
+import type { Call, ConsumerShown } from '../client/index.ts';
+import { rowsOf } from '../client/consumer-stats.ts';
+
+export interface BotRequestError {
+  method: string;
+  producerId?: string;
+  message: string;
+  at: number;
+}
+
+export interface RemoteConsumer extends Omit<ConsumerShown, 'consumerId' | 'track'> {
+  id: string;
+  /** Epoch ms when the consumer was made. */
+  consumedAt: number;
+}
 
 export interface RtpTotals {
   bytes: number;
@@ -73,4 +87,23 @@ function add(t: RtpTotals, bytes: number | undefined, packets: number | undefine
   t.packetsLost += s.packetsLost ?? 0;
   t.nacks += s.nackCount ?? 0;
   t.plis += s.pliCount ?? 0;
+}
+
+export interface InboundVideo {
+  frameHeight: number;
+  framesDecoded: number;
+  freezeCount: number;
+}
+
+/** One video consumer as its decoder sees it now: the frame height and frames decoded (read live). */
+export async function inboundVideo(call: Call, consumerId: string): Promise<InboundVideo> {
+  const consumer = call.consumers().find((c) => c.id === consumerId);
+  const report = await call.transportStats('recv');
+  const rows = report && consumer ? rowsOf(report, consumer.rtpParameters.encodings?.[0]?.ssrc) : [];
+  const inbound = rows.find((r) => r.type === 'inbound-rtp');
+  return {
+    frameHeight: inbound?.frameHeight ?? 0,
+    framesDecoded: inbound?.framesDecoded ?? 0,
+    freezeCount: inbound?.freezeCount ?? 0,
+  };
 }

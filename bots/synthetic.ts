@@ -1,3 +1,4 @@
+import type { types } from 'mediasoup-client';
 import type { Capture, CaptureSource } from '../client/index.ts';
 
 import { wrtc } from './wrtc.ts';
@@ -31,6 +32,15 @@ export function syntheticAudio(): SyntheticSource {
       source.onData({ samples, sampleRate: AUDIO.sampleRate, channelCount: 1, numberOfFrames: samplesPerFrame });
     },
   );
+}
+
+export interface PublishOptions {
+  audio?: boolean;
+  video?: boolean;
+  shared?: boolean;
+  simulcast?: types.RtpEncodingParameters[];
+  /** The synthetic camera's picture size (default 320×180); simulcast needs a larger one for all its layers. */
+  size?: VideoSize;
 }
 
 export interface VideoSize {
