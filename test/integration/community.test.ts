@@ -196,7 +196,8 @@ describe('chat, moderation and the admin API across two signaling instances', ()
   describe('admin API', () => {
     it('refuses missing, unknown and non-admin credentials on every endpoint, before reading the body', async () => {
       const forged = await issueToken('another-secret-0123456789', { identity: 'x', name: 'X', admin: true });
-      const expired = await issueToken(TEST_SECRET, { identity: 'x', name: 'X', admin: true, ttlSeconds: -10 });
+      // Expired beyond the 30 s clock skew signaling tolerates (TOKEN_CLOCK_SKEW_S).
+      const expired = await issueToken(TEST_SECRET, { identity: 'x', name: 'X', admin: true, ttlSeconds: -60 });
       const user = await token('User');
       const cases: [string | undefined, number][] = [
         [undefined, 401],
