@@ -58,13 +58,17 @@ export async function openParley(
   page.setDefaultTimeout(15_000);
   await page.addInitScript(recordCapturedTracks);
   page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
-  if (!(await devTokensServed(baseUrl))) {
-    await page.route('**/api/dev/token', async (route) => {
-      route.fulfill({ json: await deploymentToken(route.request().postData()) }).catch(() => undefined);
-    });
-  }
+  await serveTokensFor(page, baseUrl);
   await page.goto(baseUrl);
   return page;
+}
+
+/** Against a deployment (no dev tokens), the page's token requests are answered as the deployment's token service would. */
+export async function serveTokensFor(page: Page, baseUrl: string): Promise<void> {
+  if (await devTokensServed(baseUrl)) return;
+  await page.route('**/api/dev/token', async (route) => {
+    route.fulfill({ json: await deploymentToken(route.request().postData()) }).catch(() => undefined);
+  });
 }
 
 /**

@@ -75,3 +75,21 @@ function stopChild(child: ChildProcess): Promise<void> {
     child.kill('SIGTERM');
   });
 }
+
+/**
+ * A process's output as an operator reads it: each structured log line (tracing/log.ts) as `[service] message`
+ * (the service without its `parley-` prefix), any other line as it is.
+ */
+export function readableLines(output: string): string[] {
+  return output
+    .trim()
+    .split('\n')
+    .map((line) => {
+      try {
+        const { service, message } = JSON.parse(line) as { service?: string; message?: string };
+        return service && message ? `[${service.replace(/^parley-/, '')}] ${message}` : line;
+      } catch {
+        return line;
+      }
+    });
+}

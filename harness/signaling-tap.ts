@@ -17,7 +17,7 @@ export interface Tap {
  * Call before the page opens the WebSocket.
  */
 export async function tapSignaling(page: Page, tap: Tap): Promise<void> {
-  await page.routeWebSocket(/\/ws\?/, (ws) => {
+  await page.routeWebSocket(/\/ws(\?|$)/, (ws) => {
     const server = ws.connectToServer();
     ws.onMessage((raw) => {
       const message = parse(raw);

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Bot } from '../../bots/bot.ts';
-import { joinFromLobby, launchChromium } from '../../harness/browser.ts';
+import { joinFromLobby, launchChromium, serveTokensFor } from '../../harness/browser.ts';
 import { startDistributed, token } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { sendTransportVia } from '../../harness/signaling-tap.ts';
@@ -47,6 +47,7 @@ const publisher = async (room: string, relay?: UdpRelay): Promise<Page> => {
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
   if (relay) await sendTransportVia(page, relay);
+  await serveTokensFor(page, base());
   await page.goto(base());
   await joinFromLobby(page, room, 'Pat');
   return page;

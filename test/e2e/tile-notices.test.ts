@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../bots/bot.ts';
 import type { BotFaults } from '../../bots/bot.ts';
-import { joinFromLobby, launchChromium, SCREENSHOTS } from '../../harness/browser.ts';
+import { joinFromLobby, launchChromium, SCREENSHOTS, serveTokensFor } from '../../harness/browser.ts';
 import { startDistributed, token } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { tapSignaling } from '../../harness/signaling-tap.ts';
@@ -50,6 +50,7 @@ const viewer = async (room: string, tap?: Tap): Promise<Page> => {
   page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
   await page.addInitScript(recordNotices);
   if (tap) await tapSignaling(page, tap);
+  await serveTokensFor(page, cluster.signaling[0]!);
   await page.goto(cluster.signaling[0]!);
   await joinFromLobby(page, room, 'Vee');
   await page.evaluate(() => {

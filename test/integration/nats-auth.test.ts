@@ -14,7 +14,7 @@ import type { TestPki } from '../../harness/nats-auth.ts';
 import { startNats } from '../../harness/nats.ts';
 import type { NatsServer } from '../../harness/nats.ts';
 import { sleep } from '../../harness/probes.ts';
-import { startTs } from '../../harness/processes.ts';
+import { readableLines, startTs } from '../../harness/processes.ts';
 import { TestClient } from '../../harness/ws-client.ts';
 import type { ParleyError } from '../../protocol/errors.ts';
 import { buckets } from '../../protocol/kv.ts';
@@ -101,12 +101,21 @@ describe('NATS credentials, TLS and per-role permissions', () => {
       return counts.every((n) => n === 2) ? counts : undefined;
     });
     expect(lobby).toEqual([2, 2]);
+    // Chat crosses instances through the room feed and is kept in its stream; a moderator-free room still reads
+    // the moderation, rooms and chat-head buckets on join.
+    expect((await ada.request('sendChat', { text: 'over TLS' })).ok).toBe(true);
+    const history = await waitFor('the message in the history Bob reads on the other runtime', async () => {
+      const res = await bob.request('chatHistory', {});
+      const messages = res.ok ? (res.data as { messages: { text: string }[] }).messages : [];
+      return messages.some((m) => m.text === 'over TLS') ? messages : undefined;
+    });
+    expect(history.map((m) => m.text)).toEqual(['over TLS']);
     await ada.request('leave');
     await bob.request('leave');
     ada.close();
     bob.close();
     const violations = nats.output().match(/Permissions Violation.*/g) ?? [];
-    console.log(`a join, transports and the lobby through both runtimes: ${violations.length} permission violations`);
+    console.log(`a join, transports, the lobby and chat through both runtimes: ${violations.length} permission violations`);
     expect(violations).toEqual([]);
   });
 
@@ -150,7 +159,7 @@ describe('NATS credentials, TLS and per-role permissions', () => {
       if (wrong.child.exitCode !== null) resolve(wrong.child.exitCode);
       else wrong.child.once('exit', (c) => resolve(c));
     });
-    const lines = wrong.output().trim().split('\n');
+    const lines = readableLines(wrong.output());
     console.log(`wrong NATS password: exit ${code}, "${lines.join(' | ')}"`);
     expect(code).toBe(1);
     expect(lines).toEqual([

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denoBinary } from '../../harness/cluster.ts';
 import { freePort } from '../../harness/ports.ts';
-import { repoRoot } from '../../harness/processes.ts';
+import { readableLines, repoRoot } from '../../harness/processes.ts';
 
 /**
  * A process that cannot start says why in one line and exits 1 (issue #13 item 9, #14 item 10): a wrong
@@ -55,15 +55,14 @@ describe('start failures an operator can read', () => {
     const { code, output } = await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, args[0]!)], resolved);
     console.log(`${args[0]}: exit ${code}: ${output}`);
     expect(code).toBe(1);
-    expect(output.split('\n')).toHaveLength(1);
-    expect(output).toBe(
+    expect(readableLines(output)).toEqual([
       expected
         .replace(
           'PORT_IN_USE',
           `[parley] cannot listen: 127.0.0.1:${busyPort} is already in use (set PORT, or stop the other process)`,
         )
         .replace('CLOSED_PORT', String(closedPort)),
-    );
+    ]);
   });
 
   it('signaling on Deno with an unreachable NATS', async () => {
@@ -72,8 +71,9 @@ describe('start failures an operator can read', () => {
     const { code, output } = await run(denoBinary(), deno, env);
     console.log(`signaling/deno.ts: exit ${code}: ${output}`);
     expect(code).toBe(1);
-    expect(output.split('\n')).toHaveLength(1);
-    expect(output).toMatch(
+    const lines = readableLines(output);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
       new RegExp(`^\\[signaling\\] cannot connect to NATS at ws://127.0.0.1:${closedPort} as no credentials: `),
     );
   });
