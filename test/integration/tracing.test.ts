@@ -114,6 +114,8 @@ describe('tracing across signaling (Node and Deno), NATS and the media worker', 
     const { traceId } = await traced(node, 'Cy');
     // A browser's span, reported as the web app does, is exported by signaling with the same headers and resource.
     const client = await TestClient.open(wsUrl(node, await token('Cy')));
+    // Only members report spans (issue #14).
+    expect((await client.request('join', { room: 'otlp-headers' })).ok).toBe(true);
     const now = Date.now();
     const browserSpan = {
       traceId,
