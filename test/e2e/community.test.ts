@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enterLobby, joinFromLobby, launchChromium, openParley, SCREENSHOTS } from '../../harness/browser.ts';
+import { enterLobby, joinFromLobby, launchChromium, openParley, SCREENSHOTS, serveTokensFor } from '../../harness/browser.ts';
 import { startDistributed, token } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { mediaByPeer, waitUntil } from '../../harness/media-checks.ts';
@@ -215,6 +215,7 @@ describe('chat and moderation in Chromium', () => {
     const context = await browser.newContext({ locale: 'ko-KR', timezoneId: 'Asia/Seoul' });
     const page = await context.newPage();
     page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
+    await serveTokensFor(page, cluster.signaling[1]!);
     await page.goto(cluster.signaling[1]!);
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('ko');
     await page.getByLabel('이름').fill('지민');
