@@ -24,6 +24,7 @@ RUN --mount=type=bind,from=npm-cache,target=/tmp/npm-cache-in \
 COPY tsconfig.json ./
 COPY protocol ./protocol
 COPY tracing ./tracing
+COPY client ./client
 COPY web ./web
 RUN npx vite build web --logLevel warn
 
