@@ -24,7 +24,7 @@ const gates: { name: string; command: string[] }[] = [
   { name: 'lint and format (biome check)', command: ['npx', 'biome', 'check', '--error-on-warnings', '.'] },
 ];
 
-const suites: { name: string; command: string[]; report: string; rerun?: boolean }[] = [
+const suites: { name: string; command: string[]; report: string }[] = [
   {
     name: 'vitest',
     command: [
@@ -37,7 +37,6 @@ const suites: { name: string; command: string[]; report: string; rerun?: boolean
       ...extraArgs,
     ],
     report: `${out}/vitest.json`,
-    rerun: true,
   },
   {
     name: 'mediasoup worker self-test',
@@ -64,24 +63,10 @@ for (const suite of suites) {
     total.failed += 1;
     continue;
   }
-  // A runner can fail outside any test (a crashed worker process, an unhandled error): that is a failure too,
-  // unless it is a test process that died mid-file (a native crash: @roamhq/wrtc segfaults at teardown) and
-  // that file, run once more on its own, passes. The output says so either way.
+  // A runner can fail outside any test (a crashed test process, an unhandled error): that is a failure too.
   if (run.status !== 0 && counts.failed === 0) {
-    const unfinished = suite.rerun ? unfinishedFiles(suite.report) : [];
-    console.log(`${suite.name}: exited ${run.status ?? run.signal} with errors outside the tests (see above)`);
-    const rerun = unfinished.length > 0 ? rerunFiles(unfinished) : null;
-    if (rerun && rerun.failed === 0) {
-      console.log(
-        `${suite.name}: the test process of ${unfinished.join(', ')} died; run again on its own: ${rerun.passed} passed`,
-      );
-      counts.passed += rerun.passed;
-    } else {
-      console.log(
-        `${suite.name}: counted as ${rerun?.failed || 1} failure(s)${unfinished.length ? ` (unfinished: ${unfinished.join(', ')})` : ''}`,
-      );
-      counts.failed = rerun?.failed || 1;
-    }
+    console.log(`${suite.name}: exited ${run.status ?? run.signal} with errors outside the tests (see above): 1 failure`);
+    counts.failed = 1;
   }
   console.log(`${suite.name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
   total.passed += counts.passed;
@@ -102,25 +87,4 @@ function readJestStyleReport(file: string): Counts | null {
     failed: report.numFailedTests ?? 0,
     skipped: (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0),
   };
-}
-
-/** Test files with tests that neither passed nor failed: their test process died before reporting them. */
-function unfinishedFiles(file: string): string[] {
-  const report = JSON.parse(fs.readFileSync(file, 'utf8')) as {
-    testResults?: { name: string; assertionResults: { status: string }[] }[];
-  };
-  return (report.testResults ?? [])
-    .filter((r) => r.assertionResults.some((a) => a.status === 'pending'))
-    .map((r) => path.relative(process.cwd(), r.name));
-}
-
-function rerunFiles(files: string[]): Counts | null {
-  const report = `${out}/vitest-rerun.json`;
-  console.log(`\n=== vitest, again: ${files.join(' ')} ===`);
-  spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...files], {
-    stdio: 'inherit',
-  });
-  const counts = readJestStyleReport(report);
-  if (counts && unfinishedFiles(report).length > 0) counts.failed ||= 1;
-  return counts;
 }
