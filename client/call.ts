@@ -438,14 +438,18 @@ export class Call {
             'peers',
             this.deps.store.get('peers').map((p) => ({ ...p, tracks: [] })),
           );
-          this.sendTransport = await this.createTransport('send', ctx);
-          this.recvTransport = await this.createTransport('recv', ctx);
-          await this.publisher.republish(ctx);
+          // Both at once, and everyone else's media consumed while ours is published again: a failover is
+          // counted in round trips, and none of these waits for another.
+          [this.sendTransport, this.recvTransport] = await Promise.all([
+            this.createTransport('send', ctx),
+            this.createTransport('recv', ctx),
+          ]);
         } finally {
           const pending = this.rebuilding ?? [];
           this.rebuilding = undefined;
           pending.forEach((p) => void this.subscriber.consume(p, ctx));
         }
+        await this.publisher.republish(ctx);
       })
       .catch((err: unknown) => console.warn('[parley] media reset failed', err));
   }

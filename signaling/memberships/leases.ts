@@ -29,8 +29,8 @@ export interface LeaseHolder {
  */
 export class Leases {
   /**
-   * Memberships on their way to a live instance. Renewal rounds start every second and a failover outlasts one
-   * (it moves peers one by one), so a later round must neither renew them against the dead instance nor move
+   * Memberships on their way to a live instance. Renewal rounds start every second and a failover can outlast one
+   * (joins on the new instance, under load), so a later round must neither renew them against the dead instance nor move
    * them a second time (the second join would fail and end the membership).
    */
   private moving = new Set<Membership>();
@@ -97,20 +97,23 @@ export class Leases {
       log.warn('media worker not answering; not moving its peers', { instance: dead, why });
       return;
     }
-    for (const membership of list) {
-      // Another round may be moving it, or have moved it, since this list was made.
-      if (this.moving.has(membership) || membership.record.mediaInstanceId !== dead) continue;
-      this.moving.add(membership);
-      try {
-        await this.moveToLiveInstance(membership, dead);
-        await this.holder.publishPresence(membership);
-      } catch (err) {
-        logError('failover')(err);
-        await this.holder.end(membership);
-        membership.socket?.close(CloseCode.mediaLost, 'the media server was lost; join again');
-      } finally {
-        this.moving.delete(membership);
-      }
+    // Another round may be moving some, or have moved them, since this list was made. The rest move at once:
+    // every second here is a second of black tiles.
+    const mine = list.filter((m) => !this.moving.has(m) && m.record.mediaInstanceId === dead);
+    mine.forEach((m) => this.moving.add(m));
+    await Promise.all(mine.map((m) => this.move(m, dead)));
+  }
+
+  private async move(membership: Membership, dead: string): Promise<void> {
+    try {
+      await this.moveToLiveInstance(membership, dead);
+      await this.holder.publishPresence(membership);
+    } catch (err) {
+      logError('failover')(err);
+      await this.holder.end(membership);
+      membership.socket?.close(CloseCode.mediaLost, 'the media server was lost; join again');
+    } finally {
+      this.moving.delete(membership);
     }
   }
 
