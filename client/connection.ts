@@ -55,6 +55,8 @@ export class Connection implements Requester {
   private reconnecting = false;
   private urlIndex = 0;
   private lastCloseCode = 0;
+  /** The socket was given up after a network change: the new network is there, so reconnect without waiting. */
+  private givenUp = false;
 
   private constructor(
     private options: ConnectionOptions,
@@ -94,7 +96,9 @@ export class Connection implements Requester {
     } catch (err) {
       // Any answer, even a refusal (a server from before `ping`), shows the socket works.
       if (err instanceof ParleyError) return 'alive';
-      if (socket === this.socket) socket.abandon(4000, (err as Error).message);
+      if (socket !== this.socket) return 'reconnecting';
+      this.givenUp = true;
+      socket.abandon(4000, (err as Error).message);
       return 'reconnecting';
     }
   }
@@ -152,7 +156,9 @@ export class Connection implements Requester {
     if (FINAL.has(code) || (code === CloseCode.unauthorized && !this.options.renewableToken))
       return this.events.failed(reason, false);
     this.events.lost(reason, code);
-    if (this.options.autoReconnect ?? true) void this.reconnectWithBackoff(false).catch(() => undefined);
+    const now = this.givenUp;
+    this.givenUp = false;
+    if (this.options.autoReconnect ?? true) void this.reconnectWithBackoff(now).catch(() => undefined);
   }
 
   private async reconnectWithBackoff(now: boolean): Promise<void> {
