@@ -481,13 +481,23 @@ export class Call {
       if (transport !== this.transportOf(direction)) return;
       this.transportStates[direction] = state;
       clearTimeout(this.iceTimers[direction]);
-      if (state === 'failed') void this.restartIce(direction, 'failed');
+      if (state === 'failed') void this.onIceLost(direction, 'failed');
       if (state === 'disconnected') {
-        this.iceTimers[direction] = setTimeout(() => void this.restartIce(direction, 'disconnected'), ICE_GRACE_MS);
+        this.iceTimers[direction] = setTimeout(() => void this.onIceLost(direction, 'disconnected'), ICE_GRACE_MS);
       }
       this.updateConnection();
     });
     return transport;
+  }
+
+  /**
+   * ICE lost its path. A network change nobody announced takes the signaling socket with it, silently: a
+   * restart's request would wait on it. So signaling is checked first; when it is given up, the resume that
+   * follows restarts ICE (it restarts every transport left failed or disconnected).
+   */
+  private async onIceLost(direction: Direction, reason: 'failed' | 'disconnected'): Promise<void> {
+    if ((await this.deps.checkSignaling()) === 'reconnecting') return;
+    await this.restartIce(direction, reason);
   }
 
   private transportOf(direction: Direction): types.Transport | undefined {

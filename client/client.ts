@@ -44,7 +44,7 @@ export interface ClientOptions {
   network?: NetworkWatch;
 }
 
-/** How long signaling may take to answer a ping after a network change before its socket counts as dead. */
+/** How long signaling may take to answer a ping after a network change (or ICE lost its path) before its socket counts as dead. */
 const NETWORK_CHECK_MS = 1000;
 /** Network events closer together than this are one change (see Throttle). */
 const NETWORK_QUIET_MS = 500;
@@ -187,6 +187,7 @@ export class ParleyClient {
       tracer: this.tracer,
       events: this.events,
       media: this.media,
+      checkSignaling: () => this.connection.check(NETWORK_CHECK_MS),
     };
   }
 

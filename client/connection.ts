@@ -96,7 +96,7 @@ export class Connection implements Requester {
     } catch (err) {
       // Any answer, even a refusal (a server from before `ping`), shows the socket works.
       if (err instanceof ParleyError) return 'alive';
-      if (socket !== this.socket) return 'reconnecting';
+      if (socket !== this.socket || socket.closed) return 'reconnecting';
       this.givenUp = true;
       socket.abandon(4000, (err as Error).message);
       return 'reconnecting';
