@@ -13,8 +13,9 @@ interface NetworkInformation {
  * The browser's network events: `online`, and `navigator.connection`'s `change` where there is one. Chromium
  * on Linux fires `online` whenever the device was without an address for a moment: the old address removed
  * before the new one came, a link down and up. A new address added while the old one still works fires
- * nothing; ICE finds that out by itself. `change` also fires for every new estimate of bandwidth and round
- * trip (and a burst of them around `online`): only a change of connection type or effective type counts.
+ * nothing, and Firefox on Linux fired nothing in either case (docs/reliability.md): there the client's check
+ * when ICE fails covers it. `change` also fires for every new estimate of bandwidth and round trip (and a
+ * burst of them around `online`): only a change of connection type or effective type counts.
  */
 export function browserNetworkWatch(): NetworkWatch {
   return {
