@@ -22,8 +22,8 @@ import { createTransport } from './transport.ts';
 type Snapshot = ClientResponseData<'join'>;
 type TransportState = types.ConnectionState;
 type Direction = 'send' | 'recv';
-/** Why an ICE restart happens (an attribute of its span). */
-type IceRestartReason = 'failed' | 'disconnected' | 'resume' | 'remedy';
+/** Why an ICE restart happens (an attribute of its span); `network`: the host saw the network change. */
+type IceRestartReason = 'failed' | 'disconnected' | 'resume' | 'remedy' | 'network';
 
 /** One inbound stream as a test or a diagnostics page reads it. */
 export interface InboundRow {
@@ -50,6 +50,8 @@ export class Call {
   private recvTransport?: types.Transport;
   private transportStates: Record<Direction, TransportState> = { send: 'new', recv: 'new' };
   private iceTimers: Partial<Record<Direction, ReturnType<typeof setTimeout>>> = {};
+  /** Transports whose ICE began before the latest network change: restarted once signaling can. */
+  private staleIce = new Set<Direction>();
   private token = '';
   private signalingUp = true;
   private left = false;
@@ -197,6 +199,19 @@ export class Call {
     this.updateConnection();
   }
 
+  /**
+   * The network changed (a new address, Wi-Fi → cellular): ICE on both transports may be using a path that is
+   * gone. Marked first; restarted by `restartStaleIce` once signaling answered, or by the resume if it did not.
+   */
+  onNetworkChange(): void {
+    for (const direction of ['send', 'recv'] as const) if (this.transportOf(direction)) this.staleIce.add(direction);
+  }
+
+  /** Restarts ICE on the transports marked by `onNetworkChange`. (Called by ParleyClient.) */
+  async restartStaleIce(trace?: Context): Promise<void> {
+    await Promise.all([...this.staleIce].map((direction) => this.restartIce(direction, 'network', trace)));
+  }
+
   /** A new WebSocket is open: keep our membership, or join again if the server lost it. (Called by ParleyClient.) */
   async onSignalingReopened(mediaLost: boolean, trace?: Context): Promise<void> {
     if (this.left) return;
@@ -222,7 +237,8 @@ export class Call {
       this.subscriber.reconcile(snapshot.producers, ctx);
       for (const direction of ['send', 'recv'] as const) {
         const state = this.transportStates[direction];
-        if (state === 'failed' || state === 'disconnected') void this.restartIce(direction, 'resume', ctx);
+        if (this.staleIce.has(direction)) void this.restartIce(direction, 'network', ctx);
+        else if (state === 'failed' || state === 'disconnected') void this.restartIce(direction, 'resume', ctx);
       }
       this.updateConnection();
     });
@@ -469,13 +485,23 @@ export class Call {
       if (transport !== this.transportOf(direction)) return;
       this.transportStates[direction] = state;
       clearTimeout(this.iceTimers[direction]);
-      if (state === 'failed') void this.restartIce(direction, 'failed');
+      if (state === 'failed') void this.onIceLost(direction, 'failed');
       if (state === 'disconnected') {
-        this.iceTimers[direction] = setTimeout(() => void this.restartIce(direction, 'disconnected'), ICE_GRACE_MS);
+        this.iceTimers[direction] = setTimeout(() => void this.onIceLost(direction, 'disconnected'), ICE_GRACE_MS);
       }
       this.updateConnection();
     });
     return transport;
+  }
+
+  /**
+   * ICE lost its path. A network change nobody announced takes the signaling socket with it, silently: a
+   * restart's request would wait on it. So signaling is checked first; when it is given up, the resume that
+   * follows restarts ICE (it restarts every transport left failed or disconnected).
+   */
+  private async onIceLost(direction: Direction, reason: 'failed' | 'disconnected'): Promise<void> {
+    if ((await this.deps.checkSignaling()) === 'reconnecting') return;
+    await this.restartIce(direction, reason);
   }
 
   private transportOf(direction: Direction): types.Transport | undefined {
@@ -484,18 +510,21 @@ export class Call {
 
   /**
    * New ICE credentials from the server; needs signaling, so a resume calls it again if it was down. The
-   * one path for every restart: ICE failure, a resume, the doctor's remedy.
+   * one path for every restart: ICE failure, a resume, the doctor's remedy, a network change. A restart begun
+   * after a network change makes the transport current again, unless it fails.
    */
   private async restartIce(direction: Direction, reason: IceRestartReason, trace?: Context): Promise<void> {
     const transport = this.transportOf(direction);
     if (!transport || transport.closed || this.left || !this.signalingUp) return;
     const attributes = { 'parley.transport': transport.id, 'parley.direction': direction, 'parley.reason': reason };
+    const wasStale = this.staleIce.delete(direction);
     try {
       await this.deps.tracer.action('restart-ice', attributes, trace, async (ctx) => {
         const { iceParameters } = await this.deps.signaling.request('restartIce', { transportId: transport.id }, ctx);
         await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
       });
     } catch (err) {
+      if (wasStale && transport === this.transportOf(direction)) this.staleIce.add(direction);
       console.warn(`[parley] ICE restart (${direction}) failed`, err);
       // The doctor's remedy span shows the failure too.
       if (reason === 'remedy') throw err;
@@ -513,6 +542,7 @@ export class Call {
 
   private closeTransports(): void {
     for (const timer of Object.values(this.iceTimers)) clearTimeout(timer);
+    this.staleIce.clear();
     this.sendTransport?.close();
     this.recvTransport?.close();
     this.sendTransport = this.recvTransport = undefined;

@@ -10,8 +10,9 @@ import { CAMERA_ENCODINGS } from './deps.ts';
 import type { CallDeps, MediaOptions } from './deps.ts';
 import { Emitter } from './events.ts';
 import type { ClientEvents } from './events.ts';
-import type { Capture, ClientState, ClientTracer, Feed, StateStore } from './host.ts';
+import type { Capture, ClientState, ClientTracer, Feed, NetworkWatch, StateStore } from './host.ts';
 import { memoryStore, noTracer } from './host.ts';
+import { Throttle } from './network-watch.ts';
 import type { Requester, WebSocketConstructor } from './socket.ts';
 import { readClaims } from './token.ts';
 
@@ -36,7 +37,17 @@ export interface ClientOptions {
   requestMiddleware?: (next: Requester) => Requester;
   /** Lets the host drop a notification before the client acts on it (a test's faults); default: all. */
   acceptNotification?: (n: ClientNotification) => boolean;
+  /**
+   * Where the client hears that the network changed (`browserNetworkWatch()` in a browser). Without one (Node)
+   * it waits for ICE to notice a dead path by itself, which takes seconds.
+   */
+  network?: NetworkWatch;
 }
+
+/** How long signaling may take to answer a ping after a network change (or ICE lost its path) before its socket counts as dead. */
+const NETWORK_CHECK_MS = 1000;
+/** Network events closer together than this are one change (see Throttle). */
+const NETWORK_QUIET_MS = 500;
 
 const noCapture: Capture = {
   track: () => Promise.reject(new Error('this client was created without a capture: it cannot publish')),
@@ -57,6 +68,10 @@ export class ParleyClient {
   private current?: Call;
   private lobbyWanted = false;
   private refused = false;
+  /** Network changes seen so far: a join that saw one while in flight restarts its ICE once it is done. */
+  private networkChanges = 0;
+  private networkChanged = new Throttle((what) => void this.onNetworkChange(what), NETWORK_QUIET_MS);
+  private stopWatching?: () => void;
 
   private constructor(private options: ClientOptions) {
     this.store = options.store ?? memoryStore();
@@ -104,10 +119,16 @@ export class ParleyClient {
     room ??= this.tokenRoom();
     const startedAt = performance.now();
     const tracer = this.tracer;
+    const networkChanges = this.networkChanges;
     return tracer.action('join', { 'parley.room': room }, undefined, async (ctx, span) => {
       const call = await Call.join(this.deps(), room, ctx, startedAt);
       span.setAttribute('parley.peer', call.peerId);
       this.current = call;
+      // The transports were made while the network changed: their ICE may have started on the old one.
+      if (this.networkChanges !== networkChanges) {
+        call.onNetworkChange();
+        void call.restartStaleIce(ctx);
+      }
       await Promise.all(publish.map((feed) => call.setFeed(feed, true, ctx)));
       return call;
     });
@@ -140,6 +161,8 @@ export class ParleyClient {
 
   /** Closes the call (without leaving: the server ends it after its grace period) and the connection. */
   close(): void {
+    this.stopWatching?.();
+    this.networkChanged.stop();
     this.current?.close();
     this.current = undefined;
     this.connection.close();
@@ -164,6 +187,7 @@ export class ParleyClient {
       tracer: this.tracer,
       events: this.events,
       media: this.media,
+      checkSignaling: () => this.connection.check(NETWORK_CHECK_MS),
     };
   }
 
@@ -197,6 +221,26 @@ export class ParleyClient {
     }
     this.signaling = options.requestMiddleware ? options.requestMiddleware(this.connection) : this.connection;
     this.store.set('connection', 'connected');
+    this.stopWatching = options.network?.watch((what) => this.networkChanged.push(what));
+  }
+
+  /**
+   * The host saw the network change. Rather than wait seconds for ICE (and the signaling socket) to find
+   * their paths dead: ping signaling (an unanswered ping gives the socket up, and the usual reconnect and
+   * resume follow) and restart ICE on both transports, now if signaling answered, else as part of the resume.
+   * While a reconnect is under way, that reconnect's resume does it.
+   */
+  private onNetworkChange(what: string): Promise<void> {
+    this.networkChanges++;
+    return this.tracer
+      .action('network-change', { 'parley.network.event': what }, undefined, async (ctx, span) => {
+        const call = this.current?.closed ? undefined : this.current;
+        call?.onNetworkChange();
+        const signaling = await this.connection.check(NETWORK_CHECK_MS);
+        span.setAttribute('parley.signaling', signaling);
+        if (signaling === 'alive') await call?.restartStaleIce(ctx);
+      })
+      .catch((err: unknown) => console.warn('[parley] reacting to a network change failed', err));
   }
 
   private onNotification(n: ClientNotification): void {

@@ -2,6 +2,7 @@ import type { Context, Span } from '@opentelemetry/api';
 import { WS_SUBPROTOCOL, WS_TOKEN_SUBPROTOCOL_PREFIX } from '../protocol/client.ts';
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponseData } from '../protocol/client.ts';
 import { CloseCode } from '../protocol/close-codes.ts';
+import { ParleyError } from '../protocol/errors.ts';
 import type { ClientTracer } from './host.ts';
 import { isTraced } from './host.ts';
 import { SignalingSocket } from './socket.ts';
@@ -54,6 +55,8 @@ export class Connection implements Requester {
   private reconnecting = false;
   private urlIndex = 0;
   private lastCloseCode = 0;
+  /** The socket was given up after a network change: the new network is there, so reconnect without waiting. */
+  private givenUp = false;
 
   private constructor(
     private options: ConnectionOptions,
@@ -77,6 +80,27 @@ export class Connection implements Requester {
     if (!socket) return Promise.reject(new Error('not connected'));
     if (!isTraced(trace)) return socket.request(method, data);
     return this.options.tracer.request(method, trace, (ctx) => socket.request(method, data, ctx));
+  }
+
+  /**
+   * After a network change: is the socket still alive? A ping unanswered within `timeoutMs` means it died with
+   * the old network; it is given up at once and the usual reconnect and resume follow. `reconnecting` also when
+   * a reconnect was already under way (nothing more is done then).
+   */
+  async check(timeoutMs: number): Promise<'alive' | 'reconnecting'> {
+    const socket = this.socket;
+    if (this.reconnecting || !socket || socket.closed) return 'reconnecting';
+    try {
+      await withTimeout(socket.request('ping', {}), timeoutMs, 'no answer after the network changed');
+      return 'alive';
+    } catch (err) {
+      // Any answer, even a refusal (a server from before `ping`), shows the socket works.
+      if (err instanceof ParleyError) return 'alive';
+      if (socket !== this.socket || socket.closed) return 'reconnecting';
+      this.givenUp = true;
+      socket.abandon(4000, (err as Error).message);
+      return 'reconnecting';
+    }
   }
 
   close(): void {
@@ -132,7 +156,9 @@ export class Connection implements Requester {
     if (FINAL.has(code) || (code === CloseCode.unauthorized && !this.options.renewableToken))
       return this.events.failed(reason, false);
     this.events.lost(reason, code);
-    if (this.options.autoReconnect ?? true) void this.reconnectWithBackoff(false).catch(() => undefined);
+    const now = this.givenUp;
+    this.givenUp = false;
+    if (this.options.autoReconnect ?? true) void this.reconnectWithBackoff(now).catch(() => undefined);
   }
 
   private async reconnectWithBackoff(now: boolean): Promise<void> {

@@ -28,4 +28,9 @@ export interface CallDeps {
   tracer: ClientTracer;
   events: Emitter<ClientEvents>;
   media: MediaOptions;
+  /**
+   * Whether the signaling socket still answers: `reconnecting` when it did not (it is given up, and the resume
+   * that follows restarts what needs it) or a reconnect is under way.
+   */
+  checkSignaling(): Promise<'alive' | 'reconnecting'>;
 }

@@ -41,6 +41,16 @@ export interface RemotePeer {
   tracks: RemoteTrack[];
 }
 
+/**
+ * Tells the client that the device's network changed (back online, another interface, Wi-Fi → cellular), so it
+ * checks signaling and restarts ICE at once instead of waiting for ICE to fail. A browser has
+ * `browserNetworkWatch()`; Node bots have no such events and pass none.
+ */
+export interface NetworkWatch {
+  /** Calls `changed` on each change (`what` names the event, for the trace); returns what stops watching. */
+  watch(changed: (what: string) => void): () => void;
+}
+
 /** The signaling connection and the media transports folded into what a user is shown. */
 export type ConnectionState = 'offline' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
 

@@ -14,6 +14,7 @@ export type {
   ClientTracer,
   ConnectionState,
   Feed,
+  NetworkWatch,
   RemotePeer,
   RemoteTrack,
   StateStore,
@@ -26,6 +27,7 @@ export type { TileView } from './subscriber.ts';
 export { layerForHeight } from './subscriber.ts';
 export type { Requester, WebSocketConstructor } from './socket.ts';
 export { constraintsFor, mediaDevicesCapture } from './media-devices.ts';
+export { browserNetworkWatch } from './network-watch.ts';
 export { formatStats, summarize } from './stats.ts';
 export { readClaims } from './token.ts';
 export type { Sample, TileStats } from './stats.ts';

@@ -69,10 +69,7 @@ export class SignalingSocket implements Requester {
     // error event that has no listener left.
     ws.addEventListener('error', () => undefined);
     ws.addEventListener('close', (e) => {
-      this.closedReason = e.reason || `closed (${e.code})`;
-      for (const p of this.pending.values()) p.reject(new Error(`connection closed: ${this.closedReason}`));
-      this.pending.clear();
-      this.onClose(this.closedReason, e.code);
+      if (!this.closed) this.onClosed(e.reason || `closed (${e.code})`, e.code);
     });
   }
 
@@ -121,6 +118,24 @@ export class SignalingSocket implements Requester {
 
   close(code = 1000, reason = 'left'): void {
     this.ws.close(code, reason);
+  }
+
+  /**
+   * Gives the socket up as dead now: pending requests fail and the close handler runs at once. A browser's
+   * close() of a socket whose network is gone waits for a closing handshake that never comes before its close
+   * event.
+   */
+  abandon(code: number, reason: string): void {
+    if (this.closed) return;
+    this.ws.close(code, reason);
+    this.onClosed(reason, code);
+  }
+
+  private onClosed(reason: string, code: number): void {
+    this.closedReason = reason;
+    for (const p of this.pending.values()) p.reject(new Error(`connection closed: ${reason}`));
+    this.pending.clear();
+    this.onClose(reason, code);
   }
 
   get closed(): boolean {

@@ -51,12 +51,15 @@ export const recordCapturedTracks = () => {
 export async function openParley(
   browser: Browser,
   baseUrl: string,
-  options: { userAgent?: string; viewport?: { width: number; height: number } } = {},
+  options: { userAgent?: string; viewport?: { width: number; height: number }; init?: () => void } = {},
 ): Promise<Page> {
-  const context = await browser.newContext(options);
+  const { init, ...contextOptions } = options;
+  const context = await browser.newContext(contextOptions);
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   await page.addInitScript(recordCapturedTracks);
+  // A test's change to the page's world before the app runs (e.g. events it must not hear).
+  if (init) await page.addInitScript(init);
   page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
   await serveTokensFor(page, baseUrl);
   await page.goto(baseUrl);

@@ -14,9 +14,10 @@ const SIGNALING_PORT = 3000;
 
 /**
  * The distributed deployment (nats-server, media-worker, signaling serving the web app) inside `ns`, the
- * media worker announcing the veth address. Its URL is only reachable from inside (browsers launched there).
+ * media worker announcing `address` (the veth's). Its URL is only reachable from inside (browsers launched
+ * there), or from other namespaces at `address` (harness/netns.ts).
  */
-export async function startClusterIn(ns: BrowserNetns): Promise<Cluster> {
+export async function startClusterIn(ns: Pick<BrowserNetns, 'wrap'>, address = NETNS_MEDIA_ADDRESS): Promise<Cluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-nats-'));
   const processes: Running[] = [];
   const env = {
@@ -25,8 +26,8 @@ export async function startClusterIn(ns: BrowserNetns): Promise<Cluster> {
     PARLEY_SECRET: TEST_SECRET,
     PARLEY_DEV_TOKENS: '1',
     NATS_URL: `nats://127.0.0.1:${NATS_PORT}`,
-    MEDIA_ANNOUNCED_ADDRESS: NETNS_MEDIA_ADDRESS,
-    MEDIA_LISTEN_IP: NETNS_MEDIA_ADDRESS,
+    MEDIA_ANNOUNCED_ADDRESS: address,
+    MEDIA_LISTEN_IP: address,
   };
   const start = (name: string, command: string, args: string[], ready: RegExp, extra: NodeJS.ProcessEnv = {}) => {
     const [cmd, argv] = ns.wrap(command, args);

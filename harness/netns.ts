@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startProcess } from './processes.ts';
 import type { Running } from './processes.ts';
 
@@ -8,8 +11,9 @@ import type { Running } from './processes.ts';
  * network is untouched and no traffic leaves.
  */
 export class TestNetwork {
-  private hosts = new Map<string, { ns: string; ip: string; switchEnd: string }>();
+  private hosts = new Map<string, { ns: string; ip: string; hostEnd: string; switchEnd: string }>();
   private processes: Running[] = [];
+  private scripts?: string;
 
   private constructor(private prefix: string) {}
 
@@ -40,7 +44,7 @@ export class TestNetwork {
     this.ip('-n', ns, 'addr', 'add', `${ip}/24`, 'dev', hostEnd);
     this.ip('-n', ns, 'link', 'set', hostEnd, 'up');
     this.ip('-n', ns, 'link', 'set', 'lo', 'up');
-    this.hosts.set(name, { ns, ip, switchEnd });
+    this.hosts.set(name, { ns, ip, hostEnd, switchEnd });
   }
 
   address(name: string): string {
@@ -52,6 +56,30 @@ export class TestNetwork {
     const running = await startProcess('ip', ['netns', 'exec', this.host(name).ns, command, ...args], options);
     this.processes.push(running);
     return running;
+  }
+
+  /** argv that runs `command args` inside a host (for helpers that start processes themselves). */
+  wrap(name: string, command: string, args: string[]): [string, string[]] {
+    return ['ip', ['netns', 'exec', this.host(name).ns, command, ...args]];
+  }
+
+  /** An executable script running `executable` inside a host, for launchers that take a path (browsers). */
+  wrapperScript(name: string, executable: string): string {
+    this.scripts ??= fs.mkdtempSync(path.join(os.tmpdir(), 'parley-netns-'));
+    const file = path.join(this.scripts, `${name}-${path.basename(executable)}`);
+    fs.writeFileSync(file, `#!/bin/sh\nexec ip netns exec ${this.host(name).ns} ${executable} "$@"\n`, { mode: 0o755 });
+    return file;
+  }
+
+  /**
+   * Moves a host to another address as a network switch does: the old address goes (and with it every socket's
+   * path: nothing answers it any more), then the new one comes, on the same link.
+   */
+  readdress(name: string, ip: string): void {
+    const host = this.host(name);
+    this.ip('-n', host.ns, 'addr', 'flush', 'dev', host.hostEnd);
+    this.ip('-n', host.ns, 'addr', 'add', `${ip}/24`, 'dev', host.hostEnd);
+    host.ip = ip;
   }
 
   /** Runs a command inside a host to completion and returns its output. */
@@ -72,6 +100,7 @@ export class TestNetwork {
     await Promise.all(this.processes.map((p) => p.stop()));
     for (const { ns } of this.hosts.values()) this.tryIp('netns', 'del', ns);
     this.tryIp('netns', 'del', this.switchNs);
+    if (this.scripts) fs.rmSync(this.scripts, { recursive: true, force: true });
   }
 
   private host(name: string) {

@@ -56,6 +56,15 @@ export const clientMethods = {
     response: RoomSnapshot,
     requires: 'token',
   },
+  /**
+   * Is this connection alive? Answered at once, by any connection. The client asks after its network changed,
+   * with a short deadline: no answer means the socket died with the old network, and it reconnects.
+   */
+  ping: {
+    request: Empty,
+    response: Empty,
+    requires: 'token',
+  },
   ...mediaOperations,
   ...chatOperations,
   ...moderationOperations,

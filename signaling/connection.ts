@@ -44,8 +44,8 @@ export interface ConnectionDeps {
 
 /** Media operations go to the peer's media worker unchanged but for room and peer ids. */
 type Forwarded = MediaOperation;
-/** Once a second per client: a span each would bury the traces worth reading. */
-const untraced = new Set<ClientMethod>(['reportSpans', 'reportConsumerStats', 'reportProducerStats']);
+/** Once a second per client (or, ping, trivial): a span each would bury the traces worth reading. */
+const untraced = new Set<ClientMethod>(['ping', 'reportSpans', 'reportConsumerStats', 'reportProducerStats']);
 const producerChanges = new Set<Forwarded>(['produce', 'closeProducer', 'pauseProducer', 'resumeProducer']);
 
 /**
@@ -165,6 +165,8 @@ export class ClientConnection {
         return this.exclusive(() => this.resume(data as ClientRequestData<'resume'>));
       case 'leave':
         return this.exclusive(() => this.leave());
+      case 'ping':
+        return Promise.resolve({});
       case 'reportSpans':
         return Promise.resolve(this.reportSpans(data as ClientRequestData<'reportSpans'>));
       default:

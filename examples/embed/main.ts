@@ -1,4 +1,4 @@
-import { mediaDevicesCapture, memoryStore, ParleyClient } from '../../client/index.ts';
+import { browserNetworkWatch, mediaDevicesCapture, memoryStore, ParleyClient } from '../../client/index.ts';
 import type { RemotePeer } from '../../client/index.ts';
 
 /*
@@ -16,6 +16,7 @@ const client = await ParleyClient.connect({
   token: params.get('token') ?? '',
   capture: mediaDevicesCapture(),
   store,
+  network: browserNetworkWatch(), // reacts to network changes at once instead of waiting for ICE to fail
 });
 client.on('error', (e) => (status.textContent = `Problem: ${e.kind}`));
 const call = await client.join(undefined, { publish: ['microphone', 'camera'] });

@@ -1,4 +1,4 @@
-import { ParleyClient, readClaims } from '../../client/index.ts';
+import { browserNetworkWatch, ParleyClient, readClaims } from '../../client/index.ts';
 import type { Call, ClientError, TokenSource } from '../../client/index.ts';
 import { ANY_ROOM } from '../../protocol/auth.ts';
 import { ParleyError } from '../../protocol/errors.ts';
@@ -162,6 +162,7 @@ async function connect(token: TokenSource): Promise<boolean> {
       capture: browserCapture,
       store: signalStore,
       tracer: webTracer,
+      network: browserNetworkWatch(),
     });
   } catch (err) {
     const needsToken = err instanceof Error && err.message === NEEDS_TOKEN;

@@ -22,6 +22,7 @@ export type ActionName =
   | 'resume'
   | 'reconnect'
   | 'restart-ice'
+  | 'network-change'
   | 'media-reset'
   | 'mute'
   | 'unmute'
