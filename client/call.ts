@@ -36,6 +36,11 @@ export interface InboundRow {
 
 /** How long ICE may stay `disconnected` (it often recovers alone) before we restart it. */
 const ICE_GRACE_MS = 2000;
+/**
+ * How long signaling may take to answer after ICE lost its path before the socket is given up. Longer than after
+ * an announced network change: here nothing says the socket died, and a busy server must not cost a resume.
+ */
+const ICE_LOST_CHECK_MS = 3000;
 /** audioLevels volumes (dBov) above this count as speaking. */
 const SPEAKING_DB = -50;
 
@@ -500,7 +505,7 @@ export class Call {
    * follows restarts ICE (it restarts every transport left failed or disconnected).
    */
   private async onIceLost(direction: Direction, reason: 'failed' | 'disconnected'): Promise<void> {
-    if ((await this.deps.checkSignaling()) === 'reconnecting') return;
+    if ((await this.deps.checkSignaling(ICE_LOST_CHECK_MS)) === 'reconnecting') return;
     await this.restartIce(direction, reason);
   }
 

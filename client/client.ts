@@ -187,7 +187,7 @@ export class ParleyClient {
       tracer: this.tracer,
       events: this.events,
       media: this.media,
-      checkSignaling: () => this.connection.check(NETWORK_CHECK_MS),
+      checkSignaling: (timeoutMs) => this.connection.check(timeoutMs),
     };
   }
 

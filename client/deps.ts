@@ -30,7 +30,7 @@ export interface CallDeps {
   media: MediaOptions;
   /**
    * Whether the signaling socket still answers: `reconnecting` when it did not (it is given up, and the resume
-   * that follows restarts what needs it) or a reconnect is under way.
+   * that follows restarts what needs it) or a reconnect is under way. Given up after `timeoutMs` without an answer.
    */
-  checkSignaling(): Promise<'alive' | 'reconnecting'>;
+  checkSignaling(timeoutMs: number): Promise<'alive' | 'reconnecting'>;
 }
