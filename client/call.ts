@@ -51,6 +51,8 @@ export class Call {
   private transportStates: Record<Direction, TransportState> = { send: 'new', recv: 'new' };
   private iceTimers: Partial<Record<Direction, ReturnType<typeof setTimeout>>> = {};
   private token = '';
+  /** TURN servers from the latest join or resume (their credentials expire: a resume brings fresh ones). */
+  private iceServers: RTCIceServer[] = [];
   private signalingUp = true;
   private left = false;
   /** Set while rebuilding after a mediaReset: producers to consume once the new transport exists. */
@@ -213,6 +215,7 @@ export class Call {
         return this.rejoin(ctx);
       }
       this.token = snapshot.resumeToken;
+      this.useIceServers(snapshot);
       this.signalingUp = true;
       applySelf(this.deps.store, this.publisher, snapshot.self);
       // Whatever was said while we were away (the server keeps the room's newest messages).
@@ -371,6 +374,7 @@ export class Call {
   private async setUp(joined: Snapshot, trace?: Context): Promise<void> {
     const store = this.deps.store;
     this.token = joined.resumeToken;
+    this.useIceServers(joined);
     store.set('selfPeerId', joined.peerId);
     store.set('room', this.room);
     this.deps.tracer.scope({ 'parley.room': this.room, 'parley.peer': joined.peerId });
@@ -460,7 +464,8 @@ export class Call {
   }
 
   private async createTransport(direction: Direction, trace?: Context): Promise<types.Transport> {
-    const transport = await createTransport(this.device, this.deps.signaling, direction, trace);
+    const ice = { iceServers: this.iceServers, iceTransportPolicy: this.deps.media.iceTransportPolicy };
+    const transport = await createTransport(this.device, this.deps.signaling, direction, trace, ice);
     transport.on('connectionstatechange', (state) => {
       if (transport !== this.transportOf(direction)) return;
       this.transportStates[direction] = state;
@@ -472,6 +477,18 @@ export class Call {
       this.updateConnection();
     });
     return transport;
+  }
+
+  /** The membership's TURN servers, for transports made from now on and for the ICE restarts of the current ones. */
+  private useIceServers(snapshot: Snapshot): void {
+    this.iceServers = snapshot.iceServers ?? [];
+    for (const transport of [this.sendTransport, this.recvTransport]) {
+      if (transport && !transport.closed) {
+        void transport
+          .updateIceServers({ iceServers: this.iceServers })
+          .catch((err: unknown) => console.warn('[parley] new TURN servers not applied', err));
+      }
+    }
   }
 
   private transportOf(direction: Direction): types.Transport | undefined {
