@@ -8,6 +8,7 @@ import { startCoturn } from '../../harness/coturn.ts';
 import type { Coturn } from '../../harness/coturn.ts';
 import { waitFor } from '../../harness/wait.ts';
 import { TestClient } from '../../harness/ws-client.ts';
+import { causeWords } from '../../web/src/doctor-words.ts';
 
 /**
  * A network that lets nothing through but a TURN server: Debian's coturn with the REST shared secret, signaling
@@ -92,7 +93,7 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
     again.close();
   });
 
-  it('a secret coturn does not share: coturn answers 401, no relay candidate, no media', async () => {
+  it('a secret coturn does not share: coturn answers 401, no relay candidate, no media; the doctor says no-relay-candidates', async () => {
     const base = await parley(coturn.url('udp'), 'not-the-turn-secret-0123456789');
     const room = `turn-wrong-${Date.now()}`;
     const logBefore = coturn.output().length;
@@ -116,6 +117,10 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
       await alice.waitForTimeout(500);
     }
     expect(allocations(coturn.output().slice(logBefore))).toEqual([]);
+    // The black-screen doctor names it on the tile, from what the relay-only client reports.
+    const notice = bob.locator('[data-testid="tile-notice"][data-cause="no-relay-candidates"]');
+    await notice.first().waitFor({ timeout: 10_000 });
+    expect(await notice.first().textContent()).toContain(causeWords['no-relay-candidates']);
     await Promise.all([alice.context().close(), bob.context().close()]);
   });
 });
