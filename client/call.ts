@@ -481,7 +481,10 @@ export class Call {
 
   /** The membership's TURN servers, for transports made from now on and for the ICE restarts of the current ones. */
   private useIceServers(snapshot: Snapshot): void {
-    this.iceServers = snapshot.iceServers ?? [];
+    const given = snapshot.iceServers ?? [];
+    // No TURN before or now: nothing to change (and @roamhq/wrtc's connections have no setConfiguration).
+    if (given.length === 0 && this.iceServers.length === 0) return;
+    this.iceServers = given;
     for (const transport of [this.sendTransport, this.recvTransport]) {
       if (transport && !transport.closed) {
         void transport

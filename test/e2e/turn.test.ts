@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboundSummary, joinFromLobby, launchChromium, openParley } from '../../harness/browser.ts';
-import { startEmbedded, token, wsUrl } from '../../harness/cluster.ts';
+import { startDistributed, startEmbedded, token, wsUrl } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { startCoturn } from '../../harness/coturn.ts';
 import type { Coturn } from '../../harness/coturn.ts';
@@ -66,6 +66,12 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
   it('issues credentials to members only, per identity, expiring, without the secret; fresh ones on resume', async () => {
     const base = await parley(coturn.url('udp'));
     const room = `turn-ws-${Date.now()}`;
+    // A token for another room: refused, nothing issued.
+    const outsider = await TestClient.open(wsUrl(base, await token('Mallory', { room: 'elsewhere' })));
+    const refused = await outsider.request('join', { room });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(JSON.stringify(refused)).not.toContain('iceServers');
+    outsider.close();
     const socket = await TestClient.open(wsUrl(base, await token('Carol')));
     const lobby = await socket.request('subscribeLobby');
     expect(JSON.stringify(lobby)).not.toContain('iceServers');
@@ -91,6 +97,22 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
     const [fresh] = (resumed.data as { iceServers: IceServerSeen[] }).iceServers;
     expect(Number(fresh?.username.split(':')[0])).toBeGreaterThan(Number(expiry));
     again.close();
+  });
+
+  it('signaling on Deno issues the same credentials (WebCrypto HMAC-SHA1)', async () => {
+    const cluster = await startDistributed({
+      signaling: ['deno'],
+      signalingEnv: { TURN_URLS: coturn.url('tcp'), TURN_SECRET, TURN_TTL_S: '120' },
+    });
+    clusters.push(cluster);
+    const socket = await TestClient.open(wsUrl(cluster.signaling[0]!, await token('Dana')));
+    const joined = await socket.request('join', { room: `turn-deno-${Date.now()}` });
+    if (!joined.ok) throw new Error(JSON.stringify(joined.error));
+    const [server] = (joined.data as { iceServers: IceServerSeen[] }).iceServers;
+    expect(server?.urls).toEqual([coturn.url('tcp')]);
+    expect(server?.username).toMatch(/^\d+:id-dana$/);
+    expect(server?.credential).toBe(createHmac('sha1', TURN_SECRET).update(server!.username).digest('base64'));
+    socket.close();
   });
 
   it('a secret coturn does not share: coturn answers 401, no relay candidate, no media; the doctor says no-relay-candidates', async () => {
