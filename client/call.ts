@@ -58,6 +58,8 @@ export class Call {
   /** Transports whose ICE began before the latest network change: restarted once signaling can. */
   private staleIce = new Set<Direction>();
   private token = '';
+  /** TURN servers from the latest join or resume (their credentials expire: a resume brings fresh ones). */
+  private iceServers: RTCIceServer[] = [];
   private signalingUp = true;
   private left = false;
   /** Set while rebuilding after a mediaReset: producers to consume once the new transport exists. */
@@ -233,6 +235,7 @@ export class Call {
         return this.rejoin(ctx);
       }
       this.token = snapshot.resumeToken;
+      this.useIceServers(snapshot);
       this.signalingUp = true;
       applySelf(this.deps.store, this.publisher, snapshot.self);
       // Whatever was said while we were away (the server keeps the room's newest messages).
@@ -392,6 +395,7 @@ export class Call {
   private async setUp(joined: Snapshot, trace?: Context): Promise<void> {
     const store = this.deps.store;
     this.token = joined.resumeToken;
+    this.useIceServers(joined);
     store.set('selfPeerId', joined.peerId);
     store.set('room', this.room);
     this.deps.tracer.scope({ 'parley.room': this.room, 'parley.peer': joined.peerId });
@@ -485,7 +489,8 @@ export class Call {
   }
 
   private async createTransport(direction: Direction, trace?: Context): Promise<types.Transport> {
-    const transport = await createTransport(this.device, this.deps.signaling, direction, trace);
+    const ice = { iceServers: this.iceServers, iceTransportPolicy: this.deps.media.iceTransportPolicy };
+    const transport = await createTransport(this.device, this.deps.signaling, direction, trace, ice);
     transport.on('connectionstatechange', (state) => {
       if (transport !== this.transportOf(direction)) return;
       this.transportStates[direction] = state;
@@ -507,6 +512,21 @@ export class Call {
   private async onIceLost(direction: Direction, reason: 'failed' | 'disconnected'): Promise<void> {
     if ((await this.deps.checkSignaling(ICE_LOST_CHECK_MS)) === 'reconnecting') return;
     await this.restartIce(direction, reason);
+  }
+
+  /** The membership's TURN servers, for transports made from now on and for the ICE restarts of the current ones. */
+  private useIceServers(snapshot: Snapshot): void {
+    const given = snapshot.iceServers ?? [];
+    // No TURN before or now: nothing to change (and @roamhq/wrtc's connections have no setConfiguration).
+    if (given.length === 0 && this.iceServers.length === 0) return;
+    this.iceServers = given;
+    for (const transport of [this.sendTransport, this.recvTransport]) {
+      if (transport && !transport.closed) {
+        void transport
+          .updateIceServers({ iceServers: this.iceServers })
+          .catch((err: unknown) => console.warn('[parley] new TURN servers not applied', err));
+      }
+    }
   }
 
   private transportOf(direction: Direction): types.Transport | undefined {

@@ -75,7 +75,7 @@ export class ParleyClient {
 
   private constructor(private options: ClientOptions) {
     this.store = options.store ?? memoryStore();
-    this.media = { cameraEncodings: CAMERA_ENCODINGS, subscribe: true, ...options.media };
+    this.media = { cameraEncodings: CAMERA_ENCODINGS, subscribe: true, iceTransportPolicy: 'all', ...options.media };
   }
 
   static async connect(options: ClientOptions): Promise<ParleyClient> {

@@ -19,6 +19,16 @@ export interface StatsRow {
   packetsSent?: number;
   framesPerSecond?: number;
   mimeType?: string;
+  candidateType?: string;
+}
+
+/** The relay candidates a transport gathered (local-candidate rows: relay-only ICE gathers no other kind). */
+export function relayCandidates(report: StatsRows): number {
+  let count = 0;
+  report.forEach((row) => {
+    if (row.type === 'local-candidate' && row.candidateType === 'relay') count++;
+  });
+  return count;
 }
 
 /** What RTCStatsReport and a plain list of rows have in common. */

@@ -1,4 +1,5 @@
 import type { types } from 'mediasoup-client';
+import type { IceTransportPolicy } from '../protocol/turn.ts';
 import type { ClientEvents, Emitter } from './events.ts';
 import type { Capture, ClientTracer, StateStore } from './host.ts';
 import type { Requester } from './socket.ts';
@@ -16,6 +17,12 @@ export interface MediaOptions {
   cameraEncodings: types.RtpEncodingParameters[];
   /** Consume everyone else's media (default). A publish-only participant turns it off. */
   subscribe: boolean;
+  /**
+   * `all` (default): direct paths to the media server, and TURN relays when the server hands out TURN servers.
+   * `relay`: TURN relays only (a network that lets nothing else through; a test of TURN). Applies to the
+   * transports created after a change.
+   */
+  iceTransportPolicy: IceTransportPolicy;
   /** mediasoup-client's handler (in Node: Chrome111 over @roamhq/wrtc); detected in browsers. */
   handlerFactory?: types.HandlerFactory;
 }

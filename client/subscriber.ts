@@ -4,7 +4,7 @@ import { ParleyError } from '../protocol/errors.ts';
 import { MAX_REPORTED_CONSUMERS } from '../protocol/limits.ts';
 import type { ProducerInfo, Source } from '../protocol/room.ts';
 import type { ClientConsumerStats } from '../protocol/telemetry.ts';
-import { consumerStats, rowsOf } from './consumer-stats.ts';
+import { consumerStats, relayCandidates, rowsOf } from './consumer-stats.ts';
 import type { StatsRow, StatsRows } from './consumer-stats.ts';
 import type { CallDeps } from './deps.ts';
 import type { RemotePeer, RemoteTrack } from './host.ts';
@@ -340,6 +340,7 @@ export class Subscriber {
       if (!report) return;
       // Consumers closed while we waited are not reported: the server forgot them too.
       const live = entries.filter((e) => this.entries.get(e.consumer.id) === e);
+      const relay = this.deps.media.iceTransportPolicy === 'relay' ? { relayCandidates: relayCandidates(report) } : {};
       const consumers = live.slice(0, MAX_REPORTED_CONSUMERS).map((entry) => {
         const { consumer } = entry;
         entry.rows = rowsOf(report, consumer.rtpParameters.encodings?.[0]?.ssrc);
@@ -347,7 +348,7 @@ export class Subscriber {
         const stats = consumerStats(view, entry.rows);
         if (checkStalls && consumer.kind === 'video' && !entry.sent.paused)
           this.checkStall(entry, stats.framesDecoded ?? 0, stats.packetsReceived);
-        return stats;
+        return { ...stats, ...relay };
       });
       this.latest = consumers;
       if (consumers.length > 0) this.deps.signaling.request('reportConsumerStats', { consumers }).catch(() => undefined);

@@ -10,7 +10,8 @@ export interface ProduceAppData extends types.AppData {
 }
 
 /**
- * A mediasoup-client transport wired to signaling: DTLS connect and produce go through requests. `trace` is
+ * A mediasoup-client transport wired to signaling: DTLS connect and produce go through requests; `ice` is the
+ * TURN servers the membership was given and the host's candidate policy. `trace` is
  * the action creating it; the DTLS connect (on first use) is part of that transport's setup, so it belongs to
  * the same trace.
  */
@@ -19,9 +20,10 @@ export async function createTransport(
   signaling: Requester,
   direction: 'send' | 'recv',
   trace?: Context,
+  ice: Pick<types.TransportOptions, 'iceServers' | 'iceTransportPolicy'> = {},
 ): Promise<types.Transport> {
   const options = await signaling.request('createTransport', { direction }, trace);
-  const params = options as unknown as types.TransportOptions;
+  const params = { ...(options as unknown as types.TransportOptions), ...ice };
   const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
   transport.on('connect', ({ dtlsParameters }, done, fail) => {
     signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }, trace).then(() => done(), fail);

@@ -10,6 +10,7 @@ import { ConsumerNotice, PublisherLayers } from './publisher.ts';
 import { ClientRemedy as Remedy, SpanRecord } from './telemetry.ts';
 import { ChatMessage, chatOperations } from './chat.ts';
 import { moderationOperations, Removed, SelfState } from './moderation.ts';
+import { IceServer } from './turn.ts';
 
 /** Bumped on any incompatible change; the client sends it as `?v=` when it opens the WebSocket. */
 export const CLIENT_PROTOCOL_VERSION = 1;
@@ -34,6 +35,11 @@ const RoomSnapshot = z.object({
   activeSpeaker: Id.nullable(),
   /** What this participant may do now (grants changed by moderators, locked sources). */
   self: SelfState.optional(),
+  /**
+   * TURN servers with credentials for this identity, fresh with each join and resume (absent: the deployment
+   * runs no TURN). Pass them as `iceServers` when creating transports; they expire (protocol/turn.ts).
+   */
+  iceServers: z.array(IceServer).max(4).optional(),
 });
 
 /** Client → signaling requests: each method's request data and the data of its successful response. */

@@ -9,6 +9,8 @@ import { z } from 'zod';
 export const HealthCause = z.enum([
   'codec-unsupported',
   'producer-closed',
+  // Relay-only ICE (iceTransportPolicy 'relay') and no relay candidate: TURN refused the client or is unreachable.
+  'no-relay-candidates',
   'transport-not-connected',
   'producer-paused',
   'consumer-never-resumed',

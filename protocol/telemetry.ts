@@ -63,6 +63,11 @@ export const ClientConsumerStats = z.object({
   trackMuted: z.boolean(),
   /** The tile is hidden and the client paused the consumer on purpose. */
   hidden: z.boolean().optional(),
+  /**
+   * Present only when the client's ICE is relay-only: the relay candidates its receive transport has gathered
+   * (0 while the transport is down: its TURN servers refused it or cannot be reached).
+   */
+  relayCandidates: z.number().int().nonnegative().max(1000).optional(),
 });
 export type ClientConsumerStats = z.infer<typeof ClientConsumerStats>;
 

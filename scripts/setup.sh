@@ -35,7 +35,7 @@ if [[ ! -x "${MEDIASOUP_WORKER_BIN:-$cached_worker}" ]]; then
 fi
 if (( for_tests )); then
   # fonts-nanum: Korean glyphs, so the Korean UI's screenshots show text rather than boxes.
-  packages+=(chromium firefox-esr nats-server openssl iproute2 fonts-nanum)
+  packages+=(chromium firefox-esr nats-server coturn openssl iproute2 fonts-nanum)
 fi
 # Containers (npm run stack, test/containers): podman with runc (crun refuses this kernel's hybrid cgroups; the
 # project's infra/podman/containers.conf selects runc), catatonit for pods (kube play), mmdebstrap for the local

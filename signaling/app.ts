@@ -66,7 +66,7 @@ export async function createSignaling({
     secret: config.secret,
     instanceId: config.instanceId,
   });
-  const deps = { media, placement, memberships, lobby, metrics, traces, community };
+  const deps = { media, placement, memberships, lobby, metrics, traces, community, turn: config.turn };
   const debug = await createDebugApi(bus, config, media, traces?.store, config.instanceId);
   const sockets = new Set<WSContext>();
   const limits = new ConnectionLimits({

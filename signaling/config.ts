@@ -3,6 +3,8 @@ import type { Env } from '../config/env.ts';
 import { StartupError } from '../config/startup.ts';
 import { DEFAULT_TOKEN_POLICY } from './auth.ts';
 import { communityConfigFromEnv } from './community-config.ts';
+import { TURN_URL } from '../protocol/turn.ts';
+import type { TurnConfig } from './turn.ts';
 import type { CommunityConfig } from './community-config.ts';
 
 export interface SignalingConfig {
@@ -34,6 +36,8 @@ export interface SignalingConfig {
   clockSkewS: number;
   /** Chat, moderation, the admin API and webhooks (community-config.ts). */
   community: CommunityConfig;
+  /** TURN servers members get credentials for with each join and resume (absent: none). */
+  turn?: TurnConfig;
 }
 
 /** Where the HTTP server listens, and what else it serves. */
@@ -63,6 +67,9 @@ const signalingEnv = {
   TRUST_PROXY: flag(),
   TOKEN_MAX_LIFETIME_S: int(60),
   TOKEN_CLOCK_SKEW_S: int(0, 600),
+  TURN_URLS: list(),
+  TURN_SECRET: text(),
+  TURN_TTL_S: int(60, 24 * 60 * 60),
 };
 
 /** Reads and validates the configuration from `env` (process.env on Node, Deno.env.toObject() on Deno). */
@@ -89,7 +96,29 @@ export function signalingConfigFromEnv(env: Env): SignalingConfig {
     tokenMaxLifetimeS: e.TOKEN_MAX_LIFETIME_S ?? DEFAULT_TOKEN_POLICY.tokenMaxLifetimeS,
     clockSkewS: e.TOKEN_CLOCK_SKEW_S ?? DEFAULT_TOKEN_POLICY.clockSkewS,
     community: communityConfigFromEnv(env),
+    turn: turnConfig(e.TURN_URLS, e.TURN_SECRET, e.TURN_TTL_S),
   };
+}
+
+/** TURN is off unless TURN_URLS is set; then its shared secret must be too. */
+function turnConfig(urls: string[] | undefined, secret: string | undefined, ttlS: number | undefined): TurnConfig | undefined {
+  if (!urls || urls.length === 0) {
+    if (secret) throw new StartupError('configuration: TURN_SECRET is set but TURN_URLS is not: set both or neither');
+    return undefined;
+  }
+  const wrong = urls.find((u) => !TURN_URL.test(u));
+  if (wrong !== undefined) {
+    throw new StartupError(
+      `configuration: TURN_URLS: ${JSON.stringify(wrong)} is not a TURN URL like turn:turn.example.com:3478?transport=udp or turns:turn.example.com:443?transport=tcp`,
+    );
+  }
+  if (urls.length > 8) throw new StartupError('configuration: TURN_URLS: at most 8 URLs');
+  if (!secret || secret.length < 16) {
+    throw new StartupError(
+      "configuration: TURN_SECRET must be set to at least 16 characters (coturn's static-auth-secret) when TURN_URLS is",
+    );
+  }
+  return { urls, secret, ttlS: ttlS ?? 3600 };
 }
 
 const serverEnv = {

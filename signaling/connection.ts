@@ -22,6 +22,8 @@ import type { Metrics } from './metrics.ts';
 import type { Placement } from './placement.ts';
 import type { Lobby as LobbyWatch } from './lobby.ts';
 import { RateLimiter } from './limits.ts';
+import { turnCredential } from './turn.ts';
+import type { TurnConfig } from './turn.ts';
 import { extractContext, inSpan, ROOT_CONTEXT, SpanKind, tracers } from '../tracing/context.ts';
 import type { SpanSink } from '../tracing/sink.ts';
 
@@ -40,6 +42,8 @@ export interface ConnectionDeps {
   /** Where the browser's spans go (absent: dropped). */
   traces?: SpanSink;
   community: Community;
+  /** TURN servers to hand members credentials for (absent: none). */
+  turn?: TurnConfig;
 }
 
 /** Media operations go to the peer's media worker unchanged but for room and peer ids. */
@@ -223,11 +227,16 @@ export class ClientConnection {
     return this.enter(membership, snapshot, false);
   }
 
-  /** The membership is ours; what moderators decided applies to it (a removed user is out again at once). */
+  /**
+   * The membership is ours; what moderators decided applies to it (a removed user is out again at once). TURN
+   * credentials go to members only, for this identity, fresh each time.
+   */
   private async enter<T extends object>(membership: Membership, snapshot: T, joined: boolean) {
     this.membership = membership;
     try {
-      return { ...snapshot, self: await this.community.attach(membership, joined) };
+      const self = await this.community.attach(membership, joined);
+      const turn = this.deps.turn;
+      return { ...snapshot, self, ...(turn && { iceServers: [await turnCredential(turn, this.claims.sub)] }) };
     } catch (err) {
       await this.endMembership().catch(() => undefined);
       throw err;

@@ -434,7 +434,8 @@ export class Doctor {
       case 'transport-not-connected':
         return this.repairTransport(w, cause, now);
       default:
-        // producer-paused (the publisher muted) and no-rtp-from-producer (its sender stopped): nothing to do here.
+        // producer-paused (the publisher muted), no-rtp-from-producer (its sender stopped) and no-relay-candidates
+        // (TURN refuses the client: the operator's to fix): nothing to do here.
         return;
     }
   }

@@ -37,6 +37,8 @@ export interface LiveObservation {
   layered: boolean;
   ageMs: number;
   transport: { iceState: string; dtlsState: string; downMs: number };
+  /** The client's ICE is relay-only and its transport gathered this many relay candidates (absent: not relay-only). */
+  relayCandidates?: number;
   paused: boolean;
   producerPaused: boolean;
   /** The client paused it on purpose (pauseConsumer, or a hidden tile), and has not resumed it since. */
@@ -74,6 +76,12 @@ export function judge(o: Observation): Verdict {
     return { status: 'healthy', cause: null, detail: 'closed with its producer' };
   }
   const { transport } = o;
+  if (o.ageMs > GRACE_MS && transport.downMs > GRACE_MS && o.relayCandidates === 0) {
+    return unhealthy(
+      'no-relay-candidates',
+      `transport not connected for ${seconds(transport.downMs)}: the client allows relayed ICE only and gathered no relay candidate (its TURN servers refused its credential or cannot be reached)`,
+    );
+  }
   if (o.ageMs > GRACE_MS && transport.downMs > GRACE_MS) {
     return unhealthy(
       'transport-not-connected',

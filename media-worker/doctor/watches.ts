@@ -252,6 +252,7 @@ export class ConsumerWatch {
       layersMissingMs: this.layersMissingSince === undefined ? 0 : now - this.layersMissingSince,
       keyFrames: this.keyFrames,
       decodeStalls: this.decodeStalls,
+      relayCandidates: this.client && now - this.client.at < 3_000 ? this.client.relayCandidates : undefined,
     };
   }
 

@@ -26,6 +26,7 @@ const past = GRACE_MS + 1;
 const faults = {
   'codec-unsupported': { gone: 'codec-unsupported' },
   'producer-closed': { gone: 'producer-closed', reportedAfterCloseMs: past },
+  'no-relay-candidates': live({ transport: { iceState: 'new', dtlsState: 'new', downMs: past }, relayCandidates: 0 }),
   'transport-not-connected': live({ transport: { iceState: 'disconnected', dtlsState: 'connected', downMs: past } }),
   'producer-paused': live({ producerPaused: true }),
   'consumer-never-resumed': live({ paused: true }),
@@ -63,7 +64,12 @@ describe('black-screen doctor: verdicts', () => {
       forwardIdleMs: past,
       decodeStalls: 5,
     });
+    expect(judge({ ...everything, relayCandidates: 0 }).cause).toBe('no-relay-candidates');
+    // Relay candidates gathered, or ICE not relay-only: the transport is down for another reason.
+    expect(judge({ ...everything, relayCandidates: 2 }).cause).toBe('transport-not-connected');
     expect(judge(everything).cause).toBe('transport-not-connected');
+    // A connected transport is fine whatever the candidates.
+    expect(judge({ ...flowing, relayCandidates: 0 }).status).toBe('healthy');
     expect(judge({ ...everything, transport: flowing.transport }).cause).toBe('producer-paused');
     expect(judge({ ...everything, transport: flowing.transport, producerPaused: false }).cause).toBe('consumer-never-resumed');
     const atPublisher = { ...everything, transport: flowing.transport, producerPaused: false, paused: false };

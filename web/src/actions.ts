@@ -21,6 +21,17 @@ declare global {
 }
 
 const TOKEN_KEY = 'parley.token';
+const ICE_KEY = 'parley.ice';
+
+/**
+ * `?ice=relay` in the page address sends media through the deployment's TURN servers only (a network that lets
+ * nothing else through, or checking that TURN works); kept for the tab, since joining rewrites the address.
+ */
+function iceTransportPolicy(): 'all' | 'relay' {
+  const asked = new URLSearchParams(location.search).get('ice');
+  if (asked === 'relay' || asked === 'all') sessionStorage.setItem(ICE_KEY, asked);
+  return sessionStorage.getItem(ICE_KEY) === 'relay' ? 'relay' : 'all';
+}
 
 /**
  * A token the deployment handed over in the page address (`#token=…`, or `?token=…`) is kept for this tab only
@@ -163,6 +174,7 @@ async function connect(token: TokenSource): Promise<boolean> {
       store: signalStore,
       tracer: webTracer,
       network: browserNetworkWatch(),
+      media: { iceTransportPolicy: iceTransportPolicy() },
     });
   } catch (err) {
     const needsToken = err instanceof Error && err.message === NEEDS_TOKEN;

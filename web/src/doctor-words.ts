@@ -9,6 +9,7 @@ import type { HealthCause, Remediation } from '../../protocol/health.ts';
 export const causeWords: Record<HealthCause, string> = {
   'codec-unsupported': 'Your browser cannot play this video format.',
   'producer-closed': 'This video has ended.',
+  'no-relay-candidates': 'Media can only go through a relay server here, and the relay server refused the connection.',
   'transport-not-connected': 'Your connection to the media server dropped.',
   'producer-paused': '{name} paused this video.',
   'consumer-never-resumed': 'The video was not started.',

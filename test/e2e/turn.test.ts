@@ -1,0 +1,196 @@
+import { createHmac } from 'node:crypto';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inboundSummary, joinFromLobby, launchChromium, openParley } from '../../harness/browser.ts';
+import { startDistributed, startEmbedded, token, wsUrl } from '../../harness/cluster.ts';
+import type { Cluster } from '../../harness/cluster.ts';
+import { startCoturn } from '../../harness/coturn.ts';
+import type { Coturn } from '../../harness/coturn.ts';
+import { waitFor } from '../../harness/wait.ts';
+import { TestClient } from '../../harness/ws-client.ts';
+import { causeWords } from '../../web/src/doctor-words.ts';
+
+/**
+ * A network that lets nothing through but a TURN server: Debian's coturn with the REST shared secret, signaling
+ * handing out credentials for it, and two Chromium users forced to relay (`?ice=relay`, the web app's own
+ * option). They see each other over TURN/UDP and over TURN/TCP; with a secret coturn does not share, nothing.
+ */
+const TURN_SECRET = 'turn-test-secret-0123456789';
+
+describe('media through TURN (coturn, relay-only Chromium)', () => {
+  let coturn: Coturn;
+  let browser: Browser;
+  const clusters: Cluster[] = [];
+
+  beforeAll(async () => {
+    [coturn, browser] = await Promise.all([startCoturn(TURN_SECRET), launchChromium()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all(clusters.map((c) => c.stop()));
+    await coturn?.stop();
+  });
+
+  /** `npm start` with TURN configured; each case its own, since TURN_URLS is read at start. */
+  async function parley(turnUrl: string, secret = TURN_SECRET): Promise<string> {
+    const cluster = await startEmbedded({ env: { TURN_URLS: turnUrl, TURN_SECRET: secret, TURN_TTL_S: '600' } });
+    clusters.push(cluster);
+    return cluster.signaling[0]!;
+  }
+
+  for (const transport of ['udp', 'tcp'] as const) {
+    it(`two users see each other through TURN/${transport.toUpperCase()}; the selected pairs are relayed`, async () => {
+      const base = await parley(coturn.url(transport));
+      const room = `turn-${transport}-${Date.now()}`;
+      const logBefore = coturn.output().length;
+      const alice = await openParley(browser, `${base}/?ice=relay`);
+      const bob = await openParley(browser, `${base}/?ice=relay`);
+      await joinFromLobby(alice, room, 'Alice');
+      await joinFromLobby(bob, room, 'Bob');
+
+      const [atAlice, atBob] = await Promise.all([decodesVideo(alice), decodesVideo(bob)]);
+      console.log(`TURN/${transport}: join → first remote frame: Alice ${atAlice.firstFrameMs} ms, Bob ${atBob.firstFrameMs} ms`);
+      for (const page of [alice, bob]) {
+        for (const direction of ['send', 'recv'] as const) {
+          expect(await selectedLocalCandidate(page, direction)).toEqual({ candidateType: 'relay', relayProtocol: transport });
+        }
+      }
+      // Four transports, each with its own allocation on this coturn, by the two users signaling named.
+      const allocated = allocations(coturn.output().slice(logBefore));
+      expect(allocated.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(allocated).size).toBe(2);
+      await Promise.all([alice.context().close(), bob.context().close()]);
+    });
+  }
+
+  it('issues credentials to members only, per identity, expiring, without the secret; fresh ones on resume', async () => {
+    const base = await parley(coturn.url('udp'));
+    const room = `turn-ws-${Date.now()}`;
+    // A token for another room: refused, nothing issued.
+    const outsider = await TestClient.open(wsUrl(base, await token('Mallory', { room: 'elsewhere' })));
+    const refused = await outsider.request('join', { room });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(JSON.stringify(refused)).not.toContain('iceServers');
+    outsider.close();
+    const socket = await TestClient.open(wsUrl(base, await token('Carol')));
+    const lobby = await socket.request('subscribeLobby');
+    expect(JSON.stringify(lobby)).not.toContain('iceServers');
+    const joined = await socket.request('join', { room });
+    if (!joined.ok) throw new Error(JSON.stringify(joined.error));
+    const { iceServers, resumeToken } = joined.data as { iceServers: IceServerSeen[]; resumeToken: string };
+    const now = Math.floor(Date.now() / 1000);
+    expect(iceServers).toHaveLength(1);
+    const [server] = iceServers as [IceServerSeen];
+    expect(server.urls).toEqual([coturn.url('udp')]);
+    const [expiry, identity] = server.username.split(':');
+    expect(identity).toBe('id-carol');
+    expect(Number(expiry) - now).toBeGreaterThan(590);
+    expect(Number(expiry) - now).toBeLessThanOrEqual(600);
+    expect(server.credential).toBe(createHmac('sha1', TURN_SECRET).update(server.username).digest('base64'));
+    expect(JSON.stringify(joined)).not.toContain(TURN_SECRET);
+    socket.close();
+
+    await new Promise((r) => setTimeout(r, 1100)); // a later second: a later expiry
+    const again = await TestClient.open(wsUrl(base, await token('Carol')));
+    const resumed = await again.request('resume', { resumeToken });
+    if (!resumed.ok) throw new Error(JSON.stringify(resumed.error));
+    const [fresh] = (resumed.data as { iceServers: IceServerSeen[] }).iceServers;
+    expect(Number(fresh?.username.split(':')[0])).toBeGreaterThan(Number(expiry));
+    again.close();
+  });
+
+  it('signaling on Deno issues the same credentials (WebCrypto HMAC-SHA1)', async () => {
+    const cluster = await startDistributed({
+      signaling: ['deno'],
+      signalingEnv: { TURN_URLS: coturn.url('tcp'), TURN_SECRET, TURN_TTL_S: '120' },
+    });
+    clusters.push(cluster);
+    const socket = await TestClient.open(wsUrl(cluster.signaling[0]!, await token('Dana')));
+    const joined = await socket.request('join', { room: `turn-deno-${Date.now()}` });
+    if (!joined.ok) throw new Error(JSON.stringify(joined.error));
+    const [server] = (joined.data as { iceServers: IceServerSeen[] }).iceServers;
+    expect(server?.urls).toEqual([coturn.url('tcp')]);
+    expect(server?.username).toMatch(/^\d+:id-dana$/);
+    expect(server?.credential).toBe(createHmac('sha1', TURN_SECRET).update(server!.username).digest('base64'));
+    socket.close();
+  });
+
+  it('a secret coturn does not share: coturn answers 401, no relay candidate, no media; the doctor says no-relay-candidates', async () => {
+    const base = await parley(coturn.url('udp'), 'not-the-turn-secret-0123456789');
+    const room = `turn-wrong-${Date.now()}`;
+    const logBefore = coturn.output().length;
+    const alice = await openParley(browser, `${base}/?ice=relay`);
+    const bob = await openParley(browser, `${base}/?ice=relay`);
+    await joinFromLobby(alice, room, 'Dave');
+    await joinFromLobby(bob, room, 'Erin');
+    // coturn refuses both users' credentials…
+    await waitFor('coturn to refuse both users', () => {
+      const users = [...coturn.output().slice(logBefore).matchAll(REFUSED)].map((m) => m[1]);
+      return new Set(users).size === 2;
+    });
+    expect(allocations(coturn.output().slice(logBefore))).toEqual([]);
+    // …so neither gathers a candidate, and for as long as media over TURN took above (~2-7 s here), none flows.
+    const until = Date.now() + 8_000;
+    while (Date.now() < until) {
+      for (const page of [alice, bob]) {
+        expect(await localCandidates(page)).toEqual([]);
+        expect((await inboundSummary(page)).videoFramesDecoded).toBe(0);
+      }
+      await alice.waitForTimeout(500);
+    }
+    expect(allocations(coturn.output().slice(logBefore))).toEqual([]);
+    // The black-screen doctor names it on the tile, from what the relay-only client reports.
+    const notice = bob.locator('[data-testid="tile-notice"][data-cause="no-relay-candidates"]');
+    await notice.first().waitFor({ timeout: 10_000 });
+    expect(await notice.first().textContent()).toContain(causeWords['no-relay-candidates']);
+    await Promise.all([alice.context().close(), bob.context().close()]);
+  });
+});
+
+interface IceServerSeen {
+  urls: string[];
+  username: string;
+  credential: string;
+}
+
+const REFUSED = /user <(\d+:[^>]+)>: incoming packet \w+ processed, error 401/g;
+
+/** The TURN username of each successful allocation in coturn's log. */
+function allocations(log: string): string[] {
+  return [...log.matchAll(/user <(\d+:[^>]+)>: incoming packet ALLOCATE processed, success/g)].map((m) => m[1]!);
+}
+
+async function decodesVideo(page: Page) {
+  return waitFor(
+    'remote video decoded',
+    async () => {
+      const summary = await inboundSummary(page);
+      return summary.videoFramesDecoded > 0 && summary.firstFrameMs !== undefined && summary;
+    },
+    30_000,
+  );
+}
+
+/** The local candidate of the transport's selected candidate pair, as getStats reports it. */
+function selectedLocalCandidate(page: Page, direction: 'send' | 'recv') {
+  return page.evaluate(async (direction) => {
+    const report = await window.parley?.call?.transportStats(direction);
+    if (!report) return undefined;
+    const rows = [...report.values()] as Record<string, unknown>[];
+    const pairId = rows.find((r) => r.type === 'transport')?.selectedCandidatePairId;
+    const pair = rows.find((r) => r.id === pairId);
+    const local = rows.find((r) => r.id === pair?.localCandidateId);
+    return local && { candidateType: local.candidateType, relayProtocol: local.relayProtocol };
+  }, direction);
+}
+
+/** Every local ICE candidate either transport has gathered, by type. */
+function localCandidates(page: Page) {
+  return page.evaluate(async () => {
+    const call = window.parley?.call;
+    const reports = await Promise.all([call?.transportStats('send'), call?.transportStats('recv')]);
+    return reports.flatMap((r) =>
+      [...(r?.values() ?? [])].filter((row) => row.type === 'local-candidate').map((row) => row.candidateType),
+    );
+  });
+}
