@@ -13,7 +13,8 @@ import type { HealthCause } from '../../protocol/health.ts';
 import { DebugTraceResponse } from '../../protocol/http.ts';
 import { ProblemReport } from '../../protocol/problem-report.ts';
 import type { ClientConsumerStats } from '../../protocol/telemetry.ts';
-import { describeCause, repairWords } from '../../web/src/doctor-words.ts';
+import { describeCause } from '../../web/src/doctor-words.ts';
+import { en } from '../../web/src/i18n/en.ts';
 
 /**
  * The viewer told why, in Chromium: the doctor's faults (bots/faults.ts on the publisher's side; the same faults
@@ -170,7 +171,7 @@ describe('the viewer told why, in Chromium', () => {
     const stalled = await shows(page, ada, 'encoder-stalled', 'Ada', onset);
     await page.screenshot({ path: `${SCREENSHOTS}/tile-notice-encoder-stalled.png` });
     await clears(page, ada, 'the camera captured again');
-    expect((await stalled.texts()).some((t) => t.includes(repairWords['reacquire-track']))).toBe(true);
+    expect((await stalled.texts()).some((t) => t.includes(en['repair.reacquire-track']))).toBe(true);
     await page.close();
   });
 
@@ -194,7 +195,7 @@ describe('the viewer told why, in Chromium', () => {
       await waitFor('the camera consumed', () => consumedAt || undefined),
     );
     await waitFor('the repair to show', async () =>
-      (await shown.texts()).some((t) => t.includes(repairWords['request-key-frame'])),
+      (await shown.texts()).some((t) => t.includes(en['repair.request-key-frame'])),
     );
     await page.close();
   });
@@ -234,7 +235,7 @@ describe('the viewer told why, in Chromium', () => {
     const first = await waitFor('the camera consumer', () => consumers[0]);
     const resumed = await shows(page, bea, 'consumer-never-resumed', 'Bea', first.at);
     await clears(page, bea, 'resumed by the doctor');
-    expect((await resumed.texts()).some((t) => t.includes(repairWords['resume-consumer']))).toBe(true);
+    expect((await resumed.texts()).some((t) => t.includes(en['repair.resume-consumer']))).toBe(true);
     fault.neverResume = false;
 
     fault.frozen = first.id;
@@ -246,7 +247,7 @@ describe('the viewer told why, in Chromium', () => {
       await waitFor('a frozen report', () => fault.frozenAt || undefined),
     );
     await clears(page, bea, 'consumed again');
-    expect((await stall.texts()).some((t) => t.includes(repairWords.reconsume))).toBe(true);
+    expect((await stall.texts()).some((t) => t.includes(en['repair.reconsume']))).toBe(true);
     expect(consumers.length).toBe(2);
     await page.close();
   });

@@ -8,7 +8,7 @@ import { startCoturn } from '../../harness/coturn.ts';
 import type { Coturn } from '../../harness/coturn.ts';
 import { waitFor } from '../../harness/wait.ts';
 import { TestClient } from '../../harness/ws-client.ts';
-import { causeWords } from '../../web/src/doctor-words.ts';
+import { en } from '../../web/src/i18n/en.ts';
 
 /**
  * A network that lets nothing through but a TURN server: Debian's coturn with the REST shared secret, signaling
@@ -142,7 +142,7 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
     // The black-screen doctor names it on the tile, from what the relay-only client reports.
     const notice = bob.locator('[data-testid="tile-notice"][data-cause="no-relay-candidates"]');
     await notice.first().waitFor({ timeout: 10_000 });
-    expect(await notice.first().textContent()).toContain(causeWords['no-relay-candidates']);
+    expect(await notice.first().textContent()).toContain(en['cause.no-relay-candidates']);
     await Promise.all([alice.context().close(), bob.context().close()]);
   });
 });

@@ -1,5 +1,5 @@
+import { t } from '../i18n/index.ts';
 import { currentCall } from '../actions.ts';
-import { reportWords } from '../doctor-words.ts';
 import { errorMessage } from '../state.ts';
 import { traces } from '../telemetry/tracing.ts';
 import { Icon } from './Icon.tsx';
@@ -18,14 +18,14 @@ export function ReportProblem() {
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
     } catch (err) {
-      const message = `${reportWords.failed}: ${(err as Error).message}`;
+      const message = `${t('report.failed')}: ${(err as Error).message}`;
       errorMessage.value = () => message;
     }
   };
   return (
     <button type="button" class="secondary" onClick={() => void save()}>
       <Icon name="stats" />
-      <span class="label">{reportWords.button}</span>
+      <span class="label">{t('report.button')}</span>
     </button>
   );
 }
