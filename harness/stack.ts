@@ -77,9 +77,10 @@ export const containerOf = (stack: RunningStack, service: string) => `${stack.na
 /**
  * A newcomer's browser tab on the stack's address. The stack serves no development tokens (a deployment does
  * not), so the page's token request is answered here, as a deployment's own sign-in would: a token for the name
- * the user typed, signed with the stack's secret (`npm run stack -- token` does the same).
+ * the user typed, signed with the stack's secret (`npm run stack -- token` does the same). `query` is the page
+ * address's own (`?ice=relay`).
  */
-export async function openStackPage(browser: Browser, stack: RunningStack): Promise<Page> {
+export async function openStackPage(browser: Browser, stack: RunningStack, query = ''): Promise<Page> {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
@@ -93,6 +94,6 @@ export async function openStackPage(browser: Browser, stack: RunningStack): Prom
     });
     await route.fulfill({ json: { token } }).catch(() => undefined);
   });
-  await page.goto(stack.url);
+  await page.goto(`${stack.url}/${query}`);
   return page;
 }

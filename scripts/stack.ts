@@ -14,7 +14,8 @@ import { down, optionsFromEnv, readState, status, up } from './stack/stack.ts';
  * `npm run stack -- up|down|status|build|token`: Parley's distributed deployment in containers on this machine
  * (podman; images built here, no registry needed). docs/deploy.md, "One machine".
  *
- *   up      build what is missing, start NATS ×3, media-worker ×2, signaling (Node + Deno), web, Caddy, Prometheus
+ *   up      build what is missing, start NATS ×3, media-worker ×2, coturn, signaling (Node + Deno), web, Caddy,
+ *           Prometheus
  *   down    remove every container, the network and the secret
  *   status  each service's container state and readiness
  *   build   only build the images

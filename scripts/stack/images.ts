@@ -8,8 +8,8 @@ import { exists, podman, repoRoot } from './podman.ts';
 
 /**
  * The images the stack runs, built here without an image registry: a Debian 12 base made by mmdebstrap from the
- * machine's own apt sources, Node 22 and Deno from npm packages, nats-server, Caddy, nginx and Prometheus from
- * Debian packages, and Parley's four images on top (their Dockerfiles default to upstream images; the local
+ * machine's own apt sources, Node 22 and Deno from npm packages, nats-server, coturn, Caddy, nginx and Prometheus
+ * from Debian packages, and Parley's four images on top (their Dockerfiles default to upstream images; the local
  * ones are passed as build arguments).
  *
  * Every image is tagged with a hash of what it is built from (Dockerfile, build arguments, the files of its build
@@ -21,6 +21,7 @@ export const NPM_VERSION = '10.9.9';
 
 export interface StackImages {
   nats: string;
+  coturn: string;
   caddy: string;
   prometheus: string;
   web: string;
@@ -61,6 +62,7 @@ export async function ensureImages(): Promise<StackImages> {
       args: { DEBIAN_IMAGE: debian },
     });
   const nats = await fromDebian('nats');
+  const coturn = await fromDebian('coturn');
   const caddy = await fromDebian('caddy');
   const nginx = await fromDebian('nginx');
   const prometheus = await fromDebian('prometheus');
@@ -75,6 +77,7 @@ export async function ensureImages(): Promise<StackImages> {
     });
   const images: StackImages = {
     nats,
+    coturn,
     caddy,
     prometheus,
     web: await app('web', { NGINX_IMAGE: nginx }),

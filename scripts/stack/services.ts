@@ -13,6 +13,9 @@ import { NATS_USERS } from './nats-security.ts';
  *
  * NATS takes TLS and a password per role (infra/nats/permissions.conf) on every listener; the stack makes both
  * (scripts/stack/nats-security.ts).
+ *
+ * coturn relays for browsers that cannot reach the media-workers directly (`?ice=relay` forces it): signaling
+ * hands out credentials under the secret they share (TURN REST), and coturn relays to the media-workers only.
  */
 export interface Service {
   name: string;
@@ -27,21 +30,36 @@ export interface Service {
   generated?: { natsTls?: string; natsCa?: string };
   /** Secrets as environment variables (podman secrets, never plain values on a command line): variable → secret. */
   secrets?: Record<string, StackSecret>;
+  /** Secrets as files readable by the container's user only: file name in /run/secrets → secret. */
+  secretFiles?: Record<string, StackSecret>;
+  /** What the service is told of the addresses on the stack's network, known once the network exists. */
+  fromAddresses?: (addresses: Record<string, string>) => { env?: Record<string, string>; command?: string[] };
   tmpfs?: string[];
   /** Published on 127.0.0.1: the container port. */
   publish?: number;
   /** Seconds `podman stop` waits after SIGTERM: at least the drain. */
   stopTimeout: number;
-  /** Ready when this answers 200 at the container's address (from this machine). */
-  ready: { port: number; path: string };
+  /** Ready when `path` answers 200 at the container's address (from this machine); without a path, when the port
+   * accepts a TCP connection. */
+  ready: { port: number; path?: string };
 }
 
-/** The stack's secrets: the token secret and one NATS password per role. */
-export type StackSecret = 'parley' | 'natsSignaling' | 'natsMediaWorker';
+/**
+ * The stack's secrets: the token secret, one NATS password per role, and the TURN secret twice (as signaling
+ * reads it, and as the line of coturn's configuration that holds it: coturn reads no secret from its environment).
+ */
+export type StackSecret = 'parley' | 'natsSignaling' | 'natsMediaWorker' | 'turn' | 'turnConfig';
 
 export const NATS_NODES = ['nats-1', 'nats-2', 'nats-3'];
 export const MEDIA_WORKERS = ['media-worker-1', 'media-worker-2'];
 export const SIGNALING = ['signaling-node', 'signaling-deno'];
+export const COTURN = 'coturn';
+export const TURN_PORT = 3478;
+/** coturn's relay ports, one per allocation (each browser's transport takes one). */
+export const TURN_RELAY_PORTS = { min: 49152, max: 49999 } as const;
+
+/** What signaling hands out: coturn's address on the stack's network, over UDP and TCP. */
+export const turnUrls = (address: string) => (['udp', 'tcp'] as const).map((t) => `turn:${address}:${TURN_PORT}?transport=${t}`);
 
 /** Where the CA of the NATS servers' certificate is in the clients' containers. */
 const NATS_CA = '/etc/parley/nats-ca.pem';
@@ -72,7 +90,14 @@ export function stackServices(settings: Record<string, string | undefined> = {})
     NATS_TLS_CA: NATS_CA,
     ...passed(PASSED_THROUGH.signaling),
   };
-  const signalingSecrets: Service['secrets'] = { PARLEY_SECRET: 'parley', NATS_PASSWORD: 'natsSignaling' };
+  const signalingSecrets: Service['secrets'] = {
+    PARLEY_SECRET: 'parley',
+    NATS_PASSWORD: 'natsSignaling',
+    TURN_SECRET: 'turn',
+  };
+  const signalingTurn: Service['fromAddresses'] = (addresses) => ({
+    env: { TURN_URLS: turnUrls(addresses[COTURN]!).join(',') },
+  });
   return [
     ...NATS_NODES.map(
       (name): Service => ({
@@ -104,8 +129,8 @@ export function stackServices(settings: Record<string, string | undefined> = {})
           MEDIA_MAX_CONSUMERS_PER_WORKER: '500',
           DRAIN_TIMEOUT_MS: '20000',
           ...passed(PASSED_THROUGH.media),
-          // MEDIA_ANNOUNCED_ADDRESS: the container's own address, set when it starts.
         },
+        fromAddresses: (addresses) => ({ env: { MEDIA_ANNOUNCED_ADDRESS: addresses[name]! } }),
         generated: { natsCa: NATS_CA },
         secrets: { NATS_PASSWORD: 'natsMediaWorker' },
         stopTimeout: 25,
@@ -119,6 +144,7 @@ export function stackServices(settings: Record<string, string | undefined> = {})
       env: { ...signalingEnv, NATS_URL: natsTls, SIGNALING_INSTANCE_ID: 'signaling-node' },
       generated: { natsCa: NATS_CA },
       secrets: signalingSecrets,
+      fromAddresses: signalingTurn,
       stopTimeout: 25,
       ready: { port: 3000, path: '/readyz' },
     },
@@ -131,8 +157,20 @@ export function stackServices(settings: Record<string, string | undefined> = {})
       env: { ...signalingEnv, NATS_URL: natsWss, DENO_CERT: NATS_CA, SIGNALING_INSTANCE_ID: 'signaling-deno' },
       generated: { natsCa: NATS_CA },
       secrets: signalingSecrets,
+      fromAddresses: signalingTurn,
       stopTimeout: 25,
       ready: { port: 3000, path: '/readyz' },
+    },
+    {
+      name: COTURN,
+      image: 'coturn',
+      group: 1,
+      // The secret (static-auth-secret) comes in a configuration file; the rest is on the command line.
+      secretFiles: { 'turn-config': 'turnConfig' },
+      fromAddresses: (addresses) => ({ command: coturnCommand(addresses) }),
+      tmpfs: ['/var/lib/coturn:rw,mode=1777,size=16m'],
+      stopTimeout: 10,
+      ready: { port: TURN_PORT },
     },
     { name: 'web', image: 'web', group: 2, stopTimeout: 10, ready: { port: 8080, path: '/healthz' } },
     {
@@ -163,5 +201,39 @@ export function stackServices(settings: Record<string, string | undefined> = {})
       stopTimeout: 10,
       ready: { port: 9090, path: '/-/ready' },
     },
+  ];
+}
+
+/**
+ * coturn as the stack runs it: TURN over UDP and TCP on its own address (browsers on this machine reach it there, as
+ * they reach the media-workers), credentials under the secret it shares with signaling (TURN REST), no TLS (the
+ * media inside is DTLS-SRTP end to end to the media-worker). It relays to the media-workers and nowhere else: not to
+ * the other services, not to itself, not to this machine or the internet.
+ */
+function coturnCommand(addresses: Record<string, string>): string[] {
+  const own = addresses[COTURN]!;
+  return [
+    '-c',
+    '/run/secrets/turn-config',
+    `--listening-ip=${own}`,
+    `--relay-ip=${own}`,
+    `--listening-port=${TURN_PORT}`,
+    `--min-port=${TURN_RELAY_PORTS.min}`,
+    `--max-port=${TURN_RELAY_PORTS.max}`,
+    '--use-auth-secret',
+    '--realm=parley',
+    '--fingerprint',
+    '--no-tls',
+    '--no-dtls',
+    '--no-cli',
+    '--no-multicast-peers',
+    // allowed-peer-ip wins over denied-peer-ip: everything is denied but the media-workers.
+    '--denied-peer-ip=0.0.0.0-255.255.255.255',
+    '--denied-peer-ip=::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    ...MEDIA_WORKERS.map((w) => `--allowed-peer-ip=${addresses[w]!}`),
+    '--log-file=stdout',
+    '--simple-log',
+    '--pidfile=/var/lib/coturn/turnserver.pid',
+    '--userdb=/var/lib/coturn/turndb',
   ];
 }

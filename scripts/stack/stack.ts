@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureImages, formatDuration } from './images.ts';
@@ -57,7 +58,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): StackOptio
 
 const label = (name: string) => `parley.stack=${name}`;
 const containerName = (stack: string, service: string) => `${stack}-${service}`;
-const SECRETS: StackSecret[] = ['parley', 'natsSignaling', 'natsMediaWorker'];
+const SECRETS: StackSecret[] = ['parley', 'natsSignaling', 'natsMediaWorker', 'turn', 'turnConfig'];
 const secretName = (stack: string, secret: StackSecret) => `${stack}-${secret.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 const stateDir = (stack: string) =>
   path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'parley', 'stacks', stack);
@@ -102,15 +103,18 @@ export async function up(options: StackOptions): Promise<StackState> {
   const prefix = cidr.replace(/\.0\/24$/, '');
   const addresses = Object.fromEntries(services.map((s, i) => [s.name, `${prefix}.${10 + i}`]));
 
-  // Secrets: the token secret, NATS's TLS files and one password per role, all made here and now.
+  // Secrets: the token secret, NATS's TLS files, one password per role and the TURN secret, all made here and now.
   const dir = stateDir(options.name);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const nats = createNatsSecurity(dir, NATS_NODES);
   const secret = crypto.randomBytes(32).toString('hex');
+  const turnSecret = crypto.randomBytes(32).toString('hex');
   const values: Record<StackSecret, string> = {
     parley: secret,
     natsSignaling: nats.passwords.signaling,
     natsMediaWorker: nats.passwords.mediaWorker,
+    turn: turnSecret,
+    turnConfig: `static-auth-secret=${turnSecret}\n`,
   };
   for (const s of SECRETS) await createSecret(options.name, s, values[s]);
   const state: StackState = { name: options.name, secret, url: '', prometheusUrl: '', addresses, natsCaFile: nats.caFile };
@@ -174,11 +178,15 @@ async function start(
   // The images' HEALTHCHECKs run on systemd timers; without systemd podman only complains. `status` probes instead.
   if (!fs.existsSync('/run/systemd/system')) args.push('--no-healthcheck');
   for (const [other, ip] of Object.entries(addresses)) if (other !== service.name) args.push('--add-host', `${other}:${ip}`);
-  const env = { ...service.env };
-  if (service.image === 'mediaWorker') env.MEDIA_ANNOUNCED_ADDRESS = addresses[service.name]!;
+  const told = service.fromAddresses?.(addresses) ?? {};
+  const env = { ...service.env, ...told.env };
   for (const [k, v] of Object.entries(env)) args.push('--env', `${k}=${v}`);
   for (const [variable, secret] of Object.entries(service.secrets ?? {})) {
     args.push('--secret', `${secretName(options.name, secret)},type=env,target=${variable}`);
+  }
+  // Owned by the user the images run as (nobody), readable by it alone.
+  for (const [file, secret] of Object.entries(service.secretFiles ?? {})) {
+    args.push('--secret', `${secretName(options.name, secret)},type=mount,target=${file},uid=65534,gid=65534,mode=0400`);
   }
   for (const [source, target] of Object.entries(service.files ?? {})) {
     args.push('--volume', `${path.join(repoRoot, source)}:${target}:ro`);
@@ -191,7 +199,7 @@ async function start(
     const host = service.name === 'proxy' ? options.httpPort : options.prometheusPort;
     args.push('--publish', `127.0.0.1:${host || ''}:${service.publish}`);
   }
-  args.push(images[service.image], ...(service.command ?? []));
+  args.push(images[service.image], ...(service.command ?? []), ...(told.command ?? []));
   await podman(args);
 }
 
@@ -199,7 +207,7 @@ async function start(
 async function waitReady(stack: string, service: Service, address: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const probe = await probeHttp(`http://${address}:${service.ready.port}${service.ready.path}`);
+    const probe = await probeReady(service, address);
     if (probe.ok) return;
     const [state = 'missing', restarts = '0'] = (
       await podman(['inspect', '--format', '{{.State.Status}} {{.RestartCount}}', containerName(stack, service.name)]).catch(
@@ -217,6 +225,24 @@ async function waitReady(stack: string, service: Service, address: string, timeo
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+function probeReady(service: Service, address: string): Promise<{ ok: boolean; detail: string }> {
+  const { port, path } = service.ready;
+  return path === undefined ? probeTcp(address, port) : probeHttp(`http://${address}:${port}${path}`);
+}
+
+function probeTcp(host: string, port: number): Promise<{ ok: boolean; detail: string }> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 2000 });
+    const done = (ok: boolean, detail: string) => {
+      socket.destroy();
+      resolve({ ok, detail });
+    };
+    socket.once('connect', () => done(true, 'TCP open'));
+    socket.once('timeout', () => done(false, 'TCP timeout'));
+    socket.once('error', (err) => done(false, err.message));
+  });
 }
 
 async function probeHttp(url: string): Promise<{ ok: boolean; detail: string }> {
@@ -285,16 +311,13 @@ export async function status(stack: string): Promise<ServiceStatus[]> {
     );
     const [containerState = 'missing', restarts = '0'] = inspect.trim().split(' ');
     const address = state?.addresses[service.name];
-    const probe =
-      containerState === 'running' && address
-        ? await probeHttp(`http://${address}:${service.ready.port}${service.ready.path}`)
-        : { ok: false, detail: '-' };
+    const probe = containerState === 'running' && address ? await probeReady(service, address) : { ok: false, detail: '-' };
     rows.push({
       service: service.name,
       container,
       state: containerState,
       restarts: Number(restarts),
-      probe: `${service.ready.path} ${probe.detail}`,
+      probe: `${service.ready.path ?? `:${service.ready.port}`} ${probe.detail}`,
       healthy: containerState === 'running' && probe.ok,
     });
   }

@@ -4,16 +4,19 @@ import { joinFromLobby, launchChromium } from '../../harness/browser.ts';
 import { expectMediaFlowing, mediaByPeer, waitUntil } from '../../harness/media-checks.ts';
 import { containerOf, leftovers, openStackPage, startStack } from '../../harness/stack.ts';
 import type { RunningStack } from '../../harness/stack.ts';
+import { wsUrl } from '../../harness/cluster.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 import { DebugRoomsResponse } from '../../protocol/http.ts';
 import { podman } from '../../scripts/stack/podman.ts';
-import { SIGNALING } from '../../scripts/stack/services.ts';
+import { COTURN, MEDIA_WORKERS, SIGNALING, turnUrls } from '../../scripts/stack/services.ts';
 import { issueToken } from '../../signaling/auth.ts';
 
 /**
- * The distributed stack in containers (`npm run stack -- up`: NATS ×3, media-worker ×2, signaling on Node and on
- * Deno, web, Caddy, Prometheus), used as a newcomer would: Chromium opens the printed address, two users see and
- * hear each other through the proxy. Then the operator's view (/debug/api through the proxy), a media-worker
- * container killed and a signaling container stopped under the call, and `down`.
+ * The distributed stack in containers (`npm run stack -- up`: NATS ×3, media-worker ×2, coturn, signaling on Node
+ * and on Deno, web, Caddy, Prometheus), used as a newcomer would: Chromium opens the printed address, two users see
+ * and hear each other through the proxy. Then the operator's view (/debug/api through the proxy), a media-worker
+ * container killed and a signaling container stopped under the call, two users forced to relay (`?ice=relay`)
+ * through the stack's coturn, and `down`.
  */
 describe('the stack in containers', () => {
   let stack: RunningStack;
@@ -48,6 +51,7 @@ describe('the stack in containers', () => {
         }
       }
     };
+  const mediaWorkerAddresses = () => MEDIA_WORKERS.map((w) => stack.state.addresses[w]);
   const adminToken = () => issueToken(stack.state.secret, { identity: 'ops', name: 'Ops', admin: true });
   const rooms = async () => {
     const res = await fetch(`${stack.url}/debug/api/rooms`, { headers: { authorization: `Bearer ${await adminToken()}` } });
@@ -142,6 +146,77 @@ describe('the stack in containers', () => {
     expect(await alice.getByTestId('remote-tile').count()).toBe(1);
   });
 
+  it("relay-only users (?ice=relay) see and hear each other through the stack's coturn; every selected pair is a relay", async () => {
+    const coturn = stack.state.addresses[COTURN]!;
+    const carol = await openStackPage(browser, stack, '?ice=relay');
+    const dave = await openStackPage(browser, stack, '?ice=relay');
+    try {
+      const joinedAt = Date.now();
+      await joinFromLobby(carol, 'stack-relay', 'Carol');
+      await joinFromLobby(dave, 'stack-relay', 'Dave');
+      await Promise.all([expectMediaFlowing(run(carol), 1, 'Carol'), expectMediaFlowing(run(dave), 1, 'Dave')]);
+      const protocols: string[] = [];
+      for (const page of [carol, dave]) {
+        for (const direction of ['send', 'recv'] as const) {
+          const pair = await selectedPair(page, direction);
+          // Relayed by the stack's coturn to a media-worker.
+          expect(pair?.local).toMatchObject({ candidateType: 'relay', address: coturn });
+          expect(mediaWorkerAddresses()).toContain(pair?.remote.address);
+          protocols.push(String(pair?.local.relayProtocol));
+        }
+      }
+      console.log(
+        `relay-only users: media flowing both ways ${Date.now() - joinedAt} ms after the first join; TURN over ${protocols.join(', ')}`,
+      );
+    } finally {
+      // Left, not dropped: a dropped peer stays in its room for the resume window.
+      for (const page of [carol, dave]) {
+        await page
+          .getByRole('button', { name: 'Leave' })
+          .click()
+          .catch(() => undefined);
+        await page.context().close();
+      }
+    }
+  }, 150_000);
+
+  it("signaling hands out the stack's coturn; coturn relays to the media-workers and refuses any other peer (403)", async () => {
+    const coturn = stack.state.addresses[COTURN]!;
+    const socket = await TestClient.open(
+      wsUrl(stack.url, await issueToken(stack.state.secret, { identity: 'erin', name: 'Erin' })),
+    );
+    const joined = await socket.request('join', { room: 'stack-turn-peers' });
+    await socket.request('leave');
+    socket.close();
+    if (!joined.ok) throw new Error(JSON.stringify(joined.error));
+    const [server] = (joined.data as { iceServers: { urls: string[]; username: string; credential: string }[] }).iceServers;
+    expect(server?.urls).toEqual(turnUrls(coturn));
+    expect(server?.username).toMatch(/^\d+:erin$/);
+    // A TURN client with that credential, on the stack's network (coturn's own turnutils_uclient), asking coturn
+    // for a permission to a media-worker and to the proxy.
+    const uclient = (peer: string) =>
+      podman(
+        [
+          'exec',
+          containerOf(stack, COTURN),
+          'turnutils_uclient',
+          ...['-u', server!.username, '-w', server!.credential, '-e', peer, '-r', '40000', '-n', '1', '-c', coturn],
+        ],
+        { combined: true },
+      ).catch((err: Error & { stderr?: string }) => err.stderr ?? err.message);
+    const toWorker = await uclient(stack.state.addresses[MEDIA_WORKERS[0]!]!);
+    expect(toWorker).toMatch(/Total transmit time/);
+    expect(toWorker).not.toMatch(/403|Forbidden/);
+    const toProxy = await uclient(stack.state.addresses.proxy!);
+    expect(toProxy).toMatch(/error 403 \(Forbidden IP\)/);
+    console.log(
+      `coturn to the proxy: ${toProxy
+        .split('\n')
+        .find((l) => /403/.test(l))
+        ?.trim()}`,
+    );
+  });
+
   it('NATS refuses a wrong password, no credentials and plain TCP, each with one readable line', async () => {
     const image = (await podman(['inspect', '--format', '{{.ImageName}}', containerOf(stack, 'signaling-node')])).trim();
     // A signaling process of the stack's image on the stack's network, with a credential of the test's choosing.
@@ -182,3 +257,19 @@ describe('the stack in containers', () => {
     expect(await leftovers(stack.name)).toEqual([]);
   });
 });
+
+/** Both ends of the transport's selected candidate pair, as getStats reports them. */
+function selectedPair(page: Page, direction: 'send' | 'recv') {
+  return page.evaluate(async (direction) => {
+    const report = await window.parley?.call?.transportStats(direction);
+    if (!report) return undefined;
+    const rows = [...report.values()] as Record<string, unknown>[];
+    const pairId = rows.find((r) => r.type === 'transport')?.selectedCandidatePairId;
+    const pair = rows.find((r) => r.id === pairId);
+    const end = (id: unknown) => {
+      const c = rows.find((r) => r.id === id);
+      return { candidateType: c?.candidateType, address: c?.address, relayProtocol: c?.relayProtocol };
+    };
+    return pair && { local: end(pair.localCandidateId), remote: end(pair.remoteCandidateId) };
+  }, direction);
+}

@@ -827,6 +827,7 @@ describe('Dockerfiles (infra/images)', () => {
     it('one per upstream image the stack replaces', () => {
       expect(baseFiles.map((f) => path.basename(f, '.Dockerfile')).sort()).toEqual([
         'caddy',
+        'coturn',
         'deno',
         'nats',
         'nginx',
