@@ -133,3 +133,19 @@ export function capturedTrackStates(page: Page): Promise<string[]> {
     (window as unknown as { capturedTracks: MediaStreamTrack[] }).capturedTracks.map((t) => t.readyState),
   );
 }
+
+/** Both ends of the transport's selected candidate pair, as getStats reports them. */
+export function selectedPair(page: Page, direction: 'send' | 'recv') {
+  return page.evaluate(async (direction) => {
+    const report = await window.parley?.call?.transportStats(direction);
+    if (!report) return undefined;
+    const rows = [...report.values()] as Record<string, unknown>[];
+    const pairId = rows.find((r) => r.type === 'transport')?.selectedCandidatePairId;
+    const pair = rows.find((r) => r.id === pairId);
+    const end = (id: unknown) => {
+      const c = rows.find((r) => r.id === id);
+      return { candidateType: c?.candidateType, address: c?.address, relayProtocol: c?.relayProtocol };
+    };
+    return pair && { local: end(pair.localCandidateId), remote: end(pair.remoteCandidateId) };
+  }, direction);
+}

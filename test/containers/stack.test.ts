@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { joinFromLobby, launchChromium } from '../../harness/browser.ts';
+import { joinFromLobby, launchChromium, selectedPair } from '../../harness/browser.ts';
 import { expectMediaFlowing, mediaByPeer, waitUntil } from '../../harness/media-checks.ts';
 import { containerOf, leftovers, openStackPage, startStack } from '../../harness/stack.ts';
 import type { RunningStack } from '../../harness/stack.ts';
@@ -257,19 +257,3 @@ describe('the stack in containers', () => {
     expect(await leftovers(stack.name)).toEqual([]);
   });
 });
-
-/** Both ends of the transport's selected candidate pair, as getStats reports them. */
-function selectedPair(page: Page, direction: 'send' | 'recv') {
-  return page.evaluate(async (direction) => {
-    const report = await window.parley?.call?.transportStats(direction);
-    if (!report) return undefined;
-    const rows = [...report.values()] as Record<string, unknown>[];
-    const pairId = rows.find((r) => r.type === 'transport')?.selectedCandidatePairId;
-    const pair = rows.find((r) => r.id === pairId);
-    const end = (id: unknown) => {
-      const c = rows.find((r) => r.id === id);
-      return { candidateType: c?.candidateType, address: c?.address, relayProtocol: c?.relayProtocol };
-    };
-    return pair && { local: end(pair.localCandidateId), remote: end(pair.remoteCandidateId) };
-  }, direction);
-}

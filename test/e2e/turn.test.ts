@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inboundSummary, joinFromLobby, launchChromium, openParley } from '../../harness/browser.ts';
+import { inboundSummary, joinFromLobby, launchChromium, openParley, selectedPair } from '../../harness/browser.ts';
 import { startDistributed, startEmbedded, token, wsUrl } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { startCoturn } from '../../harness/coturn.ts';
@@ -52,7 +52,10 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
       console.log(`TURN/${transport}: join → first remote frame: Alice ${atAlice.firstFrameMs} ms, Bob ${atBob.firstFrameMs} ms`);
       for (const page of [alice, bob]) {
         for (const direction of ['send', 'recv'] as const) {
-          expect(await selectedLocalCandidate(page, direction)).toEqual({ candidateType: 'relay', relayProtocol: transport });
+          expect((await selectedPair(page, direction))?.local).toMatchObject({
+            candidateType: 'relay',
+            relayProtocol: transport,
+          });
         }
       }
       // Four transports, each with its own allocation on this coturn, by the two users signaling named.
@@ -169,19 +172,6 @@ async function decodesVideo(page: Page) {
     },
     30_000,
   );
-}
-
-/** The local candidate of the transport's selected candidate pair, as getStats reports it. */
-function selectedLocalCandidate(page: Page, direction: 'send' | 'recv') {
-  return page.evaluate(async (direction) => {
-    const report = await window.parley?.call?.transportStats(direction);
-    if (!report) return undefined;
-    const rows = [...report.values()] as Record<string, unknown>[];
-    const pairId = rows.find((r) => r.type === 'transport')?.selectedCandidatePairId;
-    const pair = rows.find((r) => r.id === pairId);
-    const local = rows.find((r) => r.id === pair?.localCandidateId);
-    return local && { candidateType: local.candidateType, relayProtocol: local.relayProtocol };
-  }, direction);
 }
 
 /** Every local ICE candidate either transport has gathered, by type. */
