@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createUser } from '@nats-io/nkeys';
+import { signWithCa } from '../scripts/stack/nats-security.ts';
 import { repoRoot } from './processes.ts';
 
 /** A throwaway certificate authority with a server certificate for 127.0.0.1 and a client certificate. */
@@ -37,23 +38,7 @@ export function makeTestPki(): TestPki {
   const leaf = (name: string, usage: string, san: string) => {
     fs.writeFileSync(file(`${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=${usage}\n`);
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.pem`,
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-    );
+    signWithCa(openssl, name, 1);
   };
   leaf('server', 'serverAuth', 'IP:127.0.0.1,DNS:localhost');
   leaf('client', 'clientAuth', 'DNS:parley-client');

@@ -42,23 +42,7 @@ export function createNatsSecurity(dir: string, hosts: string[]): NatsSecurity {
       `subjectAltName=${names},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
     );
     openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=parley-nats');
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'server.pem',
-      '-days',
-      '365',
-      '-extfile',
-      'server.ext',
-    );
+    signWithCa(openssl, 'server', 365);
     for (const file of ['ca.pem', 'server.pem']) fs.copyFileSync(path.join(work, file), path.join(tlsDir, file));
     fs.copyFileSync(path.join(work, 'server.key'), path.join(tlsDir, 'server.key'));
     fs.chmodSync(path.join(tlsDir, 'ca.pem'), 0o644);
@@ -76,4 +60,28 @@ export function createNatsSecurity(dir: string, hosts: string[]): NatsSecurity {
     caFile: path.join(tlsDir, 'ca.pem'),
     passwords: { signaling: password(), mediaWorker: password() },
   };
+}
+
+/**
+ * Signs `<name>.csr` with the CA in the working directory of `openssl` (ca.pem, ca.key) into `<name>.pem`, with
+ * the extensions in `<name>.ext`.
+ */
+export function signWithCa(openssl: (...args: string[]) => unknown, name: string, days: number): void {
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${name}.pem`,
+    '-days',
+    String(days),
+    '-extfile',
+    `${name}.ext`,
+  );
 }
