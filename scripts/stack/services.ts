@@ -58,6 +58,12 @@ export const TURN_PORT = 3478;
 /** coturn's relay ports, one per allocation (each browser's transport takes one). */
 export const TURN_RELAY_PORTS = { min: 49152, max: 49999 } as const;
 
+/**
+ * coturn's configuration file holding the secret it shares with signaling: coturn reads no secret from its
+ * environment, and one on its command line would show in every process list.
+ */
+export const turnSecretConfig = (secret: string) => `static-auth-secret=${secret}\n`;
+
 /** What signaling hands out: coturn's address on the stack's network, over UDP and TCP. */
 export const turnUrls = (address: string) => (['udp', 'tcp'] as const).map((t) => `turn:${address}:${TURN_PORT}?transport=${t}`);
 

@@ -7,7 +7,7 @@ import { ensureImages, formatDuration } from './images.ts';
 import type { StackImages } from './images.ts';
 import { createNatsSecurity } from './nats-security.ts';
 import { exists, podman, repoRoot } from './podman.ts';
-import { NATS_NODES, PASSED_THROUGH, stackServices } from './services.ts';
+import { NATS_NODES, PASSED_THROUGH, stackServices, turnSecretConfig } from './services.ts';
 import type { Service, StackSecret } from './services.ts';
 
 /**
@@ -114,7 +114,7 @@ export async function up(options: StackOptions): Promise<StackState> {
     natsSignaling: nats.passwords.signaling,
     natsMediaWorker: nats.passwords.mediaWorker,
     turn: turnSecret,
-    turnConfig: `static-auth-secret=${turnSecret}\n`,
+    turnConfig: turnSecretConfig(turnSecret),
   };
   for (const s of SECRETS) await createSecret(options.name, s, values[s]);
   const state: StackState = { name: options.name, secret, url: '', prometheusUrl: '', addresses, natsCaFile: nats.caFile };

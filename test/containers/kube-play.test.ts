@@ -1,29 +1,37 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { IContainer, IPodSpec, IProbe } from 'kubernetes-models/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
+import { readUclient, turnAllocate, uclientArgs, udpEcho } from '../../harness/coturn.ts';
+import { wsUrl } from '../../harness/cluster.ts';
 import { waitUntil } from '../../harness/media-checks.ts';
+import { hostAddress } from '../../harness/ports.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 import { DebugRoomsResponse } from '../../protocol/http.ts';
 import { ensureImages } from '../../scripts/stack/images.ts';
 import { createNatsSecurity } from '../../scripts/stack/nats-security.ts';
 import type { StackImages } from '../../scripts/stack/images.ts';
 import { podman, repoRoot } from '../../scripts/stack/podman.ts';
 import { issueToken } from '../../signaling/auth.ts';
+import { turnCredential } from '../../signaling/turn.ts';
 
 /**
- * The Kubernetes manifests run by a real runtime: `podman kube play` starts the signaling and web Deployments
- * and the media-worker StatefulSet's pod template with their images, commands, environment (values, field
+ * The Kubernetes manifests run by a real runtime: `podman kube play` starts the signaling, web and coturn
+ * Deployments and the media-worker StatefulSet's pod template with their images, init containers, commands, environment (values, field
  * references, the Secrets and the NATS CA ConfigMap), security contexts and hostNetwork, against a NATS of the
  * test's own (in a cluster, the NATS Helm chart provides it) with the shipped nats.conf's TLS and users: each
  * tier connects over TLS with its role's password, as the manifests say. Then every probe the manifests declare is asked as the kubelet would,
  * signaling proves it holds the Secret (an admin token signed with it opens /debug/api), and the media-worker's
- * preStop hook drains it and ends the container.
+ * preStop hook drains it and ends the container. coturn takes its secret from the Secret signaling reads and its
+ * peers from the ConfigMap: a member's credential, as signaling hands it out, gets an allocation and a relay to the
+ * media node's address; a wrong secret gets 401, the cluster's network and loopback 403.
  *
  * What podman 4.3 does not do is done here, visibly: it runs no StatefulSet (its pod template runs as a
- * Deployment's), no `status.hostIP` field reference (the media-worker announces 127.0.0.1), no cluster DNS (a
+ * Deployment's), no `status.hostIP` field reference (it is given this machine's own address, as the kubelet would), no cluster DNS (a
  * hostAlias sends nats.parley.svc.cluster.local to the test's NATS), no Secret object (the Secret is created as
  * the podman secret kube play reads, as docs/deploy.md's `kubectl create secret` would), no scheduling (one
  * machine is one node, so one media-worker: its anti-affinity allows one per node), no readiness or startup
@@ -54,12 +62,18 @@ describe('the Kubernetes manifests under podman kube play', () => {
   let natsIp: string;
   let dir: string;
   const parleySecret = crypto.randomBytes(32).toString('hex');
-  const configMaps = () => path.join(dir, 'configmaps.yaml');
+  const turnSecret = crypto.randomBytes(32).toString('hex');
+  /** The node's address (status.hostIP): where the media-worker and coturn are, on the host's network. */
+  const nodeIp = hostAddress();
+  const turnUrls = [`turn:${nodeIp}:3478?transport=udp`, `turn:${nodeIp}:3478?transport=tcp`];
+  /** kube play reads one ConfigMap per file: the files, comma-separated, as `--configmap` takes them. */
+  const configMaps = () => ['parley-nats-ca', 'parley-turn'].map((n) => path.join(dir, `${n}.yaml`)).join(',');
   const played: string[] = [];
 
   const signaling = workload('signaling.yaml', 'Deployment');
   const web = workload('web.yaml', 'Deployment');
   const media = workload('media-worker.yaml', 'StatefulSet');
+  const coturn = workload('coturn.yaml', 'Deployment');
 
   beforeAll(async () => {
     images = await ensureImages();
@@ -113,20 +127,19 @@ describe('the Kubernetes manifests under podman kube play', () => {
       await podman(['secret', 'rm', secretName]).catch(() => undefined);
       await podman(['secret', 'create', secretName, file]);
     };
-    await secret('parley', { PARLEY_SECRET: parleySecret });
+    await secret('parley', { PARLEY_SECRET: parleySecret, TURN_SECRET: turnSecret, TURN_URLS: turnUrls.join(',') });
     await secret('parley-nats', {
       NATS_SIGNALING_PASSWORD: nats.passwords.signaling,
       NATS_MEDIA_WORKER_PASSWORD: nats.passwords.mediaWorker,
     });
+    const configMap = (configName: string, data: Record<string, string>) =>
+      stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: configName, namespace: 'parley' }, data });
     fs.writeFileSync(
-      configMaps(),
-      stringify({
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'parley-nats-ca', namespace: 'parley' },
-        data: { 'ca.crt': fs.readFileSync(nats.caFile, 'utf8') },
-      }),
+      path.join(dir, 'parley-nats-ca.yaml'),
+      configMap('parley-nats-ca', { 'ca.crt': fs.readFileSync(nats.caFile, 'utf8') }),
     );
+    // The media nodes' addresses: this one node's.
+    fs.writeFileSync(path.join(dir, 'parley-turn.yaml'), configMap('parley-turn', { TURN_ALLOWED_PEERS: nodeIp }));
   }, 35 * 60_000);
 
   afterAll(async () => {
@@ -146,7 +159,7 @@ describe('the Kubernetes manifests under podman kube play', () => {
     const pod = copy.spec.template.spec;
     // On the host's network podman writes no host aliases: the NATS address goes into the URL instead.
     pod.hostAliases = [...(pod.hostAliases ?? []), { ip: natsIp, hostnames: [NATS_HOST] }];
-    for (const c of pod.containers) {
+    for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
       c.image = image;
       // kube play publishes every containerPort on this machine (two replicas would collide); in Kubernetes they
       // only document the ports, and the probes here read them from the manifest itself.
@@ -154,7 +167,7 @@ describe('the Kubernetes manifests under podman kube play', () => {
       for (const e of c.env ?? []) {
         if (pod.hostNetwork && e.value?.includes(NATS_HOST)) e.value = e.value.replaceAll(NATS_HOST, natsIp);
         if (e.valueFrom?.fieldRef?.fieldPath === 'status.hostIP') {
-          e.value = '127.0.0.1';
+          e.value = nodeIp;
           delete e.valueFrom;
         }
         if (e.valueFrom?.resourceFieldRef?.resource === 'limits.cpu') {
@@ -200,8 +213,25 @@ describe('the Kubernetes manifests under podman kube play', () => {
     );
   }
 
-  /** The kubelet's view of an httpGet probe: 200..399 from the pod's address on the named or numbered port. */
+  /**
+   * The kubelet's view of a probe: httpGet, 200..399 from the pod's address on the named or numbered port;
+   * tcpSocket, a connection accepted there.
+   */
   async function probeOk(c: IContainer, probe: IProbe | undefined, ip: string): Promise<boolean> {
+    if (probe?.tcpSocket) {
+      const { port } = probe.tcpSocket;
+      const number = typeof port === 'number' ? port : c.ports?.find((p) => p.name === port)?.containerPort;
+      return new Promise((resolve) => {
+        const socket = net.connect({ host: ip, port: Number(number), timeout: 2000 });
+        const done = (ok: boolean) => {
+          socket.destroy();
+          resolve(ok);
+        };
+        socket.once('connect', () => done(true));
+        socket.once('timeout', () => done(false));
+        socket.once('error', () => done(false));
+      });
+    }
     if (!probe?.httpGet) return true;
     const port =
       typeof probe.httpGet.port === 'number'
@@ -217,8 +247,10 @@ describe('the Kubernetes manifests under podman kube play', () => {
     await play(media, images.mediaWorker);
     await play(signaling, images.signalingNode);
     await play(web, images.web);
+    await play(coturn, images.coturn);
     const expected = [
       [media, 1, '1000'],
+      [coturn, 1, '65534'],
       [signaling, signaling.spec.replicas, '1000'],
       [web, web.spec.replicas, '101'],
     ] as const;
@@ -233,7 +265,7 @@ describe('the Kubernetes manifests under podman kube play', () => {
   });
 
   it('every probe the manifests declare answers as the kubelet expects', { timeout: 180_000 }, async () => {
-    for (const w of [media, signaling, web]) {
+    for (const w of [media, signaling, web, coturn]) {
       const c = w.spec.template.spec.containers[0]!;
       const pods = await podsOf(w);
       expect(pods.length, `${w.metadata.name} pods`).toBeGreaterThan(0);
@@ -263,6 +295,57 @@ describe('the Kubernetes manifests under podman kube play', () => {
     // The field references: each pod knows its own name.
     for (const { pod, container } of await podsOf(signaling)) {
       expect((await podman(['exec', container, 'printenv', 'SIGNALING_INSTANCE_ID'])).trim()).toBe(pod);
+    }
+  });
+
+  it("coturn relays a member's credential, as signaling hands it out, to the media node only; a wrong secret gets 401", async () => {
+    const [first] = await podsOf(signaling);
+    const [turn] = await podsOf(coturn);
+    expect(first && turn).toBeDefined();
+    // coturn's secret is in the file its init container wrote, not in its command line or environment.
+    expect(await podman(['inspect', turn!.container])).not.toContain(turnSecret);
+    const member = await TestClient.open(
+      wsUrl(`http://${first!.ip}:3000`, await issueToken(parleySecret, { identity: 'erin', name: 'Erin' })),
+    );
+    const joined = await member.request('join', { room: 'kube-turn' });
+    await member.request('leave');
+    member.close();
+    if (!joined.ok) throw new Error(JSON.stringify(joined.error));
+    const [server] = (joined.data as { iceServers: { urls: string[]; username: string; credential: string }[] }).iceServers;
+    expect(server?.urls).toEqual(turnUrls);
+    expect(server?.username).toMatch(/^\d+:erin$/);
+
+    const allocated = await turnAllocate(nodeIp, 3478, server!.username, server!.credential);
+    expect(allocated.answer).toBe('ok');
+    const forged = await turnCredential({ urls: turnUrls, secret: 'not-the-cluster-turn-secret-0123456789', ttlS: 600 }, 'erin');
+    expect((await turnAllocate(nodeIp, 3478, forged.username, forged.credential)).answer).toBe(401);
+
+    // A UDP echo on the node's address stands in for a media-worker port; turnutils_uclient runs in coturn's pod.
+    const echo = await udpEcho(nodeIp);
+    try {
+      const login = { server: nodeIp, username: server!.username, password: server!.credential };
+      const uclient = async (peer: string, messages: number) =>
+        readUclient(
+          await podman(
+            ['exec', turn!.container, 'turnutils_uclient', ...uclientArgs({ ...login, peer, peerPort: echo.port, messages })],
+            {
+              combined: true,
+            },
+          ).catch((err: Error & { stderr?: string }) => err.stderr ?? err.message),
+        );
+      const relayed = await uclient(nodeIp, 5);
+      expect(relayed.forbidden, relayed.output).toBe(false);
+      expect([relayed.sent, relayed.received, echo.received()], relayed.output).toEqual([5, 5, 5]);
+      // The cluster's network (the NATS pod) and the node's loopback: refused.
+      for (const peer of [natsIp, '127.0.0.1']) {
+        const refused = await uclient(peer, 1);
+        expect(refused.forbidden, `${peer}: ${refused.output}`).toBe(true);
+      }
+      console.log(
+        `kube coturn: allocation in ${allocated.ms} ms; 5 packets relayed to ${nodeIp}:${echo.port} and back; ${natsIp} and 127.0.0.1 refused (403)`,
+      );
+    } finally {
+      echo.close();
     }
   });
 

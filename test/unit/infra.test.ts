@@ -271,7 +271,8 @@ describe('Kubernetes manifests (infra/k8s/manifests)', () => {
       ),
     ];
     for (const w of workloads) {
-      for (const c of podSpecOf(w.data).containers as Obj[]) {
+      const pod = podSpecOf(w.data);
+      for (const c of [...(pod.containers as Obj[]), ...((pod.initContainers ?? []) as Obj[])]) {
         for (const e of (c.env ?? []) as Obj[]) {
           const ref = isObj(e.valueFrom) && isObj(e.valueFrom.secretKeyRef) ? e.valueFrom.secretKeyRef : undefined;
           if (!ref) continue;
@@ -288,6 +289,28 @@ describe('Kubernetes manifests (infra/k8s/manifests)', () => {
       }
     }
     expect(kubeDocs.filter((d) => d.data.kind === 'Secret').map(nameOf), 'no Secret in manifests/').toEqual([]);
+  });
+
+  it('coturn reads the TURN secret signaling hands out credentials under, and takes its peers from a ConfigMap docs/deploy.md creates', () => {
+    const coturn = podSpecOf(find('Deployment', 'coturn')!);
+    expect(coturn.hostNetwork).toBe(true);
+    const secretRef = (c: Obj, name: string) =>
+      obj(obj(((c.env ?? []) as Obj[]).find((e) => e.name === name)?.valueFrom ?? {}).secretKeyRef ?? {});
+    const signaling = obj((podSpecOf(find('Deployment', 'signaling')!).containers as Obj[])[0]);
+    const [init] = coturn.initContainers as Obj[];
+    expect(secretRef(init!, 'TURN_SECRET')).toEqual(secretRef(signaling, 'TURN_SECRET'));
+    expect(secretRef(signaling, 'TURN_SECRET')).toEqual({ name: 'parley', key: 'TURN_SECRET' });
+    expect(secretRef(signaling, 'TURN_URLS')).toEqual({ name: 'parley', key: 'TURN_URLS' });
+    const peers = obj(obj(((init!.env ?? []) as Obj[]).find((e) => e.name === 'TURN_ALLOWED_PEERS')?.valueFrom).configMapKeyRef);
+    expect(read('docs/deploy.md')).toContain(
+      `kubectl -n parley create configmap ${String(peers.name)} --from-literal=${String(peers.key)}=`,
+    );
+    // Its file holds the secret; everything else is denied but those peers, over UDP relays only.
+    const args = (obj((coturn.containers as Obj[])[0]).args ?? []) as string[];
+    expect(args.slice(0, 2)).toEqual(['-c', '/run/coturn/turnserver.conf']);
+    expect(args).toContain('--denied-peer-ip=0.0.0.0-255.255.255.255');
+    expect(args).toContain('--no-tcp-relay');
+    expect(args.join(' ')).not.toMatch(/static-auth-secret|allow-loopback-peers/);
   });
 
   it('grace periods cover the drain (DRAIN_TIMEOUT_MS) and probes use the service endpoints', () => {
@@ -516,6 +539,35 @@ describe('Compose (infra/compose)', () => {
         durationMs(String(obj(s).stop_grace_period ?? '10s')),
         `${name}: stop_grace_period covers the drain`,
       ).toBeGreaterThan(Number(env.DRAIN_TIMEOUT_MS));
+    }
+  });
+
+  it('coturn: the secret from a file, relays only to the announced address, at the address and port signaling hands out', () => {
+    const coturn = obj(services.coturn);
+    const command = (coturn.command ?? []) as string[];
+    const secretFile = String(obj(obj(compose.secrets)['turn-config']).file);
+    // `npm run stack -- secrets infra/compose/secrets` writes it there.
+    expect(secretFile).toBe('./secrets/turn.conf');
+    expect(coturn.secrets).toEqual(['turn-config']);
+    expect(command.slice(0, 2)).toEqual(['-c', '/run/secrets/turn-config']);
+    expect(command.join(' ')).not.toMatch(/static-auth-secret|TURN_SECRET|allow-loopback-peers/);
+    expect(command).toContain('--denied-peer-ip=0.0.0.0-255.255.255.255');
+    expect(command).toContain('--no-tcp-relay');
+    const announced = new Set(
+      Object.values(services)
+        .map((s) => serviceEnv(obj(s)).MEDIA_ANNOUNCED_ADDRESS)
+        .filter(Boolean),
+    );
+    expect(announced.size).toBe(1);
+    const allowed = command.filter((a) => a.startsWith('--allowed-peer-ip=')).map((a) => a.split('=')[1]);
+    expect(allowed).toEqual([...announced]);
+    const port = /^--listening-port=(\d+)$/.exec(command.find((a) => a.startsWith('--listening-port=')) ?? '')?.[1];
+    expect(coturn.ports).toEqual([`${port}:${port}/udp`, `${port}:${port}/tcp`]);
+    for (const name of ['signaling-node', 'signaling-deno']) {
+      const env = serviceEnv(obj(services[name]));
+      const urls = env.TURN_URLS!.split(',');
+      expect(urls).toEqual(['udp', 'tcp'].map((t) => `turn:${[...announced][0]}:${port}?transport=${t}`));
+      expect(env.TURN_SECRET).toMatch(/^\$\{TURN_SECRET:\?/);
     }
   });
 
