@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 
 /** A TCP port that was free a moment ago (the OS picks it). */
 export function freePort(): Promise<number> {
@@ -15,12 +16,17 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * This machine's address on its default route (not loopback): what a node's `status.hostIP` is in Kubernetes, and
- * what PARLEY_ANNOUNCED_ADDRESS is set to in Compose to serve other devices.
+ * This machine's own address (not loopback): what a node's `status.hostIP` is in Kubernetes, and what
+ * PARLEY_ANNOUNCED_ADDRESS is set to in Compose to serve other devices. The default route's source when there is
+ * one, else the first non-internal IPv4 address (a machine with no route out still has its own address).
  */
 export function hostAddress(): string {
-  const route = execFileSync('ip', ['-4', 'route', 'get', '1.1.1.1'], { encoding: 'utf8' });
+  const route = spawnSync('ip', ['-4', 'route', 'get', '1.1.1.1'], { encoding: 'utf8' }).stdout ?? '';
   const src = /\bsrc (\d+\.\d+\.\d+\.\d+)/.exec(route)?.[1];
-  if (!src) throw new Error(`no source address on the default route: ${route}`);
-  return src;
+  if (src) return src;
+  const own = Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (!own) throw new Error('this machine has no IPv4 address but loopback');
+  return own.address;
 }

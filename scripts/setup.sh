@@ -39,9 +39,9 @@ if (( for_tests )); then
 fi
 # Containers (npm run stack, test/containers): podman with runc (crun refuses this kernel's hybrid cgroups; the
 # project's infra/podman/containers.conf selects runc), catatonit for pods (kube play), mmdebstrap for the local
-# Debian base image.
+# Debian base image, podman-compose for infra/compose (test/containers/compose-turn.test.ts).
 if (( for_stack )); then
-  packages+=(podman runc catatonit mmdebstrap)
+  packages+=(podman runc catatonit mmdebstrap podman-compose)
 fi
 missing=()
 for p in "${packages[@]}"; do
