@@ -272,7 +272,13 @@ function writeState(state: StackState): void {
 /** Removes every container, the network, the secrets and the state directory of the stack. */
 export async function down(stack: string, { quiet = false } = {}): Promise<void> {
   const containers = await stackContainers(stack);
-  if (containers.length) await podman(['rm', '--force', '--time', '5', ...containers]);
+  if (containers.length) {
+    // Stop, then remove: `rm --force` kills whatever outlives its --time, and a container that exits during that
+    // kill makes podman fail the whole removal ("container state improper: stopped"). A stop that meets a
+    // container already gone is fine: rm below removes it either way.
+    await podman(['stop', '--time', '5', ...containers]).catch(() => undefined);
+    await podman(['rm', '--force', ...containers]);
+  }
   const networks = (await podman(['network', 'ls', '--filter', `label=${label(stack)}`, '--format', '{{.Name}}']))
     .split('\n')
     .filter(Boolean);
