@@ -1,151 +1,268 @@
-import type { Bot } from '../bots/bot.ts';
-import { inbound, joinBot, untilReceiving } from './lib/bots.ts';
-import { round, sleep } from './lib/stats.ts';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { token } from '../harness/cluster.ts';
+import { FULL_GRANTS } from '../protocol/auth.ts';
+import type { CounterSnapshot } from './rtp/counter.ts';
+import { RtpPeer } from './rtp/peer.ts';
+import type { Publication } from './rtp/peer.ts';
+import { percentiles, round, sleep } from './lib/stats.ts';
 import { cpuSeconds, startBaseline, startParley, workerPids } from './lib/targets.ts';
 import type { Target } from './lib/targets.ts';
 
 /**
- * Forwarding capacity of one mediasoup worker (one core): the same streams forwarded by Parley's full stack
- * (distributed: signaling, NATS, media-worker with MEDIA_WORKERS=1) and by the bare baseline script, in one
- * run. `publishers` bots publish audio + video (320x180@15, one layer); subscriber bots are added in steps,
- * each consuming every stream, and at each step the worker's CPU (from /proc), the tester's CPU and the
- * receivers' loss are sampled over `windowMs`.
+ * Forwarding capacity of one mediasoup worker pinned to one core, measured with the plain-RTP tester
+ * (bench/rtp/: generated VP8 simulcast and Opus, received streams counted by sequence number, no WebRTC stack)
+ * for the bare baseline script and for Parley distributed, in one run. Everything else (the tester, signaling,
+ * NATS, the media-worker's Node process) is pinned to the other core(s). Subscribers are added in steps, each
+ * consuming every producer of the room; at each step the worker's CPU (from /proc), the tester's CPU, loss and
+ * jitter (RFC 3550, per stream) are taken over `windowMs`, until loss passes 5 % or the worker's core is full.
  *
- * The receivers are real WebRTC stacks (libwebrtc via wrtc: ICE, DTLS, SRTP, jitter buffer, decoding), so on
- * a 2-core machine the tester saturates long before the worker does: the consumers per core figure is the
- * linear fit of worker CPU against consumers, extrapolated to one core, and says so.
+ * Scenarios: `audio` (Opus, 32 kbit/s, 50 packets/s); `video` (VP8 in 3 simulcast layers of 150 k / 500 k /
+ * 1.5 Mbit/s at 30 fps, every consumer at the top layer); `meeting` (what a viewer in a big meeting receives:
+ * every publisher's audio and video, one video at the top layer, three at the middle one, the rest at the
+ * smallest).
  */
+export type Scenario = 'audio' | 'video' | 'meeting';
+
 export interface ForwardingStep {
   consumers: number;
+  /** Packets the worker sent per second (received + lost, counted at the receivers). */
+  packetsOutPerSecond: number;
   /** Share of one core used by the mediasoup worker over the window. */
   workerCpu: number;
   /** Worker CPU per forwarded stream, in % of a core. */
   cpuPerConsumerPct: number;
-  /** Share of one core used by this process (the bots). */
+  /** Share of one core used by this process (the tester). */
   testerCpu: number;
+  /** Share of one core used by the target's own processes (signaling, NATS, the media-worker's Node process). */
+  controlCpu: number;
   lossPct: number;
-  nacks: number;
-  plis: number;
-  inboundMbps: number;
+  /** 95th percentile over the streams of RFC 3550 interarrival jitter, ms. */
+  jitterP95Ms: number;
+  outboundMbps: number;
+  /** consume + resumeConsumer round trips of the consumers this step added (the control plane under load), p95 ms. */
+  consumeP95Ms: number;
 }
 
 export interface ForwardingResult {
   target: string;
+  scenario: Scenario;
   steps: ForwardingStep[];
   /** Marginal worker CPU per added consumer (slope of the fit), % of a core. */
   marginalPctPerConsumer: number;
-  /** 1 core / marginal cost, after the fixed cost at the first step: an extrapolation. */
+  /** 1 core / marginal cost, after the fixed cost: an extrapolation when no step saturated the core. */
   consumersPerCoreEstimate: number;
-  /** Most consumers measured with loss < 1%. */
+  /** Most consumers measured with loss < 1 % and jitter p95 < 30 ms. */
   maxMeasuredUnder1pct: number;
+  /** Packets out per second per worker core at that step (packets/s ÷ worker CPU). */
+  packetsPerSecondPerCore: number;
+  /** Why the ramp stopped early, if a request failed (e.g. a timeout under load). */
+  error?: string;
 }
 
 export interface ForwardingOptions {
+  scenarios?: Scenario[];
   publishers?: number;
-  /** Subscriber counts to step through; consumers = subscribers × publishers × 2. */
-  subscriberSteps?: number[];
+  /** Consumer counts to step through, per scenario (rounded up to whole subscribers). */
+  consumerSteps?: Partial<Record<Scenario, number[]>>;
   windowMs?: number;
 }
 
+const LAYERS = [
+  { bitsPerSecond: 150_000, fps: 30 },
+  { bitsPerSecond: 500_000, fps: 30 },
+  { bitsPerSecond: 1_500_000, fps: 30 },
+];
+const AUDIO: Publication = { kind: 'audio', bitsPerSecond: 32_000 };
+const VIDEO: Publication = { kind: 'video', layers: LAYERS };
+const DEFAULT_STEPS: Record<Scenario, number[]> = {
+  audio: [250, 500, 1000, 2000],
+  video: [100, 200, 400, 600],
+  meeting: [200, 400, 800, 1200],
+};
+const LOSS_CRITERION_PCT = 1;
+const JITTER_CRITERION_MS = 30;
+/** Past this the curve has shown what it can: stop adding load. */
+const GIVE_UP_LOSS_PCT = 5;
+/** A step whose consumers take longer than this to set up says the control plane is the limit: stop there. */
+const STEP_SETUP_LIMIT_MS = 60_000;
+
 export async function measureForwarding(options: ForwardingOptions = {}): Promise<ForwardingResult[]> {
   const results: ForwardingResult[] = [];
-  for (const start of [startBaseline, () => startParley('distributed', { MEDIA_MAX_CONSUMERS_PER_WORKER: '100000' })]) {
-    const target = await start();
-    try {
-      results.push(await rampUp(target, options));
-    } finally {
-      await target.stop();
+  for (const scenario of options.scenarios ?? (['audio', 'video', 'meeting'] as const)) {
+    for (const start of [startBaseline, () => startParley('distributed', { MEDIA_MAX_CONSUMERS_PER_WORKER: '100000' })]) {
+      const target = await start();
+      try {
+        results.push(await rampUp(target, scenario, options));
+      } finally {
+        pin(process.pid, allCores());
+        await target.stop();
+      }
     }
   }
   return results;
 }
 
-async function rampUp(
-  target: Target,
-  { publishers = 4, subscriberSteps = [2, 4, 8, 12], windowMs = 5000 }: ForwardingOptions,
-): Promise<ForwardingResult> {
-  const room = `fwd-${Date.now()}`;
-  const bots: Bot[] = [];
-  const subscribers: Bot[] = [];
+async function rampUp(target: Target, scenario: Scenario, options: ForwardingOptions): Promise<ForwardingResult> {
+  const { publishers = 10, windowMs = 5000 } = options;
+  const steps = options.consumerSteps?.[scenario] ?? DEFAULT_STEPS[scenario];
+  const room = `fwd-${scenario}-${Date.now()}`;
+  const peers: RtpPeer[] = [];
+  const subscribers: RtpPeer[] = [];
+  const clock = setInterval(() => {
+    const now = performance.now();
+    for (const p of peers) p.tick(now);
+  }, 5);
   try {
+    const [worker, ...others] = workerPids(target.pids);
+    if (!worker || others.length) throw new Error(`${target.name}: expected one mediasoup worker`);
+    // The worker alone on the last core; the tester and the target's other processes on the rest.
+    const workerCore = os.availableParallelism() - 1;
+    pin(worker, String(workerCore));
+    for (const pid of [process.pid, ...target.pids]) pin(pid, workerCore > 0 ? `0-${workerCore - 1}` : '0');
+
+    const producers: { id: string; kind: 'audio' | 'video' }[] = [];
     for (let i = 0; i < publishers; i++) {
-      const bot = await joinBot(target, room, `pub${i}`, false);
-      bots.push(bot);
-      // Shared sources: the drawing and tone run once; each publisher still encodes (see docs/BENCHMARKS.md).
-      await bot.publish({ shared: true });
+      const peer = await joinPeer(target, room, `pub${i}`);
+      peers.push(peer);
+      if (scenario !== 'video') producers.push({ id: await peer.publish(AUDIO), kind: 'audio' });
+      if (scenario !== 'audio') producers.push({ id: await peer.publish(VIDEO), kind: 'video' });
     }
-    const workers = workerPids(target.pids);
-    if (workers.length !== 1) throw new Error(`${target.name}: expected one mediasoup worker, found ${workers.length}`);
-    const steps: ForwardingStep[] = [];
-    for (const count of subscriberSteps) {
-      while (subscribers.length < count) {
-        const bot = await joinBot(target, room, `sub${subscribers.length}`);
-        subscribers.push(bot);
-        bots.push(bot);
+    const results: ForwardingStep[] = [];
+    try {
+      for (const wanted of steps) {
+        const setupStarted = performance.now();
+        const consumeMs: number[] = [];
+        while (subscribers.length * producers.length < wanted) {
+          if (performance.now() - setupStarted > STEP_SETUP_LIMIT_MS) {
+            throw new Error(
+              `setting up ${wanted} consumers took over ${STEP_SETUP_LIMIT_MS / 1000} s (consume p95 ${percentiles(consumeMs).p95} ms)`,
+            );
+          }
+          const peer = await joinPeer(target, room, `sub${subscribers.length}`);
+          peers.push(peer);
+          subscribers.push(peer);
+          consumeMs.push(...(await subscribe(peer, producers, scenario)));
+        }
+        await sleep(3_500); // every new consumer has had its layer's key frame (3 s apart, or asked for)
+        const step = { ...(await sample(worker, target.pids, subscribers, windowMs)), consumeP95Ms: percentiles(consumeMs).p95 };
+        results.push(step);
+        process.stderr.write(
+          `  ${target.name}, ${scenario}: ${step.consumers} consumers, ${step.packetsOutPerSecond} packets/s out, worker ${round(step.workerCpu * 100, 1)}% of a core, control ${round(step.controlCpu * 100, 1)}%, tester ${round(step.testerCpu * 100, 1)}%, loss ${step.lossPct}%, jitter p95 ${step.jitterP95Ms} ms, consume p95 ${step.consumeP95Ms} ms\n`,
+        );
+        if (step.lossPct > GIVE_UP_LOSS_PCT || step.workerCpu > 0.97) break;
       }
-      await Promise.all(subscribers.map((b) => untilReceiving(b, publishers * 2)));
-      await sleep(2000); // past the key-frame burst of the newest consumers
-      steps.push(await sample(workers[0]!, subscribers, windowMs));
-      process.stderr.write(
-        `  ${target.name}: ${steps.at(-1)!.consumers} consumers, worker ${round(steps.at(-1)!.workerCpu * 100, 1)}% of a core, loss ${steps.at(-1)!.lossPct}%\n`,
-      );
+    } catch (err) {
+      const error = `after ${results.at(-1)?.consumers ?? 0} consumers: ${err instanceof Error ? err.message : String(err)}`;
+      process.stderr.write(`  ${target.name}, ${scenario}: stopped ${error}\n`);
+      return { ...summarize(target.name, scenario, results), error };
     }
-    return summarize(target.name, steps);
+    return summarize(target.name, scenario, results);
   } finally {
-    bots.forEach((b) => b.close());
+    clearInterval(clock);
+    for (const p of peers) p.close();
   }
 }
 
-async function sample(workerPid: number, subscribers: Bot[], windowMs: number): Promise<ForwardingStep> {
+function joinPeer(target: Target, room: string, name: string): Promise<RtpPeer> {
+  const jwt = target.needsToken ? token(name, { grants: { ...FULL_GRANTS, loadTest: true } }) : Promise.resolve(undefined);
+  return jwt.then((t) => RtpPeer.join(target.url, room, t));
+}
+
+/**
+ * Every producer; in a meeting the first video at the top layer, the next three at the middle, the rest smallest.
+ * Returns how long each consume (with its resume) took.
+ */
+async function subscribe(peer: RtpPeer, producers: { id: string; kind: 'audio' | 'video' }[], scenario: Scenario) {
+  let videos = 0;
+  const took: number[] = [];
+  for (const p of producers) {
+    const started = performance.now();
+    const consumerId = await peer.consume(p.id, p.kind);
+    took.push(performance.now() - started);
+    if (scenario !== 'meeting' || p.kind !== 'video') continue;
+    const layer = videos === 0 ? 2 : videos <= 3 ? 1 : 0;
+    videos++;
+    if (layer < 2) await peer.preferLayer(consumerId, layer);
+  }
+  return took;
+}
+
+async function sample(
+  worker: number,
+  control: number[],
+  subscribers: RtpPeer[],
+  windowMs: number,
+): Promise<Omit<ForwardingStep, 'consumeP95Ms'>> {
+  const streams = subscribers.flatMap((s) => [...s.received.values()].map((r) => r.counter));
+  const controlSeconds = () => control.reduce((n, pid) => n + cpuSeconds(pid), 0);
   const before = {
     at: performance.now(),
-    worker: cpuSeconds(workerPid),
+    worker: cpuSeconds(worker),
+    control: controlSeconds(),
     tester: process.cpuUsage(),
-    rx: await inbound(subscribers),
+    counters: streams.map((c) => c.snapshot()),
   };
   await sleep(windowMs);
-  const rx = await inbound(subscribers);
+  const after = streams.map((c) => c.snapshot());
   const seconds = (performance.now() - before.at) / 1000;
   const tester = process.cpuUsage(before.tester);
-  const consumers = (await Promise.all(subscribers.map((b) => b.stats()))).reduce((n, s) => n + s.consumers, 0);
-  const workerCpu = (cpuSeconds(workerPid) - before.worker) / seconds;
-  const received = rx.packets - before.rx.packets;
-  const lost = Math.max(0, rx.packetsLost - before.rx.packetsLost);
+  const workerCpu = (cpuSeconds(worker) - before.worker) / seconds;
+  const sum = (f: (b: CounterSnapshot, a: CounterSnapshot) => number) =>
+    after.reduce((n, a, i) => n + f(before.counters[i]!, a), 0);
+  const expected = sum((b, a) => a.expected - b.expected);
+  const received = sum((b, a) => a.received - b.received);
+  const lossPct = expected > 0 ? Math.max(0, ((expected - received) / expected) * 100) : 0;
+  // A stream that received nothing in the window counts as lost in full, not as absent.
+  const silent = after.filter((a, i) => a.received === before.counters[i]!.received).length;
   return {
-    consumers,
+    consumers: streams.length,
+    packetsOutPerSecond: Math.round(expected / seconds),
     workerCpu: round(workerCpu, 3),
-    cpuPerConsumerPct: round((workerCpu * 100) / consumers, 3),
+    cpuPerConsumerPct: round((workerCpu * 100) / Math.max(1, streams.length), 4),
     testerCpu: round((tester.user + tester.system) / 1e6 / seconds, 2),
-    lossPct: round((100 * lost) / Math.max(1, received + lost), 2),
-    nacks: rx.nacks - before.rx.nacks,
-    plis: rx.plis - before.rx.plis,
-    inboundMbps: round(((rx.bytes - before.rx.bytes) * 8) / seconds / 1e6, 2),
+    controlCpu: round((controlSeconds() - before.control) / seconds, 2),
+    lossPct: round(silent > 0 ? Math.max(lossPct, (silent / streams.length) * 100) : lossPct, 2),
+    jitterP95Ms: percentiles(after.map((a) => a.jitterMs)).p95,
+    outboundMbps: round((sum((b, a) => a.bytes - b.bytes) * 8) / seconds / 1e6, 1),
   };
 }
 
-function summarize(target: string, steps: ForwardingStep[]): ForwardingResult {
+function summarize(target: string, scenario: Scenario, steps: ForwardingStep[]): ForwardingResult {
   // Least-squares line through (consumers, worker CPU): the slope is the marginal cost of a consumer.
-  const n = steps.length;
+  const n = Math.max(1, steps.length);
   const mx = steps.reduce((s, p) => s + p.consumers, 0) / n;
   const my = steps.reduce((s, p) => s + p.workerCpu, 0) / n;
   const sxy = steps.reduce((s, p) => s + (p.consumers - mx) * (p.workerCpu - my), 0);
   const sxx = steps.reduce((s, p) => s + (p.consumers - mx) ** 2, 0);
   const slope = sxx > 0 ? sxy / sxx : my / mx;
   const intercept = my - slope * mx;
+  const good = steps.filter((s) => s.lossPct < LOSS_CRITERION_PCT && s.jitterP95Ms < JITTER_CRITERION_MS);
+  const best = good.at(-1);
   return {
     target,
+    scenario,
     steps,
     marginalPctPerConsumer: round(slope * 100, 4),
-    consumersPerCoreEstimate: slope > 0 ? Math.round((1 - Math.max(0, intercept)) / slope) : NaN,
-    maxMeasuredUnder1pct: Math.max(0, ...steps.filter((s) => s.lossPct < 1).map((s) => s.consumers)),
+    consumersPerCoreEstimate: slope > 0 ? Math.round((1 - Math.max(0, intercept)) / slope) : Number.NaN,
+    maxMeasuredUnder1pct: best?.consumers ?? 0,
+    packetsPerSecondPerCore: best && best.workerCpu > 0 ? Math.round(best.packetsOutPerSecond / best.workerCpu) : 0,
   };
 }
 
+/** Sets a process's (and its threads') CPU affinity; `cores` as taskset reads it ("1", "0-2"). */
+function pin(pid: number, cores: string): void {
+  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cores, String(pid)], { stdio: 'ignore' });
+}
+
+const allCores = () => `0-${os.availableParallelism() - 1}`;
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const results = await measureForwarding();
+  const scenarios = process.argv.slice(2).filter((a): a is Scenario => ['audio', 'video', 'meeting'].includes(a));
+  const results = await measureForwarding({ scenarios: scenarios.length ? scenarios : undefined });
   for (const r of results) {
     console.log(
-      `${r.target}: ${r.marginalPctPerConsumer}% of a core per consumer → ≈${r.consumersPerCoreEstimate} consumers/core (measured up to ${r.maxMeasuredUnder1pct} at < 1% loss)`,
+      `${r.target}, ${r.scenario}: ${r.maxMeasuredUnder1pct} consumers at < 1% loss (${r.packetsPerSecondPerCore} packets/s per core); ${r.marginalPctPerConsumer}% of a core per consumer → ≈${r.consumersPerCoreEstimate}/core`,
     );
     console.table(r.steps);
   }

@@ -18,7 +18,7 @@ import { BrowserLikeWebSocket } from './websocket.ts';
 import './wrtc.ts';
 
 export type { BotFaults } from './faults.ts';
-export type { BotRequestError, BotStats, RemoteConsumer, RtpTotals } from './stats.ts';
+export type { BotRequestError, BotStats, RemoteConsumer } from './stats.ts';
 export type { VideoTimeline } from './video-times.ts';
 
 export interface BotOptions {

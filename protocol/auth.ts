@@ -10,6 +10,12 @@ export const Grants = z.object({
   canChat: z.boolean().optional(),
   /** Mute others, remove them, end the room (absent: not a moderator). */
   moderator: z.boolean().optional(),
+  /**
+   * Load testers only: plain RTP transports (createPlainTransport), so a tester can send pre-encoded RTP and count
+   * packets instead of running a WebRTC stack per stream. Never in development tokens; `npm run token --
+   * --load-test` mints it.
+   */
+  loadTest: z.boolean().optional(),
 });
 export type Grants = z.infer<typeof Grants>;
 

@@ -10,7 +10,7 @@ export const Empty = z.object({}).strict();
  * What a connection must hold before an operation runs, declared with the operation so that a new one cannot
  * skip its check: signaling checks `requires` before anything else.
  */
-export const Requirement = z.enum(['token', 'lobby', 'member', 'publish', 'subscribe', 'chat', 'moderate']);
+export const Requirement = z.enum(['token', 'lobby', 'member', 'publish', 'subscribe', 'chat', 'moderate', 'loadTest']);
 export type Requirement = z.infer<typeof Requirement>;
 
 export const requirementMeaning: Record<Requirement, string> = {
@@ -21,7 +21,12 @@ export const requirementMeaning: Record<Requirement, string> = {
   subscribe: "a joined room and the token's grant to receive others' media",
   chat: 'a joined room and the grant to chat (`canChat`, absent = allowed)',
   moderate: 'a joined room and the `moderator` grant; the target must be in the same room',
+  loadTest: 'a joined room and the `loadTest` grant (load testers only)',
 };
+
+/** Where a load tester sends plain RTP (and RTCP, muxed) for a PlainTransport; it answers to the first sender. */
+export const PlainTransportOptions = z.object({ id: Id, ip: z.string(), port: z.number().int().min(1).max(65_535) });
+export type PlainTransportOptions = z.infer<typeof PlainTransportOptions>;
 
 export interface Operation {
   request: z.ZodObject;
@@ -40,6 +45,16 @@ export const mediaOperations = {
     request: z.object({ direction: z.enum(['send', 'recv']) }),
     response: TransportOptions,
     requires: 'member',
+  },
+  /**
+   * A plain RTP transport (no ICE, DTLS or SRTP; comedia: it sends to wherever the first packet came from) for a
+   * load tester: produce pre-encoded RTP on it, or consume onto it and count packets. Counts against
+   * MAX_TRANSPORTS_PER_PEER; connectTransport and restartIce do not apply to it.
+   */
+  createPlainTransport: {
+    request: Empty,
+    response: PlainTransportOptions,
+    requires: 'loadTest',
   },
   connectTransport: {
     request: z.object({ transportId: Id, dtlsParameters: DtlsParameters }),

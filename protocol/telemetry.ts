@@ -76,7 +76,8 @@ export const ConsumerStatsReport = z.object({ consumers: z.array(ClientConsumerS
 
 export const TransportHealth = z.object({
   id: Id,
-  direction: z.enum(['send', 'recv']),
+  /** `plain`: a load tester's plain RTP transport (no ICE or DTLS: both states read `none`). */
+  direction: z.enum(['send', 'recv', 'plain']),
   iceState: z.string(),
   dtlsState: z.string(),
 });

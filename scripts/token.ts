@@ -3,7 +3,7 @@ import { ALL_SOURCES, ANY_ROOM } from '../protocol/auth.ts';
 import { Source } from '../protocol/room.ts';
 import { DEFAULT_TOKEN_POLICY, DEFAULT_TOKEN_TTL_S, issueToken } from '../signaling/auth.ts';
 
-/** `npm run token -- --name Ada [--room lounge] [--identity ada] [--ttl 3600] [--sources microphone,camera] [--no-publish] [--no-subscribe] [--no-chat] [--moderator] [--admin]` */
+/** `npm run token -- --name Ada [--room lounge] [--identity ada] [--ttl 3600] [--sources microphone,camera] [--no-publish] [--no-subscribe] [--no-chat] [--moderator] [--admin] [--load-test]` */
 const { values } = parseArgs({
   options: {
     name: { type: 'string' },
@@ -18,6 +18,8 @@ const { values } = parseArgs({
     moderator: { type: 'boolean', default: false },
     /** For operators: the /debug dashboard. */
     admin: { type: 'boolean', default: false },
+    /** For load testers: plain RTP transports (bench/rtp/). */
+    'load-test': { type: 'boolean', default: false },
   },
 });
 
@@ -45,6 +47,7 @@ const token = await issueToken(secret, {
     sources: sources.data,
     ...(values['no-chat'] && { canChat: false }),
     ...(values.moderator && { moderator: true }),
+    ...(values['load-test'] && { loadTest: true }),
   },
   admin: values.admin,
 }).catch((err: Error) => fail(err.message));

@@ -89,3 +89,7 @@ export function assertPublish(grants: Grants, source: Source, kind: MediaKind): 
 export function assertSubscribe(grants: Grants): void {
   if (!grants.canSubscribe) throw new ParleyError('FORBIDDEN', 'this token may not subscribe');
 }
+
+export function assertLoadTest(grants: Grants): void {
+  if (grants.loadTest !== true) throw new ParleyError('FORBIDDEN', 'plain RTP transports are for load-test tokens only');
+}

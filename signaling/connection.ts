@@ -9,7 +9,7 @@ import { describeZodError, ParleyError, toErrorBody } from '../protocol/errors.t
 import type { MediaRequest } from '../protocol/media.ts';
 import type { MediaOperation, Requirement } from '../protocol/operations.ts';
 import { assertCodecsOfKind } from '../protocol/webrtc.ts';
-import { assertPublish, assertRoom, assertSubscribe, expiresAtMs } from './auth.ts';
+import { assertLoadTest, assertPublish, assertRoom, assertSubscribe, expiresAtMs } from './auth.ts';
 import type { TokenPolicy } from './auth.ts';
 import type { Community } from './community.ts';
 import { assertChat, assertModerate, isCommunityMethod } from './community-session.ts';
@@ -195,6 +195,7 @@ export class ClientConnection {
     if (requires === 'subscribe') assertSubscribe(grants);
     if (requires === 'chat') assertChat(grants);
     if (requires === 'moderate') assertModerate(grants);
+    if (requires === 'loadTest') assertLoadTest(grants);
   }
 
   private subscribeLobby() {

@@ -22,7 +22,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 interface Peer {
   id: string;
   ws: WebSocket;
-  transports: Map<string, types.WebRtcTransport>;
+  transports: Map<string, types.WebRtcTransport | types.PlainTransport>;
   producers: Map<string, types.Producer>;
   consumers: Map<string, types.Consumer>;
 }
@@ -63,8 +63,20 @@ const handlers: Record<string, Handler> = {
     peer.transports.set(t.id, t);
     return { id: t.id, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters };
   },
+  /** The RTP load tester's transport, as Parley's media-worker creates it (comedia, rtcp-mux, no SRTP). */
+  async createPlainTransport(peer) {
+    const t = await router.createPlainTransport({
+      listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+      comedia: true,
+      rtcpMux: true,
+    });
+    peer.transports.set(t.id, t);
+    return { id: t.id, ip: t.tuple.localAddress ?? t.tuple.localIp, port: t.tuple.localPort };
+  },
   async connectTransport(peer, data) {
-    await transportOf(peer, data).connect({ dtlsParameters: data.dtlsParameters as types.DtlsParameters });
+    const t = transportOf(peer, data);
+    if (t.type !== 'webrtc') throw new Error('not a WebRTC transport');
+    await t.connect({ dtlsParameters: data.dtlsParameters as types.DtlsParameters });
     return {};
   },
   async produce(peer, data) {
@@ -99,13 +111,19 @@ const handlers: Record<string, Handler> = {
     if (consumer.kind === 'video') await consumer.requestKeyFrame();
     return {};
   },
+  async setConsumerPreferredLayers(peer, data) {
+    const consumer = peer.consumers.get(String(data.consumerId));
+    if (!consumer) throw new Error('no such consumer');
+    await consumer.setPreferredLayers({ spatialLayer: Number(data.spatialLayer) });
+    return {};
+  },
   async leave(peer) {
     close(peer);
     return {};
   },
 };
 
-function transportOf(peer: Peer, data: Record<string, unknown>): types.WebRtcTransport {
+function transportOf(peer: Peer, data: Record<string, unknown>): types.WebRtcTransport | types.PlainTransport {
   const t = peer.transports.get(String(data.transportId));
   if (!t) throw new Error('no such transport');
   return t;

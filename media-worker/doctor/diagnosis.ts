@@ -10,12 +10,16 @@ export async function diagnosePeer(peer: Peer, doctor: Doctor): Promise<PeerDiag
   return {
     id: peer.id,
     displayName: peer.displayName,
-    transports: [...peer.transports.values()].map((t) => ({
-      id: t.id,
-      direction: (t.appData as { direction: 'send' | 'recv' }).direction,
-      iceState: t.iceState,
-      dtlsState: t.dtlsState,
-    })),
+    transports: [...peer.transports.values()].map((t) =>
+      t.type === 'webrtc'
+        ? {
+            id: t.id,
+            direction: (t.appData as { direction: 'send' | 'recv' }).direction,
+            iceState: t.iceState,
+            dtlsState: t.dtlsState,
+          }
+        : { id: t.id, direction: 'plain' as const, iceState: 'none', dtlsState: 'none' },
+    ),
     // Asked live: the doctor samples only producers someone here consumes.
     producers: await Promise.all(
       [...peer.producers.values()].map(async (p) => {

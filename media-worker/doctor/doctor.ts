@@ -7,7 +7,7 @@ import { ConsumerTrace } from './consumer-trace.ts';
 import { judge } from './health.ts';
 import type { Observation, Verdict } from './health.ts';
 import type { HealthCounters } from '../metrics.ts';
-import type { ProducerData } from '../sfu/peer.ts';
+import type { PeerTransport, ProducerData } from '../sfu/peer.ts';
 import { mediaAttributes, mediasoupCall } from '../sfu/spans.ts';
 import type { MediaIds } from '../sfu/spans.ts';
 import { ConsumerWatch, ProducerWatch, RemediationLog, TransportWatch } from './watches.ts';
@@ -98,7 +98,7 @@ export class Doctor {
   }
 
   /** A new producer of a peer connected here: its publisher's side is judged too. */
-  watchProducer(producer: types.Producer<ProducerData>, transport: types.WebRtcTransport): void {
+  watchProducer(producer: types.Producer<ProducerData>, transport: PeerTransport): void {
     this.publishers.watch(producer, this.transports.get(transport.id) ?? this.watchTransport(transport));
   }
 
@@ -139,10 +139,10 @@ export class Doctor {
     return this.publishers.health(peerId);
   }
 
-  watchTransport(transport: types.WebRtcTransport): TransportWatch {
+  watchTransport(transport: PeerTransport): TransportWatch {
     const watch = new TransportWatch(transport);
     this.transports.set(transport.id, watch);
-    transport.observer.once('close', () => this.transports.delete(transport.id));
+    (transport.observer as types.TransportObserver).once('close', () => this.transports.delete(transport.id));
     return watch;
   }
 
@@ -150,7 +150,7 @@ export class Doctor {
   watch(
     consumer: types.Consumer,
     producer: types.Producer<ProducerData>,
-    transport: types.WebRtcTransport,
+    transport: PeerTransport,
     owner: ConsumerOwner,
     workerPid: number,
   ): ConsumerWatch {

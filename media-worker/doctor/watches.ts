@@ -3,7 +3,7 @@ import type { ClientConsumerStats, ConsumerHealth, HealthCause, Remediation } fr
 import type { Source } from '../../protocol/room.ts';
 import type { ConsumerTrace } from './consumer-trace.ts';
 import type { LiveObservation, Verdict } from './health.ts';
-import type { ProducerData } from '../sfu/peer.ts';
+import type { PeerTransport, ProducerData } from '../sfu/peer.ts';
 
 /*
  * What the doctor remembers between ticks about each consumer, producer and transport it watches. Counters
@@ -94,21 +94,29 @@ export class TransportWatch {
   downSince: number | undefined;
   restartedIceAt?: number;
 
-  constructor(readonly transport: types.WebRtcTransport) {
+  constructor(readonly transport: PeerTransport) {
     this.downSince = Date.now();
     const update = () => {
-      const up =
-        transport.dtlsState === 'connected' && (transport.iceState === 'connected' || transport.iceState === 'completed');
-      if (up) this.downSince = undefined;
+      if (isUp(transport)) this.downSince = undefined;
       else this.downSince ??= Date.now();
     };
-    transport.on('icestatechange', update);
-    transport.on('dtlsstatechange', update);
+    if (transport.type === 'webrtc') {
+      transport.on('icestatechange', update);
+      transport.on('dtlsstatechange', update);
+    } else {
+      // A plain transport is up once it knows where to send (comedia: the first packet from the tester).
+      transport.on('tuple', update);
+    }
   }
 
   downMs(now: number): number {
     return this.downSince === undefined ? 0 : now - this.downSince;
   }
+}
+
+function isUp(transport: PeerTransport): boolean {
+  if (transport.type !== 'webrtc') return transport.tuple.remoteIp !== undefined;
+  return transport.dtlsState === 'connected' && (transport.iceState === 'connected' || transport.iceState === 'completed');
 }
 
 function isLayered(consumer: types.Consumer): boolean {
@@ -240,8 +248,8 @@ export class ConsumerWatch {
       layered,
       ageMs: now - this.createdAt,
       transport: {
-        iceState: transport.transport.iceState,
-        dtlsState: transport.transport.dtlsState,
+        iceState: transport.transport.type === 'webrtc' ? transport.transport.iceState : 'none',
+        dtlsState: transport.transport.type === 'webrtc' ? transport.transport.dtlsState : 'none',
         downMs: transport.downMs(now),
       },
       paused: consumer.paused,

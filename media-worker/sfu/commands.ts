@@ -27,6 +27,7 @@ const roomCommands: { [C in RoomScoped]: RoomCommand<C> } = {
   snapshot: (room, r) => room.snapshot(r),
   leave: (room, r) => room.leave(r),
   createTransport: (room, r) => room.createTransport(r),
+  createPlainTransport: (room, r) => room.createPlainTransport(r),
   connectTransport: (room, r) => room.connectTransport(r),
   restartIce: (room, r) => room.restartIce(r),
   produce: (room, r) => room.produce(r),

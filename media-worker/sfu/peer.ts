@@ -10,9 +10,12 @@ export type ProducerData = {
   source: Source;
 };
 
+/** A browser's WebRTC transport, or a load tester's plain RTP one (createPlainTransport). */
+export type PeerTransport = types.WebRtcTransport | types.PlainTransport;
+
 /** One participant's mediasoup objects; every lookup checks ownership so ids of others are NOT_FOUND. */
 export class Peer {
-  readonly transports = new Map<string, types.WebRtcTransport>();
+  readonly transports = new Map<string, PeerTransport>();
   readonly producers = new Map<string, types.Producer<ProducerData>>();
   readonly consumers = new Map<string, types.Consumer>();
   /** Transports and sources being created now: counted against the caps before mediasoup answers. */
@@ -33,8 +36,15 @@ export class Peer {
     return { id: this.id, displayName: this.displayName };
   }
 
-  transport(id: string): types.WebRtcTransport {
+  transport(id: string): PeerTransport {
     return found(this.transports.get(id), 'transport', id);
+  }
+
+  /** For what only WebRTC transports do (DTLS connect, ICE restart). */
+  webRtcTransport(id: string): types.WebRtcTransport {
+    const transport = this.transport(id);
+    if (transport.type !== 'webrtc') throw new ParleyError('BAD_REQUEST', `transport ${id} is a plain RTP transport`);
+    return transport;
   }
 
   producer(id: string): types.Producer<ProducerData> {
@@ -46,7 +56,7 @@ export class Peer {
   }
 
   /** Creates and holds a transport if the peer has one to spare (MAX_TRANSPORTS_PER_PEER), else LIMIT. */
-  async addTransport(create: () => Promise<types.WebRtcTransport>): Promise<types.WebRtcTransport> {
+  async addTransport<T extends PeerTransport>(create: () => Promise<T>): Promise<T> {
     if (this.transports.size + this.pendingTransports >= MAX_TRANSPORTS_PER_PEER) {
       throw new ParleyError('LIMIT', `a peer holds at most ${MAX_TRANSPORTS_PER_PEER} transports at once`);
     }
@@ -54,7 +64,7 @@ export class Peer {
     try {
       const transport = await create();
       this.transports.set(transport.id, transport);
-      transport.observer.on('close', () => this.transports.delete(transport.id));
+      (transport.observer as types.TransportObserver).on('close', () => this.transports.delete(transport.id));
       return transport;
     } finally {
       this.pendingTransports--;

@@ -8,6 +8,8 @@ export interface PooledWorker {
   index: number;
   worker: types.Worker;
   webRtcServer: types.WebRtcServer;
+  /** The address browsers reach (the WebRtcServer's), for load testers' plain transports too. */
+  listen: { ip: string; announcedAddress?: string };
   routers: number;
   consumers: number;
 }
@@ -92,7 +94,14 @@ export class WorkerPool {
         { ...listen, protocol: 'tcp' },
       ],
     });
-    const pooled: PooledWorker = { index, worker, webRtcServer, routers: 0, consumers: 0 };
+    const pooled: PooledWorker = {
+      index,
+      worker,
+      webRtcServer,
+      listen: { ip: listen.ip, announcedAddress: listen.announcedAddress },
+      routers: 0,
+      consumers: 0,
+    };
     worker.on('died', (err) => {
       log.error('mediasoup worker died; replacing it', { pid: worker.pid, error: err.message });
       void this.replace(pooled);

@@ -164,9 +164,27 @@ export class Room {
     };
   }
 
+  /** A load tester's plain RTP transport (the grant is checked by signaling: protocol/operations.ts). */
+  async createPlainTransport({ peerId }: MediaRequest<'createPlainTransport'>): Promise<MediaResponse<'createPlainTransport'>> {
+    const peer = this.peer(peerId);
+    const transport = await peer.addTransport(() =>
+      this.call('createPlainTransport', { peer }, () =>
+        peer.router.createPlainTransport({
+          listenInfo: { protocol: 'udp', ...peer.host.listen },
+          comedia: true,
+          rtcpMux: true,
+          appData: { peerId, direction: 'plain' },
+        }),
+      ),
+    );
+    this.doctor.watchTransport(transport);
+    const { localAddress, localIp, localPort } = transport.tuple;
+    return { id: transport.id, ip: localAddress ?? localIp, port: localPort };
+  }
+
   async connectTransport({ peerId, transportId, dtlsParameters }: MediaRequest<'connectTransport'>) {
     const peer = this.peer(peerId);
-    const transport = peer.transport(transportId);
+    const transport = peer.webRtcTransport(transportId);
     await this.call('connect', { peer, transport: transportId }, () =>
       transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters }),
     );
@@ -175,7 +193,7 @@ export class Room {
 
   async restartIce({ peerId, transportId }: MediaRequest<'restartIce'>): Promise<MediaResponse<'restartIce'>> {
     const peer = this.peer(peerId);
-    const transport = peer.transport(transportId);
+    const transport = peer.webRtcTransport(transportId);
     return { iceParameters: await this.call('restartIce', { peer, transport: transportId }, () => transport.restartIce()) };
   }
 
