@@ -159,18 +159,6 @@ describe('the Kubernetes manifests under podman kube play', () => {
     const pod = copy.spec.template.spec;
     // On the host's network podman writes no host aliases: the NATS address goes into the URL instead.
     pod.hostAliases = [...(pod.hostAliases ?? []), { ip: natsIp, hostnames: [NATS_HOST] }];
-    // podman removes a finished init container ("once", its default) and sometimes fails that removal ("cannot
-    // remove container", seen once in a fresh-clone run), failing the whole kube play; kept ("always"), it is not
-    // removed. It still runs before the containers, as the kubelet runs it.
-    if (pod.initContainers?.length) {
-      copy.spec.template.metadata = {
-        ...copy.spec.template.metadata,
-        annotations: {
-          ...(copy.spec.template.metadata?.annotations as object),
-          'io.podman.annotations.init.container.type': 'always',
-        },
-      };
-    }
     for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
       c.image = image;
       // kube play publishes every containerPort on this machine (two replicas would collide); in Kubernetes they
