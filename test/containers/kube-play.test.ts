@@ -21,7 +21,7 @@ import { turnCredential } from '../../signaling/turn.ts';
 
 /**
  * The Kubernetes manifests run by a real runtime: `podman kube play` starts the signaling, web and coturn
- * Deployments and the media-worker StatefulSet's pod template with their images, init containers, commands, environment (values, field
+ * Deployments and the media-worker StatefulSet's pod template with their images, commands, environment (values, field
  * references, the Secrets and the NATS CA ConfigMap), security contexts and hostNetwork, against a NATS of the
  * test's own (in a cluster, the NATS Helm chart provides it) with the shipped nats.conf's TLS and users: each
  * tier connects over TLS with its role's password, as the manifests say. Then every probe the manifests declare is asked as the kubelet would,
@@ -302,8 +302,10 @@ describe('the Kubernetes manifests under podman kube play', () => {
     const [first] = await podsOf(signaling);
     const [turn] = await podsOf(coturn);
     expect(first && turn).toBeDefined();
-    // coturn's secret is in the file its init container wrote, not in its command line or environment.
-    expect(await podman(['inspect', turn!.container])).not.toContain(turnSecret);
+    // coturn's secret is in the file its shell wrote, not on turnserver's command line or in its environment.
+    const turnProcess = await podman(['exec', turn!.container, 'cat', '/proc/1/cmdline', '/proc/1/environ']);
+    expect(turnProcess).toContain('turnserver');
+    expect(turnProcess).not.toContain(turnSecret);
     const member = await TestClient.open(
       wsUrl(`http://${first!.ip}:3000`, await issueToken(parleySecret, { identity: 'erin', name: 'Erin' })),
     );

@@ -297,16 +297,16 @@ describe('Kubernetes manifests (infra/k8s/manifests)', () => {
     const secretRef = (c: Obj, name: string) =>
       obj(obj(((c.env ?? []) as Obj[]).find((e) => e.name === name)?.valueFrom ?? {}).secretKeyRef ?? {});
     const signaling = obj((podSpecOf(find('Deployment', 'signaling')!).containers as Obj[])[0]);
-    const [init] = coturn.initContainers as Obj[];
-    expect(secretRef(init!, 'TURN_SECRET')).toEqual(secretRef(signaling, 'TURN_SECRET'));
+    const [turn] = coturn.containers as Obj[];
+    expect(secretRef(turn!, 'TURN_SECRET')).toEqual(secretRef(signaling, 'TURN_SECRET'));
     expect(secretRef(signaling, 'TURN_SECRET')).toEqual({ name: 'parley', key: 'TURN_SECRET' });
     expect(secretRef(signaling, 'TURN_URLS')).toEqual({ name: 'parley', key: 'TURN_URLS' });
-    const peers = obj(obj(((init!.env ?? []) as Obj[]).find((e) => e.name === 'TURN_ALLOWED_PEERS')?.valueFrom).configMapKeyRef);
+    const peers = obj(obj(((turn!.env ?? []) as Obj[]).find((e) => e.name === 'TURN_ALLOWED_PEERS')?.valueFrom).configMapKeyRef);
     expect(read('docs/deploy.md')).toContain(
       `kubectl -n parley create configmap ${String(peers.name)} --from-literal=${String(peers.key)}=`,
     );
     // Its file holds the secret; everything else is denied but those peers, over UDP relays only.
-    const args = (obj((coturn.containers as Obj[])[0]).args ?? []) as string[];
+    const args = (turn!.args ?? []) as string[];
     expect(args.slice(0, 2)).toEqual(['-c', '/run/coturn/turnserver.conf']);
     expect(args).toContain('--denied-peer-ip=0.0.0.0-255.255.255.255');
     expect(args).toContain('--no-tcp-relay');
