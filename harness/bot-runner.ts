@@ -1,14 +1,8 @@
 import { Bot } from '../bots/bot.ts';
 
-const SIMULCAST = [
-  { scaleResolutionDownBy: 2, maxBitrate: 150_000 },
-  { scaleResolutionDownBy: 1, maxBitrate: 300_000 },
-];
-
 /**
  * One bot as its own process, for tests whose clients live on another (namespace) host: joins with the
- * env's URL, room, name and token, publishes unless BOT_PUBLISH=0 (camera only with BOT_AUDIO=0, in simulcast with
- * BOT_SIMULCAST=1), and prints its state as a JSON line
+ * env's URL, room, name and token, publishes unless BOT_PUBLISH=0 (camera only with BOT_AUDIO=0), and prints its state as a JSON line
  * every 250 ms until killed.
  */
 const env = (name: string) => {
@@ -18,9 +12,7 @@ const env = (name: string) => {
 };
 
 const bot = await Bot.join({ url: env('BOT_URL'), room: env('BOT_ROOM'), name: env('BOT_NAME'), token: env('BOT_TOKEN') });
-/** BOT_SIMULCAST=1: the camera in two simulcast layers (a layered consumer at every viewer). */
-const simulcast = process.env.BOT_SIMULCAST === '1' ? SIMULCAST : undefined;
-if (process.env.BOT_PUBLISH !== '0') await bot.publish({ audio: process.env.BOT_AUDIO !== '0', simulcast });
+if (process.env.BOT_PUBLISH !== '0') await bot.publish({ audio: process.env.BOT_AUDIO !== '0' });
 setInterval(() => {
   void bot.stats().then((stats) => {
     const state = {

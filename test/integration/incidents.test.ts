@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { TEST_SECRET, token } from '../../harness/cluster.ts';
 import { TestNetwork } from '../../harness/netns.ts';
 import { repoRoot } from '../../harness/processes.ts';
 import type { Running } from '../../harness/processes.ts';
-import { z } from 'zod';
 import type { Incident } from '../../protocol/incidents.ts';
-import { RoomDiagnosis } from '../../protocol/telemetry.ts';
-import type { ConsumerHealth } from '../../protocol/telemetry.ts';
 
 /**
  * Incidents on a real multi-host deployment (network namespaces): two publishers on media host A, six viewers
  * whose media host is B, so every viewer's two consumers cross the pipe A→B. Black-holing the pipe must open
  * exactly one incident, "pipe A→B", listing all twelve consumers within 5 s and nothing per consumer; cutting one
- * publisher's cable must open one incident, publisher uplink lost. The cameras are simulcast: viewers who join
- * while the pipe loses four packets in five get consumers mediasoup has no layer for (every piped stream scores
- * 0), named layer-unavailable, one incident for the pipe.
+ * publisher's cable must open one incident, publisher uplink lost.
  */
 const created = TestNetwork.create();
 const net = 'network' in created ? created.network : undefined;
@@ -68,14 +63,6 @@ describe.skipIf(!net)('incidents: one per root cause across media hosts', () => 
     return JSON.parse(network.run('viewers', process.execPath, ['-e', script]));
   };
   const incidents = (via: 'sig' | 'sig2' = 'sig') => dashboard(via).incidents;
-  /** Every consumer's verdict on media host B, as the dashboard's rooms view shows it. */
-  const verdictsOnB = (): ConsumerHealth[] => {
-    const script = `fetch('http://${hosts.sig}:3000/debug/api/rooms',{headers:{authorization:'Bearer ${admin}'}}).then(r=>r.json()).then(j=>console.log(JSON.stringify(j)))`;
-    const { rooms } = z
-      .object({ rooms: z.array(RoomDiagnosis) })
-      .parse(JSON.parse(network.run('viewers', process.execPath, ['-e', script])));
-    return rooms.filter((r) => r.instanceId === 'B').flatMap((r) => r.peers.flatMap((p) => p.consumers));
-  };
   const signaling: Record<string, Running> = {};
   const open = () => incidents().filter((i) => i.endedAt === null);
   const startMedia = async (name: 'A' | 'B', maxConsumers: string) => {
@@ -99,36 +86,17 @@ describe.skipIf(!net)('incidents: one per root cause across media hosts', () => 
       BOT_TOKEN: await token(name),
       BOT_PUBLISH: publish ? '1' : '0',
       BOT_AUDIO: '0',
-      BOT_SIMULCAST: '1',
     };
     bots[name] = await network.start(host, cmd, [...args], { name: `bot ${name}`, env, ready: /^BOT /m, timeoutMs: 30_000 });
   };
   /** Drops UDP between media hosts A and B in B's namespace: the pipe's packets vanish, NATS (TCP) goes on. */
+  let blackholed = false;
   const pipeBlackholed = (on: boolean) => {
+    if (on === blackholed) return;
+    blackholed = on;
     const op = on ? '-I' : '-D';
     network.run('B', 'iptables', [op, 'INPUT', '-s', hosts.A, '-p', 'udp', '-j', 'DROP']);
     network.run('B', 'iptables', [op, 'OUTPUT', '-d', hosts.A, '-p', 'udp', '-j', 'DROP']);
-  };
-
-  /**
-   * Four of every five UDP packets from A vanish at B (iptables' statistic match, deterministic): what the pipe
-   * carries arrives, but far too little of it.
-   */
-  const pipeLossy = (on: boolean) => {
-    const op = on ? '-I' : '-D';
-    // Inserted in reverse: the ACCEPT of every fifth packet ends up before the DROP.
-    const rules = [
-      ['INPUT', '-s', hosts.A, '-p', 'udp', '-j', 'DROP'],
-      ['INPUT', '-s', hosts.A, '-p', 'udp', '-m', 'statistic', '--mode', 'nth', '--every', '5', '--packet', '0', '-j', 'ACCEPT'],
-    ];
-    for (const rule of on ? rules : rules.reverse()) network.run('B', 'iptables', [op, ...rule]);
-  };
-  let viewersStarted: Promise<void> | undefined;
-  const startViewers = () => {
-    viewersStarted ??= (async () => {
-      for (const name of VIEWERS) await startBot(name, 'viewers', false);
-    })();
-    return viewersStarted;
   };
 
   beforeAll(async () => {
@@ -159,47 +127,13 @@ describe.skipIf(!net)('incidents: one per root cause across media hosts', () => 
     );
     await startMedia('B', '500');
     await new Promise((r) => setTimeout(r, 2_500)); // A's next heartbeat says it is full
+    for (const name of VIEWERS) await startBot(name, 'viewers', false);
   }, 180_000);
   afterAll(async () => {
     await network?.destroy();
   });
 
-  it('names layer-unavailable for viewers who join while the pipe A→B loses 4 packets in 5: one incident for the pipe', async () => {
-    pipeLossy(true);
-    const joinedAt = Date.now();
-    await startViewers();
-    const incident = await until(
-      'one incident with twelve consumers',
-      () => {
-        const now = open();
-        return now.some((i) => i.consumers.length >= 12) ? now : undefined;
-      },
-      30_000,
-    );
-    const listedMs = Date.now() - joinedAt;
-    console.log(`pipe A→B lossy: the first viewer joined ${listedMs} ms before ${JSON.stringify(incident)}`);
-    expect(incident).toHaveLength(1);
-    expect(incident[0]).toMatchObject({ scope: 'pipe', key: 'pipe:A>B', cause: 'layer-unavailable' });
-    expect(incident[0]!.consumers).toHaveLength(12);
-    const verdicts = verdictsOnB().filter((c) => c.kind === 'video');
-    console.log(`the viewers' consumers on B: ${verdicts.map((c) => `${c.cause} since +${c.since - joinedAt} ms`).join(', ')}`);
-    expect(verdicts.map((c) => c.cause)).toEqual(Array(12).fill('layer-unavailable'));
-    expect(new Set(verdicts.map((c) => c.consumerId))).toEqual(new Set(incident[0]!.consumers));
-    expect(incident[0]!.repairs.map((r) => r.action)).toContain('set-preferred-layers');
-
-    pipeLossy(false);
-    const restoredAt = Date.now();
-    const ended = await until(
-      'the incident to end',
-      () => incidents().find((i) => i.id === incident[0]!.id && i.endedAt),
-      20_000,
-    );
-    console.log(`pipe restored: incident ended ${ended.endedAt! - restoredAt} ms later`);
-  });
-
   it('opens one incident "pipe A→B" with all twelve consumers when the pipe is black-holed, and ends it after', async () => {
-    await startViewers();
-    await until('no open incident', () => open().length === 0, 15_000);
     const cameras = [state('Pub1')!.camera!, state('Pub2')!.camera!];
     await until(
       'every viewer to decode both cameras',
@@ -212,6 +146,8 @@ describe.skipIf(!net)('incidents: one per root cause across media hosts', () => 
 
     const cutAt = Date.now();
     pipeBlackholed(true);
+    // A failed check must not leave the pipe cut for the tests after it.
+    onTestFinished(() => pipeBlackholed(false));
     const incident = await until(
       'one incident with twelve consumers',
       () => {
