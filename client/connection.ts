@@ -1,11 +1,10 @@
 import type { Context, Span } from '@opentelemetry/api';
-import { WS_SUBPROTOCOL, WS_TOKEN_SUBPROTOCOL_PREFIX } from '../protocol/client.ts';
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponseData } from '../protocol/client.ts';
 import { CloseCode } from '../protocol/close-codes.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import type { ClientTracer } from './host.ts';
 import { isTraced } from './host.ts';
-import { SignalingSocket } from './socket.ts';
+import { SignalingSocket, socketTarget } from './socket.ts';
 import type { Requester, WebSocketConstructor } from './socket.ts';
 
 /** Close codes after which reconnecting cannot help (protocol/close-codes.ts says why for each). */
@@ -129,13 +128,10 @@ export class Connection implements Requester {
 
   private async connect(): Promise<SignalingSocket> {
     const token = await this.options.token();
-    const url = new URL('/ws', this.options.urls[this.urlIndex % this.options.urls.length]);
-    url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
-    // The token goes as a subprotocol, never in the URL, where proxies and access logs would keep it.
-    const protocols = [WS_SUBPROTOCOL, `${WS_TOKEN_SUBPROTOCOL_PREFIX}${token}`];
+    const { url, protocols } = socketTarget(this.options.urls[this.urlIndex % this.options.urls.length]!, token);
     let socket: SignalingSocket | undefined;
     const opening = SignalingSocket.open(
-      url.toString(),
+      url,
       protocols,
       (n) => this.events.notification(n),
       (reason, code) => {

@@ -1,4 +1,4 @@
-import { ServerMessage } from '../protocol/client.ts';
+import { ServerMessage, WS_SUBPROTOCOL, WS_TOKEN_SUBPROTOCOL_PREFIX } from '../protocol/client.ts';
 import type {
   ClientMethod,
   ClientRequest,
@@ -51,6 +51,17 @@ export interface SocketLike {
 export type WebSocketConstructor = new (url: string, protocols?: string[]) => SocketLike;
 
 const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Where a client opens the signaling WebSocket for `base` (…/ws, ws: or wss: as the page is), and the
+ * subprotocols it offers: the protocol version and the access token (never in the URL, where proxies and access
+ * logs would keep it). Without a token (the bare benchmark baseline), none.
+ */
+export function socketTarget(base: string, token?: string): { url: string; protocols: string[] } {
+  const url = new URL('/ws', base);
+  url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+  return { url: url.toString(), protocols: token !== undefined ? [WS_SUBPROTOCOL, `${WS_TOKEN_SUBPROTOCOL_PREFIX}${token}`] : [] };
+}
 
 /** The client's end of the signaling WebSocket: typed requests with ids, and notifications. */
 export class SignalingSocket implements Requester {

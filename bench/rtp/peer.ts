@@ -1,8 +1,7 @@
 import dgram from 'node:dgram';
 import WebSocket from 'ws';
-import { SignalingSocket } from '../../client/socket.ts';
+import { SignalingSocket, socketTarget } from '../../client/socket.ts';
 import type { WebSocketConstructor } from '../../client/socket.ts';
-import { WS_SUBPROTOCOL, WS_TOKEN_SUBPROTOCOL_PREFIX } from '../../protocol/client.ts';
 import type { PlainTransportOptions } from '../../protocol/operations.ts';
 import type { RtpCapabilities, RtpParameters } from '../../protocol/webrtc.ts';
 import { StreamCounter } from './counter.ts';
@@ -41,12 +40,10 @@ export class RtpPeer {
   ) {}
 
   static async join(url: string, room: string, token?: string): Promise<RtpPeer> {
-    const ws = new URL('/ws', url);
-    ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
-    const protocols = token ? [WS_SUBPROTOCOL, `${WS_TOKEN_SUBPROTOCOL_PREFIX}${token}`] : [];
+    const target = socketTarget(url, token);
     const signaling = await SignalingSocket.open(
-      ws.toString(),
-      protocols,
+      target.url,
+      target.protocols,
       () => undefined,
       () => undefined,
       WebSocket as unknown as WebSocketConstructor,
