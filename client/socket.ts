@@ -60,7 +60,10 @@ const REQUEST_TIMEOUT_MS = 10_000;
 export function socketTarget(base: string, token?: string): { url: string; protocols: string[] } {
   const url = new URL('/ws', base);
   url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
-  return { url: url.toString(), protocols: token !== undefined ? [WS_SUBPROTOCOL, `${WS_TOKEN_SUBPROTOCOL_PREFIX}${token}`] : [] };
+  return {
+    url: url.toString(),
+    protocols: token !== undefined ? [WS_SUBPROTOCOL, `${WS_TOKEN_SUBPROTOCOL_PREFIX}${token}`] : [],
+  };
 }
 
 /** The client's end of the signaling WebSocket: typed requests with ids, and notifications. */
