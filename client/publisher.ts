@@ -205,7 +205,12 @@ export class Publisher {
       span.addEvent('captured', { 'parley.audio': !!audio });
       // The browser's own "Stop sharing" button ends the track.
       video.addEventListener('ended', () => void this.set('screen', false));
-      await this.produce('screen', video, trace);
+      try {
+        await this.produce('screen', video, trace);
+      } catch (err) {
+        this.stopTrack(audio);
+        throw err;
+      }
       if (audio) await this.produce('screen-audio', audio, trace);
       return;
     }
@@ -285,11 +290,25 @@ export class Publisher {
     }
   }
 
+  /**
+   * The new track is stopped unless it ends up on a live producer: the capture took time, and meanwhile the
+   * user may have turned the feed off or left (the camera light must go off).
+   */
   private async replaceTrack(source: CaptureSource, producer: types.Producer, track: MediaStreamTrack): Promise<void> {
     const old = producer.track;
-    track.addEventListener('ended', () => void this.onUnplugged(source, track));
-    await producer.replaceTrack({ track });
+    try {
+      if (this.closed || producer.closed) throw new Error(`the ${source} producer was closed`);
+      await producer.replaceTrack({ track });
+    } catch (err) {
+      this.stopTrack(track);
+      throw err;
+    }
     this.stopTrack(old);
+    if (this.closed || producer.closed) {
+      this.stopTrack(track);
+      return;
+    }
+    track.addEventListener('ended', () => void this.onUnplugged(source, track));
     this.showTrack(source, track);
   }
 

@@ -128,11 +128,16 @@ export function inboundSummary(page: Page): Promise<InboundSummary> {
   });
 }
 
+/** Each captured track as `kind label: readyState`, so a failure names the track left live. */
 export function capturedTrackStates(page: Page): Promise<string[]> {
   return page.evaluate(() =>
-    (window as unknown as { capturedTracks: MediaStreamTrack[] }).capturedTracks.map((t) => t.readyState),
+    (window as unknown as { capturedTracks: MediaStreamTrack[] }).capturedTracks.map(
+      (t) => `${t.kind} ${t.label}: ${t.readyState}`,
+    ),
   );
 }
+
+export const stillLive = (states: string[]) => states.filter((s) => !s.endsWith(': ended'));
 
 /** Both ends of the transport's selected candidate pair, as getStats reports them. */
 export function selectedPair(page: Page, direction: 'send' | 'recv') {
