@@ -131,7 +131,9 @@ export class Correlator {
     const seen = new Set<string>();
     for (const group of groups) {
       seen.add(group.key);
-      const first = this.firstSeen.get(group.key) ?? now;
+      // Stability counts from the doctors' verdicts on the group's consumers (each has already held for the
+      // doctor's grace), not from when their reports reached us: the report and tick delays are not waited twice.
+      const first = this.firstSeen.get(group.key) ?? Math.min(now, Math.max(...group.consumers.map((c) => c.since)));
       this.firstSeen.set(group.key, first);
       const incident = open.get(group.key);
       if (incident) await this.write(grown(incident, group, now));
