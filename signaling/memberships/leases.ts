@@ -13,6 +13,8 @@ import { log } from '../../tracing/log.ts';
 
 /** A media worker answers a renewal in milliseconds; one that needs longer is treated as possibly gone. */
 const RENEWAL_TIMEOUT_MS = 1000;
+/** A renewal still unanswered this long is followed by a second, empty one (see `renew`). */
+const PROBE_AFTER_MS = 500;
 
 /** What lease renewal needs of the memberships it renews. */
 export interface LeaseHolder {
@@ -56,18 +58,23 @@ export class Leases {
   private async renew(instanceId: string, list: Membership[]): Promise<void> {
     const peers = list.map((m) => ({ roomId: m.roomId, peerId: m.peerId }));
     const unknown: { peerId: string }[] = [];
+    // No responder: the process is gone. A host that vanished (cable, power) keeps its NATS interest until the
+    // server's ping timeout, so silence has to show it: a second request goes out half-way through the first's
+    // wait, and the instance is gone when both time out (1.5 s of silence; one lost message is not enough).
+    let probe: Promise<boolean> | undefined;
+    const probing = setTimeout(() => (probe = this.answers(instanceId)), PROBE_AFTER_MS);
     try {
       // In batches, so that a request stays well under NATS's max payload however many peers we hold.
       for (let i = 0; i < peers.length || i === 0; i += MAX_LEASES_PER_RENEWAL) {
         unknown.push(...(await this.renewal(instanceId, peers.slice(i, i + MAX_LEASES_PER_RENEWAL))).unknown);
       }
     } catch (err) {
-      // No responder: the process is gone. A host that vanished (cable, power) keeps its NATS interest
-      // until the server's ping timeout, so a renewal and an immediate retry that both time out count too.
-      const gone = isCode(err, 'UNAVAILABLE') || (isCode(err, 'TIMEOUT') && !(await this.answers(instanceId)));
+      const gone = isCode(err, 'UNAVAILABLE') || (isCode(err, 'TIMEOUT') && !(await (probe ?? this.answers(instanceId))));
       if (gone) await this.failover(instanceId, list);
       else logError('lease renewal')(err);
       return;
+    } finally {
+      clearTimeout(probing);
     }
     for (const ref of unknown) {
       const membership = this.holder.byPeer(ref.peerId);
