@@ -26,6 +26,17 @@ export function rtpPacket(header: RtpHeader, payload: Buffer): Buffer {
   return packet;
 }
 
+/**
+ * A padding-only packet (P bit, no payload): what a sender probing for bandwidth sends. mediasoup counts it but
+ * does not let it keep a simulcast stream active, so a publisher sending only these has no layer to forward.
+ */
+export function paddingPacket(header: Omit<RtpHeader, 'marker'>, paddingBytes = 200): Buffer {
+  const packet = rtpPacket({ ...header, marker: false }, Buffer.alloc(paddingBytes));
+  packet[0] = 0xa0; // version 2, padding
+  packet[packet.length - 1] = paddingBytes; // the padding's length, itself included
+  return packet;
+}
+
 /** The fields a receiver counts by; undefined for what is not RTP (RTCP shares the port: rtcp-mux). */
 export function readRtp(packet: Buffer): { ssrc: number; sequenceNumber: number; timestamp: number } | undefined {
   if (packet.length < RTP_HEADER_BYTES || packet[0]! >> 6 !== 2) return undefined;

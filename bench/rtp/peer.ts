@@ -27,6 +27,7 @@ const CLOCK = { audio: 48_000, video: 90_000 } as const;
  */
 export class RtpPeer {
   readonly streams: RtpStream[] = [];
+  private streamsOf = new Map<string, RtpStream[]>();
   /** Received streams by SSRC, with the producer each one is of. */
   readonly received = new Map<number, { producerId: string; counter: StreamCounter }>();
   private send?: { socket: dgram.Socket; options: PlainTransportOptions };
@@ -81,8 +82,15 @@ export class RtpPeer {
       source,
       rtpParameters,
     });
-    this.streams.push(...specs.map((s) => new RtpStream(s, now)));
+    const streams = specs.map((s) => new RtpStream(s, now));
+    this.streams.push(...streams);
+    this.streamsOf.set(producerId, streams);
     return producerId;
+  }
+
+  /** Injects a fault: `producerId`'s streams send padding only (no layer stays active), or media again. */
+  paddingOnly(producerId: string, on: boolean): void {
+    for (const stream of this.streamsOf.get(producerId) ?? []) stream.paddingOnly = on;
   }
 
   /** Consumes `producerId` onto this peer's receive transport, resumed; returns the consumer id. */

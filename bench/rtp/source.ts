@@ -1,4 +1,4 @@
-import { MAX_PAYLOAD_BYTES, rtpPacket, senderReport, vp8Payload } from './packets.ts';
+import { MAX_PAYLOAD_BYTES, paddingPacket, rtpPacket, senderReport, vp8Payload } from './packets.ts';
 
 /** One RTP stream a tester sends: a simulcast layer of VP8 or an Opus track, at a constant bit rate. */
 export interface StreamSpec {
@@ -34,6 +34,8 @@ export class RtpStream {
   private nextReportAt: number;
   packetsSent = 0;
   octetsSent = 0;
+  /** A fault to inject: one padding-only packet per frame instead of the frame (see `paddingPacket`). */
+  paddingOnly = false;
 
   constructor(
     readonly spec: StreamSpec,
@@ -56,7 +58,8 @@ export class RtpStream {
     const packets: Buffer[] = [];
     const interval = 1000 / this.spec.rate;
     while (this.nextFrameAt <= now) {
-      packets.push(...(this.spec.kind === 'video' ? this.videoFrame(now) : [this.audioPacket()]));
+      if (this.paddingOnly) packets.push(this.padding());
+      else packets.push(...(this.spec.kind === 'video' ? this.videoFrame(now) : [this.audioPacket()]));
       this.timestamp += Math.round(this.clock / this.spec.rate);
       this.nextFrameAt += interval;
     }
@@ -97,6 +100,13 @@ export class RtpStream {
 
   private audioPacket(): Buffer {
     return this.packet(Buffer.alloc(Math.max(1, Math.round(this.spec.bitsPerSecond / 8 / this.spec.rate))), false);
+  }
+
+  private padding(): Buffer {
+    const { ssrc, payloadType } = this.spec;
+    const packet = paddingPacket({ payloadType, sequenceNumber: this.sequenceNumber, timestamp: this.timestamp, ssrc });
+    this.sequenceNumber = (this.sequenceNumber + 1) & 0xffff;
+    return packet;
   }
 
   private packet(payload: Buffer, marker: boolean): Buffer {

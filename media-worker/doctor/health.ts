@@ -11,6 +11,12 @@ import type { PublisherCause } from '../../protocol/publisher.ts';
 export const GRACE_MS = 1_500;
 /** A client learns of a closed consumer within milliseconds; still showing it a second later is the fault. */
 export const CLOSED_GRACE_MS = 1_000;
+/**
+ * A simulcast layer that stops receiving media still looks current until mediasoup declares its stream inactive
+ * (RtpStreamRecv's 1.5 s RTP inactivity check, simulcast only) and a doctor tick (0.5 s) has seen the layers
+ * go: before that, nothing forwarded on a layered consumer may be a layer going away, not a missing key frame.
+ */
+export const LAYERED_KEY_FRAME_WAIT_MS = 2_000;
 /** decoder-stall: consecutive client reports with packets arriving and no frame decoded. */
 export const STALLED_REPORTS = 2;
 
@@ -106,13 +112,16 @@ export function judge(o: Observation): Verdict {
   // While mediasoup forwards no layer at all, neither a key frame nor the client's decoder is to blame.
   const layerless = o.layered && o.layersMissingMs > 0;
   const forwardIdle = o.forwardIdleMs ?? 0;
-  if (o.kind === 'video' && forwardIdle > GRACE_MS && !layerless) {
+  const keyFrameWait = o.layered ? LAYERED_KEY_FRAME_WAIT_MS : GRACE_MS;
+  if (o.kind === 'video' && forwardIdle > keyFrameWait && !layerless) {
     return unhealthy(
       'no-key-frame',
       `nothing forwarded for ${seconds(forwardIdle)} (${o.keyFrames} key frame(s) seen): waiting for a key frame`,
     );
   }
-  if (o.kind === 'video' && forwardIdle > GRACE_MS) return { status: 'pending', cause: null, detail: 'no layer to forward yet' };
+  if (o.kind === 'video' && forwardIdle > GRACE_MS) {
+    return { status: 'pending', cause: null, detail: layerless ? 'no layer to forward yet' : 'nothing forwarded yet' };
+  }
   if (o.kind === 'video' && forwardIdle <= GRACE_MS && !layerless && o.decodeStalls >= STALLED_REPORTS) {
     return unhealthy('decoder-stall', `packets arrive but the client decoded no frame in ${o.decodeStalls} reports`);
   }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../bots/bot.ts';
+import { RtpPeer } from '../../bench/rtp/peer.ts';
+import { FULL_GRANTS } from '../../protocol/auth.ts';
 import { waitFor } from '../../harness/wait.ts';
 import type { BotFaults, BotOptions } from '../../bots/bot.ts';
 import type { Subscription } from '../../bus/bus.ts';
@@ -380,5 +382,62 @@ describe('black-screen doctor: client-side faults are named within 3 s and repai
     );
     viewer.close();
     publisher.close();
+  });
+});
+
+/**
+ * layer-unavailable, injected deterministically: a load-test publisher on plain RTP (bench/rtp) sends its three
+ * VP8 layers, then padding only on every one. mediasoup counts padding as received (the producer is not idle)
+ * but lets no padding keep a simulcast stream active: 1.5 s after the last media packet (its RTP inactivity
+ * check) every layer scores 0 and the consumer has none to forward. The viewer is a plain-RTP tester too, so no
+ * decoder can be blamed first.
+ */
+describe('black-screen doctor: a producer that sends but has no layer to forward', () => {
+  const LAYERS = [
+    { bitsPerSecond: 150_000, fps: 30 },
+    { bitsPerSecond: 500_000, fps: 30 },
+    { bitsPerSecond: 1_200_000, fps: 30 },
+  ];
+  /** mediasoup's RtpStreamRecv InactivityCheckIntervalMs: when a stream without media is declared inactive. */
+  const MEDIASOUP_INACTIVITY_MS = 1_500;
+  const peers: RtpPeer[] = [];
+  let clock: NodeJS.Timeout;
+  const tester = async (name: string) => {
+    const jwt = await token(name, { grants: { ...FULL_GRANTS, loadTest: true } });
+    const peer = await RtpPeer.join(cluster.signaling[0]!, 'doctor-layers', jwt);
+    peers.push(peer);
+    return peer;
+  };
+  beforeAll(() => {
+    clock = setInterval(() => {
+      const now = performance.now();
+      for (const p of peers) p.tick(now);
+    }, 5);
+  });
+  afterAll(() => {
+    clearInterval(clock);
+    for (const p of peers) p.close();
+  });
+
+  it('names layer-unavailable when every layer sends padding only, and healthy once media returns', async () => {
+    const publisher = await tester('Layers-publisher');
+    const viewer = await tester('Layers-viewer');
+    const camera = await publisher.publish({ kind: 'video', layers: LAYERS });
+    const consumerId = await viewer.consume(camera, 'video');
+    const [received] = [...viewer.received.values()];
+    await waitFor('the viewer to receive video', () => received!.counter.received > 30, 10_000);
+    await becomesHealthy(viewer.peerId, consumerId);
+
+    const paddedAt = Date.now();
+    publisher.paddingOnly(camera, true);
+    const health = await named(viewer.peerId, consumerId, 'layer-unavailable', paddedAt + MEDIASOUP_INACTIVITY_MS);
+    expect(health.detail).toMatch(/no spatial layer to forward/);
+    const before = received!.counter.received;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(received!.counter.received - before).toBeLessThan(5); // padding is not forwarded
+
+    publisher.paddingOnly(camera, false);
+    await becomesHealthy(viewer.peerId, consumerId);
+    await waitFor('video again', () => received!.counter.received > before + 30, 10_000);
   });
 });

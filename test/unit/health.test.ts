@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOSED_GRACE_MS, GRACE_MS, judge } from '../../media-worker/doctor/health.ts';
+import { CLOSED_GRACE_MS, GRACE_MS, judge, LAYERED_KEY_FRAME_WAIT_MS } from '../../media-worker/doctor/health.ts';
 import type { LiveObservation } from '../../media-worker/doctor/health.ts';
 import { HealthCause } from '../../protocol/telemetry.ts';
 import { PublisherCause } from '../../protocol/publisher.ts';
@@ -77,7 +77,8 @@ describe('black-screen doctor: verdicts', () => {
     const resumed = { ...atPublisher, publisher: undefined };
     expect(judge(resumed).cause).toBe('no-rtp-from-producer');
     expect(judge({ ...resumed, producerIdleMs: 0 }).cause).toBe('layer-unavailable');
-    expect(judge({ ...resumed, producerIdleMs: 0, layersMissingMs: 0 }).cause).toBe('no-key-frame');
+    const quiet = LAYERED_KEY_FRAME_WAIT_MS + 1;
+    expect(judge({ ...resumed, producerIdleMs: 0, layersMissingMs: 0, forwardIdleMs: quiet }).cause).toBe('no-key-frame');
     expect(judge({ ...resumed, producerIdleMs: 0, layersMissingMs: 0, forwardIdleMs: 0 }).cause).toBe('decoder-stall');
   });
 
@@ -99,6 +100,11 @@ describe('black-screen doctor: verdicts', () => {
       cause: null,
     });
     expect(judge(live({ layered: true, layersMissingMs: within, forwardIdleMs: 0, decodeStalls: 5 })).cause).toBeNull();
+    // Nothing forwarded on a simulcast consumer whose layers still look current: mediasoup may be about to
+    // declare them inactive (a publisher that sends padding only), so no key-frame verdict until that is settled.
+    expect(judge(live({ layered: true, forwardIdleMs: LAYERED_KEY_FRAME_WAIT_MS }))).toMatchObject({ status: 'pending' });
+    expect(judge(live({ layered: true, forwardIdleMs: LAYERED_KEY_FRAME_WAIT_MS + 1 })).cause).toBe('no-key-frame');
+    expect(judge(live({ forwardIdleMs: past })).cause).toBe('no-key-frame');
     expect(judge(live({ forwardIdleMs: within })).status).toBe('healthy');
     expect(judge(live({ decodeStalls: 1 })).status).toBe('healthy');
     expect(judge({ gone: 'producer-closed', reportedAfterCloseMs: CLOSED_GRACE_MS - 1 }).status).toBe('healthy');
