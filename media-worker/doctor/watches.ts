@@ -155,6 +155,8 @@ export class ConsumerWatch {
    * current, a target tells "waiting for its key frame" (no-key-frame) from "no layer it can choose".
    */
   private targetLayer = true;
+  /** Whether a layer was ever current or targeted: a consumer that never had one has missed it since its start. */
+  private hadLayer = false;
   private lastKeyFrameTimestamp?: number;
   private closelyUntil = this.createdAt + WATCH_CLOSELY_MS;
   private nextSampleAt = 0;
@@ -237,12 +239,17 @@ export class ConsumerWatch {
     const { consumer, transport } = this;
     const active = !consumer.paused && !consumer.producerPaused;
     const layered = isLayered(consumer);
-    if (!layered || !active || consumer.currentLayers || this.targetLayer) this.layersMissingSince = undefined;
-    // From the moment mediasoup dropped the layer, not the tick that saw it (as lastMoved does for counters).
-    else this.layersMissingSince ??= Math.max(this.layersLostAt ?? now, this.resumedAt ?? this.createdAt);
+    const start = this.resumedAt ?? this.createdAt;
+    if (!layered || !active || consumer.currentLayers || this.targetLayer) {
+      this.layersMissingSince = undefined;
+      this.hadLayer ||= layered && active;
+    }
+    // From the moment mediasoup dropped the layer (or, for a consumer that never had one, its start), not the
+    // tick that saw it (as lastMoved does for counters).
+    else this.layersMissingSince ??= Math.max(this.layersLostAt ?? (this.hadLayer ? now : start), start);
     // Forwarding is judged from the (last) resume of the consumer or its producer, at the latest sample.
-    const start = Math.max(this.advancedAt, this.resumedAt ?? this.createdAt);
-    const forwardIdleMs = active && this.sampledAt > start ? this.sampledAt - start : undefined;
+    const forwarding = Math.max(this.advancedAt, start);
+    const forwardIdleMs = active && this.sampledAt > forwarding ? this.sampledAt - forwarding : undefined;
     return {
       kind: consumer.kind,
       layered,

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RtpPeer } from '../../bench/rtp/peer.ts';
 import { Bot } from '../../bots/bot.ts';
 import type { BotFaults } from '../../bots/bot.ts';
 import { joinFromLobby, launchChromium, SCREENSHOTS, serveTokensFor } from '../../harness/browser.ts';
@@ -9,6 +10,7 @@ import type { Cluster } from '../../harness/cluster.ts';
 import { tapSignaling } from '../../harness/signaling-tap.ts';
 import type { Message, Tap } from '../../harness/signaling-tap.ts';
 import { waitFor } from '../../harness/wait.ts';
+import { FULL_GRANTS } from '../../protocol/auth.ts';
 import type { HealthCause } from '../../protocol/health.ts';
 import { DebugTraceResponse } from '../../protocol/http.ts';
 import { ProblemReport } from '../../protocol/problem-report.ts';
@@ -17,12 +19,17 @@ import { describeCause } from '../../web/src/doctor-words.ts';
 import { en } from '../../web/src/i18n/en.ts';
 
 /**
- * The viewer told why, in Chromium: the doctor's faults (bots/faults.ts on the publisher's side; the same faults
- * injected on the web app's signaling messages on the viewer's side) must show on the tile, in the words of
+ * The viewer told why, in Chromium: the doctor's faults (bots/faults.ts and the load tester's padding-only
+ * publisher on the publisher's side; the same faults injected on the web app's signaling messages on the viewer's side) must show on the tile, in the words of
  * web/src/doctor-words.ts, within 3 s, and clear once the repair worked; "Report a problem" saves a document
  * that validates against protocol/problem-report.ts and whose trace id opens in /debug.
  */
 const SHOWN_WITHIN_MS = 3_000;
+const LAYERS = [
+  { bitsPerSecond: 150_000, fps: 30 },
+  { bitsPerSecond: 500_000, fps: 30 },
+  { bitsPerSecond: 1_200_000, fps: 30 },
+];
 let cluster: Cluster;
 let browser: Browser;
 let admin: string;
@@ -86,7 +93,7 @@ const recordNotices = () => {
 const noticeLog = (page: Page) => page.evaluate(() => (window as unknown as { noticeLog: Shown[] }).noticeLog);
 const current = async (page: Page, bot: Bot) => (await noticeLog(page)).findLast((l) => l.peer === bot.peerId)?.text ?? '';
 /** Waits for `bot`'s tile to say `cause` (in its words) after `onset`; returns every text it showed since. */
-const shows = async (page: Page, bot: Bot, cause: HealthCause, name: string, onset: number) => {
+const shows = async (page: Page, bot: { peerId: string }, cause: HealthCause, name: string, onset: number) => {
   const words = describeCause(cause, name);
   const shown = await waitFor(`the tile to say “${words}”`, async () =>
     (await noticeLog(page)).find((l) => l.peer === bot.peerId && l.at >= onset && l.text.startsWith(words)),
@@ -198,6 +205,40 @@ describe('the viewer told why, in Chromium', () => {
       (await shown.texts()).some((t) => t.includes(en['repair.request-key-frame'])),
     );
     await page.close();
+  });
+
+  it('names layer-unavailable to a late viewer of a publisher whose layers send padding only', async () => {
+    const room = 'notices-layers';
+    // The load tester's plain RTP publisher (as in doctor.test.ts): three VP8 layers, then padding only on each,
+    // so mediasoup has no active layer to forward. Its VP8 is filler: the viewer must never be sent any of it.
+    const lou = await RtpPeer.join(
+      cluster.signaling[0]!,
+      room,
+      await token('Lou', { grants: { ...FULL_GRANTS, loadTest: true } }),
+    );
+    const clock = setInterval(() => lou.tick(performance.now()), 5);
+    try {
+      const camera = await lou.publish({ kind: 'video', layers: LAYERS });
+      await new Promise((r) => setTimeout(r, 1_000));
+      lou.paddingOnly(camera, true);
+      await new Promise((r) => setTimeout(r, 2_500)); // mediasoup's 1.5 s inactivity check has run
+      let consumedAt = 0;
+      const page = await viewer(room, {
+        toPage: (message) => {
+          consumedAt ||= consumeOf(message, camera);
+          return message;
+        },
+      });
+      const onset = await waitFor('the camera consumed', () => consumedAt || undefined);
+      const shown = await shows(page, lou, 'layer-unavailable', 'Lou', onset);
+      await waitFor('the repair to show', async () =>
+        (await shown.texts()).some((t) => t.includes(en['repair.set-preferred-layers'])),
+      );
+      await page.close();
+    } finally {
+      clearInterval(clock);
+      lou.close();
+    }
   });
 
   it('shows the viewer’s own faults (injected on its signaling) and clears each after its repair', async () => {
