@@ -11,6 +11,8 @@ import { GRACE_MS } from './health.ts';
 export const LIMIT_GRACE_MS = 1_000;
 /** A report older than this no longer tells what the publisher sends. */
 export const REPORT_STALE_MS = 3_000;
+/** Clients report every second: none for this long while no RTP arrives says the client is cut off too. */
+export const REPORT_OVERDUE_MS = 2_000;
 
 export interface PublisherObservation {
   source: Source;
@@ -21,6 +23,8 @@ export interface PublisherObservation {
   producerIdleMs?: number;
   /** How long the publisher's send transport has not been connected, as the server sees it. */
   sendTransportDownMs: number;
+  /** Since the latest client report arrived (undefined: none yet). */
+  reportSilentMs?: number;
   /** The latest client report, undefined when none is fresh. */
   report?: {
     trackEnded: boolean;
@@ -58,9 +62,10 @@ export function judgePublisher(o: PublisherObservation): PublisherVerdict {
     return unhealthy('track-muted', `the OS or browser muted the captured ${o.source} for ${seconds(r.mutedMs)}`);
   }
   const idle = o.producerIdleMs ?? 0;
-  if (idle > GRACE_MS && (o.sendTransportDownMs > 0 || !r || r.sendingMs > GRACE_MS)) {
+  const overdue = !r || (o.reportSilentMs ?? 0) > REPORT_OVERDUE_MS;
+  if (idle > GRACE_MS && (o.sendTransportDownMs > 0 || overdue || r.sendingMs > GRACE_MS)) {
     const why =
-      o.sendTransportDownMs > 0 ? 'its send transport is down' : r ? 'it sends, nothing arrives' : 'it stopped reporting';
+      o.sendTransportDownMs > 0 ? 'its send transport is down' : overdue ? 'it stopped reporting' : 'it sends, nothing arrives';
     return unhealthy('publisher-uplink-lost', `no RTP from the publisher for ${seconds(idle)}: ${why}`);
   }
   if (o.ageMs <= GRACE_MS) return { status: 'pending', cause: null, detail: 'just created' };
@@ -68,6 +73,8 @@ export function judgePublisher(o: PublisherObservation): PublisherVerdict {
   if (o.kind === 'video' && r.framesIdleMs > GRACE_MS) {
     return unhealthy('encoder-stalled', `the encoder produced no frame for ${seconds(r.framesIdleMs)} from a live track`);
   }
+  // No RTP, and the latest report covers time before it stopped: the next report tells encoder from uplink.
+  if (idle > GRACE_MS) return { status: 'pending', cause: null, detail: `no RTP for ${seconds(idle)}; waiting for a report` };
   if (r.bandwidthLimitedMs >= LIMIT_GRACE_MS) {
     return unhealthy('publisher-bandwidth-limited', `the uplink holds the encoder back (for ${seconds(r.bandwidthLimitedMs)})`);
   }

@@ -68,6 +68,8 @@ class PublisherWatch {
   /** The latest report showed a live track encoding nothing since the one before. */
   private framesStalled = false;
   private bytesAdvanced = false;
+  /** When the report before the latest one arrived: the latest one's bytes were sent after it. */
+  private previousReportAt?: number;
   private bandwidthSince?: number;
   private cpuSince?: number;
 
@@ -89,6 +91,7 @@ class PublisherWatch {
     this.framesStalled = encoding && !!previous && frames(stats.layers) <= frames(previous.layers);
     if (!this.framesStalled) this.framesAdvancedAt = now;
     this.bytesAdvanced = bytes(stats) > bytes(previous);
+    this.previousReportAt = previous?.at;
     const limited = (reason: string) => active.some((l) => l.qualityLimitationReason === reason);
     const estimate = stats.availableOutgoingBitrate;
     const before = previous?.availableOutgoingBitrate;
@@ -103,6 +106,17 @@ class PublisherWatch {
     this.client = { ...stats, at: now };
   }
 
+  /**
+   * Bytes leaving the client prove an uplink that loses them only if they were sent after the last packet
+   * arrived: a report whose interval straddles that moment counts bytes sent before it (a camera that just
+   * hung), and the next report tells which it was.
+   */
+  private sendingMs(now: number): number {
+    const idle = this.packets.idleMs() ?? 0;
+    const sentAfterLastPacket = this.previousReportAt !== undefined && this.previousReportAt >= now - idle;
+    return this.bytesAdvanced && sentAfterLastPacket ? idle : 0;
+  }
+
   observe(now: number): PublisherObservation {
     const { producer } = this;
     const fresh = this.client && now - this.client.at < REPORT_STALE_MS ? this.client : undefined;
@@ -114,13 +128,14 @@ class PublisherWatch {
       producerPaused: producer.paused,
       producerIdleMs: producer.paused ? undefined : this.packets.idleMs(),
       sendTransportDownMs: this.transport.downMs(now),
+      reportSilentMs: this.client && now - this.client.at,
       report: fresh && {
         trackEnded: fresh.trackEnded,
         mutedMs: since(this.mutedSince),
         // Dated from the last report that showed frames, or from when the server last got RTP if that is
         // earlier: a stalled encoder is what explains the silence, and it must not be named later than it.
         framesIdleMs: this.framesStalled ? Math.max(now - this.framesAdvancedAt, this.packets.idleMs() ?? 0) : 0,
-        sendingMs: this.bytesAdvanced ? (this.packets.idleMs() ?? 0) : 0,
+        sendingMs: this.sendingMs(now),
         bandwidthLimitedMs: since(this.bandwidthSince),
         cpuLimitedMs: since(this.cpuSince),
         activeLayers: fresh.layers.filter((l) => l.active).length,

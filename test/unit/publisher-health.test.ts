@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GRACE_MS } from '../../media-worker/doctor/health.ts';
-import { judgePublisher, LIMIT_GRACE_MS } from '../../media-worker/doctor/publisher-health.ts';
+import { judgePublisher, LIMIT_GRACE_MS, REPORT_OVERDUE_MS } from '../../media-worker/doctor/publisher-health.ts';
 import type { PublisherObservation } from '../../media-worker/doctor/publisher-health.ts';
 import { PublisherCause } from '../../protocol/publisher.ts';
 
@@ -65,6 +65,15 @@ describe('black-screen doctor: the publisher’s side', () => {
     expect(judgePublisher({ ...sending, producerIdleMs: past, sendTransportDownMs: 10 }).cause).toBe('publisher-uplink-lost');
     // Nothing arrives because nothing is encoded: the encoder, not the uplink.
     expect(judgePublisher(with_({ framesIdleMs: past }, { producerIdleMs: past })).cause).toBe('encoder-stalled');
+    // The latest report was sent before the RTP stopped (sendingMs 0: nothing proven since): wait for the next one,
+    // which tells a hung camera from a lost uplink, unless it is overdue.
+    expect(judgePublisher({ ...sending, producerIdleMs: past, reportSilentMs: REPORT_OVERDUE_MS })).toMatchObject({
+      status: 'pending',
+      cause: null,
+    });
+    expect(judgePublisher({ ...sending, producerIdleMs: past, reportSilentMs: REPORT_OVERDUE_MS + 1 }).cause).toBe(
+      'publisher-uplink-lost',
+    );
   });
 
   it('waits for a report before judging what only the publisher can tell', () => {
