@@ -55,7 +55,7 @@ describe('a room spanning two media-worker instances', () => {
 
   it('forgets a crashed instance within the registry TTL', async () => {
     const [first] = await ctx.registry.loads();
-    const victim = ctx.cluster.processes.find((p) => p.output().includes(first!.instanceId))!;
+    const victim = ctx.cluster.processes.find((p) => p.output().includes(`${first!.instanceId} ready with`))!;
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     await waitFor(
@@ -84,7 +84,9 @@ describe('failover when a media-worker instance dies', () => {
     await waitFor('Ada to decode Cara across instances', async () => (await decoded(ada)) > 0, 10_000);
 
     const home = (await ctx.registry.loads()).find((l) => l.consumers >= l.capacity)!;
-    const victim = ctx.cluster.processes.find((p) => p.output().includes(home.instanceId))!;
+    // By its own ready line: other processes print this instance's id too (a signaling instance logs a renewal
+    // that timed out under load, with the subject): a busy-loop run once killed signaling here instead.
+    const victim = ctx.cluster.processes.find((p) => p.output().includes(`${home.instanceId} ready with`))!;
     const oldCamera = ada.producerId('camera');
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
