@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import { token } from '../harness/cluster.ts';
-import { FULL_GRANTS } from '../protocol/auth.ts';
+import { loadTestToken } from '../harness/cluster.ts';
 import type { CounterSnapshot } from './rtp/counter.ts';
 import { RtpPeer } from './rtp/peer.ts';
 import type { Publication } from './rtp/peer.ts';
@@ -165,7 +164,7 @@ async function rampUp(target: Target, scenario: Scenario, options: ForwardingOpt
 }
 
 function joinPeer(target: Target, room: string, name: string): Promise<RtpPeer> {
-  const jwt = target.needsToken ? token(name, { grants: { ...FULL_GRANTS, loadTest: true } }) : Promise.resolve(undefined);
+  const jwt = target.needsToken ? loadTestToken(name) : Promise.resolve(undefined);
   return jwt.then((t) => RtpPeer.join(target.url, room, t));
 }
 

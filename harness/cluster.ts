@@ -1,3 +1,4 @@
+import { FULL_GRANTS } from '../protocol/auth.ts';
 import { createRequire } from 'node:module';
 import { issueToken } from '../signaling/auth.ts';
 import type { TokenRequest } from '../signaling/auth.ts';
@@ -20,6 +21,11 @@ const quiet = { MEDIA_WORKERS: '1', MEDIA_LOG_LEVEL: 'warn', PARLEY_SECRET: TEST
 
 export function token(name: string, options: Partial<TokenRequest> = {}): Promise<string> {
   return issueToken(TEST_SECRET, { identity: `id-${name.toLowerCase()}`, name, ...options });
+}
+
+/** A token with the `loadTest` grant: what the plain-RTP tester (bench/rtp) joins with. */
+export function loadTestToken(name: string): Promise<string> {
+  return token(name, { grants: { ...FULL_GRANTS, loadTest: true } });
 }
 
 /** The distributed mode as users run it: nats-server, media-worker and signaling as separate processes. */

@@ -5,12 +5,11 @@ import { RtpPeer } from '../../bench/rtp/peer.ts';
 import { Bot } from '../../bots/bot.ts';
 import type { BotFaults } from '../../bots/bot.ts';
 import { joinFromLobby, launchChromium, SCREENSHOTS, serveTokensFor } from '../../harness/browser.ts';
-import { startDistributed, token } from '../../harness/cluster.ts';
+import { loadTestToken, startDistributed, token } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { tapSignaling } from '../../harness/signaling-tap.ts';
 import type { Message, Tap } from '../../harness/signaling-tap.ts';
 import { waitFor } from '../../harness/wait.ts';
-import { FULL_GRANTS } from '../../protocol/auth.ts';
 import type { HealthCause } from '../../protocol/health.ts';
 import { DebugTraceResponse } from '../../protocol/http.ts';
 import { ProblemReport } from '../../protocol/problem-report.ts';
@@ -211,11 +210,7 @@ describe('the viewer told why, in Chromium', () => {
     const room = 'notices-layers';
     // The load tester's plain RTP publisher (as in doctor.test.ts): three VP8 layers, then padding only on each,
     // so mediasoup has no active layer to forward. Its VP8 is filler: the viewer must never be sent any of it.
-    const lou = await RtpPeer.join(
-      cluster.signaling[0]!,
-      room,
-      await token('Lou', { grants: { ...FULL_GRANTS, loadTest: true } }),
-    );
+    const lou = await RtpPeer.join(cluster.signaling[0]!, room, await loadTestToken('Lou'));
     const clock = setInterval(() => lou.tick(performance.now()), 5);
     try {
       const camera = await lou.publish({ kind: 'video', layers: LAYERS });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../bots/bot.ts';
 import { RtpPeer } from '../../bench/rtp/peer.ts';
-import { FULL_GRANTS } from '../../protocol/auth.ts';
 import { waitFor } from '../../harness/wait.ts';
 import type { BotFaults, BotOptions } from '../../bots/bot.ts';
 import type { Subscription } from '../../bus/bus.ts';
@@ -10,7 +9,7 @@ import { subjects } from '../../protocol/subjects.ts';
 import { RoomDiagnosis, SpanRecord } from '../../protocol/telemetry.ts';
 import { DebugIncidentsResponse } from '../../protocol/http.ts';
 import type { ConsumerHealth, HealthCause } from '../../protocol/telemetry.ts';
-import { startDistributed, token } from '../../harness/cluster.ts';
+import { loadTestToken, startDistributed, token } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { freePort } from '../../harness/ports.ts';
 import { RegistryReader } from '../../harness/registry.ts';
@@ -403,7 +402,7 @@ describe('black-screen doctor: a producer that sends but has no layer to forward
   const peers: RtpPeer[] = [];
   let clock: NodeJS.Timeout;
   const tester = async (name: string) => {
-    const jwt = await token(name, { grants: { ...FULL_GRANTS, loadTest: true } });
+    const jwt = await loadTestToken(name);
     const peer = await RtpPeer.join(cluster.signaling[0]!, 'doctor-layers', jwt);
     peers.push(peer);
     return peer;

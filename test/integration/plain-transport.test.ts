@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpPeer } from '../../bench/rtp/peer.ts';
 import { windowLossPct } from '../../bench/rtp/counter.ts';
-import { startDistributed, token, wsUrl } from '../../harness/cluster.ts';
+import { loadTestToken, startDistributed, token, wsUrl } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { TestClient } from '../../harness/ws-client.ts';
 import { waitFor } from '../../harness/wait.ts';
-import { FULL_GRANTS } from '../../protocol/auth.ts';
 import type { ClientResponse } from '../../protocol/client.ts';
 
 /**
@@ -19,7 +18,6 @@ const LAYERS = [
   { bitsPerSecond: 500_000, fps: 30 },
   { bitsPerSecond: 1_500_000, fps: 30 },
 ];
-const loadTester = (name: string) => token(name, { grants: { ...FULL_GRANTS, loadTest: true } });
 
 describe('plain RTP transports for load testers', () => {
   let cluster: Cluster;
@@ -33,7 +31,7 @@ describe('plain RTP transports for load testers', () => {
     return client;
   };
   const tester = async (name: string) => {
-    const peer = await RtpPeer.join(cluster.signaling[0]!, ROOM, await loadTester(name));
+    const peer = await RtpPeer.join(cluster.signaling[0]!, ROOM, await loadTestToken(name));
     peers.push(peer);
     return peer;
   };
@@ -60,14 +58,14 @@ describe('plain RTP transports for load testers', () => {
     expect(code(await plain.request('ping', {}))).toBe('OK');
     expect(code(await plain.request('createTransport', { direction: 'recv' }))).toBe('OK');
     // Not joined: NOT_JOINED before any grant is read.
-    const outsider = await TestClient.open(wsUrl(cluster.signaling[0]!, await loadTester('Outsider')));
+    const outsider = await TestClient.open(wsUrl(cluster.signaling[0]!, await loadTestToken('Outsider')));
     clients.push(outsider);
     const early = await outsider.request('createPlainTransport', {});
     expect(early.ok ? 'OK' : early.error.code).toBe('NOT_JOINED');
   });
 
   it('refuses what only WebRTC transports do, another peer’s plain transport, and a 5th transport', async () => {
-    const client = await member(await loadTester('Prober'));
+    const client = await member(await loadTestToken('Prober'));
     const created = await client.request('createPlainTransport', {});
     expect(created.ok).toBe(true);
     const { id } = (created.ok ? created.data : {}) as { id: string };
@@ -75,7 +73,7 @@ describe('plain RTP transports for load testers', () => {
     const restart = await client.request('restartIce', { transportId: id });
     expect([code(connect), code(restart)]).toEqual(['BAD_REQUEST', 'BAD_REQUEST']);
 
-    const other = await member(await loadTester('Other'));
+    const other = await member(await loadTestToken('Other'));
     const produce = await other.request('produce', {
       transportId: id,
       kind: 'audio',
