@@ -148,9 +148,9 @@ export class Call {
     return this.publisher.set(feed, !this.publisher.wants(feed));
   }
 
-  /** The microphone button: mute and unmute while it is on; turn it on when it is not. */
+  /** The microphone button: mute and unmute while it is on (or turning on); turn it on when it is not. */
   async toggleMicrophone(): Promise<void> {
-    if (!this.publisher.isOn('microphone')) {
+    if (!this.publisher.wants('microphone')) {
       this.deps.store.set('microphoneMuted', this.isLocked('microphone'));
       return this.publisher.set('microphone', true);
     }

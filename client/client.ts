@@ -111,8 +111,11 @@ export class ParleyClient {
   }
 
   /**
-   * Joins `room` (by default the one room a room-scoped token is for) and, in the same traced action, turns
-   * on the feeds in `publish` (e.g. microphone and camera). One call at a time: leave the current one first.
+   * Joins `room` (by default the one room a room-scoped token is for); resolves once we are in it (the others'
+   * media on its way). The feeds in `publish` (e.g. microphone and camera) then turn on in the same traced
+   * action: capture and produce take seconds on a busy device, and the room should not wait for them. Their
+   * progress is `pendingFeeds`, a failure an `error` event (kind `capture`); `call.setFeed` to await one.
+   * One call at a time: leave the current one first.
    */
   async join(room?: string, { publish = [] }: { publish?: Feed[] } = {}): Promise<Call> {
     if (this.current && !this.current.closed) throw new Error(`already in room ${this.current.room}; leave it first`);
@@ -129,7 +132,7 @@ export class ParleyClient {
         call.onNetworkChange();
         void call.restartStaleIce(ctx);
       }
-      await Promise.all(publish.map((feed) => call.setFeed(feed, true, ctx)));
+      for (const feed of publish) void call.setFeed(feed, true, ctx).catch(() => undefined);
       return call;
     });
   }

@@ -61,9 +61,50 @@ export async function openParley(
   // A test's change to the page's world before the app runs (e.g. events it must not hear).
   if (init) await page.addInitScript(init);
   page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
+  keepConsole(page);
   await serveTokensFor(page, baseUrl);
   await page.goto(baseUrl);
   return page;
+}
+
+/** The page's latest warnings and errors, for a failure's message (a page's console is otherwise lost). */
+const consoles = new WeakMap<Page, string[]>();
+function keepConsole(page: Page): void {
+  const lines: string[] = [];
+  consoles.set(page, lines);
+  page.on('console', (msg) => {
+    if (msg.type() !== 'warning' && msg.type() !== 'error') return;
+    lines.push(`${new Date().toISOString().slice(11, 23)} ${msg.type()}: ${msg.text().slice(0, 300)}`);
+    if (lines.length > 30) lines.shift();
+  });
+}
+
+/** Waits until the page is in a room; if it is not, the error says what the page shows and logged instead. */
+export async function waitForRoom(page: Page, leave = 'Leave'): Promise<void> {
+  const started = Date.now();
+  try {
+    await page.getByRole('button', { name: leave }).waitFor();
+  } catch (err) {
+    const quick = { timeout: 200 };
+    const shown = await page
+      .getByTestId('error')
+      .textContent(quick)
+      .catch(() => 'no error shown');
+    const state = await page
+      .getByTestId('connection')
+      .first()
+      .getAttribute('data-state', quick)
+      .catch(() => 'no badge');
+    const busy = await page
+      .locator('[aria-busy=true]')
+      .count()
+      .catch(() => 0);
+    const logged = consoles.get(page)?.join('\n  ') || 'nothing';
+    throw new Error(
+      `${(err as Error).message}\nnot in the room after ${Date.now() - started} ms: error line "${shown}", connection ${state}, ` +
+        `${busy ? 'still joining' : 'not joining'}; the page's warnings and errors:\n  ${logged}`,
+    );
+  }
 }
 
 /** Against a deployment (no dev tokens), the page's token requests are answered as the deployment's token service would. */
@@ -105,7 +146,7 @@ export async function joinFromLobby(page: Page, room: string, name: string): Pro
   await enterLobby(page, name);
   await page.getByLabel('Room', { exact: true }).fill(room);
   await page.getByRole('button', { name: 'Join', exact: true }).click();
-  await page.getByRole('button', { name: 'Leave' }).waitFor();
+  await waitForRoom(page);
 }
 
 export interface InboundSummary {

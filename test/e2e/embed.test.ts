@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inboundSummary, launchChromium, openParley, SCREENSHOTS } from '../../harness/browser.ts';
+import { inboundSummary, launchChromium, openParley, SCREENSHOTS, waitForRoom } from '../../harness/browser.ts';
 import { startEmbedded, token } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { repoRoot } from '../../harness/processes.ts';
@@ -47,7 +47,7 @@ describe('embedding: the SDK alone, and the shipped UI, with room-scoped tokens'
     await embedded.getByText(`In ${room}`).waitFor();
 
     const shipped = await openParley(browser, `${server}/#token=${await token('Finn', { room })}`);
-    await shipped.getByRole('button', { name: 'Leave' }).waitFor();
+    await waitForRoom(shipped);
     expect(await shipped.getByLabel('Your name').count()).toBe(0);
     expect(await shipped.getByRole('heading', { name: room }).count()).toBe(1);
 
@@ -63,7 +63,7 @@ describe('embedding: the SDK alone, and the shipped UI, with room-scoped tokens'
     for (const page of [embedded, shipped]) expect(page.url()).not.toContain('token');
     // A reload keeps the tab's identity (kept for this tab), still without the token in the address.
     await shipped.reload();
-    await shipped.getByRole('button', { name: 'Leave' }).waitFor();
+    await waitForRoom(shipped);
     expect(shipped.url()).not.toContain('token');
   });
 });

@@ -9,6 +9,7 @@ import {
   launchChromium,
   openParley,
   SCREENSHOTS,
+  waitForRoom,
 } from '../../harness/browser.ts';
 import { startDistributed } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
@@ -64,7 +65,7 @@ describe('a three-person room in Chromium', () => {
     await alice.screenshot({ path: path.join(SCREENSHOTS, 'lobby.png') });
 
     await alice.getByRole('button', { name: `Join ${room}` }).click();
-    await alice.getByRole('button', { name: 'Leave' }).waitFor();
+    await waitForRoom(alice);
     await Promise.all([
       expectMediaFlowing(runIn(alice), 2, 'Alice'),
       expectMediaFlowing(runIn(bob), 2, 'Bob'),
