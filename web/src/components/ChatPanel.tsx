@@ -13,6 +13,8 @@ export function ChatPanel() {
   const [failure, setFailure] = useState<unknown>(null);
   const log = useRef<HTMLOListElement>(null);
   const input = useRef<HTMLInputElement>(null);
+  /** How many messages were submitted: which answer belongs to the latest one. */
+  const latest = useRef(0);
   const messages = chatMessages.value;
   const mayChat = selfState.value?.grants.canChat !== false;
 
@@ -26,11 +28,14 @@ export function ChatPanel() {
     // The box's own value: a submit right after typing comes before the re-render that would carry it.
     const body = (input.current?.value ?? text).trim();
     if (!body) return;
+    const sent = ++latest.current;
     sendChat(body).then(
       () => {
         // Unless the next message is already being typed.
         if (input.current?.value.trim() === body) setText('');
-        setFailure(null);
+        // Only the latest message's success clears a refusal: answers to a burst come back in any order (a
+        // refusal at once, an accepted message once stored), and an earlier one's must not hide the refusal.
+        if (sent === latest.current) setFailure(null);
       },
       (err: unknown) => setFailure(err),
     );
