@@ -342,8 +342,9 @@ export class Doctor {
   }
 
   private judgeLive(w: ConsumerWatch, now: number): void {
-    const fault = this.publishers.fault(w.consumer.producerId);
-    this.setVerdict(w, judge({ ...w.observe(now), publisher: fault }), now);
+    const { producerId } = w.consumer;
+    const fault = this.publishers.fault(producerId);
+    this.setVerdict(w, judge({ ...w.observe(now), publisher: fault, publisherWatched: this.publishers.watched(producerId) }), now);
     if (w.verdict.cause) this.remedy(w, w.verdict.cause, now);
     this.tellViewer(w, fault, now);
   }

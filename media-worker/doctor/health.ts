@@ -17,6 +17,12 @@ export const CLOSED_GRACE_MS = 1_000;
  * go: before that, nothing forwarded on a layered consumer may be a layer going away, not a missing key frame.
  */
 export const LAYERED_KEY_FRAME_WAIT_MS = 2_000;
+/**
+ * A producer whose publisher reports to this instance goes quiet: its doctor names a hung camera or a lost
+ * uplink from the publisher's next report, or after REPORT_OVERDUE_MS without one (publisher-health.ts).
+ * Consumers wait this long past GRACE_MS for that verdict before blaming the producer alone.
+ */
+export const PUBLISHER_VERDICT_WAIT_MS = 2_000;
 /** decoder-stall: consecutive client reports with packets arriving and no frame decoded. */
 export const STALLED_REPORTS = 2;
 
@@ -63,6 +69,8 @@ export interface LiveObservation {
   decodeStalls: number;
   /** The producer's own verdict when its publisher is at fault (publisher-health.ts): it explains this consumer. */
   publisher?: { cause: PublisherCause; detail: string };
+  /** The publisher reports to this instance, so its doctor can tell why the producer is quiet. */
+  publisherWatched?: boolean;
 }
 
 export type Observation = GoneObservation | LiveObservation;
@@ -102,8 +110,12 @@ export function judge(o: Observation): Verdict {
   // One cause at the publisher's end, named once on its producer, explains every viewer's picture.
   if (o.publisher) return unhealthy(o.publisher.cause, `at the publisher: ${o.publisher.detail}`);
   const idle = o.producerIdleMs;
-  if (idle !== undefined && idle > GRACE_MS)
+  if (idle !== undefined && idle > GRACE_MS) {
+    if (o.publisherWatched && idle <= GRACE_MS + PUBLISHER_VERDICT_WAIT_MS) {
+      return { status: 'pending', cause: null, detail: `no RTP for ${seconds(idle)}; the publisher’s doctor is looking` };
+    }
     return unhealthy('no-rtp-from-producer', `the producer received no RTP for ${seconds(idle)}`);
+  }
   // The causes below need the producer shown to be receiving.
   if (idle === undefined) return { status: 'pending', cause: null, detail: 'waiting for the first statistics' };
   if (o.layered && o.layersMissingMs > GRACE_MS) {

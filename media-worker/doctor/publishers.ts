@@ -178,6 +178,11 @@ export class Publishers {
     return this.faults.get(producerId);
   }
 
+  /** Whether the producer's publisher reports to this instance (its doctor judges it here). */
+  watched(producerId: string): boolean {
+    return this.watches.has(producerId);
+  }
+
   /** What another instance said of one of its producers (a room event). */
   remoteVerdict(producerId: string, fault: PublisherFault | null): void {
     if (this.watches.has(producerId)) return;

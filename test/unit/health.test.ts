@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { CLOSED_GRACE_MS, GRACE_MS, judge, LAYERED_KEY_FRAME_WAIT_MS } from '../../media-worker/doctor/health.ts';
+import {
+  CLOSED_GRACE_MS,
+  GRACE_MS,
+  judge,
+  LAYERED_KEY_FRAME_WAIT_MS,
+  PUBLISHER_VERDICT_WAIT_MS,
+} from '../../media-worker/doctor/health.ts';
 import type { LiveObservation } from '../../media-worker/doctor/health.ts';
 import { HealthCause } from '../../protocol/telemetry.ts';
 import { PublisherCause } from '../../protocol/publisher.ts';
@@ -80,6 +86,15 @@ describe('black-screen doctor: verdicts', () => {
     const quiet = LAYERED_KEY_FRAME_WAIT_MS + 1;
     expect(judge({ ...resumed, producerIdleMs: 0, layersMissingMs: 0, forwardIdleMs: quiet }).cause).toBe('no-key-frame');
     expect(judge({ ...resumed, producerIdleMs: 0, layersMissingMs: 0, forwardIdleMs: 0 }).cause).toBe('decoder-stall');
+  });
+
+  it('waits for the verdict of a publisher judged here before blaming a quiet producer alone', () => {
+    const quiet = live({ producerIdleMs: past, forwardIdleMs: past, publisherWatched: true });
+    expect(judge(quiet)).toMatchObject({ status: 'pending', cause: null });
+    const stalled = { cause: 'encoder-stalled' as const, detail: 'no frame' };
+    expect(judge({ ...quiet, publisher: stalled }).cause).toBe('encoder-stalled');
+    // A publisher whose doctor names nothing in time leaves the producer to blame.
+    expect(judge({ ...quiet, producerIdleMs: GRACE_MS + PUBLISHER_VERDICT_WAIT_MS + 1 }).cause).toBe('no-rtp-from-producer');
   });
 
   it('gives every cause its grace period, and calls a young consumer pending', () => {
