@@ -344,7 +344,8 @@ export class Doctor {
   private judgeLive(w: ConsumerWatch, now: number): void {
     const { producerId } = w.consumer;
     const fault = this.publishers.fault(producerId);
-    this.setVerdict(w, judge({ ...w.observe(now), publisher: fault, publisherWatched: this.publishers.watched(producerId) }), now);
+    const publisherWatched = this.publishers.watched(producerId);
+    this.setVerdict(w, judge({ ...w.observe(now), publisher: fault, publisherWatched }), now);
     if (w.verdict.cause) this.remedy(w, w.verdict.cause, now);
     this.tellViewer(w, fault, now);
   }
