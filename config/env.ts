@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StartupError } from './startup.ts';
+import { Region } from '../protocol/regions.ts';
 
 /*
  * Environment variables as zod schemas, shared by every process (Node and Deno): each tier declares the
@@ -89,6 +90,11 @@ export function subjectToken() {
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1-64 letters, digits, - or _')
       .optional(),
   );
+}
+
+/** PARLEY_REGION: where this process runs (protocol/regions.ts); unset is the one default region. */
+export function region() {
+  return z.preprocess(unsetIfEmpty, Region.optional());
 }
 
 /** An IPv4 or IPv6 address (no host names: mediasoup binds and announces addresses). */

@@ -10,19 +10,23 @@ export function adminToken(): Promise<string> {
   return token('Ops', { admin: true });
 }
 
-/** One unlabelled series of signaling's /metrics (e.g. parley_signaling_memberships). */
+/** A series of signaling's /metrics that has one value per instance (e.g. parley_signaling_memberships{region}). */
 export async function metric(base: string, name: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  if (!line) throw new Error(`no ${name} in /metrics`);
-  return Number(line.slice(name.length + 1));
+  const value = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1];
+  if (value === undefined) throw new Error(`no ${name} in /metrics`);
+  return Number(value);
+}
+
+/** Every room part the media workers hold, as the /debug API shows them. */
+export async function debugRooms(base: string): Promise<DebugRoomsResponse['rooms']> {
+  const res = await fetch(`${base}${httpPaths.debugRooms}`, { headers: { authorization: `Bearer ${await adminToken()}` } });
+  return DebugRoomsResponse.parse(await res.json()).rooms;
 }
 
 /** Peers the media workers hold in `roomId`, as the /debug API shows them. */
 export async function mediaPeers(base: string, roomId: string): Promise<number> {
-  const res = await fetch(`${base}${httpPaths.debugRooms}`, { headers: { authorization: `Bearer ${await adminToken()}` } });
-  const body = DebugRoomsResponse.parse(await res.json());
-  return body.rooms.filter((r) => r.roomId === roomId).reduce((n, r) => n + r.peers.length, 0);
+  return (await debugRooms(base)).filter((r) => r.roomId === roomId).reduce((n, r) => n + r.peers.length, 0);
 }
 
 /** How the server ends a socket it refuses: the close code and reason (or the HTTP status of a refused upgrade). */

@@ -1,13 +1,16 @@
 import os from 'node:os';
 import type { types } from 'mediasoup';
-import { int, ip, oneOf, port, readEnv, subjectToken, text } from '../config/env.ts';
+import { int, ip, oneOf, port, readEnv, region, subjectToken, text } from '../config/env.ts';
 import type { Env } from '../config/env.ts';
 import { StartupError } from '../config/startup.ts';
 import { MAX_ROOM_PARTICIPANTS } from '../protocol/limits.ts';
+import { DEFAULT_REGION } from '../protocol/regions.ts';
 
 /** Everything an operator can set, read once from the environment. */
 export interface MediaConfig {
   instanceId: string;
+  /** PARLEY_REGION: participants who reach signaling in this region get their media here. */
+  region: string;
   numWorkers: number;
   listenIp: string;
   /** The address clients reach this host on; must be set behind NAT or in a container. */
@@ -31,6 +34,7 @@ export interface MediaConfig {
 
 const mediaEnv = {
   MEDIA_INSTANCE_ID: subjectToken(),
+  PARLEY_REGION: region(),
   MEDIA_WORKERS: int(1, 256),
   MEDIA_LISTEN_IP: ip(),
   MEDIA_ANNOUNCED_ADDRESS: text(),
@@ -67,6 +71,7 @@ export function mediaConfigFromEnv(env: Env = process.env): MediaConfig {
         .hostname()
         .replace(/[^A-Za-z0-9_-]/g, '')
         .slice(0, 40)}-${process.pid}`,
+    region: e.PARLEY_REGION ?? DEFAULT_REGION,
     numWorkers,
     listenIp: e.MEDIA_LISTEN_IP ?? '0.0.0.0',
     announcedAddress: e.MEDIA_ANNOUNCED_ADDRESS ?? '127.0.0.1',

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   const service = await startMediaWorker(bus, config);
   log.info(`${service.instanceId} ready with ${config.numWorkers} worker(s) on ${nats.servers.join(',')}`, {
     instance: service.instanceId,
+    region: config.region,
   });
 
   let stopping = false;

@@ -43,6 +43,7 @@ export class MediaMetrics {
     transports: this.gauge('transports', 'WebRTC transports.'),
     producers: this.gauge('producers', 'Producers.'),
     consumers: this.gauge('consumers', 'Consumers forwarded by this instance.'),
+    pipes: this.gauge('pipes', 'Producers piped from (in) and to (out) other instances: one PipeTransport each.', ['direction']),
     capacity: this.gauge('capacity_consumers', 'Consumers this instance accepts (the autoscaling target).'),
     draining: this.gauge('draining', '1 while draining.'),
     routers: this.gauge('worker_routers', 'Routers per worker.', ['worker']),
@@ -70,6 +71,8 @@ export class MediaMetrics {
     g.transports.set({ instance }, load.transports);
     g.producers.set({ instance }, load.producers);
     g.consumers.set({ instance }, load.consumers);
+    g.pipes.set({ instance, direction: 'in' }, load.pipesIn);
+    g.pipes.set({ instance, direction: 'out' }, load.pipesOut);
     g.capacity.set({ instance }, load.capacity);
     g.draining.set({ instance }, load.draining ? 1 : 0);
     for (const gauge of [g.routers, g.workerConsumers, g.cpu]) gauge.reset();
@@ -85,6 +88,8 @@ export class MediaMetrics {
       registries.push(this.doctor.counters.registry);
     }
     const merged = Registry.merge(registries);
+    // On every series: one Prometheus over several regions tells them apart.
+    merged.setDefaultLabels({ region: load.region });
     return { contentType: merged.contentType, body: await merged.metrics() };
   }
 

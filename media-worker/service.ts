@@ -17,7 +17,7 @@ export interface MediaWorkerService {
 /** Starts the media plane on a bus: the worker pool, its command handlers, its registry heartbeat and metrics. */
 export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<MediaWorkerService> {
   const pool = new WorkerPool(config);
-  const federation = await Federation.open(bus, config.instanceId, {
+  const federation = await Federation.open(bus, config.instanceId, config.region, {
     ip: config.pipeListenIp,
     announcedAddress: config.pipeAnnouncedAddress,
   });
@@ -27,6 +27,7 @@ export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<M
   await pool.start();
   commands.listen();
   const load = async () => ({
+    region: config.region,
     workers: pool.all.length,
     ...(await commands.counts()),
     capacity: pool.all.length * config.maxConsumersPerWorker,

@@ -5,7 +5,7 @@
 export const buckets = {
   /** instanceId → MediaWorkerLoad, refreshed by heartbeats, expiring with the bucket TTL. */
   mediaWorkers: 'parley-media-workers',
-  /** roomId → instanceId hosting the room's router. */
+  /** placementKey → instanceId hosting the room's part in a region (a room has one home per region it spans). */
   roomPlacement: 'parley-room-placement',
   /** roomPartKey → RoomPart: who and what each media-worker instance hosts of a room. */
   roomParts: 'parley-room-parts',
@@ -33,6 +33,10 @@ export function moderationKey(roomId: string, identity: string): string {
     .replace(/\//g, '_')
     .replace(/=+$/, '');
   return `${roomId}.${b64}`;
+}
+
+export function placementKey(roomId: string, region: string): string {
+  return `${roomId}.${region}`;
 }
 
 export function roomPartKey(roomId: string, instanceId: string): string {

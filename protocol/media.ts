@@ -3,6 +3,7 @@ import { MAX_LEASES_PER_RENEWAL } from './limits.ts';
 import { Empty, mediaOperations } from './operations.ts';
 import { ConsumerNotice, PublisherCause, PublisherLayers } from './publisher.ts';
 import { Remediation } from './health.ts';
+import { DEFAULT_REGION, Region } from './regions.ts';
 import { ClientRemedy, RoomDiagnosis } from './telemetry.ts';
 import { RtpCapabilities, RtpParameters } from './webrtc.ts';
 import { DisplayName, Id, MediaKind, PeerInfo, ProducerInfo, RoomId, Source } from './room.ts';
@@ -140,11 +141,19 @@ export const REGISTRY_TTL_MS = 10_000;
 export const MediaWorkerLoad = z.object({
   instanceId: Id,
   version: z.literal(MEDIA_PROTOCOL_VERSION),
+  /** Absent from instances older than regions: they are in the default region. */
+  region: Region.default(DEFAULT_REGION),
   workers: z.number().int().nonnegative(),
   routers: z.number().int().nonnegative(),
   transports: z.number().int().nonnegative(),
   producers: z.number().int().nonnegative(),
   consumers: z.number().int().nonnegative(),
+  /**
+   * Producers piped in from other instances and out to them, one PipeTransport each (a region's link carries
+   * one stream per producer, however many consume it there). Absent from older instances.
+   */
+  pipesIn: z.number().int().nonnegative().default(0),
+  pipesOut: z.number().int().nonnegative().default(0),
   /** Consumers this instance is willing to forward (workers × per-worker budget). */
   capacity: z.number().int().nonnegative(),
   /** A draining instance keeps its rooms but takes no new ones. */

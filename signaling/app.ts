@@ -16,7 +16,7 @@ import { ConnectionLimits } from './limits.ts';
 import type { ConnectionSlot } from './limits.ts';
 import { MediaClient } from './media.ts';
 import { Memberships } from './memberships/lifecycle.ts';
-import { Metrics } from './metrics.ts';
+import { Metrics, withRegion } from './metrics.ts';
 import { OriginPolicy, originGuard } from './origins.ts';
 import { Placement } from './placement.ts';
 import { Lobby } from './lobby.ts';
@@ -53,7 +53,7 @@ export async function createSignaling({
   remoteAddress,
 }: SignalingOptions): Promise<Signaling> {
   const media = new MediaClient(bus);
-  const placement = await Placement.open(bus);
+  const placement = await Placement.open(bus, config.region);
   const lobby = await Lobby.open(await bus.kv(buckets.presence, { ttlMs: PRESENCE_TTL_MS }));
   const memberships = await Memberships.open(bus, media, lobby, config, placement);
   const metrics = new Metrics();
@@ -89,7 +89,7 @@ export async function createSignaling({
       : c.json({ ready: false, reason: 'no media worker' }, 503);
   });
   app.get('/metrics', (c) =>
-    c.text(metrics.render() + debug.incidents.render() + community.metrics(), 200, {
+    c.text(withRegion(metrics.render() + debug.incidents.render() + community.metrics(), config.region), 200, {
       'content-type': 'text/plain; version=0.0.4',
     }),
   );

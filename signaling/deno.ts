@@ -50,7 +50,9 @@ async function main(): Promise<void> {
     traces,
     tls,
   });
-  log.info(`listening on ${running.url} (Deno, NATS ${nats.servers.join(',')}, instance ${config.instanceId})`);
+  log.info(
+    `listening on ${running.url} (Deno, NATS ${nats.servers.join(',')}, instance ${config.instanceId}, region ${config.region})`,
+  );
 
   Deno.addSignalListener('SIGTERM', () => {
     void running

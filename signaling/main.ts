@@ -30,7 +30,9 @@ async function main(): Promise<void> {
     webRoot: server.webRoot,
     traces: tracing,
   });
-  log.info(`listening on ${running.url} (NATS ${nats.servers.join(',')}, instance ${config.instanceId})`);
+  log.info(
+    `listening on ${running.url} (NATS ${nats.servers.join(',')}, instance ${config.instanceId}, region ${config.region})`,
+  );
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {

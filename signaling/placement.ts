@@ -2,43 +2,53 @@ import type { Bus, KvStore } from '../bus/bus.ts';
 import { KvCache } from '../bus/kv-cache.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import { MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
-import { buckets } from '../protocol/kv.ts';
+import { buckets, placementKey } from '../protocol/kv.ts';
 
 /**
- * Which media-worker instance hosts a room. The answer is shared state in KV, so every signaling
- * instance sends a room's peers to the same place; a room whose host stopped heartbeating is moved.
+ * Which media-worker instance hosts a room's part in our region. The answer is shared state in KV, so every
+ * signaling instance of a region sends a room's peers to the same place; a room whose host stopped heartbeating
+ * is moved. A room with participants in several regions has a home in each, and media is piped between them.
  */
 export class Placement {
   private constructor(
     private registry: KvCache<MediaWorkerLoad>,
     private placements: KvStore,
+    readonly region: string,
   ) {}
 
-  static async open(bus: Bus): Promise<Placement> {
+  static async open(bus: Bus, region: string): Promise<Placement> {
     const kv = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
     const registry = await KvCache.open(kv, (value) => MediaWorkerLoad.safeParse(value).data);
     const placements = await bus.kv(buckets.roomPlacement);
-    return new Placement(registry, placements);
+    return new Placement(registry, placements, region);
   }
 
   /**
-   * The media-worker instance for a new participant of `roomId`: the room's home while it has consumer
-   * capacity left, else the least-loaded other one (the room then spans both; media is piped between them).
+   * The media-worker instance for a new participant of `roomId`: the room's home in our region while it has
+   * consumer capacity left, else the least-loaded other one there (the room then spans both; media is piped).
    */
   async hostFor(roomId: string, dead?: string): Promise<string> {
     // The registry still lists a crashed instance until its TTL runs out; the caller may know better.
     const live = (await this.liveInstances()).filter((w) => w.instanceId !== dead);
-    const current = await this.placements.get(roomId);
-    const home = live.find((w) => w.instanceId === current?.value);
+    // A region with no media-worker taking rooms (none left, or all draining) borrows another region's rather
+    // than refuse every join.
+    const takes = (w: MediaWorkerLoad) => !w.draining;
+    const region = live.some((w) => w.region === this.region && takes(w))
+      ? this.region
+      : (live.find(takes)?.region ?? this.region);
+    const candidates = live.filter((w) => w.region === region);
+    const key = placementKey(roomId, region);
+    const current = await this.placements.get(key);
+    const home = candidates.find((w) => w.instanceId === current?.value);
     if (home) {
       if (home.consumers < home.capacity) return home.instanceId;
-      const spill = live.filter((w) => w !== home && !w.draining && w.consumers < w.capacity);
+      const spill = candidates.filter((w) => w !== home && takes(w) && w.consumers < w.capacity);
       return spill.length > 0 ? leastLoaded(spill) : home.instanceId;
     }
-    const chosen = leastLoaded(live.filter((w) => !w.draining));
+    const chosen = leastLoaded(candidates.filter(takes));
     try {
-      if (current) await this.placements.update(roomId, chosen, current.revision);
-      else await this.placements.create(roomId, chosen);
+      if (current) await this.placements.update(key, chosen, current.revision);
+      else await this.placements.create(key, chosen);
       return chosen;
     } catch (err) {
       // Another signaling instance placed the room first: use its choice.

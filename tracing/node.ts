@@ -4,7 +4,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Bus } from '../bus/bus.ts';
-import { keyValues, otlpTarget } from './otlp-json.ts';
+import { otlpTarget, processResource } from './otlp-json.ts';
 import { recentTraces } from './recent.ts';
 import type { SpanSink } from './sink.ts';
 import type { TraceStore } from './store.ts';
@@ -37,12 +37,8 @@ export function startTracing({ service, relay, collect = false, env = process.en
   const recent = recentTraces({ relay, collect, otlp });
   const processors: SpanProcessor[] = [recent.processor];
   if (otlp) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: otlp.url, headers: otlp.headers })));
-  const configured = keyValues(env.OTEL_RESOURCE_ATTRIBUTES);
   const sdk = new NodeSDK({
-    resource: resourceFromAttributes({
-      ...configured,
-      'service.name': env.OTEL_SERVICE_NAME ?? configured['service.name'] ?? service,
-    }),
+    resource: resourceFromAttributes(processResource(service, env)),
     // Host and process attributes (detected); the OTEL_* ones above come from `env`, so tests can pass their own.
     autoDetectResources: true,
     resourceDetectors: [hostDetector, processDetector],

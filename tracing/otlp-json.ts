@@ -1,4 +1,5 @@
 import { readEnv, url } from '../config/env.ts';
+import { DEFAULT_REGION } from '../protocol/regions.ts';
 import type { SpanRecord } from '../protocol/telemetry.ts';
 
 /*
@@ -52,7 +53,8 @@ export function otlpTarget(env: Env): OtlpTarget | undefined {
   return {
     url,
     headers: keyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS),
-    resource: keyValues(env.OTEL_RESOURCE_ATTRIBUTES),
+    // Spans relayed for others (the browser's) carry the deployment's resource and their own service.name.
+    resource: deploymentResource(env),
   };
 }
 
@@ -72,6 +74,18 @@ export function keyValues(text: string | undefined): Record<string, string> {
     }
   }
   return out;
+}
+
+/** The deployment's part of every resource: OTEL_RESOURCE_ATTRIBUTES and `cloud.region` (PARLEY_REGION). */
+export function deploymentResource(env: Record<string, string | undefined>): Record<string, string> {
+  const configured = keyValues(env.OTEL_RESOURCE_ATTRIBUTES);
+  return { ...configured, 'cloud.region': env.PARLEY_REGION || configured['cloud.region'] || DEFAULT_REGION };
+}
+
+/** The resource of this process's own spans: the deployment's, and `service.name` (OTEL_SERVICE_NAME, else `service`). */
+export function processResource(service: string, env: Record<string, string | undefined>): Record<string, string> {
+  const deployment = deploymentResource(env);
+  return { ...deployment, 'service.name': env.OTEL_SERVICE_NAME ?? deployment['service.name'] ?? service };
 }
 
 /** `service` is the service that made the spans (the browser's: parley-web); `resource` adds the deployment's. */

@@ -5,7 +5,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { keyValues, otlpTarget } from './otlp-json.ts';
+import { otlpTarget, processResource } from './otlp-json.ts';
 
 /**
  * OpenTelemetry for a runtime without @opentelemetry/sdk-node (Deno): the trace SDK with the same resource and
@@ -19,12 +19,8 @@ export function startSdkTracing(
   env: Record<string, string | undefined>,
 ): () => Promise<void> {
   const otlp = otlpTarget(env);
-  const configured = keyValues(env.OTEL_RESOURCE_ATTRIBUTES);
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({
-      ...configured,
-      'service.name': env.OTEL_SERVICE_NAME ?? configured['service.name'] ?? service,
-    }),
+    resource: resourceFromAttributes(processResource(service, env)),
     spanProcessors: [
       ...processors,
       ...(otlp ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlp.url, headers: otlp.headers }))] : []),

@@ -4,7 +4,7 @@ import { ParleyError } from '../../protocol/errors.ts';
 import { mediaCommands, MediaWorkerLoad, REGISTRY_TTL_MS, RoomPart } from '../../protocol/media.ts';
 import type { MediaRequest, MediaResponse } from '../../protocol/media.ts';
 import { subjects } from '../../protocol/subjects.ts';
-import { buckets, roomPartKey, roomPartsPrefix } from '../../protocol/kv.ts';
+import { buckets, placementKey, roomPartKey, roomPartsPrefix } from '../../protocol/kv.ts';
 
 /**
  * What lets one room span media-worker instances: each instance publishes its part of the room (peers and
@@ -14,6 +14,7 @@ export class Federation {
   private constructor(
     private bus: Bus,
     readonly instanceId: string,
+    private region: string,
     private parts: KvStore,
     private known: KvCache<RoomPart>,
     private placements: KvStore,
@@ -22,13 +23,18 @@ export class Federation {
     readonly listen: { ip: string; announcedAddress: string },
   ) {}
 
-  static async open(bus: Bus, instanceId: string, listen: { ip: string; announcedAddress: string }): Promise<Federation> {
+  static async open(
+    bus: Bus,
+    instanceId: string,
+    region: string,
+    listen: { ip: string; announcedAddress: string },
+  ): Promise<Federation> {
     const parts = await bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS });
     const known = await KvCache.open(parts, (value) => RoomPart.safeParse(value).data);
     const placements = await bus.kv(buckets.roomPlacement);
     const workers = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
     const registry = await KvCache.open(workers, (value) => MediaWorkerLoad.safeParse(value).data);
-    return new Federation(bus, instanceId, parts, known, placements, registry, listen);
+    return new Federation(bus, instanceId, region, parts, known, placements, registry, listen);
   }
 
   /**
@@ -44,12 +50,13 @@ export class Federation {
   }
 
   /**
-   * Our part of the room closed (its last peer here left). If we were its home, its placement goes too, so the
-   * placement bucket holds live rooms only; the next join places the room afresh.
+   * Our part of the room closed (its last peer here left). If we were its home in our region, that placement
+   * goes too, so the placement bucket holds live rooms only; the next join there places the room afresh.
    */
   async roomClosed(roomId: string): Promise<void> {
     await this.parts.delete(roomPartKey(roomId, this.instanceId));
-    if ((await this.placements.get(roomId))?.value === this.instanceId) await this.placements.delete(roomId);
+    const key = placementKey(roomId, this.region);
+    if ((await this.placements.get(key))?.value === this.instanceId) await this.placements.delete(key);
   }
 
   async savePart(roomId: string, share: Pick<RoomPart, 'peers' | 'producers' | 'activeSpeaker'>): Promise<void> {

@@ -35,6 +35,11 @@ export class RemoteProducers {
     return piped;
   }
 
+  /** Producers piped in (or on their way): one PipeTransport each, however many consume them here. */
+  get size(): number {
+    return this.piped.size;
+  }
+
   onRoomEvent(event: RoomEvent): void {
     if (event.type === 'newProducer') this.announced.add(event.producer.id);
     if (event.type === 'producerClosed') this.announced.delete(event.producerId);
@@ -117,10 +122,19 @@ export async function pipeOut(
   router: types.Router,
   producer: types.Producer<ProducerData>,
   remote: { ip: string; port: number },
+  open: Set<types.PipeTransport>,
 ): Promise<MediaResponse<'pipeProducer'>> {
   const transport = await router.createPipeTransport({ listenInfo: pipeListenInfo(federation), enableRtx: true });
-  await transport.connect(remote);
-  const consumer = await transport.consume({ producerId: producer.id });
+  open.add(transport);
+  transport.observer.once('close', () => open.delete(transport));
+  let consumer: types.Consumer;
+  try {
+    await transport.connect(remote);
+    consumer = await transport.consume({ producerId: producer.id });
+  } catch (err) {
+    transport.close();
+    throw err;
+  }
   // The pipe lives as long as the producer; the other side closes its end on our producerClosed event.
   consumer.observer.once('close', () => transport.close());
   return {

@@ -165,13 +165,10 @@ export class MediaCommands {
 
   async counts() {
     const rooms = [...this.rooms.values()];
-    const total = { routers: 0, transports: 0, producers: 0, consumers: 0 };
+    const total = { routers: 0, transports: 0, producers: 0, consumers: 0, pipesIn: 0, pipesOut: 0 };
     for (const room of rooms) {
       const c = room.counts();
-      total.routers += c.routers;
-      total.transports += c.transports;
-      total.producers += c.producers;
-      total.consumers += c.consumers;
+      for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += c[key];
     }
     return total;
   }

@@ -48,6 +48,8 @@ export class Room {
   private dynacast: Dynacast;
   /** Producers of ours piped to other instances (their viewers' layer wishes are not known here). */
   private pipedOut = new Set<string>();
+  /** The PipeTransports carrying them, one per producer per instance that asked (for the load figures). */
+  private pipesOut = new Set<types.PipeTransport>();
 
   constructor(
     readonly id: string,
@@ -353,7 +355,7 @@ export class Room {
     const [owner, producer] = this.findLocalProducer(producerId);
     this.pipedOut.add(producerId);
     this.dynacast.update(producerId);
-    return pipeOut(this.federation, owner.router, producer, { ip, port });
+    return pipeOut(this.federation, owner.router, producer, { ip, port }, this.pipesOut);
   }
 
   /** Room events from every instance: keeps producers piped in from elsewhere in step with their origin. */
@@ -407,7 +409,14 @@ export class Room {
       producers += p.producers.size;
       consumers += p.consumers.size;
     }
-    return { routers: this.routers.size, transports, producers, consumers };
+    return {
+      routers: this.routers.size,
+      transports,
+      producers,
+      consumers,
+      pipesIn: this.remote.size,
+      pipesOut: this.pipesOut.size,
+    };
   }
 
   /** A peer's media is beyond repair in place: its transports close and its client builds them again. */

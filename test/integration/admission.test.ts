@@ -243,8 +243,10 @@ describe('admission: tokens, origins, sizes and counts', () => {
     const unknown = async () => {
       const text = await (await fetch(`${base}/metrics`)).text();
       expect(text).not.toMatch(/method="teleport"|method="fly"/);
-      const total = text.match(/parley_signaling_requests_total\{method="unknown",code="UNKNOWN_METHOD"\} (\d+)/)?.[1];
-      const count = text.match(/parley_signaling_request_duration_ms_count\{method="unknown"\} (\d+)/)?.[1];
+      const total = text.match(
+        /parley_signaling_requests_total\{region="default",method="unknown",code="UNKNOWN_METHOD"\} (\d+)/,
+      )?.[1];
+      const count = text.match(/parley_signaling_request_duration_ms_count\{region="default",method="unknown"\} (\d+)/)?.[1];
       return [Number(total ?? 0), Number(count ?? 0)];
     };
     const c = await open(await token('Counter'));

@@ -245,10 +245,12 @@ describe('black-screen doctor: injected faults are named within 3 s', () => {
 
   it('exports verdicts and repairs to Prometheus', async () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(text).toMatch(/parley_consumer_health\{instance="[^"]+",status="unhealthy",cause="codec-unsupported"\} 1/);
-    expect(text).toMatch(/parley_consumer_health\{instance="[^"]+",status="healthy",cause=""\} \d+/);
     expect(text).toMatch(
-      /parley_consumer_remediations_total\{instance="[^"]+",action="resume-consumer",cause="consumer-never-resumed"\} [1-9]/,
+      /parley_consumer_health\{instance="[^"]+",status="unhealthy",cause="codec-unsupported",region="default"\} 1/,
+    );
+    expect(text).toMatch(/parley_consumer_health\{instance="[^"]+",status="healthy",cause="",region="default"\} \d+/);
+    expect(text).toMatch(
+      /parley_consumer_remediations_total\{instance="[^"]+",action="resume-consumer",cause="consumer-never-resumed",region="default"\} [1-9]/,
     );
   });
 });
@@ -291,7 +293,9 @@ describe('black-screen doctor: client-side faults are named within 3 s and repai
     await waitFor('the doctor to have Dana rebuild her transports', () => viewer.resets === 1, 10_000);
     expect(viewer.lastResetAt!).toBeGreaterThan(restartAt);
     expect(
-      await metric(/parley_consumer_remediations_total\{[^}]*action="reset-media",cause="transport-not-connected"\} [1-9]/),
+      await metric(
+        /parley_consumer_remediations_total\{[^}]*action="reset-media",cause="transport-not-connected",region="default"\} [1-9]/,
+      ),
     ).toBe(true);
     await decodes(viewer);
     expect(viewer.transportIds().recv).not.toBe(recvTransport);

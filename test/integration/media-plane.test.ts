@@ -139,8 +139,8 @@ describe('media worker: rooms across workers, media features, recovery', () => {
 
   it('exposes its load as Prometheus metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(text).toMatch(/parley_media_worker_consumers\{instance="[^"]+",worker="1"\} \d+/);
-    expect(text).toMatch(/parley_media_capacity_consumers\{instance="[^"]+"\} 4/);
+    expect(text).toMatch(/parley_media_worker_consumers\{instance="[^"]+",worker="1",region="default"\} \d+/);
+    expect(text).toMatch(/parley_media_capacity_consumers\{instance="[^"]+",region="default"\} 4/);
     expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
   });
 

@@ -5,7 +5,8 @@ import type { Cluster } from '../../harness/cluster.ts';
 import { RegistryReader } from '../../harness/registry.ts';
 import { sleep } from '../../harness/probes.ts';
 import { TestClient } from '../../harness/ws-client.ts';
-import { buckets } from '../../protocol/kv.ts';
+import { buckets, placementKey } from '../../protocol/kv.ts';
+import { DEFAULT_REGION } from '../../protocol/regions.ts';
 
 /**
  * What a room leaves behind and how fast an unknown id is answered (issue #14): placement entries were never
@@ -14,7 +15,8 @@ import { buckets } from '../../protocol/kv.ts';
 describe('room cleanup and unknown producers', () => {
   let cluster: Cluster;
   let registry: RegistryReader;
-  const placement = async (room: string) => (await (await registry.bus.kv(buckets.roomPlacement)).get(room))?.value;
+  const placement = async (room: string) =>
+    (await (await registry.bus.kv(buckets.roomPlacement)).get(placementKey(room, DEFAULT_REGION)))?.value;
 
   beforeAll(async () => {
     cluster = await startDistributed();

@@ -269,8 +269,8 @@ describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)'
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ready: true, mediaWorkers: 1 });
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/parley_signaling_requests_total\{method="join",code="OK"\} \d+/);
-    expect(metrics).toMatch(/parley_signaling_request_duration_ms_count\{method="join"\} \d+/);
+    expect(metrics).toMatch(/parley_signaling_requests_total\{region="default",method="join",code="OK"\} \d+/);
+    expect(metrics).toMatch(/parley_signaling_request_duration_ms_count\{region="default",method="join"\} \d+/);
   });
 
   it('drops a killed instance’s users from every lobby within the presence TTL, and drains on SIGTERM', async () => {

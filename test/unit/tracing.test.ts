@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../bus/memory.ts';
 import type { SpanRecord } from '../../protocol/telemetry.ts';
 import { context, inSpan, trace, tracers } from '../../tracing/context.ts';
-import { keyValues, otlpRequest, otlpTarget } from '../../tracing/otlp-json.ts';
+import { keyValues, otlpRequest, otlpTarget, processResource } from '../../tracing/otlp-json.ts';
 import { TraceStore } from '../../tracing/store.ts';
 import { destinationTemplate, TracedBus } from '../../tracing/traced-bus.ts';
 
@@ -120,7 +120,12 @@ describe('tracing', () => {
     expect(otlpTarget({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/', OTEL_EXPORTER_OTLP_HEADERS: 'k=v' })).toEqual({
       url: 'http://c:4318/v1/traces',
       headers: { k: 'v' },
-      resource: {},
+      resource: { 'cloud.region': 'default' },
+    });
+    expect(processResource('parley-signaling', { PARLEY_REGION: 'ap-seoul', OTEL_RESOURCE_ATTRIBUTES: 'a=1' })).toEqual({
+      a: '1',
+      'cloud.region': 'ap-seoul',
+      'service.name': 'parley-signaling',
     });
     expect(otlpTarget({})).toBeUndefined();
     expect(destinationTemplate('parley.v1.room.lounge.events')).toBe('parley.v1.room.{room}.events');

@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryBus } from '../../bus/memory.ts';
+import { buckets, placementKey } from '../../protocol/kv.ts';
+import { MEDIA_PROTOCOL_VERSION, MediaWorkerLoad, REGISTRY_TTL_MS } from '../../protocol/media.ts';
+import { Placement } from '../../signaling/placement.ts';
+
+const load = (instanceId: string, region: string, consumers = 0): MediaWorkerLoad =>
+  MediaWorkerLoad.parse({
+    instanceId,
+    version: MEDIA_PROTOCOL_VERSION,
+    region,
+    workers: 1,
+    routers: 0,
+    transports: 0,
+    producers: 0,
+    consumers,
+    capacity: 10,
+    draining: false,
+    perWorker: [],
+    updatedAt: Date.now(),
+  });
+
+describe('placement by region', () => {
+  const opened: Placement[] = [];
+  afterEach(() => opened.splice(0).forEach((p) => p.close()));
+
+  const fleet = async (loads: MediaWorkerLoad[]) => {
+    const bus = new MemoryBus();
+    const registry = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
+    for (const l of loads) await registry.put(l.instanceId, l);
+    const open = async (region: string) => {
+      const placement = await Placement.open(bus, region);
+      opened.push(placement);
+      return placement;
+    };
+    return { bus, open };
+  };
+
+  it('puts a room’s participants on a media-worker of their signaling instance’s region: one home per region', async () => {
+    const { bus, open } = await fleet([load('mw-a1', 'a'), load('mw-a2', 'a', 5), load('mw-b1', 'b')]);
+    const [inA, inB] = [await open('a'), await open('b')];
+    expect(await inA.hostFor('talk')).toBe('mw-a1');
+    expect(await inB.hostFor('talk')).toBe('mw-b1');
+    expect(await inA.hostFor('talk')).toBe('mw-a1');
+    const placements = await bus.kv(buckets.roomPlacement);
+    expect((await placements.get(placementKey('talk', 'a')))?.value).toBe('mw-a1');
+    expect((await placements.get(placementKey('talk', 'b')))?.value).toBe('mw-b1');
+  });
+
+  it('borrows another region’s media-worker when its own has none taking rooms (rather than refusing the join)', async () => {
+    const { open } = await fleet([load('mw-b1', 'b')]);
+    expect(await (await open('a')).hostFor('talk')).toBe('mw-b1');
+    const draining = await fleet([{ ...load('mw-a1', 'a'), draining: true }, load('mw-b1', 'b')]);
+    expect(await (await draining.open('a')).hostFor('talk')).toBe('mw-b1');
+  });
+
+  it('counts instances older than regions as the default region', async () => {
+    const { region: _, ...old } = load('mw-old', 'x');
+    expect(MediaWorkerLoad.parse(old).region).toBe('default');
+  });
+});
