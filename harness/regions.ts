@@ -3,43 +3,62 @@ import type { Cluster } from './cluster.ts';
 import { startNats } from './nats.ts';
 import type { NatsServer } from './nats.ts';
 import { freePort } from './ports.ts';
+import { startRegionLink } from './region-link.ts';
+import type { LinkFace, RegionLink } from './region-link.ts';
 import { waitFor } from './wait.ts';
 
 export interface Regions {
   /** Each region's own deployment (nats-server, media-worker, signaling), by region name. */
-  byName: Record<string, Cluster & { nats: NatsServer }>;
+  byName: Record<string, Cluster & { nats: NatsServer; face: LinkFace }>;
+  /** Everything between regions (NATS gateways and media pipes) goes through it: delay it, cut it. */
+  link: RegionLink;
   stop(): Promise<void>;
 }
+
+/** Pipe ports per region: enough for the PipeTransports and WebRtcServer of a test's rooms. */
+const PORTS_PER_REGION = 40;
 
 /**
  * Regions as a deployment runs them (docs/deploy.md): each region its own NATS cluster (here a cluster of one
  * server), the clusters joined by gateways into one supercluster with one JetStream, and in each region a
- * media-worker and a signaling instance with PARLEY_REGION set. The first region is the gateway others dial;
- * they find each other through it.
+ * media-worker and a signaling instance with PARLEY_REGION set. Each region has an address of its own on the
+ * link (127.0.0.2, 127.0.0.3, …) that its gateway and its media pipes are reached on, so every byte between
+ * regions crosses the link, `delayMs` late each way. The first region is the gateway others dial; they find
+ * each other through it.
  */
-export async function startRegions(names: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<Regions> {
+export async function startRegions(names: string[], options: { delayMs?: number } = {}): Promise<Regions> {
+  // Below the kernel's ephemeral range (32768 and up), where freePort() and every client socket come from.
+  const base = 20_000 + Math.floor(Math.random() * 12_000);
+  const faces: LinkFace[] = [];
+  for (const i of names.keys()) {
+    const min = base + i * PORTS_PER_REGION;
+    faces.push({ address: `127.0.0.${i + 2}`, ports: { min, max: min + PORTS_PER_REGION - 1 }, gatewayPort: await freePort() });
+  }
+  const link = await startRegionLink(faces, options.delayMs);
   const servers: NatsServer[] = [];
   const byName: Regions['byName'] = {};
   const stop = async () => {
     await Promise.all(Object.values(byName).map((c) => c.stop()));
     await Promise.all(servers.filter((s) => !Object.values(byName).some((c) => c.nats === s)).map((s) => s.stop()));
+    await link.stop();
   };
   try {
-    let seed: string | undefined;
-    for (const name of names) {
-      const [clusterPort, gatewayPort] = [await freePort(), await freePort()];
-      const remote = seed ? `, gateways: [{ name: "${names[0]}", url: "nats://127.0.0.1:${seed}" }]` : '';
+    for (const [i, name] of names.entries()) {
+      const face = faces[i]!;
+      const clusterPort = await freePort();
+      const seed =
+        i > 0 ? `, gateways: [{ name: "${names[0]}", url: "nats://${faces[0]!.address}:${faces[0]!.gatewayPort}" }]` : '';
       servers.push(
         await startNats({
           config: [
             `server_name: "nats-${name}"`,
             // JetStream in a supercluster wants a cluster with routes; a route to itself makes a cluster of one.
             `cluster { name: "${name}", listen: "127.0.0.1:${clusterPort}", routes: ["nats://127.0.0.1:${clusterPort}"] }`,
-            `gateway { name: "${name}", listen: "127.0.0.1:${gatewayPort}"${remote} }`,
+            // Other regions dial the link's address for this region, never the gateway itself.
+            `gateway { name: "${name}", listen: "127.0.0.1:${face.gatewayPort}", advertise: "${face.address}:${face.gatewayPort}"${seed} }`,
           ].join('\n'),
         }),
       );
-      seed ??= String(gatewayPort);
     }
     // One JetStream over every region: the KV buckets are usable once it has elected its leader.
     await waitFor(
@@ -48,11 +67,20 @@ export async function startRegions(names: string[], options: { env?: NodeJS.Proc
       20_000,
     );
     for (const [i, name] of names.entries()) {
-      const nats = servers[i]!;
-      const cluster = await startDistributed({ nats, env: { ...options.env, PARLEY_REGION: name } });
-      byName[name] = { ...cluster, nats };
+      const [nats, face] = [servers[i]!, faces[i]!];
+      const env = {
+        PARLEY_REGION: name,
+        // Bound to 127.0.0.1 only: the link mirrors the same ports on the region's own address.
+        MEDIA_LISTEN_IP: '127.0.0.1',
+        MEDIA_PIPE_LISTEN_IP: '127.0.0.1',
+        MEDIA_PIPE_ANNOUNCED_ADDRESS: face.address,
+        MEDIA_RTC_MIN_PORT: String(face.ports.min),
+        MEDIA_RTC_MAX_PORT: String(face.ports.max),
+      };
+      const cluster = await startDistributed({ nats, env });
+      byName[name] = { ...cluster, nats, face };
     }
-    return { byName, stop };
+    return { byName, link, stop };
   } catch (err) {
     await stop();
     throw err;

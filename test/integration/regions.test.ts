@@ -7,10 +7,14 @@ import type { Regions } from '../../harness/regions.ts';
 import { RegistryReader } from '../../harness/registry.ts';
 import { waitFor } from '../../harness/wait.ts';
 
+/** One-way delay between the regions, as between two cloud regions a continent apart. */
+const DELAY_MS = 40;
+
 /**
  * Two regions as docs/deploy.md deploys them: each its own NATS cluster, media-worker and signaling, the NATS
- * clusters joined by gateways. A room with participants in both is cascaded: each region hosts its own
- * participants' media, and each producer crosses to the other region once, however many watch it there.
+ * clusters joined by gateways, everything between them through a link that adds 40 ms each way. A room with
+ * participants in both is cascaded: each region hosts its own participants' media, and each producer crosses
+ * to the other region once, however many watch it there.
  */
 describe('a room across two regions', () => {
   let regions: Regions;
@@ -19,7 +23,7 @@ describe('a room across two regions', () => {
   const room = `global-${Date.now()}`;
 
   beforeAll(async () => {
-    regions = await startRegions(['seoul', 'frankfurt']);
+    regions = await startRegions(['seoul', 'frankfurt'], { delayMs: DELAY_MS });
     registry = await RegistryReader.open(regions.byName.seoul!.nats.url);
   });
   afterAll(async () => {
@@ -40,14 +44,23 @@ describe('a room across two regions', () => {
       async () => bot.remoteConsumers().some((c) => c.producerId === of.producerId('camera')) && (await decoded(bot)) > 0,
       10_000,
     );
+  /** The pipes that carry RTP over the link from one region to the other. */
+  const crossing = (from: string, to: string) =>
+    [...regions.link.flows(regions.byName[from]!.face.address, regions.byName[to]!.face.address)].sort();
 
   it('puts each participant’s media in its own region; both see each other; a producer crosses once', async () => {
     const ada = await join('seoul', 'Ada');
     await ada.publish();
+    const eve = await join('seoul', 'Eve');
+    await decodes(eve, ada);
     const bob = await join('frankfurt', 'Bob');
+    await decodes(bob, ada);
+    console.log(
+      `join → first frame of Ada's video (Seoul), ${DELAY_MS} ms each way between regions: ` +
+        `Eve in Seoul ${eve.firstRemoteVideoMs} ms, Bob in Frankfurt ${bob.firstRemoteVideoMs} ms`,
+    );
     await bob.publish();
-    await Promise.all([decodes(bob, ada), decodes(ada, bob)]);
-    console.log(`across regions (loopback, no delay): Bob's join → first frame of Ada's video ${bob.firstRemoteVideoMs} ms`);
+    await decodes(ada, bob);
     expect((await ada.stats()).audioPacketsReceived).toBeGreaterThan(0);
     expect((await bob.stats()).audioPacketsReceived).toBeGreaterThan(0);
 
@@ -56,11 +69,13 @@ describe('a room across two regions', () => {
     const parts = (await debugRooms(regions.byName.frankfurt!.signaling[0]!)).filter((r) => r.roomId === room);
     const hostRegion = (bot: Bot) =>
       regionOf.get(parts.find((p) => p.peers.some((peer) => peer.id === bot.peerId))?.instanceId ?? '');
-    expect([hostRegion(ada), hostRegion(bob)]).toEqual(['seoul', 'frankfurt']);
+    expect([ada, eve, bob].map(hostRegion)).toEqual(['seoul', 'seoul', 'frankfurt']);
 
-    // Two more watch from Frankfurt: Ada's microphone and camera still cross once each.
+    // Two more watch from Frankfurt: Ada's microphone and camera still cross the link once each.
     const [cara, dan] = await Promise.all([join('frankfurt', 'Cara'), join('frankfurt', 'Dan')]);
     await Promise.all([decodes(cara, ada), decodes(dan, ada)]);
+    expect(crossing('seoul', 'frankfurt')).toHaveLength(2);
+    expect(crossing('frankfurt', 'seoul')).toHaveLength(2);
     const pipes = await waitFor(
       'both regions to report their pipes',
       async () => {
@@ -71,7 +86,10 @@ describe('a room across two regions', () => {
       10_000,
     );
     const byRegion = Object.fromEntries(pipes.map((l) => [l.region, { in: l.pipesIn, out: l.pipesOut }]));
-    console.log(`pipes with 1 publisher in Seoul and 3 viewers of it in Frankfurt: ${JSON.stringify(byRegion)}`);
+    console.log(
+      `1 publisher and 1 viewer in Seoul, 1 publisher and 3 viewers in Frankfurt: pipes ${JSON.stringify(byRegion)}, ` +
+        `pipes carrying RTP over the link ${JSON.stringify({ seoulToFrankfurt: crossing('seoul', 'frankfurt'), frankfurtToSeoul: crossing('frankfurt', 'seoul') })}`,
+    );
     expect(byRegion).toEqual({ seoul: { in: 2, out: 2 }, frankfurt: { in: 2, out: 2 } });
   });
 });
