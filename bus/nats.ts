@@ -137,7 +137,7 @@ class NatsKv implements KvStore {
   }
 
   keys(prefix?: string): Promise<string[]> {
-    return this.run('keys', prefix ?? '*', () => listKeys(this.kv, prefix ? `${prefix}>` : undefined));
+    return this.run('keys', prefix ?? '*', () => listKeys(this.kv, this.bucket, prefix ? `${prefix}>` : undefined));
   }
 
   async watch(onChange: (key: string, value: unknown) => void): Promise<Subscription> {
@@ -160,7 +160,7 @@ const KEYS_ATTEMPTS = 3;
  * started; a key rewritten or expiring meanwhile (history 1, TTL: every heartbeat does it) can leave it waiting
  * forever. So each attempt is bounded, and a stuck one is stopped and tried again.
  */
-async function listKeys(kv: KV, filter: string | undefined): Promise<string[]> {
+async function listKeys(kv: KV, bucket: string, filter: string | undefined): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
     const lister = await kv.keys(filter);
     const keys: string[] = [];
@@ -174,7 +174,8 @@ async function listKeys(kv: KV, filter: string | undefined): Promise<string[]> {
     clearTimeout(timer);
     if (done) return keys;
     lister.stop();
-    if (attempt === KEYS_ATTEMPTS) throw new ParleyError('TIMEOUT', `listing keys did not finish in ${KEYS_ATTEMPTS} attempts`);
+    if (attempt === KEYS_ATTEMPTS)
+      throw new ParleyError('TIMEOUT', `listing the keys of ${bucket} did not finish in ${KEYS_ATTEMPTS} attempts`);
   }
 }
 
