@@ -1,5 +1,7 @@
 import { headers as natsHeaders, RequestError, TimeoutError } from '@nats-io/nats-core';
 import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { ParleyError } from '../protocol/errors.ts';
@@ -77,7 +79,7 @@ export class NatsBus implements Bus {
       const create = () => this.kvm.create(bucket, { ttl: options.ttlMs ?? 0, history: 1 });
       store = this.link
         .run(`opening KV ${bucket}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, create)
-        .then((kv) => new NatsKv(kv, bucket, this.link));
+        .then(async (kv) => new NatsKv(kv, await jetstreamManager(this.nc), bucket, this.link));
       // A failed open is not remembered: the next call tries again.
       store.catch(() => this.stores.delete(bucket));
       this.stores.set(bucket, store);
@@ -103,6 +105,7 @@ export class NatsBus implements Bus {
 class NatsKv implements KvStore {
   constructor(
     private kv: KV,
+    private jsm: JetStreamManager,
     private bucket: string,
     private link: NatsLink,
   ) {}
@@ -136,8 +139,19 @@ class NatsKv implements KvStore {
     await this.run('delete', key, () => this.kv.delete(key));
   }
 
+  /**
+   * The stream's subject map, from its leader in one request: nats.js's `kv.keys()` makes a consumer (through
+   * the JetStream meta leader, which may be in another region) and could wait for a key that expired meanwhile.
+   * The map still holds deleted keys' markers, so each key is read.
+   */
   keys(prefix?: string): Promise<string[]> {
-    return this.run('keys', prefix ?? '*', () => listKeys(this.kv, this.bucket, prefix ? `${prefix}>` : undefined));
+    return this.run('keys', prefix ?? '*', async () => {
+      const head = `$KV.${this.bucket}.`;
+      const info = await this.jsm.streams.info(`KV_${this.bucket}`, { subjects_filter: `${head}${prefix ?? ''}>` });
+      const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(head.length));
+      const live = await Promise.all(keys.map(async (key) => ((await this.kv.get(key))?.operation === 'PUT' ? key : null)));
+      return live.filter((key): key is string => key !== null);
+    });
   }
 
   async watch(onChange: (key: string, value: unknown) => void): Promise<Subscription> {
@@ -149,33 +163,6 @@ class NatsKv implements KvStore {
       }
     })();
     return { unsubscribe: () => updates.stop() };
-  }
-}
-
-const KEYS_ATTEMPT_MS = 1_500;
-const KEYS_ATTEMPTS = 3;
-
-/**
- * nats.js lists keys with a consumer that ends when it has seen as many messages as were pending when it
- * started; a key rewritten or expiring meanwhile (history 1, TTL: every heartbeat does it) can leave it waiting
- * forever. So each attempt is bounded, and a stuck one is stopped and tried again.
- */
-async function listKeys(kv: KV, bucket: string, filter: string | undefined): Promise<string[]> {
-  for (let attempt = 1; ; attempt++) {
-    const lister = await kv.keys(filter);
-    const keys: string[] = [];
-    const listed = (async () => {
-      for await (const key of lister) keys.push(key);
-      return true;
-    })();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stuck = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), KEYS_ATTEMPT_MS)));
-    const done = await Promise.race([listed, stuck]);
-    clearTimeout(timer);
-    if (done) return keys;
-    lister.stop();
-    if (attempt === KEYS_ATTEMPTS)
-      throw new ParleyError('TIMEOUT', `listing the keys of ${bucket} did not finish in ${KEYS_ATTEMPTS} attempts`);
   }
 }
 

@@ -5,7 +5,6 @@ import type { NatsServer } from './nats.ts';
 import { freePort } from './ports.ts';
 import { startRegionLink } from './region-link.ts';
 import type { LinkFace, RegionLink } from './region-link.ts';
-import { RegistryReader } from './registry.ts';
 import { waitFor } from './wait.ts';
 
 export interface Regions {
@@ -61,14 +60,12 @@ export async function startRegions(names: string[], options: { delayMs?: number 
         }),
       );
     }
-    // One JetStream over every region: usable once it has a leader and answers a key listing in every region
-    // (a media-worker started before that fails its start: a freshly elected JetStream can take seconds more).
+    // One JetStream over every region, usable once it has elected its leader.
     await waitFor(
       'the supercluster’s JetStream leader',
       () => servers.some((s) => /new metadata leader/.test(s.output())),
       20_000,
     );
-    for (const server of servers) await jetStreamAnswers(server);
     for (const [i, name] of names.entries()) {
       const [nats, face] = [servers[i]!, faces[i]!];
       const env = {
@@ -87,24 +84,5 @@ export async function startRegions(names: string[], options: { delayMs?: number 
   } catch (err) {
     await stop();
     throw err;
-  }
-}
-
-async function jetStreamAnswers(server: NatsServer): Promise<void> {
-  const reader = await RegistryReader.open(server.url);
-  try {
-    await waitFor(
-      'JetStream to list the registry',
-      () =>
-        reader.loads().then(
-          () => true,
-          () => false,
-        ),
-      30_000,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${server.output().split('\n').slice(-30).join('\n')}`);
-    });
-  } finally {
-    await reader.close();
   }
 }

@@ -1,6 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import { NatsBus } from '../bus/nats.ts';
-import { MediaWorkerLoad } from '../protocol/media.ts';
+import { MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
 import { buckets } from '../protocol/kv.ts';
 
 /** A test's own view of the media-worker registry in a real NATS (what placement reads). */
@@ -12,7 +12,8 @@ export class RegistryReader {
   }
 
   async loads(): Promise<MediaWorkerLoad[]> {
-    const kv = await this.bus.kv(buckets.mediaWorkers);
+    // Opened as the media-workers open it: the first to open the bucket creates it with that TTL.
+    const kv = await this.bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
     const entries = await Promise.all((await kv.keys()).map(async (k) => (await kv.get(k))?.value));
     return entries.filter((v) => v !== undefined && v !== null).map((v) => MediaWorkerLoad.parse(v));
   }
