@@ -9,6 +9,8 @@ import { waitFor } from '../../harness/wait.ts';
 
 /** One-way delay between the regions, as between two cloud regions a continent apart. */
 const DELAY_MS = 40;
+/** How long the partition test holds the link cut: longer than a registry entry or room part lives (REGISTRY_TTL_MS). */
+const CUT_MS = 15_000;
 
 /**
  * Two regions as docs/deploy.md deploys them: each its own NATS cluster, media-worker and signaling, the NATS
@@ -48,12 +50,15 @@ describe('a room across two regions', () => {
   const crossing = (from: string, to: string) =>
     [...regions.link.flows(regions.byName[from]!.face.address, regions.byName[to]!.face.address)].sort();
 
+  /** Seoul: Ada publishes, Eve watches. Frankfurt: Bob publishes, Cara and Dan watch. */
+  let ada: Bot, eve: Bot, bob: Bot, cara: Bot, dan: Bot;
+
   it('puts each participant’s media in its own region; both see each other; a producer crosses once', async () => {
-    const ada = await join('seoul', 'Ada');
+    ada = await join('seoul', 'Ada');
     await ada.publish();
-    const eve = await join('seoul', 'Eve');
+    eve = await join('seoul', 'Eve');
     await decodes(eve, ada);
-    const bob = await join('frankfurt', 'Bob');
+    bob = await join('frankfurt', 'Bob');
     await decodes(bob, ada);
     console.log(
       `join → first frame of Ada's video (Seoul), ${DELAY_MS} ms each way between regions: ` +
@@ -72,7 +77,7 @@ describe('a room across two regions', () => {
     expect([ada, eve, bob].map(hostRegion)).toEqual(['seoul', 'seoul', 'frankfurt']);
 
     // Two more watch from Frankfurt: Ada's microphone and camera still cross the link once each.
-    const [cara, dan] = await Promise.all([join('frankfurt', 'Cara'), join('frankfurt', 'Dan')]);
+    [cara, dan] = await Promise.all([join('frankfurt', 'Cara'), join('frankfurt', 'Dan')]);
     await Promise.all([decodes(cara, ada), decodes(dan, ada)]);
     expect(crossing('seoul', 'frankfurt')).toHaveLength(2);
     expect(crossing('frankfurt', 'seoul')).toHaveLength(2);
@@ -92,4 +97,63 @@ describe('a room across two regions', () => {
     );
     expect(byRegion).toEqual({ seoul: { in: 2, out: 2 }, frankfurt: { in: 2, out: 2 } });
   });
+
+  it('keeps each region’s own media through a cut link, keeps everyone in the room, re-merges on its own, leaks nothing', async () => {
+    const frames = async (viewer: Bot, publisher: Bot) => {
+      const consumer = viewer.remoteConsumers().find((c) => c.producerId === publisher.producerId('camera'));
+      return consumer ? (await viewer.inboundVideo(consumer.id)).framesDecoded : 0;
+    };
+    /** Frames each viewer decoded of each publisher over `ms`. */
+    const progress = async (pairs: [Bot, Bot][], ms: number) => {
+      const start = await Promise.all(pairs.map(([v, p]) => frames(v, p)));
+      await new Promise((r) => setTimeout(r, ms));
+      const end = await Promise.all(pairs.map(([v, p]) => frames(v, p)));
+      return end.map((n, i) => n - start[i]!);
+    };
+    const loadsBefore = (await registry.loads()).map(({ region, consumers, pipesIn, pipesOut }) => ({
+      region,
+      consumers,
+      pipesIn,
+      pipesOut,
+    }));
+
+    regions.link.cut();
+    const cutAt = Date.now();
+    const local: [Bot, Bot][] = [
+      [eve, ada],
+      [cara, bob],
+      [dan, bob],
+    ];
+    const across: [Bot, Bot][] = [
+      [bob, ada],
+      [ada, bob],
+    ];
+    await waitFor(
+      'the cut to stop the media crossing it',
+      async () => (await progress(across, 1_000)).every((n) => n === 0),
+      10_000,
+    );
+    await new Promise((r) => setTimeout(r, CUT_MS - (Date.now() - cutAt)));
+    const [during, stopped] = await Promise.all([progress(local, 3_000), progress(across, 3_000)]);
+    console.log(`${CUT_MS / 1000} s into a cut: frames decoded in 3 s, within a region ${during}, across ${stopped}`);
+    expect(during.every((n) => n > 10)).toBe(true);
+    expect(stopped).toEqual([0, 0]);
+    // Nobody left: the other region's participants are still in the room on both sides.
+    expect([...ada.peers.keys()]).toContain(bob.peerId);
+    expect([...bob.peers.keys()]).toContain(ada.peerId);
+
+    regions.link.restore();
+    const restoredAt = Date.now();
+    await waitFor('media to cross again', async () => (await progress(across, 500)).every((n) => n > 0), 15_000);
+    console.log(
+      `link back after ${((restoredAt - cutAt) / 1000).toFixed(1)} s: media across again in ${Date.now() - restoredAt} ms`,
+    );
+    expect(crossing('seoul', 'frankfurt')).toHaveLength(2);
+    const loadsAfter = await waitFor('both regions to report again', async () => {
+      const loads = await registry.loads();
+      return loads.length === 2 && loads.every((l) => l.updatedAt > restoredAt) ? loads : undefined;
+    });
+    const shape = loadsAfter.map(({ region, consumers, pipesIn, pipesOut }) => ({ region, consumers, pipesIn, pipesOut }));
+    expect(shape).toEqual(expect.arrayContaining(loadsBefore));
+  }, 90_000);
 });
