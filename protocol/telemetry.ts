@@ -3,6 +3,7 @@ import { MAX_REPORTED_CONSUMERS } from './limits.ts';
 import { DisplayName, Id, MediaKind, RoomId, Source } from './room.ts';
 import { HealthCause, HealthStatus, Remediation } from './health.ts';
 import { ProducerHealth } from './publisher.ts';
+import { Region } from './regions.ts';
 
 export { HealthCause, HealthStatus, Remediation } from './health.ts';
 
@@ -123,6 +124,8 @@ export type ConsumerHealth = z.infer<typeof ConsumerHealth>;
 export const RoomDiagnosis = z.object({
   roomId: RoomId,
   instanceId: Id,
+  /** The media-worker's region (PARLEY_REGION). */
+  region: Region,
   peers: z.array(
     z.object({
       id: Id,

@@ -14,7 +14,7 @@ export class Federation {
   private constructor(
     private bus: Bus,
     readonly instanceId: string,
-    private region: string,
+    readonly region: string,
     private parts: KvStore,
     private known: KvCache<RoomPart>,
     private placements: KvStore,

@@ -100,7 +100,7 @@ export class MediaCommands {
     const request = mediaCommands[command].request.parse(msg.data);
     // The dashboard asks every instance: one without a part of the room has nothing to show, not an error.
     if (command === 'diagnose' && !this.rooms.has(request.roomId))
-      return { roomId: request.roomId, instanceId: this.instanceId, peers: [] };
+      return { roomId: request.roomId, instanceId: this.instanceId, region: this.federation.region, peers: [] };
     const room = this.room(request.roomId, command === 'join');
     try {
       const reply = await runRoomCommand(room, command, request);

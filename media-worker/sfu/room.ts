@@ -335,7 +335,8 @@ export class Room {
   /** This instance's part of the room, with the doctor's verdict on every consumer. */
   async diagnose(): Promise<MediaResponse<'diagnose'>> {
     const peers = await Promise.all([...this.peers.values()].map((peer) => diagnosePeer(peer, this.doctor)));
-    return { roomId: this.id, instanceId: this.federation.instanceId, peers };
+    const { instanceId, region } = this.federation;
+    return { roomId: this.id, instanceId, region, peers };
   }
 
   leave({ peerId }: MediaRequest<'leave'>) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../bots/bot.ts';
 import { token } from '../../harness/cluster.ts';
-import { debugRooms } from '../../harness/probes.ts';
+import { adminToken, debugRooms } from '../../harness/probes.ts';
 import { startRegions } from '../../harness/regions.ts';
 import type { Regions } from '../../harness/regions.ts';
 import { RegistryReader } from '../../harness/registry.ts';
@@ -69,11 +69,9 @@ describe('a room across two regions', () => {
     expect((await ada.stats()).audioPacketsReceived).toBeGreaterThan(0);
     expect((await bob.stats()).audioPacketsReceived).toBeGreaterThan(0);
 
-    // Where each one's transports are: the room part holding them, on a media-worker of which region.
-    const regionOf = new Map((await registry.loads()).map((l) => [l.instanceId, l.region]));
+    // Where each one's transports are: the room part holding them, on a media-worker of which region (as /debug shows it).
     const parts = (await debugRooms(regions.byName.frankfurt!.signaling[0]!)).filter((r) => r.roomId === room);
-    const hostRegion = (bot: Bot) =>
-      regionOf.get(parts.find((p) => p.peers.some((peer) => peer.id === bot.peerId))?.instanceId ?? '');
+    const hostRegion = (bot: Bot) => parts.find((p) => p.peers.some((peer) => peer.id === bot.peerId))?.region;
     expect([ada, eve, bob].map(hostRegion)).toEqual(['seoul', 'seoul', 'frankfurt']);
 
     // Two more watch from Frankfurt: Ada's microphone and camera still cross the link once each.
@@ -96,6 +94,46 @@ describe('a room across two regions', () => {
         `pipes carrying RTP over the link ${JSON.stringify({ seoulToFrankfurt: crossing('seoul', 'frankfurt'), frankfurtToSeoul: crossing('frankfurt', 'seoul') })}`,
     );
     expect(byRegion).toEqual({ seoul: { in: 2, out: 2 }, frankfurt: { in: 2, out: 2 } });
+  });
+
+  it('measures what a join, a resume and a presence update cost in each region', async () => {
+    const admin = await adminToken();
+    /** When the room shows up in a region's lobby (the admin API reads it), polled from `since`. */
+    const inLobby = async (region: string, roomId: string, since: number) => {
+      const url = `${regions.byName[region]!.signaling[0]}/api/v1/rooms`;
+      for (;;) {
+        const { rooms } = (await (await fetch(url, { headers: { authorization: `Bearer ${admin}` } })).json()) as {
+          rooms: { roomId: string; participants: number }[];
+        };
+        if (rooms.some((r) => r.roomId === roomId && r.participants > 0)) return performance.now() - since;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const costs: Record<string, Record<string, number>> = {};
+    for (const region of ['seoul', 'frankfurt']) {
+      const other = region === 'seoul' ? 'frankfurt' : 'seoul';
+      const url = regions.byName[region]!.signaling[0]!;
+      const runs = { join: [] as number[], resume: [] as number[], lobbyHere: [] as number[], lobbyThere: [] as number[] };
+      for (let i = 0; i < 3; i++) {
+        const [name, roomId] = [`${region}-${i}`, `cost-${region}-${i}-${Date.now()}`];
+        const credential = await token(name);
+        const start = performance.now();
+        const seen = Promise.all([inLobby(region, roomId, start), inLobby(other, roomId, start)]);
+        const bot = await Bot.join({ url, room: roomId, name, token: credential });
+        runs.join.push(performance.now() - start);
+        const [here, there] = await seen;
+        runs.lobbyHere.push(here);
+        runs.lobbyThere.push(there);
+        bot.disconnect();
+        const resumedFrom = performance.now();
+        await bot.resume({ url, token: credential });
+        runs.resume.push(performance.now() - resumedFrom);
+        await bot.leave();
+      }
+      costs[region] = Object.fromEntries(Object.entries(runs).map(([k, xs]) => [k, Math.round(median(xs))]));
+    }
+    console.log(`median ms, ${DELAY_MS} ms each way between regions: ${JSON.stringify(costs)}`);
   });
 
   it('keeps each region’s own media through a cut link, keeps everyone in the room, re-merges on its own, leaks nothing', async () => {

@@ -31,15 +31,10 @@ export function RoomsPanel() {
         >
           <header class="dbg-room-head">
             <h3>{room.roomId}</h3>
-            <span class="muted">{tn('debug.peers', room.peers.length, { instances: room.instanceIds.join(', ') })}</span>
+            <span class="muted">{tn('debug.peers', room.peers.length, { instances: room.instances.join(', ') })}</span>
           </header>
           {room.peers.map((peer) => (
-            <PeerCard
-              key={`${peer.instanceId}/${peer.id}`}
-              peer={peer}
-              names={names}
-              showInstance={room.instanceIds.length > 1}
-            />
+            <PeerCard key={`${peer.instanceId}/${peer.id}`} peer={peer} names={names} showInstance={room.instances.length > 1} />
           ))}
         </section>
       ))}

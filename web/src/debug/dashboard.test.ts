@@ -63,16 +63,16 @@ describe('trace timeline layout', () => {
 describe('rooms on the dashboard', () => {
   const peer = (id: string, displayName: string) => ({ id, displayName, transports: [], producers: [], consumers: [] });
   const parts: RoomDiagnosis[] = [
-    { roomId: 'b', instanceId: 'mw-2', peers: [peer('p3', 'Carol')] },
-    { roomId: 'a', instanceId: 'mw-1', peers: [peer('p2', 'Bob'), peer('p1', 'Alice')] },
-    { roomId: 'b', instanceId: 'mw-1', peers: [peer('p4', 'Dave')] },
+    { roomId: 'b', instanceId: 'mw-2', region: 'frankfurt', peers: [peer('p3', 'Carol')] },
+    { roomId: 'a', instanceId: 'mw-1', region: 'seoul', peers: [peer('p2', 'Bob'), peer('p1', 'Alice')] },
+    { roomId: 'b', instanceId: 'mw-1', region: 'seoul', peers: [peer('p4', 'Dave')] },
   ];
 
   it('merges the parts of a room across media-worker instances', () => {
     const groups = groupRooms(parts);
-    expect(groups.map((g) => [g.roomId, g.instanceIds, g.peers.map((p) => `${p.displayName}@${p.instanceId}`)])).toEqual([
-      ['a', ['mw-1'], ['Alice@mw-1', 'Bob@mw-1']],
-      ['b', ['mw-2', 'mw-1'], ['Carol@mw-2', 'Dave@mw-1']],
+    expect(groups.map((g) => [g.roomId, g.instances, g.peers.map((p) => `${p.displayName}@${p.instanceId}`)])).toEqual([
+      ['a', ['mw-1 (seoul)'], ['Alice@mw-1', 'Bob@mw-1']],
+      ['b', ['mw-2 (frankfurt)', 'mw-1 (seoul)'], ['Carol@mw-2', 'Dave@mw-1']],
     ]);
     expect(namesOf(groups).get('p3')).toBe('Carol');
   });

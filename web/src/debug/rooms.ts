@@ -5,7 +5,8 @@ export type DiagnosedPeer = RoomDiagnosis['peers'][number] & { instanceId: strin
 /** A room as the dashboard shows it: its parts on every media-worker instance, merged. */
 export interface RoomGroup {
   roomId: string;
-  instanceIds: string[];
+  /** The media-worker instances holding a part of it, each with its region. */
+  instances: string[];
   peers: DiagnosedPeer[];
 }
 
@@ -13,8 +14,8 @@ export interface RoomGroup {
 export function groupRooms(parts: RoomDiagnosis[]): RoomGroup[] {
   const groups = new Map<string, RoomGroup>();
   for (const part of parts) {
-    const group = groups.get(part.roomId) ?? { roomId: part.roomId, instanceIds: [], peers: [] };
-    group.instanceIds.push(part.instanceId);
+    const group = groups.get(part.roomId) ?? { roomId: part.roomId, instances: [], peers: [] };
+    group.instances.push(`${part.instanceId} (${part.region})`);
     group.peers.push(...part.peers.map((p) => ({ ...p, instanceId: part.instanceId })));
     groups.set(part.roomId, group);
   }
