@@ -136,6 +136,11 @@ export class Bot {
   }
 
   /** The doctor's current word on each of our consumers without a live picture (consumerNotice). */
+  /** Peers still in the room that cannot be reached now (the link to their region is down). */
+  get unreachable(): ReadonlySet<string> {
+    return this.client.get('unreachable');
+  }
+
   get notices(): ReadonlyMap<string, ConsumerNotice> {
     return this.client.get('notices');
   }

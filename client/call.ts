@@ -252,6 +252,15 @@ export class Call {
     });
   }
 
+  private setReachable(peerIds: string[], reachable: boolean): void {
+    const unreachable = new Set(this.deps.store.get('unreachable'));
+    for (const id of peerIds) {
+      if (reachable) unreachable.delete(id);
+      else unreachable.add(id);
+    }
+    this.deps.store.set('unreachable', unreachable);
+  }
+
   /** A notification for this call. (Called by ParleyClient; a test may inject one.) */
   onNotification(n: ClientNotification): void {
     const store = this.deps.store;
@@ -260,6 +269,7 @@ export class Call {
         store.set('peers', [...store.get('peers').filter((p) => p.id !== n.data.peer.id), { ...n.data.peer, tracks: [] }]);
         return;
       case 'peerLeft':
+        this.setReachable([n.data.peerId], true);
         this.subscriber.dropPeer(n.data.peerId);
         this.forgetNotices();
         return;
@@ -294,6 +304,9 @@ export class Call {
       case 'activeSpeaker':
         store.set('activeSpeaker', n.data.peerId);
         this.subscriber.prioritize();
+        return;
+      case 'peerReachability':
+        this.setReachable(n.data.peerIds, n.data.reachable);
         return;
       case 'audioLevels':
         store.set('speaking', new Set(n.data.levels.filter((l) => l.volume > SPEAKING_DB).map((l) => l.peerId)));
@@ -584,6 +597,7 @@ export class Call {
     store.set('localTracks', {});
     store.set('activeSpeaker', null);
     store.set('speaking', new Set());
+    store.set('unreachable', new Set());
     store.set('notices', new Map());
     store.set('chat', []);
     store.set('self', null);

@@ -68,6 +68,8 @@ export interface ClientState {
   activeSpeaker: string | null;
   /** Peers above the speaking threshold in the latest audio-levels report. */
   speaking: ReadonlySet<string>;
+  /** Peers still in the room that cannot be reached now (the link to their region is down): show them so. */
+  unreachable: ReadonlySet<string>;
   /** The doctor's word on each of our consumers that shows no (or a frozen) picture, by consumer id. */
   notices: ReadonlyMap<string, ConsumerNotice>;
   /** The room's chat, oldest first (what was kept before we joined, then everything since). */
@@ -96,6 +98,7 @@ export function initialState(): ClientState {
     pendingFeeds: new Set(),
     activeSpeaker: null,
     speaking: new Set(),
+    unreachable: new Set(),
     notices: new Map(),
     chat: [],
     self: null,

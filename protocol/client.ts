@@ -129,6 +129,11 @@ export const clientNotifications = {
   /** Volume in dBvo (-127..0) of everyone speaking above the threshold, a few times a second. */
   audioLevels: z.object({ levels: z.array(z.object({ peerId: Id, volume: z.number() })) }),
   /**
+   * These peers are still in the room but cannot be reached now (`reachable: false`: the link to the region
+   * hosting them is down; their media stops), or can be again. They are not gone: no peerLeft follows.
+   */
+  peerReachability: z.object({ peerIds: z.array(Id), reachable: z.boolean() }),
+  /**
    * The media server lost this peer's transports (a worker died). Create transports again, re-publish,
    * and consume `producers` (everyone else's now); the membership and the room are unchanged.
    */
@@ -166,6 +171,7 @@ export const ClientNotification = z.discriminatedUnion('notification', [
   z.object({ notification: z.literal('producerResumed'), data: clientNotifications.producerResumed }),
   z.object({ notification: z.literal('activeSpeaker'), data: clientNotifications.activeSpeaker }),
   z.object({ notification: z.literal('audioLevels'), data: clientNotifications.audioLevels }),
+  z.object({ notification: z.literal('peerReachability'), data: clientNotifications.peerReachability }),
   z.object({ notification: z.literal('mediaReset'), data: clientNotifications.mediaReset }),
   z.object({ notification: z.literal('remedy'), data: clientNotifications.remedy }),
   z.object({ notification: z.literal('publisherLayers'), data: clientNotifications.publisherLayers }),

@@ -66,6 +66,15 @@ export const mediaCommands = {
       source: Source,
     }),
   },
+  /**
+   * Instance to instance, every second, to each instance holding a part of a room we hold: any answer (even an
+   * error) says it is reachable; none says the link to it is down (a cut between regions) and its peers are
+   * shown as unreachable until it answers again.
+   */
+  ping: {
+    request: Empty,
+    response: Empty,
+  },
   /** The doctor's verdicts and the evidence, for the /debug dashboard. */
   diagnose: {
     request: z.object({ roomId: RoomId }),
@@ -102,6 +111,9 @@ export const RoomEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('producerResumed'), roomId: RoomId, producerId: Id, peerId: Id }),
   z.object({ type: z.literal('activeSpeaker'), roomId: RoomId, peerId: Id.nullable() }),
   z.object({ type: z.literal('audioLevels'), roomId: RoomId, levels: z.array(z.object({ peerId: Id, volume: z.number() })) }),
+  // From the instances that host peers of the room: the instance hosting these peers stopped (or started again)
+  // answering, so they are still in the room but cannot be seen or heard now (a cut between regions).
+  z.object({ type: z.literal('peerReachability'), roomId: RoomId, peerIds: z.array(Id), reachable: z.boolean() }),
   // Addressed to one peer: its media worker died; build transports again and re-publish, no rejoin needed.
   z.object({ type: z.literal('mediaReset'), roomId: RoomId, peerId: Id, producers: z.array(ProducerInfo) }),
   // Addressed to one peer: the owner of the consumer.

@@ -26,6 +26,8 @@ export function notificationFor(event: RoomEvent, selfPeerId: string): ClientNot
       return { notification: 'activeSpeaker', data: { peerId: event.peerId } };
     case 'audioLevels':
       return { notification: 'audioLevels', data: { levels: event.levels } };
+    case 'peerReachability':
+      return { notification: 'peerReachability', data: { peerIds: event.peerIds, reachable: event.reachable } };
     case 'mediaReset':
       return event.peerId !== selfPeerId ? null : { notification: 'mediaReset', data: { producers: event.producers } };
     case 'consumerClosed':

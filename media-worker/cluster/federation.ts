@@ -5,11 +5,15 @@ import { mediaCommands, MediaWorkerLoad, REGISTRY_TTL_MS, RoomPart } from '../..
 import type { MediaRequest, MediaResponse } from '../../protocol/media.ts';
 import { subjects } from '../../protocol/subjects.ts';
 import { buckets, placementKey, roomPartKey, roomPartsPrefix } from '../../protocol/kv.ts';
+import { Reachability } from './reachability.ts';
 
 /**
  * What lets one room span media-worker instances: each instance publishes its part of the room (peers and
  * producers) to KV, reads the others' parts, and asks an owner instance to pipe a producer over to it.
  */
+/** A room part silent for this long is no longer looked after (a dead instance's, or a link cut for good). */
+const PART_FORGOTTEN_MS = 5 * 60_000;
+
 export class Federation {
   private constructor(
     private bus: Bus,
@@ -21,6 +25,7 @@ export class Federation {
     private registry: KvCache<MediaWorkerLoad>,
     /** Where our PipeTransports listen and what address others should send to. */
     readonly listen: { ip: string; announcedAddress: string },
+    readonly reachability = new Reachability(bus),
   ) {}
 
   static async open(
@@ -64,6 +69,16 @@ export class Federation {
     if (share.peers.length === 0) return this.parts.delete(key);
     const part: RoomPart = { instanceId: this.instanceId, ...share, updatedAt: Date.now() };
     await this.parts.put(key, part);
+  }
+
+  /**
+   * The other instances' parts of a room, also those not refreshed lately: an instance behind a cut link cannot
+   * refresh its part, and its peers are still in the room. Only long-silent parts are left out.
+   */
+  otherParts(roomId: string): RoomPart[] {
+    return this.known
+      .values(roomPartsPrefix(roomId))
+      .filter((part) => part.instanceId !== this.instanceId && Date.now() - part.updatedAt < PART_FORGOTTEN_MS);
   }
 
   /** The other instances' parts of a room; a part not refreshed within the TTL is a dead instance's. */

@@ -18,7 +18,7 @@ const VERDICT_REPORT_MS = 500;
 import { RoomActivity } from '../cluster/activity.ts';
 import type { EventLog } from '../../bus/event-log.ts';
 
-type RoomScoped = Exclude<MediaCommand, 'renewLeases'>;
+type RoomScoped = Exclude<MediaCommand, 'renewLeases' | 'ping'>;
 type RoomCommand<C extends RoomScoped> = (room: Room, request: MediaRequest<C>) => unknown;
 
 /** Each room-scoped command and the Room method that runs it; the mapped type makes it exhaustive. */
@@ -84,6 +84,7 @@ export class MediaCommands {
     this.sweeper = setInterval(() => {
       void this.closeExpired();
       for (const room of this.rooms.values()) room.savePart();
+      void this.probeReachability();
     }, LEASE_RENEW_MS);
     this.verdictTimer = setInterval(() => this.reportVerdicts(), VERDICT_REPORT_MS);
     this.doctorTimer = setInterval(() => {
@@ -97,6 +98,7 @@ export class MediaCommands {
     const command = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
     if (!isMediaCommand(command)) throw new ParleyError('UNKNOWN_METHOD', `unknown media command ${command}`);
     if (command === 'renewLeases') return this.renew(mediaCommands.renewLeases.request.parse(msg.data).peers);
+    if (command === 'ping') return {};
     const request = mediaCommands[command].request.parse(msg.data);
     // The dashboard asks every instance: one without a part of the room has nothing to show, not an error.
     if (command === 'diagnose' && !this.rooms.has(request.roomId))
@@ -116,6 +118,13 @@ export class MediaCommands {
     } finally {
       this.closeRoom(room);
     }
+  }
+
+  /** Asks every instance holding part of one of our rooms whether it answers, then tells each room. */
+  private async probeReachability(): Promise<void> {
+    const rooms = [...this.rooms.values()];
+    await this.federation.reachability.probe(new Set(rooms.flatMap((room) => room.otherInstances())));
+    for (const room of rooms) if (this.rooms.get(room.id) === room) room.updateReachability();
   }
 
   /** Twice a second, even when all is well: the doctor's unhealthy verdicts, for the incident correlator. */

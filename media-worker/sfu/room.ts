@@ -33,6 +33,8 @@ export class Room {
   private peers = new Map<string, Peer>();
   private routers = new Map<PooledWorker, types.Router>();
   private pipes = new Map<string, Promise<unknown>>();
+  /** Peers hosted elsewhere whose instance does not answer now (told to the room when it changes). */
+  private unreachable = new Set<string>();
   /** Producers of peers on other instances, piped in when first consumed here. */
   private remote: RemoteProducers;
   private serial = new KeyedSerial();
@@ -121,6 +123,30 @@ export class Room {
       producers: [...this.producersOf(this.others(peerId)), ...remote.flatMap((part) => part.producers)],
       activeSpeaker: this.activeSpeaker ?? remote.find((part) => part.activeSpeaker)?.activeSpeaker ?? null,
     };
+  }
+
+  /** Instances holding the room's other parts, for the reachability probe. */
+  otherInstances(): string[] {
+    return this.federation.otherParts(this.id).map((part) => part.instanceId);
+  }
+
+  /**
+   * After a reachability probe: tells the room which peers hosted elsewhere cannot be reached now, and which can
+   * again. They stay in the room either way; their instance still renews them.
+   */
+  updateReachability(): void {
+    const { reachability } = this.federation;
+    const cut = new Set(
+      this.federation
+        .otherParts(this.id)
+        .filter((part) => !reachability.reachable(part.instanceId))
+        .flatMap((part) => part.peers.map((p) => p.id)),
+    );
+    const lost = [...cut].filter((id) => !this.unreachable.has(id));
+    const back = [...this.unreachable].filter((id) => !cut.has(id));
+    this.unreachable = cut;
+    if (lost.length > 0) this.publish({ type: 'peerReachability', roomId: this.id, peerIds: lost, reachable: false });
+    if (back.length > 0) this.publish({ type: 'peerReachability', roomId: this.id, peerIds: back, reachable: true });
   }
 
   /** Tells other instances what this one hosts of the room (on every change and every heartbeat). */

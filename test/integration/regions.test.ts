@@ -83,8 +83,9 @@ describe('a room across two regions', () => {
       'both regions to report their pipes',
       async () => {
         const loads = await registry.loads();
-        const frankfurt = loads.find((l) => l.region === 'frankfurt');
-        return frankfurt && frankfurt.consumers >= 10 ? loads : undefined;
+        // Every consumer made (Seoul 6, Frankfurt 10), so every pipe too, in the same heartbeat.
+        const consumers = (region: string) => loads.find((l) => l.region === region)?.consumers ?? 0;
+        return consumers('seoul') >= 6 && consumers('frankfurt') >= 10 ? loads : undefined;
       },
       10_000,
     );
@@ -155,8 +156,16 @@ describe('a room across two regions', () => {
       pipesOut,
     }));
 
+    const unreachable = (bot: Bot) => [...bot.unreachable].sort();
+    const seoul = [ada.peerId, eve.peerId].sort();
+    const frankfurt = [bob.peerId, cara.peerId, dan.peerId].sort();
+    const shownCut = () =>
+      JSON.stringify([ada, eve, bob, cara, dan].map(unreachable)) === JSON.stringify([frankfurt, frankfurt, seoul, seoul, seoul]);
+
     regions.link.cut();
     const cutAt = Date.now();
+    await waitFor('each region to show the other’s participants as unreachable', shownCut, 10_000);
+    const shownAfter = Date.now() - cutAt;
     const local: [Bot, Bot][] = [
       [eve, ada],
       [cara, bob],
@@ -173,18 +182,29 @@ describe('a room across two regions', () => {
     );
     await new Promise((r) => setTimeout(r, CUT_MS - (Date.now() - cutAt)));
     const [during, stopped] = await Promise.all([progress(local, 3_000), progress(across, 3_000)]);
-    console.log(`${CUT_MS / 1000} s into a cut: frames decoded in 3 s, within a region ${during}, across ${stopped}`);
+    console.log(
+      `shown unreachable ${shownAfter} ms after the cut; ${CUT_MS / 1000} s into it, frames decoded in 3 s: ` +
+        `within a region ${during}, across ${stopped}`,
+    );
     expect(during.every((n) => n > 10)).toBe(true);
     expect(stopped).toEqual([0, 0]);
-    // Nobody left: the other region's participants are still in the room on both sides.
+    // Nobody left: the other region's participants are still in the room on both sides, shown as unreachable.
     expect([...ada.peers.keys()]).toContain(bob.peerId);
     expect([...bob.peers.keys()]).toContain(ada.peerId);
+    expect(shownCut()).toBe(true);
 
     regions.link.restore();
     const restoredAt = Date.now();
     await waitFor('media to cross again', async () => (await progress(across, 500)).every((n) => n > 0), 15_000);
+    const mediaBack = Date.now() - restoredAt;
+    await waitFor(
+      'everyone to be reachable again',
+      () => [ada, eve, bob, cara, dan].every((b) => b.unreachable.size === 0),
+      5_000,
+    );
     console.log(
-      `link back after ${((restoredAt - cutAt) / 1000).toFixed(1)} s: media across again in ${Date.now() - restoredAt} ms`,
+      `link back after ${((restoredAt - cutAt) / 1000).toFixed(1)} s: media across again in ${mediaBack} ms, ` +
+        `everyone shown reachable in ${Date.now() - restoredAt} ms`,
     );
     expect(crossing('seoul', 'frankfurt')).toHaveLength(2);
     const loadsAfter = await waitFor('both regions to report again', async () => {

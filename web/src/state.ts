@@ -21,6 +21,7 @@ const client: { [K in keyof ClientState]: Signal<ClientState[K]> } = {
   pendingFeeds: signal(initial.pendingFeeds),
   activeSpeaker: signal(initial.activeSpeaker),
   speaking: signal(initial.speaking),
+  unreachable: signal(initial.unreachable),
   notices: signal(initial.notices),
   chat: signal(initial.chat),
   self: signal(initial.self),
@@ -45,6 +46,7 @@ export const microphoneMuted = client.microphoneMuted;
 export const pendingSources = client.pendingFeeds;
 export const activeSpeaker = client.activeSpeaker;
 export const speaking = client.speaking;
+export const unreachablePeers = client.unreachable;
 export const notices = client.notices;
 export const chatMessages = client.chat;
 export const selfState = client.self;

@@ -1,5 +1,5 @@
 import type { StatsRows } from '../../../client/index.ts';
-import { activeSpeaker, selfState } from '../state.ts';
+import { activeSpeaker, selfState, unreachablePeers } from '../state.ts';
 import { ModeratorMenu } from './ModeratorMenu.tsx';
 import type { RemotePeer } from '../state.ts';
 import { Tile } from './Tile.tsx';
@@ -24,6 +24,7 @@ export function PeerTile({ peer, speaking, readConsumer }: Props) {
       audio={mic ? [mic.track] : []}
       muted={!mic || mic.paused}
       speaking={speaking}
+      unreachable={unreachablePeers.value.has(peer.id)}
       active={activeSpeaker.value === peer.id}
       readStats={statsFrom ? readConsumer(statsFrom.consumerId) : undefined}
       menu={selfState.value?.grants.moderator ? <ModeratorMenu peerId={peer.id} name={peer.displayName} /> : undefined}

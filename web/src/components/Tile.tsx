@@ -19,6 +19,8 @@ export interface TileProps {
   audio?: MediaStreamTrack[];
   muted: boolean;
   speaking?: boolean;
+  /** Still in the room, but the link to their region is down: say so instead of the doctor's notice. */
+  unreachable?: boolean;
   active?: boolean;
   self?: boolean;
   screen?: boolean;
@@ -44,7 +46,14 @@ export function Tile(props: TileProps) {
     };
   }, [video]);
 
-  const classes = ['tile', self && 'self', screen && 'screen', speaking && 'speaking', active && 'active']
+  const classes = [
+    'tile',
+    self && 'self',
+    screen && 'screen',
+    speaking && 'speaking',
+    active && 'active',
+    props.unreachable && 'unreachable',
+  ]
     .filter(Boolean)
     .join(' ');
   const testId = screen ? 'screen-tile' : self ? 'self-tile' : 'remote-tile';
@@ -76,7 +85,13 @@ export function Tile(props: TileProps) {
       </figcaption>
       {props.menu}
       {showStats.value && props.readStats && <StatsOverlay read={props.readStats} />}
-      {consumerId && <TileNotice consumerId={consumerId} name={name} />}
+      {props.unreachable ? (
+        <div class="tile-notice" role="status" data-testid="tile-unreachable">
+          <p>{t('room.unreachable', { name })}</p>
+        </div>
+      ) : (
+        consumerId && <TileNotice consumerId={consumerId} name={name} />
+      )}
     </figure>
   );
 }

@@ -55,6 +55,7 @@ export const en = {
   'room.cameraLabel': "{name}'s camera",
   'room.screenLabel': "{name}'s screen",
   'room.mutedIndicator': 'muted',
+  'room.unreachable': '{name} can’t be reached right now: the connection to their region is down. They’re still in the room.',
 
   'devices.title': 'Devices',
   'devices.microphone': 'Microphone',

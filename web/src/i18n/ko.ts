@@ -54,6 +54,7 @@ export const ko: Catalog = {
   'room.cameraLabel': '{name} 님의 카메라',
   'room.screenLabel': '{name} 님의 화면',
   'room.mutedIndicator': '음소거됨',
+  'room.unreachable': '지금은 {name}님과 연결할 수 없어요. 그쪽 지역과의 연결이 끊겼어요. 방에는 아직 있어요.',
 
   'devices.title': '장치',
   'devices.microphone': '마이크',
