@@ -22,6 +22,9 @@ import type { Lobby } from '../lobby.ts';
 
 type Snapshot = ClientResponseData<'join'>;
 
+/** After a link comes back, long enough for the other side's room parts (rewritten every second) to be fresh. */
+const REMERGE_RESYNC_MS = 3_000;
+
 /**
  * Every membership this signaling instance holds. A heartbeat keeps their presence entries, session records
  * and media leases alive, ends the ones whose grace ran out, and notices the ones the media worker lost.
@@ -30,6 +33,7 @@ export class Memberships {
   private byPeer = new Map<string, Membership>();
   private timers: ReturnType<typeof setInterval>[];
   private takeovers: Subscription;
+  private resync: Resync;
 
   private constructor(
     private bus: Bus,
@@ -48,6 +52,7 @@ export class Memberships {
     };
     const leases = new Leases(bus, media, placement, held);
     const resync = new Resync(bus, media, held);
+    this.resync = resync;
     this.timers = [
       setInterval(() => this.refreshPresence(), PRESENCE_HEARTBEAT_MS),
       // Renewing often is also how a dead media worker is noticed quickly.
@@ -187,7 +192,13 @@ export class Memberships {
   private async listen(membership: Membership): Promise<void> {
     membership.events = this.bus.subscribe(subjects.roomEvents(membership.roomId), (msg) => {
       const event = RoomEvent.safeParse(msg.data);
-      if (event.success && membership.onRoomEvent(event.data)) void this.publishPresence(membership).catch(logError('presence'));
+      if (!event.success) return;
+      if (membership.onRoomEvent(event.data)) void this.publishPresence(membership).catch(logError('presence'));
+      // Events published across a cut link were lost on the way: once the other side's room parts are fresh
+      // again (rewritten every second), the member's view is compared with the room.
+      if (event.data.type === 'peerReachability' && event.data.reachable) {
+        setTimeout(() => this.resync.request(membership), REMERGE_RESYNC_MS);
+      }
     });
     await this.bus.flush();
   }

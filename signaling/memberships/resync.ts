@@ -25,6 +25,11 @@ export class Resync {
     private held: { all(): Iterable<Membership>; holds(m: Membership): boolean },
   ) {}
 
+  /** The room may have changed out of this instance's sight (a link between regions is back): compare it soon. */
+  request(membership: Membership): void {
+    this.stale.add(membership);
+  }
+
   check(): void {
     const stable = this.bus.stable();
     if (stable !== this.busStable) for (const m of this.held.all()) this.stale.add(m);
