@@ -7,13 +7,13 @@ import { subjects } from '../../protocol/subjects.ts';
 import { buckets, placementKey, roomPartKey, roomPartsPrefix } from '../../protocol/kv.ts';
 import { Reachability } from './reachability.ts';
 
+/** A room part silent for this long is no longer looked after (a dead instance's, or a link cut for good). */
+const PART_FORGOTTEN_MS = 5 * 60_000;
+
 /**
  * What lets one room span media-worker instances: each instance publishes its part of the room (peers and
  * producers) to KV, reads the others' parts, and asks an owner instance to pipe a producer over to it.
  */
-/** A room part silent for this long is no longer looked after (a dead instance's, or a link cut for good). */
-const PART_FORGOTTEN_MS = 5 * 60_000;
-
 export class Federation {
   private constructor(
     private bus: Bus,

@@ -51,13 +51,12 @@ export class Memberships {
       publishPresence: (m: Membership) => this.publishPresence(m),
     };
     const leases = new Leases(bus, media, placement, held);
-    const resync = new Resync(bus, media, held);
-    this.resync = resync;
+    this.resync = new Resync(bus, media, held);
     this.timers = [
       setInterval(() => this.refreshPresence(), PRESENCE_HEARTBEAT_MS),
       // Renewing often is also how a dead media worker is noticed quickly.
       setInterval(() => void leases.renewAll(), LEASE_RENEW_MS),
-      setInterval(() => resync.check(), BUS_CHECK_MS),
+      setInterval(() => this.resync.check(), BUS_CHECK_MS),
     ];
     this.takeovers = bus.subscribe(subjects.membershipTakeovers, (msg) => this.onTakeover(msg.data));
   }
