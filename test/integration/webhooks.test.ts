@@ -128,7 +128,7 @@ describe('webhooks: at least once, signed, to a real HTTP receiver', () => {
     const held = receiver.holdNext((event) => event.room.roomId === room);
     await api.sendMessage(room, 'who delivers me?');
     const { received } = await held;
-    const victim = cluster.processes.find((p) => p.output().includes(`instance ${received.instance})`));
+    const victim = cluster.processes.find((p) => p.output().includes(`instance ${received.instance}, region`));
     expect(victim, `the process of instance ${received.instance}`).toBeDefined();
     victim!.child.kill('SIGKILL');
     const victimPort = /listening on https?:\/\/[^\s:]+:(\d+)/.exec(victim!.output())?.[1];
