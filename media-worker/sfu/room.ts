@@ -136,12 +136,12 @@ export class Room {
    */
   updateReachability(): void {
     const { reachability } = this.federation;
-    const cut = new Set(
-      this.federation
-        .otherParts(this.id)
-        .filter((part) => !reachability.reachable(part.instanceId))
-        .flatMap((part) => part.peers.map((p) => p.id)),
-    );
+    const parts = this.federation.otherParts(this.id);
+    const peersOf = (answers: boolean) =>
+      parts.filter((part) => reachability.reachable(part.instanceId) === answers).flatMap((part) => part.peers.map((p) => p.id));
+    // A dead instance's part lingers; its peers that moved (a failover) are here or on an answering instance.
+    const seen = new Set([...this.peers.keys(), ...peersOf(true)]);
+    const cut = new Set(peersOf(false).filter((id) => !seen.has(id)));
     const lost = [...cut].filter((id) => !this.unreachable.has(id));
     const back = [...this.unreachable].filter((id) => !cut.has(id));
     this.unreachable = cut;
