@@ -90,7 +90,11 @@ describe('failover when a media-worker instance dies', () => {
     const oldCamera = ada.producerId('camera');
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
-    await waitFor('Ada and Bob to be moved', () => ada.resets === 1 && bob.resets === 1, 5000);
+    await waitFor('Ada and Bob to be moved', () => ada.resets === 1 && bob.resets === 1, 5000).catch((err: Error) => {
+      // A CI run once timed out here with nothing to go on: say where each one got to.
+      const where = (bot: Bot) => ({ resets: bot.resets, connected: bot.connected, requestErrors: bot.requestErrors.slice(-3) });
+      throw new Error(`${err.message}: ${JSON.stringify({ ada: where(ada), bob: where(bob) })}`);
+    });
     const consumesNewCamera = (bot: Bot) => {
       const camera = ada.producerId('camera');
       return camera !== undefined && camera !== oldCamera && bot.remoteConsumers().some((c) => c.producerId === camera);

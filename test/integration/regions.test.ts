@@ -51,6 +51,19 @@ describe('a room across two regions', () => {
   const crossing = (from: string, to: string) =>
     [...regions.link.flows(regions.byName[from]!.face.address, regions.byName[to]!.face.address)].sort();
 
+  const consumersIn = (loads: MediaWorkerLoad[], region: string) => loads.find((l) => l.region === region)?.consumers ?? 0;
+  /**
+   * The registry once `ready` holds and both regions have written their load again since: each region's entry
+   * is its own heartbeat (every 2 s), so one can still be behind a pipe the other already counts.
+   */
+  const settledLoads = async (what: string, ready: (loads: MediaWorkerLoad[]) => boolean) => {
+    await waitFor(what, async () => ready(await registry.loads()), 10_000);
+    const since = Date.now();
+    return waitFor('both regions to write their load again', async () => {
+      const loads = await registry.loads();
+      return loads.length === 2 && loads.every((l) => l.updatedAt > since) ? loads : undefined;
+    });
+  };
   const shapeOf = ({ region, consumers, pipesIn, pipesOut }: MediaWorkerLoad) => ({ region, consumers, pipesIn, pipesOut });
   /** Seoul: Ada publishes, Eve watches. Frankfurt: Bob publishes, Cara and Dan watch. */
   let ada: Bot, eve: Bot, bob: Bot, cara: Bot, dan: Bot;
@@ -81,15 +94,10 @@ describe('a room across two regions', () => {
     await Promise.all([decodes(cara, ada), decodes(dan, ada)]);
     expect(crossing('seoul', 'frankfurt')).toHaveLength(2);
     expect(crossing('frankfurt', 'seoul')).toHaveLength(2);
-    const pipes = await waitFor(
-      'both regions to report their pipes',
-      async () => {
-        const loads = await registry.loads();
-        // Every consumer made (Seoul 6, Frankfurt 10), so every pipe too, in the same heartbeat.
-        const consumers = (region: string) => loads.find((l) => l.region === region)?.consumers ?? 0;
-        return consumers('seoul') >= 6 && consumers('frankfurt') >= 10 ? loads : undefined;
-      },
-      10_000,
+    // Every consumer made (Seoul 6, Frankfurt 10), so every pipe too.
+    const pipes = await settledLoads(
+      'every consumer',
+      (loads) => consumersIn(loads, 'seoul') >= 6 && consumersIn(loads, 'frankfurt') >= 10,
     );
     const byRegion = Object.fromEntries(pipes.map((l) => [l.region, { in: l.pipesIn, out: l.pipesOut }]));
     console.log(
@@ -213,10 +221,9 @@ describe('a room across two regions', () => {
       { ...was('frankfurt'), consumers: was('frankfurt').consumers + 6, pipesIn: was('frankfurt').pipesIn + 2 },
       { ...was('seoul'), consumers: was('seoul').consumers + 2, pipesOut: was('seoul').pipesOut + 2 },
     ];
-    const after = await waitFor('both regions to report Eve’s consumers', async () => {
-      const loads = (await registry.loads()).map(shapeOf).sort((a, b) => a.region.localeCompare(b.region));
-      return loads.length === 2 && loads.every((l, i) => l.consumers >= expected[i]!.consumers) ? loads : undefined;
-    });
-    expect(after).toEqual(expected);
+    const after = await settledLoads('Eve’s consumers', (loads) =>
+      expected.every((e) => consumersIn(loads, e.region) >= e.consumers),
+    );
+    expect(after.map(shapeOf).sort((a, b) => a.region.localeCompare(b.region))).toEqual(expected);
   }, 90_000);
 });
