@@ -135,15 +135,18 @@ export class Bot {
     return new Map(this.client.get('peers').map((p) => [p.id, { id: p.id, displayName: p.displayName }]));
   }
 
-  /** The doctor's current word on each of our consumers without a live picture (consumerNotice). */
   /** Peers still in the room that cannot be reached now (the link to their region is down). */
   get unreachable(): ReadonlySet<string> {
     return this.client.get('unreachable');
   }
 
+  /** The doctor's current word on each of our consumers without a live picture (consumerNotice). */
   get notices(): ReadonlyMap<string, ConsumerNotice> {
     return this.client.get('notices');
   }
+
+  /** The peers this bot was told had left, in order. */
+  readonly departures: string[] = [];
 
   /** Every layer change the server asked of our producers (dynacast, bandwidth repairs), in order. */
   readonly layerRequests: PublisherLayers[] = [];
@@ -274,6 +277,9 @@ export class Bot {
 
   private observe(n: ClientNotification): void {
     switch (n.notification) {
+      case 'peerLeft':
+        this.departures.push(n.data.peerId);
+        return;
       case 'consumerClosed':
         this.closedNotices.set(n.data.consumerId, (this.closedNotices.get(n.data.consumerId) ?? 0) + 1);
         return;

@@ -63,10 +63,11 @@ export interface KvStore {
   /** Live keys; with `prefix` (ending in '.'), only those under it, e.g. `room-1.` for `room-1.*`. */
   keys(prefix?: string): Promise<string[]>;
   /**
-   * Calls `onChange` with every key's current value, then with each later write (value) or delete (null).
-   * Entries that expire through the bucket TTL are not reported: readers age them out by their own clock.
+   * Calls `onChange` with every key's current value, then with each later write (value) or delete (null), each
+   * with its revision (later changes have higher ones). Entries that expire through the bucket TTL are not
+   * reported: readers age them out by their own clock.
    */
-  watch(onChange: (key: string, value: unknown) => void): Promise<Subscription>;
+  watch(onChange: (key: string, value: unknown, revision: number) => void): Promise<Subscription>;
 }
 
 /** What a stream keeps; the oldest messages go first when a limit is reached. */

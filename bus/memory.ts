@@ -125,7 +125,7 @@ function copy(value: unknown): unknown {
 
 class MemoryKv implements KvStore {
   private entries = new Map<string, { value: unknown; revision: number; writtenAt: number }>();
-  private watchers = new Set<(key: string, value: unknown) => void>();
+  private watchers = new Set<(key: string, value: unknown, revision: number) => void>();
   private revision = 0;
 
   constructor(private ttlMs?: number) {}
@@ -151,15 +151,18 @@ class MemoryKv implements KvStore {
 
   async delete(key: string): Promise<void> {
     this.entries.delete(key);
-    this.notify(key, null);
+    this.notify(key, null, ++this.revision);
   }
 
   async keys(prefix = ''): Promise<string[]> {
     return [...this.entries.keys()].filter((k) => k.startsWith(prefix) && this.live(k));
   }
 
-  async watch(onChange: (key: string, value: unknown) => void): Promise<Subscription> {
-    for (const key of await this.keys()) onChange(key, copy(this.entries.get(key)?.value));
+  async watch(onChange: (key: string, value: unknown, revision: number) => void): Promise<Subscription> {
+    for (const key of await this.keys()) {
+      const entry = this.entries.get(key)!;
+      onChange(key, copy(entry.value), entry.revision);
+    }
     this.watchers.add(onChange);
     return { unsubscribe: () => this.watchers.delete(onChange) };
   }
@@ -167,12 +170,12 @@ class MemoryKv implements KvStore {
   private write(key: string, value: unknown): number {
     this.revision++;
     this.entries.set(key, { value: copy(value), revision: this.revision, writtenAt: Date.now() });
-    this.notify(key, value);
+    this.notify(key, value, this.revision);
     return this.revision;
   }
 
-  private notify(key: string, value: unknown): void {
-    for (const w of this.watchers) setImmediate(() => w(key, copy(value)));
+  private notify(key: string, value: unknown, revision: number): void {
+    for (const w of this.watchers) setImmediate(() => w(key, copy(value), revision));
   }
 
   private live(key: string) {

@@ -154,12 +154,12 @@ class NatsKv implements KvStore {
     });
   }
 
-  async watch(onChange: (key: string, value: unknown) => void): Promise<Subscription> {
+  async watch(onChange: (key: string, value: unknown, revision: number) => void): Promise<Subscription> {
     // Once started, the watch (an ordered consumer) follows reconnects by itself.
     const updates = await this.run('watch', '*', () => this.kv.watch());
     void (async () => {
       for await (const entry of updates) {
-        onChange(entry.key, entry.operation === 'PUT' ? entry.json() : null);
+        onChange(entry.key, entry.operation === 'PUT' ? entry.json() : null, entry.revision);
       }
     })();
     return { unsubscribe: () => updates.stop() };

@@ -73,6 +73,9 @@ export class Call {
   /** When the first remote video frame was shown, in ms after the join started (the host calls noteFirstFrame). */
   firstFrameMs?: number;
 
+  /** Notifications while a rejoin sets the call up again: applied once it has the room from the reply. */
+  private held?: ClientNotification[];
+
   private constructor(
     private deps: CallDeps,
     readonly room: string,
@@ -263,6 +266,7 @@ export class Call {
 
   /** A notification for this call. (Called by ParleyClient; a test may inject one.) */
   onNotification(n: ClientNotification): void {
+    if (this.held) return void this.held.push(n);
     const store = this.deps.store;
     switch (n.notification) {
       case 'peerJoined':
@@ -434,7 +438,14 @@ export class Call {
       this.subscriber.reset();
       this.closeTransports();
       this.deps.store.set('peers', []);
-      await this.setUp(await this.deps.signaling.request('join', { room: this.room }, ctx), ctx);
+      this.held = [];
+      try {
+        await this.setUp(await this.deps.signaling.request('join', { room: this.room }, ctx), ctx);
+      } finally {
+        const held = this.held;
+        this.held = undefined;
+        held.forEach((n) => this.onNotification(n));
+      }
       await this.publisher.republish(ctx);
     });
   }

@@ -66,6 +66,11 @@ export class ParleyClient {
   private connection!: Connection;
   private signaling!: Requester;
   private current?: Call;
+  /**
+   * Room notifications that came while a join was under way: the call applies them once it has the room from
+   * the join reply (before, a peer who joined meanwhile would be overwritten by it, a producer not consumed).
+   */
+  private joining?: ClientNotification[];
   private lobbyWanted = false;
   private refused = false;
   /** Network changes seen so far: a join that saw one while in flight restarts its ICE once it is done. */
@@ -124,9 +129,14 @@ export class ParleyClient {
     const tracer = this.tracer;
     const networkChanges = this.networkChanges;
     return tracer.action('join', { 'parley.room': room }, undefined, async (ctx, span) => {
-      const call = await Call.join(this.deps(), room, ctx, startedAt);
+      const held: ClientNotification[] = [];
+      this.joining = held;
+      const call = await Call.join(this.deps(), room, ctx, startedAt).finally(() => {
+        this.joining = undefined;
+      });
       span.setAttribute('parley.peer', call.peerId);
       this.current = call;
+      for (const n of held) call.onNotification(n);
       // The transports were made while the network changed: their ICE may have started on the old one.
       if (this.networkChanges !== networkChanges) {
         call.onNetworkChange();
@@ -253,6 +263,7 @@ export class ParleyClient {
       this.store.set('lobby', n.data);
       this.markChatRead();
     } else if (n.notification === 'removed') this.onRemoved(n.data);
+    else if (this.joining) this.joining.push(n);
     else this.current?.onNotification(n);
   }
 

@@ -52,7 +52,8 @@ export const mediaCommands = {
   /**
    * Instance to instance: the caller hosts part of the room and wants one of our producers. We connect a
    * PipeTransport to its `ip`/`port` and answer with ours and the producer's RTP parameters. `ip` must be the
-   * pipe address of a live registered instance (FORBIDDEN otherwise): media goes nowhere else.
+   * pipe address of a registered instance, one heard from within 5 minutes (FORBIDDEN otherwise): media goes
+   * nowhere else.
    */
   pipeProducer: {
     request: z.object({ roomId: RoomId, producerId: Id, ip: z.string().max(64), port: z.number().int().min(1).max(65535) }),

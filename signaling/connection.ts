@@ -69,6 +69,11 @@ export class ClientConnection {
   private spanBudget = new RateLimiter(REPORTED_SPANS_PER_SECOND, REPORTED_SPANS_BURST);
   /** Chat and moderation while joined. */
   private readonly community: CommunitySession;
+  /**
+   * Room notifications while a join or resume reply is on its way: the client must have the room as the reply
+   * shows it before any change to it (a peer who joined meanwhile would otherwise be overwritten by the reply).
+   */
+  private held?: ClientNotification[];
 
   constructor(
     private socket: ClientSocket,
@@ -79,7 +84,7 @@ export class ClientConnection {
     policy: TokenPolicy,
   ) {
     this.memberSocket = {
-      notify: (n) => this.notify(n),
+      notify: (n) => (this.held ? this.held.push(n) : this.notify(n)),
       close: (code, reason) => socket.close(code, reason),
     };
     // setTimeout takes at most 2^31-1 ms; tokens live far less (TOKEN_MAX_LIFETIME_S).
@@ -100,6 +105,7 @@ export class ClientConnection {
       return;
     }
     this.send(await this.respond(text));
+    if (this.held && !this.busy) this.release();
   }
 
   onBinary(): void {
@@ -208,6 +214,7 @@ export class ClientConnection {
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
     await this.community.admit(room);
     const host = await this.deps.placement.hostFor(room);
+    this.held ??= [];
     const [membership, snapshot] = await this.deps.memberships.join(this.claims, room, host, this.memberSocket);
     // The client left while we joined: it never got the resume token, so nobody can take this seat again.
     if (this.closed) {
@@ -219,6 +226,7 @@ export class ClientConnection {
 
   private async resume({ resumeToken }: ClientRequestData<'resume'>) {
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
+    this.held ??= [];
     const [membership, snapshot] = await this.deps.memberships.resume(this.claims, resumeToken, this.memberSocket);
     // The client dropped again while we resumed: its token still works, so the grace period starts over.
     if (this.closed) {
@@ -312,6 +320,13 @@ export class ClientConnection {
 
   private notify(notification: ClientNotification): void {
     this.send(notification);
+  }
+
+  /** After the join or resume reply: the room's changes since it was made, in order. */
+  private release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const n of held) this.notify(n);
   }
 
   private send(message: unknown): void {

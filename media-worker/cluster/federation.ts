@@ -5,16 +5,23 @@ import { mediaCommands, MediaWorkerLoad, REGISTRY_TTL_MS, RoomPart } from '../..
 import type { MediaRequest, MediaResponse } from '../../protocol/media.ts';
 import { subjects } from '../../protocol/subjects.ts';
 import { buckets, placementKey, roomPartKey, roomPartsPrefix } from '../../protocol/kv.ts';
+import { log, reason } from '../../tracing/log.ts';
 import { Reachability } from './reachability.ts';
 
-/** A room part silent for this long is no longer looked after (a dead instance's, or a link cut for good). */
-const PART_FORGOTTEN_MS = 5 * 60_000;
+/**
+ * An instance silent for this long is forgotten: its room parts are no longer looked after, its pipe address no
+ * longer served (a dead instance's, or one behind a link cut for good).
+ */
+const FORGOTTEN_MS = 5 * 60_000;
 
 /**
  * What lets one room span media-worker instances: each instance publishes its part of the room (peers and
  * producers) to KV, reads the others' parts, and asks an owner instance to pipe a producer over to it.
  */
 export class Federation {
+  /** When each room part of an answering instance was first found missing from KV (catchUp). */
+  private missingSince = new Map<string, number>();
+
   private constructor(
     private bus: Bus,
     readonly instanceId: string,
@@ -44,12 +51,13 @@ export class Federation {
 
   /**
    * A pipeProducer request names where to send the producer's media. Anyone on NATS who may send it could
-   * name any address (a reflector aimed at a third party), so only live registered instances' pipe addresses
-   * are served.
+   * name any address (a reflector aimed at a third party), so only registered instances' pipe addresses are
+   * served. Not only live ones: an instance coming back from behind a cut link asks for pipes before its
+   * registry entry is fresh again here.
    */
   assertPipeTarget(ip: string): void {
-    const live = this.registry.values().filter((w) => Date.now() - w.updatedAt < REGISTRY_TTL_MS);
-    if (!live.some((w) => w.pipeAddress === ip)) {
+    const known = this.registry.values().filter((w) => Date.now() - w.updatedAt < FORGOTTEN_MS);
+    if (!known.some((w) => w.pipeAddress === ip)) {
       throw new ParleyError('FORBIDDEN', `${ip} is not the pipe address of a registered media worker`);
     }
   }
@@ -59,6 +67,7 @@ export class Federation {
    * goes too, so the placement bucket holds live rooms only; the next join there places the room afresh.
    */
   async roomClosed(roomId: string): Promise<void> {
+    for (const key of this.missingSince.keys()) if (key.startsWith(roomPartsPrefix(roomId))) this.missingSince.delete(key);
     await this.parts.delete(roomPartKey(roomId, this.instanceId));
     const key = placementKey(roomId, this.region);
     if ((await this.placements.get(key))?.value === this.instanceId) await this.placements.delete(key);
@@ -78,14 +87,46 @@ export class Federation {
   otherParts(roomId: string): RoomPart[] {
     return this.known
       .values(roomPartsPrefix(roomId))
-      .filter((part) => part.instanceId !== this.instanceId && Date.now() - part.updatedAt < PART_FORGOTTEN_MS);
+      .filter((part) => part.instanceId !== this.instanceId && Date.now() - part.updatedAt < FORGOTTEN_MS);
   }
 
   /** The other instances' parts of a room; a part not refreshed within the TTL is a dead instance's. */
   async remoteParts(roomId: string): Promise<RoomPart[]> {
-    return this.known
-      .values(roomPartsPrefix(roomId))
-      .filter((part) => part.instanceId !== this.instanceId && Date.now() - part.updatedAt < REGISTRY_TTL_MS);
+    return this.otherParts(roomId).filter(isFresh);
+  }
+
+  /** Whether `part`'s peers can be reached: its instance answers, and what we know of its part is current. */
+  reaches(part: RoomPart): boolean {
+    return this.reachability.reachable(part.instanceId) && isFresh(part);
+  }
+
+  /**
+   * Reads again the parts of a room whose instance answers but whose copy here went stale: the watch lost
+   * their updates while a link was cut, and would notice only at its next delivery. Until it is read, the part's
+   * peers stay unreachable rather than gone; a failed read is tried again at the next sweep.
+   */
+  async catchUp(roomId: string): Promise<void> {
+    const parts = this.known.entries(roomPartsPrefix(roomId)).filter(([, part]) => part.instanceId !== this.instanceId);
+    const behind = parts.filter(([, part]) => !isFresh(part) && this.reachability.reachable(part.instanceId));
+    for (const [key, part] of parts) if (isFresh(part)) this.missingSince.delete(key);
+    await Promise.all(
+      behind.map(([key]) =>
+        this.readAgain(key).catch((err: unknown) => log.warn('reading a room part again failed', { key, error: reason(err) })),
+      ),
+    );
+  }
+
+  /**
+   * A part missing from KV may only have expired while its instance could not write it; an answering instance
+   * rewrites its parts every second, so one still missing after a TTL was closed while we could not hear.
+   */
+  private async readAgain(key: string): Promise<void> {
+    if (await this.known.refresh(key)) return void this.missingSince.delete(key);
+    const since = this.missingSince.get(key) ?? Date.now();
+    this.missingSince.set(key, since);
+    if (Date.now() - since < REGISTRY_TTL_MS) return;
+    this.known.drop(key);
+    this.missingSince.delete(key);
   }
 
   close(): void {
@@ -97,4 +138,8 @@ export class Federation {
     const reply = await this.bus.request(subjects.mediaCommand(ownerInstanceId, 'pipeProducer'), request);
     return mediaCommands.pipeProducer.response.parse(reply);
   }
+}
+
+function isFresh(part: RoomPart): boolean {
+  return Date.now() - part.updatedAt < REGISTRY_TTL_MS;
 }

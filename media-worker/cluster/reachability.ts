@@ -14,20 +14,13 @@ const MISSES = 2;
  */
 export class Reachability {
   private misses = new Map<string, number>();
-  private probing = false;
 
   constructor(private bus: Bus) {}
 
-  /** Pings each of `instanceIds` once (a probe still under way is not doubled) and forgets the others. */
+  /** Pings each of `instanceIds` once and forgets the others. */
   async probe(instanceIds: Set<string>): Promise<void> {
-    if (this.probing) return;
-    this.probing = true;
-    try {
-      for (const id of this.misses.keys()) if (!instanceIds.has(id)) this.misses.delete(id);
-      await Promise.all([...instanceIds].map(async (id) => this.misses.set(id, (await this.answers(id)) ? 0 : this.missed(id))));
-    } finally {
-      this.probing = false;
-    }
+    for (const id of this.misses.keys()) if (!instanceIds.has(id)) this.misses.delete(id);
+    await Promise.all([...instanceIds].map(async (id) => this.misses.set(id, (await this.answers(id)) ? 0 : this.missed(id))));
   }
 
   reachable(instanceId: string): boolean {

@@ -61,6 +61,8 @@ export class MediaCommands {
   private leases = new Leases();
   private subscription?: Subscription;
   private sweeper?: ReturnType<typeof setInterval>;
+  /** A reachability sweep is under way. */
+  private probing = false;
   private doctorTimer?: ReturnType<typeof setInterval>;
   private verdictTimer?: ReturnType<typeof setInterval>;
   /** The black-screen doctor's figures over every room, for /metrics. */
@@ -120,11 +122,21 @@ export class MediaCommands {
     }
   }
 
-  /** Asks every instance holding part of one of our rooms whether it answers, then tells each room. */
+  /**
+   * Asks every instance holding part of one of our rooms whether it answers, reads again the parts of those
+   * that answer again, then tells each room. One sweep at a time: a cut link makes one last up to a timeout.
+   */
   private async probeReachability(): Promise<void> {
-    const rooms = [...this.rooms.values()];
-    await this.federation.reachability.probe(new Set(rooms.flatMap((room) => room.otherInstances())));
-    for (const room of rooms) if (this.rooms.get(room.id) === room) room.updateReachability();
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      const rooms = [...this.rooms.values()];
+      await this.federation.reachability.probe(new Set(rooms.flatMap((room) => room.otherInstances())));
+      await Promise.all(rooms.map((room) => this.federation.catchUp(room.id)));
+      for (const room of rooms) if (this.rooms.get(room.id) === room) room.updateReachability();
+    } finally {
+      this.probing = false;
+    }
   }
 
   /** Twice a second, even when all is well: the doctor's unhealthy verdicts, for the incident correlator. */

@@ -131,14 +131,14 @@ export class Room {
   }
 
   /**
-   * After a reachability probe: tells the room which peers hosted elsewhere cannot be reached now, and which can
-   * again. They stay in the room either way; their instance still renews them.
+   * After a reachability probe: tells the room which peers hosted elsewhere cannot be reached now (their
+   * instance does not answer, or what we know of its part is out of date), and which can again. They stay in
+   * the room either way; their instance still renews them.
    */
   updateReachability(): void {
-    const { reachability } = this.federation;
     const parts = this.federation.otherParts(this.id);
     const peersOf = (answers: boolean) =>
-      parts.filter((part) => reachability.reachable(part.instanceId) === answers).flatMap((part) => part.peers.map((p) => p.id));
+      parts.filter((part) => this.federation.reaches(part) === answers).flatMap((part) => part.peers.map((p) => p.id));
     // A dead instance's part lingers; its peers that moved (a failover) are here or on an answering instance.
     const seen = new Set([...this.peers.keys(), ...peersOf(true)]);
     const cut = new Set(peersOf(false).filter((id) => !seen.has(id)));

@@ -22,9 +22,6 @@ import type { Lobby } from '../lobby.ts';
 
 type Snapshot = ClientResponseData<'join'>;
 
-/** After a link comes back, long enough for the other side's room parts (rewritten every second) to be fresh. */
-const REMERGE_RESYNC_MS = 3_000;
-
 /**
  * Every membership this signaling instance holds. A heartbeat keeps their presence entries, session records
  * and media leases alive, ends the ones whose grace ran out, and notices the ones the media worker lost.
@@ -101,7 +98,8 @@ export class Memberships {
         displayName: claims.name,
         identity: claims.sub,
       });
-      membership.seen.reset(view);
+      // A change heard during the call reached no client yet: compared with the room once the reply is out.
+      if (membership.seen.reset(view)) this.resync.request(membership);
       return [this.adopt(membership, socket), { peerId: record.peerId, resumeToken, ...view }];
     } catch (err) {
       membership.events?.unsubscribe();
@@ -136,7 +134,7 @@ export class Memberships {
       throw err;
     }
     local?.socket?.close(CloseCode.resumedElsewhere, 'resumed on another connection');
-    membership.seen.reset(view);
+    if (membership.seen.reset(view)) this.resync.request(membership);
     return [this.adopt(membership, socket), { peerId: membership.peerId, resumeToken, ...view }];
   }
 
@@ -193,11 +191,9 @@ export class Memberships {
       const event = RoomEvent.safeParse(msg.data);
       if (!event.success) return;
       if (membership.onRoomEvent(event.data)) void this.publishPresence(membership).catch(logError('presence'));
-      // Events published across a cut link were lost on the way: once the other side's room parts are fresh
-      // again (rewritten every second), the member's view is compared with the room.
-      if (event.data.type === 'peerReachability' && event.data.reachable) {
-        setTimeout(() => this.resync.request(membership), REMERGE_RESYNC_MS);
-      }
+      // Events published across a cut link were lost on the way. The media worker says peers are reachable
+      // again once it holds their part as it is now, so the member's view is compared with the room at once.
+      if (event.data.type === 'peerReachability' && event.data.reachable) this.resync.request(membership);
     });
     await this.bus.flush();
   }

@@ -19,19 +19,28 @@ export class SeenRoom {
   private producers = new Map<string, ProducerInfo>();
   /** When each peer or producer (by id) was learned of or last changed. */
   private learnedAt = new Map<string, number>();
+  /** Peers behind a cut link: a snapshot cannot list them, and they have not left. */
+  private unreachable = new Set<string>();
+  private heard = false;
 
   constructor(
     private roomId: string,
     private selfId: string,
   ) {}
 
-  /** Everything the client has now, from a join or resume reply. */
-  reset(view: RoomSight, now = Date.now()): void {
+  /**
+   * Everything the client has now, from a join or resume reply. True when a change was heard since the last
+   * reset: one that came while the reply was being made may be missing from it, and was not sent to the client.
+   */
+  reset(view: RoomSight, now = Date.now()): boolean {
+    const heard = this.heard;
     this.peers.clear();
     this.producers.clear();
     this.learnedAt.clear();
     for (const peer of view.peers) if (peer.id !== this.selfId) this.learn(this.peers, peer.id, peer, now);
     for (const p of view.producers) if (p.peerId !== this.selfId) this.learn(this.producers, p.id, p, now);
+    this.heard = false;
+    return heard;
   }
 
   /** Follows an event the client was sent. */
@@ -49,6 +58,12 @@ export class SeenRoom {
         return;
       case 'producerClosed':
         this.forget(event.producerId);
+        return;
+      case 'peerReachability':
+        for (const id of event.peerIds) {
+          if (event.reachable) this.unreachable.delete(id);
+          else this.unreachable.add(id);
+        }
         return;
       case 'producerPaused':
       case 'producerResumed': {
@@ -68,11 +83,12 @@ export class SeenRoom {
     const settled = (id: string) => now - (this.learnedAt.get(id) ?? 0) >= SETTLED_MS;
     const events: RoomEvent[] = [];
     for (const p of this.producers.values()) {
-      if (settled(p.id) && !producers.some((q) => q.id === p.id))
+      if (settled(p.id) && !this.unreachable.has(p.peerId) && !producers.some((q) => q.id === p.id))
         events.push({ type: 'producerClosed', roomId, producerId: p.id, peerId: p.peerId });
     }
     for (const id of this.peers.keys())
-      if (settled(id) && !peers.some((p) => p.id === id)) events.push({ type: 'peerLeft', roomId, peerId: id });
+      if (settled(id) && !this.unreachable.has(id) && !peers.some((p) => p.id === id))
+        events.push({ type: 'peerLeft', roomId, peerId: id });
     for (const peer of peers) if (!this.peers.has(peer.id)) events.push({ type: 'peerJoined', roomId, peer });
     for (const producer of producers) {
       const known = this.producers.get(producer.id);
@@ -90,13 +106,16 @@ export class SeenRoom {
   }
 
   private learn<T>(map: Map<string, T>, id: string, value: T, now: number): void {
+    this.heard = true;
     map.set(id, value);
     this.learnedAt.set(id, now);
   }
 
   private forget(id: string): void {
+    this.heard = true;
     this.peers.delete(id);
     this.producers.delete(id);
     this.learnedAt.delete(id);
+    this.unreachable.delete(id);
   }
 }

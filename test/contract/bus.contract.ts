@@ -132,9 +132,13 @@ export function busContract(name: string, start: () => Promise<BusBackend>): voi
       const kvA = await a.kv(bucket);
       await kvA.put('before', 1);
       const seen: [string, unknown][] = [];
-      const watch = await (await b.kv(bucket)).watch((key, value) => seen.push([key, value]));
+      const revisions: number[] = [];
+      const watch = await (await b.kv(bucket)).watch((key, value, revision) => {
+        seen.push([key, value]);
+        revisions.push(revision);
+      });
       await waitFor(() => seen.length === 1);
-      await kvA.put('after', { n: 2 });
+      const written = await kvA.put('after', { n: 2 });
       await kvA.delete('before');
       await waitFor(() => seen.length === 3);
       expect(seen).toEqual([
@@ -142,6 +146,10 @@ export function busContract(name: string, start: () => Promise<BusBackend>): voi
         ['after', { n: 2 }],
         ['before', null],
       ]);
+      // Each change carries its revision, in order: a reader can tell an older value from a newer one.
+      expect(revisions[1]).toBe(written);
+      expect(revisions[0]).toBeLessThan(revisions[1]!);
+      expect(revisions[2]).toBeGreaterThan(revisions[1]!);
       watch.unsubscribe();
       await kvA.put('ignored', 3);
       await wait(200);

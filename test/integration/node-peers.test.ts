@@ -77,4 +77,14 @@ describe.each(modes)('two Node bots in one room: %s', (mode, start) => {
     expect(b.remoteConsumers()).toEqual([]);
     expect((await b.stats()).consumers).toBe(0);
   });
+
+  it('joining at the same moment: everyone sees everyone, whoever’s join or reply came first', async () => {
+    const room = `together-${Date.now()}`;
+    const names = ['Ana', 'Ben', 'Cyd', 'Dov', 'Eli', 'Fay'];
+    const group = await Promise.all(names.map((name, i) => join(name, room, i)));
+    const unseen = () =>
+      group.flatMap((b) => group.filter((o) => o !== b && !b.peers.has(o.peerId)).map((o) => `${b.name} sees no ${o.name}`));
+    await waitFor('everyone to see everyone', () => unseen().length === 0, 3_000).catch(() => undefined);
+    expect(unseen()).toEqual([]);
+  });
 });

@@ -209,6 +209,12 @@ describe('a room across two regions', () => {
     await decodes(bob, eve);
     console.log(`Bob (Frankfurt) decodes Eve, who began to publish during the cut, ${Date.now() - restoredAt} ms after it`);
     await waitFor('everyone to be reachable again', () => everyone.every((b) => b.unreachable.size === 0), 5_000);
+    // Re-merged, not rebuilt: nobody was ever told that someone behind the cut had left.
+    expect(everyone.flatMap((b) => b.departures)).toEqual([]);
+    const unseen = everyone.flatMap((b) =>
+      everyone.filter((o) => o !== b && !b.peers.has(o.peerId)).map((o) => `${b.name} sees no ${o.name}`),
+    );
+    expect(unseen).toEqual([]);
     console.log(
       `link back after ${((restoredAt - cutAt) / 1000).toFixed(1)} s: media across again in ${mediaBack} ms, ` +
         `everyone shown reachable in ${Date.now() - restoredAt} ms`,

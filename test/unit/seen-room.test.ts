@@ -50,4 +50,26 @@ describe('SeenRoom: what a client missed while room events were lost', () => {
     expect(seen.missed({ peers: [], producers: [] }, later + 500)).toEqual([]);
     expect(seen.missed({ peers: [], producers: [] }, later + 5000).map((e) => e.type)).toEqual(['producerClosed', 'peerLeft']);
   });
+
+  it('does not take a peer behind a cut link for gone: a snapshot cannot list it until the link is back', () => {
+    const seen = new SeenRoom('r', 'ada');
+    seen.reset({ peers: [peer('bob'), peer('eve')], producers: [camera('bob-cam', 'bob'), camera('eve-cam', 'eve')] }, start);
+    seen.apply({ type: 'peerReachability', roomId: 'r', peerIds: ['eve'], reachable: false }, start);
+    const withoutEve = { peers: [peer('bob')], producers: [camera('bob-cam', 'bob')] };
+    expect(seen.missed(withoutEve, later)).toEqual([]);
+    seen.apply({ type: 'peerReachability', roomId: 'r', peerIds: ['eve'], reachable: true }, later);
+    expect(seen.missed(withoutEve, later).map((e) => e.type)).toEqual(['producerClosed', 'peerLeft']);
+  });
+
+  it('says when a change came while the join or resume reply was being made: the reply may predate it', () => {
+    const seen = new SeenRoom('r', 'ada');
+    expect(seen.reset({ peers: [peer('bob')], producers: [] }, start)).toBe(false);
+    seen.apply({ type: 'activeSpeaker', roomId: 'r', peerId: 'bob' }, start);
+    expect(seen.reset({ peers: [peer('bob')], producers: [] }, start)).toBe(false);
+    seen.apply({ type: 'peerJoined', roomId: 'r', peer: peer('dan') }, start);
+    expect(seen.reset({ peers: [peer('bob')], producers: [] }, start)).toBe(true);
+    expect(seen.missed({ peers: [peer('bob'), peer('dan')], producers: [] }, later)).toEqual([
+      { type: 'peerJoined', roomId: 'r', peer: peer('dan') },
+    ]);
+  });
 });

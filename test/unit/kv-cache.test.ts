@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { KvEntry, KvStore } from '../../bus/bus.ts';
+import { KvCache } from '../../bus/kv-cache.ts';
+
+/** A bucket whose watch deliveries the test hands over itself, late and out of step with direct reads. */
+function bucket() {
+  const stored = new Map<string, KvEntry>();
+  let deliver: (key: string, value: unknown, revision: number) => void = () => {};
+  const kv: KvStore = {
+    get: async (key) => stored.get(key) ?? null,
+    put: async () => 0,
+    create: async () => 0,
+    update: async () => 0,
+    delete: async () => {},
+    keys: async () => [...stored.keys()],
+    watch: async (onChange) => {
+      deliver = onChange;
+      return { unsubscribe: () => {} };
+    },
+  };
+  return { kv, stored, deliver: (key: string, value: unknown, revision: number) => deliver(key, value, revision) };
+}
+
+describe('KvCache', () => {
+  const parse = (value: unknown) => (typeof value === 'number' ? value : undefined);
+
+  it('reads a key again on request, and a late watch delivery of an older write does not undo it', async () => {
+    const b = bucket();
+    const cache = await KvCache.open(b.kv, parse);
+    b.deliver('part', 1, 1);
+    // The watch lost revisions 2 and 3 (a cut link); the bucket has 3.
+    b.stored.set('part', { value: 3, revision: 3 });
+    expect(await cache.refresh('part')).toBe(true);
+    expect(cache.get('part')).toBe(3);
+    b.deliver('part', 2, 2);
+    expect(cache.get('part')).toBe(3);
+    b.deliver('part', 4, 4);
+    expect(cache.get('part')).toBe(4);
+  });
+
+  it('keeps its copy when the bucket has none (the writer may only have been cut off); drop forgets it for good', async () => {
+    const b = bucket();
+    const cache = await KvCache.open(b.kv, parse);
+    b.deliver('part', 1, 1);
+    expect(await cache.refresh('part')).toBe(false);
+    expect(cache.get('part')).toBe(1);
+    cache.drop('part');
+    expect(cache.get('part')).toBeUndefined();
+    b.deliver('part', 1, 1);
+    expect(cache.get('part')).toBeUndefined();
+    b.deliver('part', null, 3);
+    b.deliver('part', 2, 2);
+    expect(cache.get('part')).toBeUndefined();
+    b.deliver('part', 5, 5);
+    expect(cache.get('part')).toBe(5);
+  });
+
+  it('opens with what the bucket holds', async () => {
+    const b = bucket();
+    b.stored.set('a', { value: 7, revision: 1 });
+    const cache = await KvCache.open(b.kv, parse);
+    expect(cache.entries()).toEqual([['a', 7]]);
+  });
+});
