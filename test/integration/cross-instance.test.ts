@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../bots/bot.ts';
+import { debugRooms } from '../../harness/probes.ts';
 import { waitFor } from '../../harness/wait.ts';
 import { REGISTRY_TTL_MS } from '../../protocol/media.ts';
 import { startDistributed, token } from '../../harness/cluster.ts';
@@ -83,7 +84,10 @@ describe('failover when a media-worker instance dies', () => {
     await waitFor('Cara to decode Ada across instances', async () => (await decoded(cara)) > 0, 10_000);
     await waitFor('Ada to decode Cara across instances', async () => (await decoded(ada)) > 0, 10_000);
 
-    const home = (await ctx.registry.loads()).find((l) => l.consumers >= l.capacity)!;
+    // The instance hosting Ada, as /debug shows it. (Not "the full one": Cara's instance, holding her 2
+    // consumers, is full too, and picking by the registry's order killed it in some runs.)
+    const parts = await debugRooms(ctx.cluster.signaling[0]!);
+    const home = parts.find((part) => part.peers.some((peer) => peer.id === ada.peerId))!;
     // By its own ready line: other processes print this instance's id too (a signaling instance logs a renewal
     // that timed out under load, with the subject): a busy-loop run once killed signaling here instead.
     const victim = ctx.cluster.processes.find((p) => p.output().includes(`${home.instanceId} ready with`))!;
