@@ -26,7 +26,7 @@ const PORTS_PER_REGION = 40;
  * regions crosses the link, `delayMs` late each way. The first region is the gateway others dial; they find
  * each other through it.
  */
-export async function startRegions(names: string[], options: { delayMs?: number; webRoot?: boolean } = {}): Promise<Regions> {
+export async function startRegions(names: string[], options: { delayMs?: number } = {}): Promise<Regions> {
   // Below the kernel's ephemeral range (32768 and up), where freePort() and every client socket come from.
   const base = 20_000 + Math.floor(Math.random() * 12_000);
   const faces: LinkFace[] = [];
@@ -77,7 +77,7 @@ export async function startRegions(names: string[], options: { delayMs?: number;
         MEDIA_RTC_MIN_PORT: String(face.ports.min),
         MEDIA_RTC_MAX_PORT: String(face.ports.max),
       };
-      const cluster = await startDistributed({ nats, env, webRoot: options.webRoot });
+      const cluster = await startDistributed({ nats, env });
       byName[name] = { ...cluster, nats, face };
     }
     return { byName, link, stop };
