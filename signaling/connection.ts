@@ -213,15 +213,29 @@ export class ClientConnection {
     assertRoom(this.claims, room);
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
     await this.community.admit(room);
-    const host = await this.deps.placement.hostFor(room);
     this.held ??= [];
-    const [membership, snapshot] = await this.deps.memberships.join(this.claims, room, host, this.memberSocket);
+    const [membership, snapshot] = await this.joinPlaced(room);
     // The client left while we joined: it never got the resume token, so nobody can take this seat again.
     if (this.closed) {
       await this.deps.memberships.leave(membership);
       throw new ParleyError('NOT_JOINED', 'the connection closed during join');
     }
     return this.enter(membership, snapshot, true);
+  }
+
+  /**
+   * A crashed media-worker is listed until its registry TTL runs out: a join it leaves unanswered goes to
+   * another instance, once, and placement leaves it out until it heartbeats again.
+   */
+  private async joinPlaced(room: string) {
+    const host = await this.deps.placement.hostFor(room);
+    try {
+      return await this.deps.memberships.join(this.claims, room, host, this.memberSocket);
+    } catch (err) {
+      if (!(err instanceof ParleyError && err.code === 'UNAVAILABLE')) throw err;
+      this.deps.placement.markDead(host);
+      return this.deps.memberships.join(this.claims, room, await this.deps.placement.hostFor(room), this.memberSocket);
+    }
   }
 
   private async resume({ resumeToken }: ClientRequestData<'resume'>) {

@@ -10,6 +10,13 @@ import { buckets, placementKey } from '../protocol/kv.ts';
  * is moved. A room with participants in several regions has a home in each, and media is piped between them.
  */
 export class Placement {
+  /**
+   * Instances found not answering, by the heartbeat (`updatedAt`) they were last listed with. A crashed instance
+   * stays in the registry until its TTL runs out, and with nothing to do it looks the least loaded: it is left out
+   * until a newer heartbeat shows it alive.
+   */
+  private dead = new Map<string, number>();
+
   private constructor(
     private registry: KvCache<MediaWorkerLoad>,
     private placements: KvStore,
@@ -27,9 +34,8 @@ export class Placement {
    * The media-worker instance for a new participant of `roomId`: the room's home in our region while it has
    * consumer capacity left, else the least-loaded other one there (the room then spans both; media is piped).
    */
-  async hostFor(roomId: string, dead?: string): Promise<string> {
-    // The registry still lists a crashed instance until its TTL runs out; the caller may know better.
-    const live = (await this.liveInstances()).filter((w) => w.instanceId !== dead);
+  async hostFor(roomId: string): Promise<string> {
+    const live = await this.liveInstances();
     // A region with no media-worker taking rooms (none left, or all draining) borrows another region's rather
     // than refuse every join.
     const takes = (w: MediaWorkerLoad) => !w.draining;
@@ -52,14 +58,23 @@ export class Placement {
       return chosen;
     } catch (err) {
       // Another signaling instance placed the room first: use its choice.
-      if (err instanceof ParleyError && err.code === 'CONFLICT') return this.hostFor(roomId, dead);
+      if (err instanceof ParleyError && err.code === 'CONFLICT') return this.hostFor(roomId);
       throw err;
     }
   }
 
-  /** Instances whose last heartbeat is recent (the registry's TTL expiry itself is silent). */
+  /** Instances whose last heartbeat is recent (the registry's TTL expiry itself is silent) and not found dead since. */
   async liveInstances(): Promise<MediaWorkerLoad[]> {
-    return this.registry.values().filter((load) => Date.now() - load.updatedAt < REGISTRY_TTL_MS);
+    return this.registry
+      .values()
+      .filter((load) => Date.now() - load.updatedAt < REGISTRY_TTL_MS && this.dead.get(load.instanceId) !== load.updatedAt);
+  }
+
+  /** The instance did not answer (no responders): no new peers go there until it heartbeats again. */
+  markDead(instanceId: string): void {
+    const load = this.registry.get(instanceId);
+    if (load) this.dead.set(instanceId, load.updatedAt);
+    for (const [id, seen] of this.dead) if (this.registry.get(id)?.updatedAt !== seen) this.dead.delete(id);
   }
 
   close(): void {

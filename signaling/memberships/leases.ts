@@ -104,6 +104,7 @@ export class Leases {
       log.warn('media worker not answering; not moving its peers', { instance: dead, why });
       return;
     }
+    this.placement.markDead(dead);
     // Another round may be moving some, or have moved them, since this list was made. The rest move at once:
     // every second here is a second of black tiles.
     const mine = list.filter((m) => !this.moving.has(m) && m.record.mediaInstanceId === dead);
@@ -138,7 +139,7 @@ export class Leases {
     membership.producers.clear();
     // Its share of the room would otherwise be offered to others until the part's TTL runs out.
     await (await this.bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS })).delete(roomPartKey(roomId, dead));
-    const host = await this.placement.hostFor(roomId, dead);
+    const host = await this.placement.hostFor(roomId);
     const view = await this.media.call(host, 'join', { roomId, peerId, displayName, identity });
     membership.record.mediaInstanceId = host;
     membership.socket?.notify({ notification: 'mediaReset', data: { producers: view.producers } });

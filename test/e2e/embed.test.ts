@@ -57,7 +57,7 @@ describe('embedding: the SDK alone, and the shipped UI, with room-scoped tokens'
       async () => (await inboundSummary(shipped)).videoFramesDecoded > 0,
       15_000,
     );
-    await shipped.getByTestId('remote-tile').getByText('Eve').waitFor();
+    await shipped.getByTestId('remote-tile').getByText('Eve', { exact: true }).waitFor();
     await embedded.screenshot({ path: path.join(SCREENSHOTS, 'embed-example.png') });
 
     for (const page of [embedded, shipped]) expect(page.url()).not.toContain('token');

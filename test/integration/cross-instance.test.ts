@@ -54,18 +54,29 @@ describe('a room spanning two media-worker instances', () => {
     await waitFor('Cara to see Ada leave', () => !cara.peers.has(ada.peerId));
   });
 
-  it('forgets a crashed instance within the registry TTL', async () => {
-    const [first] = await ctx.registry.loads();
+  it('forgets a crashed instance within the registry TTL, and places new rooms on the live one meanwhile', async () => {
+    // The instance placement would choose for a new room: the least loaded, which a crash leaves it looking.
+    const score = (l: { consumers: number; capacity: number; routers: number }) => l.consumers / l.capacity + l.routers / 1e6;
+    const [first] = (await ctx.registry.loads()).sort((a, b) => score(a) - score(b));
     const victim = ctx.cluster.processes.find((p) => p.output().includes(`${first!.instanceId} ready with`))!;
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
+    // Still listed, silent: the first join it leaves unanswered is placed again, and the rest avoid it.
+    const newcomers = await Promise.all(['Gus', 'Hal', 'Ivy'].map((name) => join(name, `after-crash-${name}`)));
+    const placedMs = Date.now() - killedAt;
+    for (const bot of newcomers) await bot.publish({ audio: true, video: false });
+    // /debug asks the instances that answer: all three rooms are there, with their publisher.
+    const parts = (await debugRooms(ctx.cluster.signaling[0]!)).filter((p) => p.roomId.startsWith('after-crash-'));
+    expect(parts.map((p) => p.peers.length)).toEqual([1, 1, 1]);
     await waitFor(
       'the registry to drop the instance',
       async () => !(await ctx.registry.loads()).some((l) => l.instanceId === first!.instanceId),
       15_000,
     );
     const goneAfter = Date.now() - killedAt;
-    console.log(`a crashed media-worker left the registry after ${goneAfter} ms`);
+    console.log(
+      `a crashed media-worker left the registry after ${goneAfter} ms; 3 new rooms placed within ${placedMs} ms of the crash`,
+    );
     expect(goneAfter).toBeLessThan(REGISTRY_TTL_MS + 2000);
   });
 });
@@ -138,8 +149,8 @@ function spanningCluster(room: string) {
     await ctx.registry?.close();
     await ctx.cluster?.stop();
   });
-  const join = async (name: string) => {
-    const bot = await Bot.join({ url: ctx.cluster.signaling[0]!, room, name, token: await token(name) });
+  const join = async (name: string, inRoom = room) => {
+    const bot = await Bot.join({ url: ctx.cluster.signaling[0]!, room: inRoom, name, token: await token(name) });
     ctx.bots.push(bot);
     return bot;
   };

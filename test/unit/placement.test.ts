@@ -54,6 +54,21 @@ describe('placement by region', () => {
     expect(await (await draining.open('a')).hostFor('talk')).toBe('mw-b1');
   });
 
+  it('leaves out an instance found dead (it looks the least loaded) until it heartbeats again', async () => {
+    const { bus, open } = await fleet([load('mw-1', 'a'), load('mw-2', 'a', 5)]);
+    const placement = await open('a');
+    expect(await placement.hostFor('talk')).toBe('mw-1');
+    placement.markDead('mw-1');
+    expect(await placement.hostFor('talk')).toBe('mw-2');
+    expect(await placement.hostFor('other')).toBe('mw-2');
+    expect((await placement.liveInstances()).map((w) => w.instanceId)).toEqual(['mw-2']);
+    // A newer heartbeat: it answers again (a NATS hiccup, not a crash), and takes new rooms.
+    const registry = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
+    await registry.put('mw-1', { ...load('mw-1', 'a'), updatedAt: Date.now() + 1 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await placement.hostFor('third')).toBe('mw-1');
+  });
+
   it('counts instances older than regions as the default region', async () => {
     const { region: _, ...old } = load('mw-old', 'x');
     expect(MediaWorkerLoad.parse(old).region).toBe('default');
