@@ -88,7 +88,8 @@ rows.push(
   ],
   [
     `joins, no media (${signaling.joins}, 10 at once)`,
-    `${signaling.joinsPerSecond} joins/s, join p50 ${signaling.joinMs.p50} ms, p95 ${signaling.joinMs.p95} ms`,
+    `${signaling.joinsPerSecond} joins/s, join p50 ${signaling.joinMs.p50} ms, p95 ${signaling.joinMs.p95} ms, p99 ${signaling.joinMs.p99} ms; ` +
+      `${signaling.joinsPerSecondPerCore} joins per signaling CPU-second (CPU-s per 1,000 joins: signaling ${signaling.cpuPerThousandJoins.signaling}, media-worker ${signaling.cpuPerThousandJoins.mediaWorker})`,
     `${signaling.joinErrors} failed${signaling.firstError ? ` (${signaling.firstError.slice(0, 60)}…)` : ''}`,
   ],
 );

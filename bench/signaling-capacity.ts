@@ -1,7 +1,7 @@
 import { token, wsUrl } from '../harness/cluster.ts';
 import { percentiles, round, sleep } from './lib/stats.ts';
 import { pool, RawClient, withTimeout } from './lib/raw-client.ts';
-import { startParley } from './lib/targets.ts';
+import { cpuSeconds, startParley } from './lib/targets.ts';
 
 /**
  * Signaling without media, distributed mode (signaling, NATS, media-worker as separate processes):
@@ -17,6 +17,10 @@ export interface SignalingResult {
   fanOutMissed: number;
   joins: number;
   joinsPerSecond: number;
+  /** Joins per CPU-second of the signaling process (its CPU time over the join phase, from /proc). */
+  joinsPerSecondPerCore: number;
+  /** CPU-seconds per 1,000 joins of each process over the join phase. */
+  cpuPerThousandJoins: { signaling: number; mediaWorker: number };
   joinMs: ReturnType<typeof percentiles>;
   /** Joins that failed (e.g. the 5 s media-worker timeout), left out of joins per second. */
   joinErrors: number;
@@ -78,6 +82,10 @@ export async function measureSignaling({
     });
     const latencies: number[] = [];
     const errors: string[] = [];
+    // startDistributed starts the media-worker first, then signaling.
+    const [mediaWorkerPid, signalingPid] = target.pids;
+    const cpu = () => ({ signaling: cpuSeconds(signalingPid!), mediaWorker: cpuSeconds(mediaWorkerPid!) });
+    const cpuBefore = cpu();
     const started = performance.now();
     await pool(joins, concurrency, async (i) => {
       const t = performance.now();
@@ -89,12 +97,20 @@ export async function measureSignaling({
       }
     });
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = cpu();
+    const used = {
+      signaling: cpuAfter.signaling - cpuBefore.signaling,
+      mediaWorker: cpuAfter.mediaWorker - cpuBefore.mediaWorker,
+    };
+    const perThousand = (s: number) => round((s / Math.max(1, latencies.length)) * 1000);
     return {
       lobbyClients,
       fanOutMs: { ...percentiles(fanOut), max: round(Math.max(...fanOut)) },
       fanOutMissed: missed,
       joins,
       joinsPerSecond: Math.round(latencies.length / seconds),
+      joinsPerSecondPerCore: Math.round(latencies.length / Math.max(used.signaling, 0.01)),
+      cpuPerThousandJoins: { signaling: perThousand(used.signaling), mediaWorker: perThousand(used.mediaWorker) },
       joinErrors: errors.length,
       firstError: errors[0],
       joinMs: percentiles(latencies),

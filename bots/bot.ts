@@ -30,6 +30,8 @@ export interface BotOptions {
   token?: string;
   /** Consume everyone else's media (default). A publish-only load-test bot sets false. */
   subscribe?: boolean;
+  /** The region to ask for media in (`MediaOptions.region`). */
+  region?: string;
   /** Time every remote video (announced, consumed, first decoded: `videoTimeline`); a frame sink each until then. */
   timeEveryVideo?: boolean;
   /** Keep media flowing when the connection drops, waiting for `resume()`. Off: a bot whose connection dies ends. */
@@ -89,6 +91,7 @@ export class Bot {
       autoReconnect: false,
       media: {
         subscribe: options.subscribe ?? true,
+        region: options.region,
         cameraEncodings: [{ maxBitrate: VIDEO.maxBitrate }],
         handlerFactory: Chrome111.createFactory({}),
       },

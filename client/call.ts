@@ -1,7 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
-import type { ClientNotification, ClientResponseData } from '../protocol/client.ts';
+import type { ClientNotification, ClientRequestData, ClientResponseData } from '../protocol/client.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import type { ProducerInfo, Source } from '../protocol/room.ts';
 import type { ClientRemedy } from '../protocol/telemetry.ts';
@@ -99,7 +99,7 @@ export class Call {
   static async join(deps: CallDeps, room: string, trace?: Context, startedAt = performance.now()): Promise<Call> {
     const call = new Call(deps, room, startedAt);
     try {
-      await call.setUp(await deps.signaling.request('join', { room }, trace), trace);
+      await call.setUp(await deps.signaling.request('join', joinRequest(deps, room), trace), trace);
     } catch (err) {
       call.closeLocal();
       throw err;
@@ -440,7 +440,7 @@ export class Call {
       this.deps.store.set('peers', []);
       this.held = [];
       try {
-        await this.setUp(await this.deps.signaling.request('join', { room: this.room }, ctx), ctx);
+        await this.setUp(await this.deps.signaling.request('join', joinRequest(this.deps, this.room), ctx), ctx);
       } finally {
         const held = this.held;
         this.held = undefined;
@@ -642,4 +642,8 @@ async function loadDevice(
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function joinRequest(deps: CallDeps, room: string): ClientRequestData<'join'> {
+  return deps.media.region ? { room, region: deps.media.region } : { room };
 }

@@ -23,6 +23,11 @@ export interface MediaOptions {
    * transports created after a change.
    */
   iceTransportPolicy: IceTransportPolicy;
+  /**
+   * The region to have our media placed in: the one `timeRegions` found fastest. Default (unset): the region of
+   * the signaling instance we reached. A region without a media-worker taking rooms is not honoured.
+   */
+  region?: string;
   /** mediasoup-client's handler (in Node: Chrome111 over @roamhq/wrtc); detected in browsers. */
   handlerFactory?: types.HandlerFactory;
 }

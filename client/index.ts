@@ -30,5 +30,7 @@ export { constraintsFor, mediaDevicesCapture } from './media-devices.ts';
 export { browserNetworkWatch } from './network-watch.ts';
 export { formatStats, summarize } from './stats.ts';
 export { readClaims } from './token.ts';
+export { timeRegions } from './regions.ts';
+export type { RegionTiming, TimeRegionsOptions } from './regions.ts';
 export type { Sample, TileStats } from './stats.ts';
 export type { StatsRows } from './consumer-stats.ts';

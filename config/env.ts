@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { StartupError } from './startup.ts';
-import { Region } from '../protocol/regions.ts';
+import { Region, RegionEndpoint } from '../protocol/regions.ts';
 
 /*
  * Environment variables as zod schemas, shared by every process (Node and Deno): each tier declares the
@@ -95,6 +95,29 @@ export function subjectToken() {
 /** PARLEY_REGION: where this process runs (protocol/regions.ts); unset is the one default region. */
 export function region() {
   return z.preprocess(unsetIfEmpty, Region.optional());
+}
+
+/** PARLEY_REGION_URLS: `region=url` pairs, comma-separated (`seoul=https://seoul.example,frankfurt=https://fra.example`). */
+export function regionUrls() {
+  const pair = z.string().transform((item, ctx) => {
+    const at = item.indexOf('=');
+    const parsed = RegionEndpoint.safeParse({ region: item.slice(0, at), url: item.slice(at + 1) });
+    if (at < 0 || !parsed.success) {
+      ctx.addIssue({ code: 'custom', message: `expected region=http(s)://host, got "${item}"` });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+  return z.preprocess(
+    (v) =>
+      typeof v === 'string' && v.trim()
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
+    z.array(pair).optional(),
+  );
 }
 
 /** An IPv4 or IPv6 address (no host names: mediasoup binds and announces addresses). */

@@ -64,7 +64,7 @@ export async function startDistributed(
     for (const runtime of options.signaling ?? ['node']) {
       const webRoot = options.webRoot ? { WEB_ROOT: `${repoRoot}/web/dist` } : {};
       const own = typeof options.signalingEnv === 'function' ? options.signalingEnv(runtime) : options.signalingEnv;
-      const signaling = await startSignaling(runtime, nats, { ...env, ...own, ...webRoot, PORT: '0' });
+      const signaling = await startSignaling(runtime, nats, { ...env, PORT: '0', ...own, ...webRoot });
       processes.push(signaling);
       cluster.signaling.push(`http://127.0.0.1:${boundPort(signaling, LISTENING)}`);
     }

@@ -9,6 +9,8 @@ export interface LinkFace {
   ports: { min: number; max: number };
   /** The region's NATS gateway port on 127.0.0.1; other regions dial `address` and this port instead. */
   gatewayPort: number;
+  /** The region's signaling port on 127.0.0.1, mirrored the same way: a client far from the region dials `address`. */
+  signalingPort?: number;
 }
 
 export interface RegionLink {
@@ -75,21 +77,24 @@ export async function startRegionLink(faces: LinkFace[], delayMs = 0): Promise<R
       await new Promise<void>((resolve) => socket.bind(port, face.address, resolve));
       sockets.set(`${face.address}:${port}`, socket);
     }
-    servers.push(await gatewayForwarder(face, open, () => up, later));
+    for (const port of [face.gatewayPort, face.signalingPort ?? []].flat()) {
+      servers.push(await tcpForwarder(face.address, port, open, () => up, later));
+    }
   }
   return link;
 }
 
-/** `face.address:gatewayPort` → 127.0.0.1:gatewayPort, each chunk `later`, while the link is up. */
-async function gatewayForwarder(
-  face: LinkFace,
+/** `address:port` → 127.0.0.1:port, each chunk `later`, while the link is up. */
+async function tcpForwarder(
+  address: string,
+  port: number,
   open: Set<net.Socket>,
   isUp: () => boolean,
   later: (fn: () => void) => void,
 ): Promise<net.Server> {
   const server = net.createServer((client) => {
     if (!isUp()) return client.resetAndDestroy();
-    const upstream = net.connect(face.gatewayPort, '127.0.0.1');
+    const upstream = net.connect(port, '127.0.0.1');
     for (const [from, to] of [
       [client, upstream],
       [upstream, client],
@@ -103,6 +108,6 @@ async function gatewayForwarder(
       });
     }
   });
-  await new Promise<void>((resolve) => server.listen(face.gatewayPort, face.address, resolve));
+  await new Promise<void>((resolve) => server.listen(port, address, resolve));
   return server;
 }

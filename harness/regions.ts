@@ -26,13 +26,14 @@ const PORTS_PER_REGION = 40;
  * regions crosses the link, `delayMs` late each way. The first region is the gateway others dial; they find
  * each other through it.
  */
-export async function startRegions(names: string[], options: { delayMs?: number } = {}): Promise<Regions> {
+export async function startRegions(names: string[], options: { delayMs?: number; webRoot?: boolean } = {}): Promise<Regions> {
   // Below the kernel's ephemeral range (32768 and up), where freePort() and every client socket come from.
   const base = 20_000 + Math.floor(Math.random() * 12_000);
   const faces: LinkFace[] = [];
   for (const i of names.keys()) {
     const min = base + i * PORTS_PER_REGION;
-    faces.push({ address: `127.0.0.${i + 2}`, ports: { min, max: min + PORTS_PER_REGION - 1 }, gatewayPort: await freePort() });
+    const [gatewayPort, signalingPort] = [await freePort(), await freePort()];
+    faces.push({ address: `127.0.0.${i + 2}`, ports: { min, max: min + PORTS_PER_REGION - 1 }, gatewayPort, signalingPort });
   }
   const link = await startRegionLink(faces, options.delayMs);
   const servers: NatsServer[] = [];
@@ -66,6 +67,8 @@ export async function startRegions(names: string[], options: { delayMs?: number 
       () => servers.some((s) => /new metadata leader/.test(s.output())),
       20_000,
     );
+    // The test's clients sit in the first region: its endpoint is near, every other one across the link.
+    const regionUrls = names.map((name, i) => `${name}=http://${i ? faces[i]!.address : '127.0.0.1'}:${faces[i]!.signalingPort}`);
     for (const [i, name] of names.entries()) {
       const [nats, face] = [servers[i]!, faces[i]!];
       const env = {
@@ -77,7 +80,8 @@ export async function startRegions(names: string[], options: { delayMs?: number 
         MEDIA_RTC_MIN_PORT: String(face.ports.min),
         MEDIA_RTC_MAX_PORT: String(face.ports.max),
       };
-      const cluster = await startDistributed({ nats, env });
+      const signalingEnv = { HOST: '127.0.0.1', PORT: String(face.signalingPort), PARLEY_REGION_URLS: regionUrls.join(',') };
+      const cluster = await startDistributed({ nats, env, signalingEnv, webRoot: options.webRoot });
       byName[name] = { ...cluster, nats, face };
     }
     return { byName, link, stop };

@@ -11,6 +11,7 @@ import { ClientRemedy as Remedy, SpanRecord } from './telemetry.ts';
 import { ChatMessage, chatOperations } from './chat.ts';
 import { moderationOperations, Removed, SelfState } from './moderation.ts';
 import { IceServer } from './turn.ts';
+import { Region } from './regions.ts';
 
 /** Bumped on any incompatible change; the client sends it as `?v=` when it opens the WebSocket. */
 export const CLIENT_PROTOCOL_VERSION = 1;
@@ -52,7 +53,8 @@ export const clientMethods = {
   },
   /** The display name and the rooms allowed come from the access token. */
   join: {
-    request: z.object({ room: RoomId }),
+    /** `region`: where the client measured it reaches fastest (see RegionsResponse); media goes there if it can. */
+    request: z.object({ room: RoomId, region: Region.optional() }),
     response: RoomSnapshot,
     requires: 'token',
   },

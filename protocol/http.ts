@@ -7,10 +7,13 @@ import { ErrorBody } from './errors.ts';
 import { DisplayName, RoomId, Source } from './room.ts';
 import { RoomDiagnosis, SpanRecord, TraceSummary } from './telemetry.ts';
 import { Incident } from './incidents.ts';
+import { Region, RegionEndpoint } from './regions.ts';
 
 /** The HTTP endpoints signaling serves next to the WebSocket, and the shape of each answer. */
 export const httpPaths = {
   version: '/api/version',
+  region: '/api/region',
+  regions: '/api/regions',
   devToken: '/api/dev/token',
   debugRooms: '/debug/api/rooms',
   debugTraces: '/debug/api/traces',
@@ -24,6 +27,17 @@ export type HttpError = z.infer<typeof HttpError>;
 /** GET /api/version */
 export const VersionResponse = z.object({ protocol: z.number().int() });
 export type VersionResponse = z.infer<typeof VersionResponse>;
+
+/**
+ * GET /api/region: which region answered; public and cheap (no token, any origin), for clients timing the regions'
+ * endpoints.
+ */
+export const RegionResponse = z.object({ region: Region });
+export type RegionResponse = z.infer<typeof RegionResponse>;
+
+/** GET /api/regions: this instance's region and every region's endpoint a client may time (PARLEY_REGION_URLS). */
+export const RegionsResponse = z.object({ region: Region, regions: z.array(RegionEndpoint) });
+export type RegionsResponse = z.infer<typeof RegionsResponse>;
 
 /**
  * POST /api/dev/token (the embedded default only: never with NATS_URL or NODE_ENV=production). It never

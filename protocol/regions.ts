@@ -10,3 +10,10 @@ export type Region = z.infer<typeof Region>;
 
 /** A deployment that never names its regions is one region of this name. */
 export const DEFAULT_REGION = 'default';
+
+/**
+ * A region's public base URL, for clients to measure which region they reach fastest: they probe
+ * `<url>/api/region` there and ask to have their media placed in the fastest one (`join.region`).
+ */
+export const RegionEndpoint = z.object({ region: Region, url: z.url({ protocol: /^https?$/ }) });
+export type RegionEndpoint = z.infer<typeof RegionEndpoint>;

@@ -26,6 +26,8 @@ import {
   DevTokenResponse,
   HttpError,
   httpPaths,
+  RegionResponse,
+  RegionsResponse,
   VersionResponse,
 } from '../protocol/http.ts';
 import * as limits from '../protocol/limits.ts';
@@ -58,6 +60,8 @@ export function generate(): { markdown: string; schema: string } {
   const notifications = Object.entries(clientNotifications).map(([name, data]) => ({ name, data: json(data, 'output') }));
   const http = [
     { method: 'GET', path: httpPaths.version, auth: 'none', response: VersionResponse },
+    { method: 'GET', path: httpPaths.region, auth: 'none (any origin)', response: RegionResponse },
+    { method: 'GET', path: httpPaths.regions, auth: 'none', response: RegionsResponse },
     {
       method: 'POST',
       path: httpPaths.devToken,

@@ -6,7 +6,7 @@ import type { AccessClaims } from '../protocol/auth.ts';
 import { CloseCode } from '../protocol/close-codes.ts';
 import { CLIENT_PROTOCOL_VERSION, WS_SUBPROTOCOL, WS_TOKEN_SUBPROTOCOL_PREFIX } from '../protocol/client.ts';
 import { DevTokenRequest, httpPaths } from '../protocol/http.ts';
-import type { DevTokenResponse, HttpError, VersionResponse } from '../protocol/http.ts';
+import type { DevTokenResponse, HttpError, RegionResponse, RegionsResponse, VersionResponse } from '../protocol/http.ts';
 import { describeZodError, ParleyError } from '../protocol/errors.ts';
 import { buckets } from '../protocol/kv.ts';
 import { PRESENCE_TTL_MS } from '../protocol/presence.ts';
@@ -79,7 +79,8 @@ export async function createSignaling({
 
   const app = new Hono();
   // Probes and scrapes come with a pod IP or a service name as Host; everything else is for browsers.
-  app.use('*', originGuard(new OriginPolicy(config.allowedOrigins), ['/healthz', '/readyz', '/metrics']));
+  // The region probe is timed by pages of any origin (a client choosing its fastest region): it says nothing else.
+  app.use('*', originGuard(new OriginPolicy(config.allowedOrigins), ['/healthz', '/readyz', '/metrics', httpPaths.region]));
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
     if (draining) return c.json({ ready: false, reason: 'draining' }, 503);
@@ -93,6 +94,13 @@ export async function createSignaling({
       'content-type': 'text/plain; version=0.0.4',
     }),
   );
+  app.get(httpPaths.region, (c) =>
+    c.json({ region: config.region } satisfies RegionResponse, 200, {
+      'access-control-allow-origin': '*',
+      'cache-control': 'no-store',
+    }),
+  );
+  app.get(httpPaths.regions, (c) => c.json({ region: config.region, regions: config.regionUrls } satisfies RegionsResponse));
   app.get(httpPaths.version, (c) => c.json({ protocol: CLIENT_PROTOCOL_VERSION } satisfies VersionResponse));
   app.route('/debug/api', debug.app);
   community.mount(app);

@@ -1,18 +1,21 @@
-import { flag, int, list, positive, readEnv, region, subjectToken, text } from '../config/env.ts';
+import { flag, int, list, positive, readEnv, region, regionUrls, subjectToken, text } from '../config/env.ts';
 import type { Env } from '../config/env.ts';
 import { StartupError } from '../config/startup.ts';
 import { DEFAULT_TOKEN_POLICY } from './auth.ts';
 import { communityConfigFromEnv } from './community-config.ts';
 import { TURN_URL } from '../protocol/turn.ts';
 import { DEFAULT_REGION } from '../protocol/regions.ts';
+import type { RegionEndpoint } from '../protocol/regions.ts';
 import type { TurnConfig } from './turn.ts';
 import type { CommunityConfig } from './community-config.ts';
 
 export interface SignalingConfig {
   /** This instance's id in presence entries; any unique string. */
   instanceId: string;
-  /** PARLEY_REGION: its participants' media goes to a media-worker of this region. */
+  /** PARLEY_REGION: its participants' media goes to a media-worker of this region (unless they measured another faster). */
   region: string;
+  /** PARLEY_REGION_URLS: each region's public base URL, which clients time to pick the region they reach fastest. */
+  regionUrls: RegionEndpoint[];
   /** HS256 secret that access tokens are signed with; the same on every instance. */
   secret: string;
   /** Serve POST /api/dev/token (anyone can mint tokens): for development only. */
@@ -58,6 +61,7 @@ const signalingEnv = {
   PARLEY_SECRET: text(),
   SIGNALING_INSTANCE_ID: subjectToken(),
   PARLEY_REGION: region(),
+  PARLEY_REGION_URLS: regionUrls(),
   PARLEY_DEV_TOKENS: flag(),
   NATS_URL: text(),
   NODE_ENV: text(),
@@ -87,6 +91,7 @@ export function signalingConfigFromEnv(env: Env): SignalingConfig {
   return {
     instanceId: e.SIGNALING_INSTANCE_ID ?? `sig-${crypto.randomUUID().slice(0, 8)}`,
     region: e.PARLEY_REGION ?? DEFAULT_REGION,
+    regionUrls: e.PARLEY_REGION_URLS ?? [],
     secret: e.PARLEY_SECRET,
     devTokens,
     devTokensRefused: e.PARLEY_DEV_TOKENS && !devTokens ? refused : undefined,

@@ -209,12 +209,12 @@ export class ClientConnection {
     return this.deps.lobby.view();
   }
 
-  private async join({ room }: ClientRequestData<'join'>) {
+  private async join({ room, region }: ClientRequestData<'join'>) {
     assertRoom(this.claims, room);
     if (this.membership) throw new ParleyError('ALREADY_JOINED', 'this connection already joined a room');
     await this.community.admit(room);
     this.held ??= [];
-    const [membership, snapshot] = await this.joinPlaced(room);
+    const [membership, snapshot] = await this.joinPlaced(room, region);
     // The client left while we joined: it never got the resume token, so nobody can take this seat again.
     if (this.closed) {
       await this.deps.memberships.leave(membership);
@@ -227,14 +227,15 @@ export class ClientConnection {
    * A crashed media-worker is listed until its registry TTL runs out: a join it leaves unanswered goes to
    * another instance, once, and placement leaves it out until it heartbeats again.
    */
-  private async joinPlaced(room: string) {
-    const host = await this.deps.placement.hostFor(room);
+  private async joinPlaced(room: string, region?: string) {
+    const host = await this.deps.placement.hostFor(room, region);
     try {
       return await this.deps.memberships.join(this.claims, room, host, this.memberSocket);
     } catch (err) {
       if (!(err instanceof ParleyError && err.code === 'UNAVAILABLE')) throw err;
       this.deps.placement.markDead(host);
-      return this.deps.memberships.join(this.claims, room, await this.deps.placement.hostFor(room), this.memberSocket);
+      const again = await this.deps.placement.hostFor(room, region);
+      return this.deps.memberships.join(this.claims, room, again, this.memberSocket);
     }
   }
 

@@ -31,17 +31,17 @@ export class Placement {
   }
 
   /**
-   * The media-worker instance for a new participant of `roomId`: the room's home in our region while it has
-   * consumer capacity left, else the least-loaded other one there (the room then spans both; media is piped).
+   * The media-worker instance for a new participant of `roomId`: the room's home in `preferred` (the region the
+   * client measured fastest) or else our region while it has consumer capacity left, else the least-loaded other
+   * one there (the room then spans both; media is piped).
    */
-  async hostFor(roomId: string): Promise<string> {
+  async hostFor(roomId: string, preferred?: string): Promise<string> {
     const live = await this.liveInstances();
     // A region with no media-worker taking rooms (none left, or all draining) borrows another region's rather
     // than refuse every join.
     const takes = (w: MediaWorkerLoad) => !w.draining;
-    const region = live.some((w) => w.region === this.region && takes(w))
-      ? this.region
-      : (live.find(takes)?.region ?? this.region);
+    const serves = (region: string | undefined) => live.some((w) => w.region === region && takes(w));
+    const region = [preferred, this.region].find(serves) ?? live.find(takes)?.region ?? this.region;
     const candidates = live.filter((w) => w.region === region);
     const key = placementKey(roomId, region);
     const current = await this.placements.get(key);
@@ -58,7 +58,7 @@ export class Placement {
       return chosen;
     } catch (err) {
       // Another signaling instance placed the room first: use its choice.
-      if (err instanceof ParleyError && err.code === 'CONFLICT') return this.hostFor(roomId);
+      if (err instanceof ParleyError && err.code === 'CONFLICT') return this.hostFor(roomId, preferred);
       throw err;
     }
   }
@@ -68,6 +68,11 @@ export class Placement {
     return this.registry
       .values()
       .filter((load) => Date.now() - load.updatedAt < REGISTRY_TTL_MS && this.dead.get(load.instanceId) !== load.updatedAt);
+  }
+
+  /** The region of a listed instance (also of one found dead, until its entry expires). */
+  regionOf(instanceId: string): string | undefined {
+    return this.registry.get(instanceId)?.region;
   }
 
   /** The instance did not answer (no responders): no new peers go there until it heartbeats again. */

@@ -139,7 +139,8 @@ export class Leases {
     membership.producers.clear();
     // Its share of the room would otherwise be offered to others until the part's TTL runs out.
     await (await this.bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS })).delete(roomPartKey(roomId, dead));
-    const host = await this.placement.hostFor(roomId);
+    // In the region it was in (the client may have asked for that one: the region it reaches fastest).
+    const host = await this.placement.hostFor(roomId, this.placement.regionOf(dead));
     const view = await this.media.call(host, 'join', { roomId, peerId, displayName, identity });
     membership.record.mediaInstanceId = host;
     membership.socket?.notify({ notification: 'mediaReset', data: { producers: view.producers } });

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../bots/bot.ts';
-import { token } from '../../harness/cluster.ts';
+import { timeRegions } from '../../client/regions.ts';
+import { token, wsUrl } from '../../harness/cluster.ts';
 import { adminToken, debugRooms } from '../../harness/probes.ts';
 import { startRegions } from '../../harness/regions.ts';
 import type { Regions } from '../../harness/regions.ts';
 import { RegistryReader } from '../../harness/registry.ts';
 import { waitFor } from '../../harness/wait.ts';
+import { TestClient } from '../../harness/ws-client.ts';
 import type { MediaWorkerLoad } from '../../protocol/media.ts';
 
 /** One-way delay between the regions, as between two cloud regions a continent apart. */
@@ -232,4 +234,47 @@ describe('a room across two regions', () => {
     );
     expect(after.map(shapeOf).sort((a, b) => a.region.localeCompare(b.region))).toEqual(expected);
   }, 90_000);
+
+  it('places a client’s media in the region it measured fastest, whichever region’s signaling it reached', async () => {
+    // The test's clients sit near Seoul (harness/regions.ts); Gus reached Frankfurt's signaling all the same, as a
+    // global endpoint's DNS may send him. He times both regions' endpoints and asks for the faster.
+    const frankfurt = regions.byName.frankfurt!.signaling[0]!;
+    const timings = await timeRegions(frankfurt);
+    console.log(`Gus times the regions: ${timings.map((t) => `${t.region} ${t.rttMs.toFixed(1)} ms`).join(', ')}`);
+    expect(timings.map((t) => t.region)).toEqual(['seoul', 'frankfurt']);
+    expect(timings[1]!.rttMs).toBeGreaterThan(2 * DELAY_MS);
+    const roomId = `fastest-${Date.now()}`;
+    const joinVia = async (name: string, region?: string) => {
+      const bot = await Bot.join({ url: frankfurt, room: roomId, name, token: await token(name), region });
+      bots.push(bot);
+      return bot;
+    };
+    const gus = await joinVia('Gus', timings[0]!.region);
+    // Hal asks for nothing, Ivy for a region that has no media-worker: both stay with Frankfurt's.
+    const [hal, ivy] = await Promise.all([joinVia('Hal'), joinVia('Ivy', 'mars')]);
+    await gus.publish();
+    await Promise.all([decodes(hal, gus), decodes(ivy, gus)]);
+    const parts = (await debugRooms(frankfurt)).filter((r) => r.roomId === roomId);
+    const hostRegion = (bot: Bot) => parts.find((p) => p.peers.some((peer) => peer.id === bot.peerId))?.region;
+    expect([gus, hal, ivy].map(hostRegion)).toEqual(['seoul', 'frankfurt', 'frankfurt']);
+    // Not a region name: refused like any malformed request, and the connection goes on.
+    const raw = await TestClient.open(wsUrl(frankfurt, await token('Raw')));
+    expect(await raw.request('join', { room: roomId, region: 'x'.repeat(100) })).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST' },
+    });
+    expect(await raw.request('join', { room: roomId, region: 'a.b' })).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST' },
+    });
+    expect(await raw.request('ping')).toMatchObject({ ok: true });
+    raw.ws.terminate();
+    // The probe answers any page, without a token.
+    const probe = await fetch(`${frankfurt}/api/region`, { headers: { origin: 'https://elsewhere.example' } });
+    expect([probe.status, probe.headers.get('access-control-allow-origin'), await probe.json()]).toEqual([
+      200,
+      '*',
+      { region: 'frankfurt' },
+    ]);
+  });
 });

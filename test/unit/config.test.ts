@@ -37,6 +37,18 @@ describe('signaling configuration', () => {
     expect(said(read({ PARLEY_DEV_TOKENS: 'maybe' }))).toBe(
       'configuration: PARLEY_DEV_TOKENS: expected 1 or 0 (true or false) (got "maybe")',
     );
+    expect(said(read({ PARLEY_REGION_URLS: 'seoul=https://seoul.example,frankfurt' }))).toBe(
+      'configuration: PARLEY_REGION_URLS: expected region=http(s)://host, got "frankfurt" (got "seoul=https://seoul.example,frankfurt")',
+    );
+    expect(
+      signalingConfigFromEnv({
+        PARLEY_SECRET: SECRET,
+        PARLEY_REGION_URLS: ' seoul=https://s.example , fra=http://f.example:8080',
+      }).regionUrls,
+    ).toEqual([
+      { region: 'seoul', url: 'https://s.example' },
+      { region: 'fra', url: 'http://f.example:8080' },
+    ]);
     expect(said(read({ SIGNALING_INSTANCE_ID: 'a.b' }))).toBe(
       'configuration: SIGNALING_INSTANCE_ID: expected 1-64 letters, digits, - or _ (got "a.b")',
     );
