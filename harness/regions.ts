@@ -26,7 +26,10 @@ const PORTS_PER_REGION = 40;
  * regions crosses the link, `delayMs` late each way. The first region is the gateway others dial; they find
  * each other through it.
  */
-export async function startRegions(names: string[], options: { delayMs?: number; webRoot?: boolean } = {}): Promise<Regions> {
+export async function startRegions(
+  names: string[],
+  options: { delayMs?: number; webRoot?: boolean; clientsNear?: string } = {},
+): Promise<Regions> {
   // Below the kernel's ephemeral range (32768 and up), where freePort() and every client socket come from.
   const base = 20_000 + Math.floor(Math.random() * 12_000);
   const faces: LinkFace[] = [];
@@ -67,8 +70,11 @@ export async function startRegions(names: string[], options: { delayMs?: number;
       () => servers.some((s) => /new metadata leader/.test(s.output())),
       20_000,
     );
-    // The test's clients sit in the first region: its endpoint is near, every other one across the link.
-    const regionUrls = names.map((name, i) => `${name}=http://${i ? faces[i]!.address : '127.0.0.1'}:${faces[i]!.signalingPort}`);
+    // The test's clients sit in one region (the first unless told): its endpoint is near, the others across the link.
+    const near = options.clientsNear ?? names[0];
+    const regionUrls = names.map(
+      (name, i) => `${name}=http://${name === near ? '127.0.0.1' : faces[i]!.address}:${faces[i]!.signalingPort}`,
+    );
     for (const [i, name] of names.entries()) {
       const [nats, face] = [servers[i]!, faces[i]!];
       const env = {
