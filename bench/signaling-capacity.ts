@@ -19,6 +19,8 @@ export interface SignalingResult {
   joinsPerSecond: number;
   /** Joins per CPU-second of the signaling process (its CPU time over the join phase, from /proc). */
   joinsPerSecondPerCore: number;
+  /** Signaling's CPU (cores) afterwards, holding every membership and doing nothing else. */
+  heldSignalingCpu: number;
   /** CPU-seconds per 1,000 joins of each process over the join phase. */
   cpuPerThousandJoins: { signaling: number; mediaWorker: number };
   joinMs: ReturnType<typeof percentiles>;
@@ -28,6 +30,7 @@ export interface SignalingResult {
 }
 
 const ROOM_SIZE = 25;
+const IDLE_MS = 5000;
 
 export async function measureSignaling({
   lobbyClients = 1000,
@@ -102,6 +105,9 @@ export async function measureSignaling({
       signaling: cpuAfter.signaling - cpuBefore.signaling,
       mediaWorker: cpuAfter.mediaWorker - cpuBefore.mediaWorker,
     };
+    // What the memberships cost while nothing happens (presence and session heartbeats, lease renewals).
+    await sleep(IDLE_MS);
+    const heldSignalingCpu = round((cpu().signaling - cpuAfter.signaling) / (IDLE_MS / 1000), 3);
     const perThousand = (s: number) => round((s / Math.max(1, latencies.length)) * 1000);
     return {
       lobbyClients,
@@ -110,6 +116,7 @@ export async function measureSignaling({
       joins,
       joinsPerSecond: Math.round(latencies.length / seconds),
       joinsPerSecondPerCore: Math.round(latencies.length / Math.max(used.signaling, 0.01)),
+      heldSignalingCpu,
       cpuPerThousandJoins: { signaling: perThousand(used.signaling), mediaWorker: perThousand(used.mediaWorker) },
       joinErrors: errors.length,
       firstError: errors[0],
@@ -122,5 +129,6 @@ export async function measureSignaling({
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(JSON.stringify(await measureSignaling({ lobbyClients: Number(process.argv[2] ?? 1000) }), null, 2));
+  const [lobbyClients = 1000, joins = 300, concurrency = 10] = process.argv.slice(2).map(Number);
+  console.log(JSON.stringify(await measureSignaling({ lobbyClients, joins, concurrency }), null, 2));
 }

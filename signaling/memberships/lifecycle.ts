@@ -3,7 +3,7 @@ import type { AccessClaims } from '../../protocol/auth.ts';
 import type { ClientResponseData } from '../../protocol/client.ts';
 import { CloseCode } from '../../protocol/close-codes.ts';
 import { ParleyError } from '../../protocol/errors.ts';
-import { LEASE_RENEW_MS, RoomEvent } from '../../protocol/media.ts';
+import { LEASE_RENEW_MS } from '../../protocol/media.ts';
 import type { MediaResponse } from '../../protocol/media.ts';
 import { PRESENCE_HEARTBEAT_MS, PRESENCE_TTL_MS } from '../../protocol/presence.ts';
 import { MembershipRecord, Takeover } from '../../protocol/membership.ts';
@@ -19,6 +19,7 @@ import { Membership } from './membership.ts';
 import type { MemberSocket } from './membership.ts';
 import type { Placement } from '../placement.ts';
 import type { Lobby } from '../lobby.ts';
+import { RoomSubscriptions } from './room-subscriptions.ts';
 
 type Snapshot = ClientResponseData<'join'>;
 
@@ -31,6 +32,7 @@ export class Memberships {
   private timers: ReturnType<typeof setInterval>[];
   private takeovers: Subscription;
   private resync: Resync;
+  private roomEvents: RoomSubscriptions;
 
   private constructor(
     private bus: Bus,
@@ -49,6 +51,7 @@ export class Memberships {
     };
     const leases = new Leases(bus, media, placement, held);
     this.resync = new Resync(bus, media, held);
+    this.roomEvents = new RoomSubscriptions(bus);
     this.timers = [
       setInterval(() => this.refreshPresence(), PRESENCE_HEARTBEAT_MS),
       // Renewing often is also how a dead media worker is noticed quickly.
@@ -187,15 +190,17 @@ export class Memberships {
 
   /** Room events flow from before the media call, so nothing between its reply and our subscription is lost. */
   private async listen(membership: Membership): Promise<void> {
-    membership.events = this.bus.subscribe(subjects.roomEvents(membership.roomId), (msg) => {
-      const event = RoomEvent.safeParse(msg.data);
-      if (!event.success) return;
-      if (membership.onRoomEvent(event.data)) void this.publishPresence(membership).catch(logError('presence'));
+    const { subscription, ready } = this.roomEvents.listen(membership.roomId, (event) => {
+      if (membership.onRoomEvent(event)) void this.publishPresence(membership).catch(logError('presence'));
       // Events published across a cut link were lost on the way. The media worker says peers are reachable
       // again once it holds their part as it is now, so the member's view is compared with the room at once.
-      if (event.data.type === 'peerReachability' && event.data.reachable) this.resync.request(membership);
+      if (event.type === 'peerReachability' && event.reachable) this.resync.request(membership);
     });
-    await this.bus.flush();
+    membership.events = subscription;
+    await ready.catch((err: unknown) => {
+      subscription.unsubscribe();
+      throw err;
+    });
   }
 
   private adopt(membership: Membership, socket: MemberSocket): Membership {

@@ -44,6 +44,10 @@ describe('benchmarks (smoke sizes)', () => {
     const r = await measureSignaling({ lobbyClients: 20, rounds: 1, joins: 10 });
     expect(r.fanOutMs.n).toBe(20);
     expect(r.joinMs.n + r.joinErrors).toBe(10);
+    // The CPU accounting found the signaling and media-worker processes (both did work for the joins).
+    expect(r.joinsPerSecondPerCore).toBeGreaterThan(0);
+    expect(r.cpuPerThousandJoins.signaling).toBeGreaterThan(0);
+    expect(r.cpuPerThousandJoins.mediaWorker).toBeGreaterThan(0);
   });
 
   it('load-test CLI: publishers and subscribers against a local server, --json', async () => {
