@@ -245,6 +245,7 @@ export class Call {
       void this.chat.load(ctx).catch((err: unknown) => console.warn('[parley] chat history failed', err));
       this.reconcilePeers(snapshot);
       this.deps.store.set('activeSpeaker', snapshot.activeSpeaker);
+      this.deps.store.set('unreachable', new Set(snapshot.unreachable));
       this.subscriber.reconcile(snapshot.producers, ctx);
       for (const direction of ['send', 'recv'] as const) {
         const state = this.transportStates[direction];
@@ -424,6 +425,7 @@ export class Call {
       joined.peers.map((p) => ({ ...p, tracks: [] })),
     );
     store.set('activeSpeaker', joined.activeSpeaker);
+    store.set('unreachable', new Set(joined.unreachable));
     applySelf(this.deps.store, this.publisher, joined.self);
     this.signalingUp = true;
     this.updateConnection();

@@ -34,6 +34,11 @@ const RoomSnapshot = z.object({
   producers: z.array(ProducerInfo),
   /** Who is speaking now (null: nobody, or not known yet). */
   activeSpeaker: Id.nullable(),
+  /**
+   * Peers listed in `peers` that cannot be reached now: the link to their region is cut. They are still in the
+   * room; `peerReachability` says when they can be reached again, and their producers follow then.
+   */
+  unreachable: z.array(Id).optional(),
   /** What this participant may do now (grants changed by moderators, locked sources). */
   self: SelfState.optional(),
   /**

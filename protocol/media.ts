@@ -30,6 +30,8 @@ const RoomView = z.object({
   producers: z.array(ProducerInfo),
   /** Who is speaking now: a newcomer must not wait for the next change to know. */
   activeSpeaker: Id.nullable(),
+  /** Peers listed in `peers` that cannot be reached now (the link to their region is cut); their producers wait. */
+  unreachable: z.array(Id).optional(),
 });
 
 /** Signaling → media-worker commands (NATS request/reply), each with its request and reply data. */

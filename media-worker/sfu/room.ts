@@ -116,12 +116,34 @@ export class Room {
   /** The room as `peerId` sees it, including the peers and producers hosted by other instances. */
   async snapshot({ peerId }: MediaRequest<'snapshot'>): Promise<MediaResponse<'snapshot'>> {
     const peer = this.peer(peerId);
+    // The copy of another part may have gone stale since the last sweep (its watch still behind after a cut):
+    // read it again now, or a peer announced reachable a moment ago would be missing and taken for gone.
+    await this.federation.catchUp(this.id);
     const remote = await this.federation.remoteParts(this.id);
+    // Peers behind a cut link are in the room too: listed as unreachable (as the room was told), without their
+    // producers, which cannot be piped until the link returns.
+    this.updateReachability();
+    const reached = (id: string) => !this.unreachable.has(id);
+    const cut = new Map(
+      this.federation
+        .otherParts(this.id)
+        .flatMap((part) => part.peers)
+        .filter((p) => !reached(p.id))
+        .map((p) => [p.id, p]),
+    );
     return {
       routerRtpCapabilities: peer.router.rtpCapabilities as RtpCapabilities,
-      peers: [...this.others(peerId).map((p) => p.info), ...remote.flatMap((part) => part.peers)],
-      producers: [...this.producersOf(this.others(peerId)), ...remote.flatMap((part) => part.producers)],
+      peers: [
+        ...this.others(peerId).map((p) => p.info),
+        ...remote.flatMap((part) => part.peers).filter((p) => reached(p.id)),
+        ...cut.values(),
+      ],
+      producers: [
+        ...this.producersOf(this.others(peerId)),
+        ...remote.flatMap((part) => part.producers).filter((p) => reached(p.peerId)),
+      ],
       activeSpeaker: this.activeSpeaker ?? remote.find((part) => part.activeSpeaker)?.activeSpeaker ?? null,
+      unreachable: [...cut.keys()],
     };
   }
 

@@ -8,6 +8,8 @@ const SETTLED_MS = 3000;
 export interface RoomSight {
   peers: PeerInfo[];
   producers: ProducerInfo[];
+  /** Peers listed that cannot be reached now (a cut link); absent from older media workers. */
+  unreachable?: string[];
 }
 
 /**
@@ -37,6 +39,7 @@ export class SeenRoom {
     this.peers.clear();
     this.producers.clear();
     this.learnedAt.clear();
+    this.unreachable = new Set(view.unreachable);
     for (const peer of view.peers) if (peer.id !== this.selfId) this.learn(this.peers, peer.id, peer, now);
     for (const p of view.producers) if (p.peerId !== this.selfId) this.learn(this.producers, p.id, p, now);
     this.heard = false;
@@ -76,6 +79,8 @@ export class SeenRoom {
   /** The events that bring the client from what it was told to `view`: the ones it never got. */
   missed(view: RoomSight, now = Date.now()): RoomEvent[] {
     const roomId = this.roomId;
+    // Flagged by the snapshot itself: its peerReachability event may still be on its way.
+    for (const id of view.unreachable ?? []) this.unreachable.add(id);
     const peers = view.peers.filter((p) => p.id !== this.selfId);
     const producers = view.producers.filter((p) => p.peerId !== this.selfId);
     // Other instances' parts reach a snapshot through KV, a little after their events: where the snapshot

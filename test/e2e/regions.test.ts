@@ -115,5 +115,8 @@ describe('the web app when the link to another region is cut', () => {
         `playing again ${Date.now() - restoredAt} ms after the link returned`,
     );
     expect(await tile.count()).toBe(1);
+    // Re-merged, not rebuilt: the page was never told that Ada or her tracks went.
+    const heard = await page.evaluate(() => (window as unknown as { heard: string[] }).heard);
+    expect(heard.filter((line) => / (peerLeft|producerClosed) /.test(line))).toEqual([]);
   }, 90_000);
 });

@@ -203,6 +203,19 @@ describe('a room across two regions', () => {
 
     // Published during the cut: the news cannot cross it, so it must once the link is back.
     await eve.publish();
+    // Joined during the cut, in Seoul (which holds the KV buckets: a join in Frankfurt fails until the link
+    // returns, docs/deploy.md "Gaps"): Fay is shown Frankfurt's participants as in the room, unreachable. She only
+    // watches the room's list (no consumers), so the loads compared below stay Ada's to Dan's.
+    const fay = await Bot.join({
+      url: regions.byName.seoul!.signaling[0]!,
+      room,
+      name: 'Fay',
+      token: await token('Fay'),
+      subscribe: false,
+    });
+    bots.push(fay);
+    expect([...fay.peers.keys()].sort()).toEqual([...seoul, ...frankfurt].sort());
+    expect(unreachable(fay)).toEqual(frankfurt);
 
     regions.link.restore();
     const restoredAt = Date.now();
@@ -210,6 +223,7 @@ describe('a room across two regions', () => {
     const mediaBack = Date.now() - restoredAt;
     await decodes(bob, eve);
     console.log(`Bob (Frankfurt) decodes Eve, who began to publish during the cut, ${Date.now() - restoredAt} ms after it`);
+    everyone.push(fay);
     await waitFor('everyone to be reachable again', () => everyone.every((b) => b.unreachable.size === 0), 5_000);
     // Re-merged, not rebuilt: nobody was ever told that someone behind the cut had left.
     expect(everyone.flatMap((b) => b.departures)).toEqual([]);

@@ -61,6 +61,23 @@ describe('SeenRoom: what a client missed while room events were lost', () => {
     expect(seen.missed(withoutEve, later).map((e) => e.type)).toEqual(['producerClosed', 'peerLeft']);
   });
 
+  it('takes the peers a join or resume reply lists as unreachable for unreachable: their producers wait, nobody left', () => {
+    const seen = new SeenRoom('r', 'ada');
+    seen.reset({ peers: [peer('bob'), peer('eve')], producers: [camera('bob-cam', 'bob')], unreachable: ['eve'] }, start);
+    expect(seen.missed({ peers: [peer('bob')], producers: [camera('bob-cam', 'bob')] }, later)).toEqual([]);
+    // The link is back: her producers come with the next snapshot.
+    seen.apply({ type: 'peerReachability', roomId: 'r', peerIds: ['eve'], reachable: true }, later);
+    const back = { peers: [peer('bob'), peer('eve')], producers: [camera('bob-cam', 'bob'), camera('eve-cam', 'eve')] };
+    expect(seen.missed(back, later)).toEqual([{ type: 'newProducer', roomId: 'r', producer: camera('eve-cam', 'eve') }]);
+    // A snapshot that lists her as unreachable again (the link cut anew; its event not here yet): nothing closed.
+    const cutAgain = { peers: [peer('bob'), peer('eve')], producers: [camera('bob-cam', 'bob')], unreachable: ['eve'] };
+    seen.apply({ type: 'newProducer', roomId: 'r', producer: camera('eve-cam', 'eve') }, later);
+    expect(seen.missed(cutAgain, later + 10_000)).toEqual([]);
+    // A later reply that lists nobody as unreachable means what it says.
+    seen.reset({ peers: [peer('bob')], producers: [] }, later);
+    expect(seen.missed({ peers: [], producers: [] }, later + 10_000).map((e) => e.type)).toEqual(['peerLeft']);
+  });
+
   it('says when a change came while the join or resume reply was being made: the reply may predate it', () => {
     const seen = new SeenRoom('r', 'ada');
     expect(seen.reset({ peers: [peer('bob')], producers: [] }, start)).toBe(false);
