@@ -4,6 +4,9 @@ import { ParleyError } from '../protocol/errors.ts';
 import { MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
 import { buckets, placementKey } from '../protocol/kv.ts';
 
+/** How long a caller waits for expired-looking registry entries to be read again (KV may be out of reach). */
+const REREAD_WAIT_MS = 1000;
+
 /**
  * Which media-worker instance hosts a room's part in our region. The answer is shared state in KV, so every
  * signaling instance of a region sends a room's peers to the same place; a room whose host stopped heartbeating
@@ -16,6 +19,7 @@ export class Placement {
    * until a newer heartbeat shows it alive.
    */
   private dead = new Map<string, number>();
+  private rereading?: Promise<void>;
 
   private constructor(
     private registry: KvCache<MediaWorkerLoad>,
@@ -65,9 +69,25 @@ export class Placement {
 
   /** Instances whose last heartbeat is recent (the registry's TTL expiry itself is silent) and not found dead since. */
   async liveInstances(): Promise<MediaWorkerLoad[]> {
-    return this.registry
-      .values()
-      .filter((load) => Date.now() - load.updatedAt < REGISTRY_TTL_MS && this.dead.get(load.instanceId) !== load.updatedAt);
+    if (this.registry.values().some((load) => !isFresh(load))) {
+      this.rereading ??= this.rereadStale().finally(() => (this.rereading = undefined));
+      await Promise.race([this.rereading, new Promise((resolve) => setTimeout(resolve, REREAD_WAIT_MS))]);
+    }
+    return this.registry.values().filter((load) => isFresh(load) && this.dead.get(load.instanceId) !== load.updatedAt);
+  }
+
+  /**
+   * The watch keeping the registry can fall behind: after a cut link between regions it notices the deliveries
+   * it lost only at its next heartbeat, tens of seconds later, and meanwhile every instance would look expired
+   * (joins refused). So entries that look expired are read from KV again, and dropped once KV has none.
+   */
+  private async rereadStale(): Promise<void> {
+    const stale = this.registry.entries().filter(([, load]) => !isFresh(load));
+    await Promise.all(
+      stale.map(async ([key]) => {
+        if (!(await this.registry.refresh(key).catch(() => true))) this.registry.drop(key);
+      }),
+    );
   }
 
   /** The region of a listed instance (also of one found dead, until its entry expires). */
@@ -85,6 +105,10 @@ export class Placement {
   close(): void {
     this.registry.close();
   }
+}
+
+function isFresh(load: MediaWorkerLoad): boolean {
+  return Date.now() - load.updatedAt < REGISTRY_TTL_MS;
 }
 
 function leastLoaded(loads: MediaWorkerLoad[]): string {
