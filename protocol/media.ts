@@ -152,6 +152,11 @@ export type RoomPart = z.infer<typeof RoomPart>;
 /** Media workers heartbeat into the registry well within this; an entry older than it is a dead instance. */
 export const REGISTRY_TTL_MS = 10_000;
 
+/** A registry entry or room part written within the TTL: its writer was alive a moment ago. */
+export function isCurrent(entry: { updatedAt: number }, now = Date.now()): boolean {
+  return now - entry.updatedAt < REGISTRY_TTL_MS;
+}
+
 /** What every media-worker instance writes to the registry on each heartbeat. */
 export const MediaWorkerLoad = z.object({
   instanceId: Id,

@@ -11,7 +11,7 @@ import type {
   HttpError,
 } from '../protocol/http.ts';
 import { Correlator } from './incidents/correlator.ts';
-import { REGISTRY_TTL_MS, RoomPart } from '../protocol/media.ts';
+import { isCurrent, REGISTRY_TTL_MS, RoomPart } from '../protocol/media.ts';
 import { buckets, parseRoomPartKey } from '../protocol/kv.ts';
 import type { RoomDiagnosis } from '../protocol/telemetry.ts';
 import type { TraceStore } from '../tracing/store.ts';
@@ -56,7 +56,7 @@ export async function createDebugApi(
     const now = Date.now();
     const hosted = parts
       .entries()
-      .filter(([, part]) => now - part.updatedAt < REGISTRY_TTL_MS)
+      .filter(([, part]) => isCurrent(part, now))
       .flatMap(([key, part]) => {
         const roomId = parseRoomPartKey(key)?.roomId;
         return roomId ? [[roomId, part] as const] : [];

@@ -3,7 +3,7 @@ import type { AccessClaims, Grants } from '../protocol/auth.ts';
 import type { ChatAuthor } from '../protocol/chat.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import { buckets, moderationKey, presenceKey, roomPartsPrefix } from '../protocol/kv.ts';
-import { REGISTRY_TTL_MS, RoomPart } from '../protocol/media.ts';
+import { isCurrent, REGISTRY_TTL_MS, RoomPart } from '../protocol/media.ts';
 import { ModerationState } from '../protocol/moderation.ts';
 import type { ModerationNotice } from '../protocol/moderation.ts';
 import { PresenceEntry } from '../protocol/presence.ts';
@@ -219,7 +219,7 @@ export class Moderation {
   private async roomParts(roomId: string): Promise<RoomPart[]> {
     const keys = await this.parts.keys(roomPartsPrefix(roomId));
     const parts = await Promise.all(keys.map(async (key) => RoomPart.safeParse((await this.parts.get(key))?.value).data));
-    return parts.filter((p): p is RoomPart => !!p && Date.now() - p.updatedAt < REGISTRY_TTL_MS);
+    return parts.filter((p): p is RoomPart => !!p && isCurrent(p));
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Bus, KvStore } from '../bus/bus.ts';
 import { KvCache } from '../bus/kv-cache.ts';
 import { ParleyError } from '../protocol/errors.ts';
-import { MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
+import { isCurrent, MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
 import { buckets, placementKey } from '../protocol/kv.ts';
 
 /** How long a caller waits for expired-looking registry entries to be read again (KV may be out of reach). */
@@ -69,11 +69,11 @@ export class Placement {
 
   /** Instances whose last heartbeat is recent (the registry's TTL expiry itself is silent) and not found dead since. */
   async liveInstances(): Promise<MediaWorkerLoad[]> {
-    if (this.registry.values().some((load) => !isFresh(load))) {
+    if (this.registry.values().some((load) => !isCurrent(load))) {
       this.rereading ??= this.rereadStale().finally(() => (this.rereading = undefined));
       await Promise.race([this.rereading, new Promise((resolve) => setTimeout(resolve, REREAD_WAIT_MS))]);
     }
-    return this.registry.values().filter((load) => isFresh(load) && this.dead.get(load.instanceId) !== load.updatedAt);
+    return this.registry.values().filter((load) => isCurrent(load) && this.dead.get(load.instanceId) !== load.updatedAt);
   }
 
   /**
@@ -82,7 +82,7 @@ export class Placement {
    * (joins refused). So entries that look expired are read from KV again, and dropped once KV has none.
    */
   private async rereadStale(): Promise<void> {
-    const stale = this.registry.entries().filter(([, load]) => !isFresh(load));
+    const stale = this.registry.entries().filter(([, load]) => !isCurrent(load));
     await Promise.all(
       stale.map(async ([key]) => {
         if (!(await this.registry.refresh(key).catch(() => true))) this.registry.drop(key);
@@ -105,10 +105,6 @@ export class Placement {
   close(): void {
     this.registry.close();
   }
-}
-
-function isFresh(load: MediaWorkerLoad): boolean {
-  return Date.now() - load.updatedAt < REGISTRY_TTL_MS;
 }
 
 function leastLoaded(loads: MediaWorkerLoad[]): string {

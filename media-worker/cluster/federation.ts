@@ -1,7 +1,7 @@
 import type { Bus, KvStore } from '../../bus/bus.ts';
 import { KvCache } from '../../bus/kv-cache.ts';
 import { ParleyError } from '../../protocol/errors.ts';
-import { mediaCommands, MediaWorkerLoad, REGISTRY_TTL_MS, RoomPart } from '../../protocol/media.ts';
+import { isCurrent, mediaCommands, MediaWorkerLoad, REGISTRY_TTL_MS, RoomPart } from '../../protocol/media.ts';
 import type { MediaRequest, MediaResponse } from '../../protocol/media.ts';
 import { subjects } from '../../protocol/subjects.ts';
 import { buckets, placementKey, roomPartKey, roomPartsPrefix } from '../../protocol/kv.ts';
@@ -92,12 +92,12 @@ export class Federation {
 
   /** The other instances' parts of a room; a part not refreshed within the TTL is a dead instance's. */
   async remoteParts(roomId: string): Promise<RoomPart[]> {
-    return this.otherParts(roomId).filter(isFresh);
+    return this.otherParts(roomId).filter((part) => isCurrent(part));
   }
 
   /** Whether `part`'s peers can be reached: its instance answers, and what we know of its part is current. */
   reaches(part: RoomPart): boolean {
-    return this.reachability.reachable(part.instanceId) && isFresh(part);
+    return this.reachability.reachable(part.instanceId) && isCurrent(part);
   }
 
   /**
@@ -107,8 +107,8 @@ export class Federation {
    */
   async catchUp(roomId: string): Promise<void> {
     const parts = this.known.entries(roomPartsPrefix(roomId)).filter(([, part]) => part.instanceId !== this.instanceId);
-    const behind = parts.filter(([, part]) => !isFresh(part) && this.reachability.reachable(part.instanceId));
-    for (const [key, part] of parts) if (isFresh(part)) this.missingSince.delete(key);
+    const behind = parts.filter(([, part]) => !isCurrent(part) && this.reachability.reachable(part.instanceId));
+    for (const [key, part] of parts) if (isCurrent(part)) this.missingSince.delete(key);
     await Promise.all(
       behind.map(([key]) =>
         this.readAgain(key).catch((err: unknown) => log.warn('reading a room part again failed', { key, error: reason(err) })),
@@ -138,8 +138,4 @@ export class Federation {
     const reply = await this.bus.request(subjects.mediaCommand(ownerInstanceId, 'pipeProducer'), request);
     return mediaCommands.pipeProducer.response.parse(reply);
   }
-}
-
-function isFresh(part: RoomPart): boolean {
-  return Date.now() - part.updatedAt < REGISTRY_TTL_MS;
 }
