@@ -80,9 +80,12 @@ describe('admission: tokens, origins, sizes and counts', () => {
       devToken: await statusWithHost(`${base}/api/dev/token`, 'POST', evil.host, '{"name":"Eve"}'),
       ws: (await closeOf(wsUrl(base, await token('Eve')), { headers: evil }))[0],
       healthz: await statusWithHost(`${base}/healthz`, 'GET', evil.host),
+      regions: await statusWithHost(`${base}/api/regions`, 'GET', evil.host),
+      // The region probe is timed by pages of any origin and says only the region's name.
+      region: await statusWithHost(`${base}/api/region`, 'GET', evil.host),
     };
     console.log(`Host: evil.example → ${JSON.stringify(statuses)}`);
-    expect(statuses).toEqual({ page: 403, version: 403, devToken: 403, ws: 403, healthz: 200 });
+    expect(statuses).toEqual({ page: 403, version: 403, devToken: 403, ws: 403, healthz: 200, regions: 403, region: 200 });
     // The same port by name and by address is fine.
     expect((await fetch(base.replace('127.0.0.1', 'localhost'))).status).toBe(200);
   });
