@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 // Type only (erased): brings the page's `window.bench` declaration into this program.
-import type {} from './baseline/client.ts';
+import type { JoinPhases } from './baseline/client.ts';
 import { launchChromium } from '../harness/browser.ts';
 import { token, wsUrl } from '../harness/cluster.ts';
 import { buildBenchPage } from './lib/page.ts';
@@ -18,6 +18,8 @@ export interface JoinResult {
   target: string;
   joinMs: ReturnType<typeof percentiles>;
   firstFrameMs: ReturnType<typeof percentiles>;
+  /** Median ms from the join's start to the end of each step: where the time goes. */
+  phasesP50: JoinPhases;
 }
 
 export async function measureBrowserJoin({ joins = 20 } = {}): Promise<JoinResult[]> {
@@ -29,7 +31,9 @@ export async function measureBrowserJoin({ joins = 20 } = {}): Promise<JoinResul
     browser = await launchChromium();
     const pageOrigin = targets[0]!.url; // the baseline server serves the bench page
     const runs = await Promise.all(targets.map(async (t) => ({ target: t, ...(await preparePages(browser!, pageOrigin, t)) })));
-    const samples = new Map<string, { join: number[]; frame: number[] }>(targets.map((t) => [t.name, { join: [], frame: [] }]));
+    const samples = new Map<string, { join: number[]; frame: number[]; phases: JoinPhases[] }>(
+      targets.map((t) => [t.name, { join: [], frame: [], phases: [] }]),
+    );
     for (let i = 0; i < joins + 2; i++) {
       for (const run of runs) {
         const url = await socketUrl(run.target, `joiner-${i}`);
@@ -37,6 +41,7 @@ export async function measureBrowserJoin({ joins = 20 } = {}): Promise<JoinResul
         if (i < 2) continue; // warm-up: first JIT and codec set-up in the page
         samples.get(run.target.name)!.join.push(result.joinMs);
         samples.get(run.target.name)!.frame.push(result.firstFrameMs);
+        samples.get(run.target.name)!.phases.push(result.phases);
         // Let the previous joiner's leave settle so joins do not overlap.
         await sleep(50);
       }
@@ -45,11 +50,17 @@ export async function measureBrowserJoin({ joins = 20 } = {}): Promise<JoinResul
       target: t.name,
       joinMs: percentiles(samples.get(t.name)!.join),
       firstFrameMs: percentiles(samples.get(t.name)!.frame),
+      phasesP50: medians(samples.get(t.name)!.phases),
     }));
   } finally {
     await browser?.close();
     await Promise.all(targets.map((t) => t.stop()));
   }
+}
+
+function medians(samples: JoinPhases[]): JoinPhases {
+  const keys = Object.keys(samples[0] ?? {}) as (keyof JoinPhases)[];
+  return Object.fromEntries(keys.map((k) => [k, percentiles(samples.map((s) => s[k] ?? NaN)).p50])) as unknown as JoinPhases;
 }
 
 async function preparePages(browser: Browser, origin: string, target: Target): Promise<{ publisher: Page; joiner: Page }> {
@@ -80,4 +91,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       n: r.firstFrameMs.n,
     })),
   );
+  console.table(Object.fromEntries(rows.map((r) => [r.target, r.phasesP50])));
 }

@@ -41,43 +41,69 @@ async function publish(url: string): Promise<void> {
   await send.produce({ track, appData: { source: 'camera' } });
 }
 
+/** When each step of a measured join finished, in ms since the join started (the bench prints their medians). */
+export interface JoinPhases {
+  joined: number;
+  recvTransport: number;
+  consumed: number;
+  connectSent: number;
+  localConsumer: number;
+  resumed: number;
+  transportConnected: number;
+  firstFrame: number;
+}
+
 /**
  * One measured join: socket open → join → device load → receive transport → consume the first video
  * producer → resume → first frame painted into a <video> (requestVideoFrameCallback). Then leaves.
  */
-async function timeJoin(url: string): Promise<{ joinMs: number; firstFrameMs: number }> {
+async function timeJoin(url: string): Promise<{ joinMs: number; firstFrameMs: number; phases: JoinPhases }> {
   const started = performance.now();
+  const since = () => performance.now() - started;
+  const phases: Partial<JoinPhases> = {};
   let announced: (p: ProducerInfo) => void = () => undefined;
   const later = new Promise<ProducerInfo>((resolve) => (announced = resolve));
   const { signaling, device, producers } = await join(url, (p) => announced(p));
+  phases.joined = since();
   const recv = await createTransport(device, signaling, 'recv');
-  const joinMs = performance.now() - started;
+  const joinMs = since();
+  phases.recvTransport = joinMs;
+  // createTransport's own listener sends connectTransport; this one only times when the DTLS parameters were ready.
+  recv.on('connect', () => {
+    phases.connectSent = since();
+  });
+  recv.on('connectionstatechange', (state) => {
+    if (state === 'connected') phases.transportConnected = since();
+  });
   const producer = producers.find((p) => p.kind === 'video') ?? (await later);
   const options = await signaling.request('consume', {
     transportId: recv.id,
     producerId: producer.id,
     rtpCapabilities: device.recvRtpCapabilities as Record<string, unknown>,
   });
+  phases.consumed = since();
   const consumer = await recv.consume({
     id: options.id,
     producerId: options.producerId,
     kind: options.kind,
     rtpParameters: options.rtpParameters as types.RtpParameters,
   });
+  phases.localConsumer = since();
   const video = document.createElement('video');
   video.muted = true;
   video.autoplay = true;
   video.playsInline = true;
   video.srcObject = new MediaStream([consumer.track]);
   document.getElementById('videos')?.append(video);
-  const painted = new Promise<number>((resolve) => video.requestVideoFrameCallback(() => resolve(performance.now())));
+  const painted = new Promise<number>((resolve) => video.requestVideoFrameCallback(() => resolve(since())));
   await signaling.request('resumeConsumer', { consumerId: consumer.id });
-  const firstFrameMs = (await painted) - started;
+  phases.resumed = since();
+  phases.firstFrame = await painted;
   await signaling.request('leave', {}).catch(() => undefined);
   recv.close();
   signaling.close();
   video.remove();
-  return { joinMs, firstFrameMs };
+  return { joinMs, firstFrameMs: phases.firstFrame, phases: phases as JoinPhases };
 }
 
 export interface BenchApi {

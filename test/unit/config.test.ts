@@ -94,6 +94,20 @@ describe('tracing configuration', () => {
 });
 
 describe('media-worker configuration', () => {
+  it('listens on a loopback announced address itself, and on every interface for any other', () => {
+    const listen = (env: Record<string, string>) => {
+      const { listenIp, pipeListenIp } = mediaConfigFromEnv(env);
+      return { listenIp, pipeListenIp };
+    };
+    expect(listen({})).toEqual({ listenIp: '127.0.0.1', pipeListenIp: '127.0.0.1' });
+    expect(listen({ MEDIA_ANNOUNCED_ADDRESS: '203.0.113.7' })).toEqual({ listenIp: '0.0.0.0', pipeListenIp: '0.0.0.0' });
+    expect(listen({ MEDIA_ANNOUNCED_ADDRESS: '203.0.113.7', MEDIA_PIPE_ANNOUNCED_ADDRESS: '127.0.0.3' })).toEqual({
+      listenIp: '0.0.0.0',
+      pipeListenIp: '127.0.0.3',
+    });
+    expect(listen({ MEDIA_LISTEN_IP: '10.0.0.4' })).toEqual({ listenIp: '10.0.0.4', pipeListenIp: '10.0.0.4' });
+  });
+
   it('names the variable of every wrong value', () => {
     expect(said(() => mediaConfigFromEnv({ MEDIA_LISTEN_IP: 'example.com' }))).toBe(
       'configuration: MEDIA_LISTEN_IP: expected an IPv4 or IPv6 address (got "example.com")',
