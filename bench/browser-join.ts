@@ -20,9 +20,14 @@ export interface JoinResult {
   firstFrameMs: ReturnType<typeof percentiles>;
   /** Median ms from the join's start to the end of each step: where the time goes. */
   phasesP50: JoinPhases;
+  /** A newcomer to a room of ROOM_PUBLISHERS cameras: its first and its last picture. */
+  crowd: { firstFrameMs: ReturnType<typeof percentiles>; everyFrameMs: ReturnType<typeof percentiles> };
 }
 
-export async function measureBrowserJoin({ joins = 20 } = {}): Promise<JoinResult[]> {
+/** The room a newcomer joins in the second measurement: this many cameras, each consumed at once. */
+export const ROOM_PUBLISHERS = 10;
+
+export async function measureBrowserJoin({ joins = 20, crowdJoins = Math.ceil(joins / 2) } = {}): Promise<JoinResult[]> {
   await buildBenchPage();
   const targets: Target[] = [];
   let browser: Browser | undefined;
@@ -46,16 +51,41 @@ export async function measureBrowserJoin({ joins = 20 } = {}): Promise<JoinResul
         await sleep(50);
       }
     }
+    const crowd = await measureCrowd(runs, crowdJoins);
     return targets.map((t) => ({
       target: t.name,
       joinMs: percentiles(samples.get(t.name)!.join),
       firstFrameMs: percentiles(samples.get(t.name)!.frame),
       phasesP50: medians(samples.get(t.name)!.phases),
+      crowd: crowd.get(t.name)!,
     }));
   } finally {
     await browser?.close();
     await Promise.all(targets.map((t) => t.stop()));
   }
+}
+
+/** The same pages, now with ROOM_PUBLISHERS cameras in the room (small ones: three rooms' encoders share 2 cores). */
+async function measureCrowd(runs: { target: Target; publisher: Page; joiner: Page }[], joins: number) {
+  for (const run of runs)
+    for (let k = 1; k < ROOM_PUBLISHERS; k++) {
+      const url = await socketUrl(run.target, `publisher-${k}`);
+      await run.publisher.evaluate((u) => window.bench.publish(u, { width: 320, height: 180 }), url);
+    }
+  const samples = new Map(runs.map((r) => [r.target.name, { first: [] as number[], every: [] as number[] }]));
+  for (let i = 0; i < joins + 1; i++) {
+    for (const run of runs) {
+      const url = await socketUrl(run.target, `newcomer-${i}`);
+      const result = await run.joiner.evaluate(([u, n]) => window.bench.timeJoinAll(u, n), [url, ROOM_PUBLISHERS] as const);
+      if (i < 1) continue; // warm-up
+      samples.get(run.target.name)!.first.push(result.firstFrameMs);
+      samples.get(run.target.name)!.every.push(result.everyFrameMs);
+      await sleep(50);
+    }
+  }
+  return new Map(
+    [...samples].map(([name, s]) => [name, { firstFrameMs: percentiles(s.first), everyFrameMs: percentiles(s.every) }]),
+  );
 }
 
 function medians(samples: JoinPhases[]): JoinPhases {
@@ -92,4 +122,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     })),
   );
   console.table(Object.fromEntries(rows.map((r) => [r.target, r.phasesP50])));
+  console.table(
+    rows.map((r) => ({
+      target: r.target,
+      [`${ROOM_PUBLISHERS} cameras: first p50`]: r.crowd.firstFrameMs.p50,
+      'every picture p50': r.crowd.everyFrameMs.p50,
+      'every picture p95': r.crowd.everyFrameMs.p95,
+      n: r.crowd.everyFrameMs.n,
+    })),
+  );
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../harness/processes.ts';
-import { measureBrowserJoin } from './browser-join.ts';
+import { ROOM_PUBLISHERS, measureBrowserJoin } from './browser-join.ts';
 import { measureForwarding } from './capacity.ts';
 import { measureRequestLatency } from './request-latency.ts';
 import { measureSignaling } from './signaling-capacity.ts';
@@ -58,6 +58,13 @@ const rows: [string, string, string][] = [
     r === base
       ? 'baseline'
       : `p50 ×${ratio(r.firstFrameMs.p50, base.firstFrameMs.p50)}, p95 ×${ratio(r.firstFrameMs.p95, base.firstFrameMs.p95)}`,
+  ]),
+  ...browser.map((r): [string, string, string] => [
+    `newcomer to ${ROOM_PUBLISHERS} cameras → every picture, ${r.target} (Chromium, n=${r.crowd.everyFrameMs.n})`,
+    `p50 ${r.crowd.everyFrameMs.p50} ms, p95 ${r.crowd.everyFrameMs.p95} ms (first picture p50 ${r.crowd.firstFrameMs.p50} ms)`,
+    r === base
+      ? 'baseline'
+      : `p50 ×${ratio(r.crowd.everyFrameMs.p50, base.crowd.everyFrameMs.p50)}, p95 ×${ratio(r.crowd.everyFrameMs.p95, base.crowd.everyFrameMs.p95)}`,
   ]),
   ...latency.map((l): [string, string, string] => [
     `request round trip, ${l.op} (n=${l.nats.n})`,

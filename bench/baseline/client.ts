@@ -31,11 +31,11 @@ async function join(url: string, onProducer: (p: ProducerInfo) => void = () => u
   return { signaling, device, producers: snapshot.producers };
 }
 
-/** Joins and publishes the fake camera until the page closes. */
-async function publish(url: string): Promise<void> {
+/** Joins and publishes the fake camera until the page closes (smaller pictures for a room of many publishers). */
+async function publish(url: string, size: { width: number; height: number } = { width: 640, height: 360 }): Promise<void> {
   const { signaling, device } = await join(url);
   const send = await createTransport(device, signaling, 'send');
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: 30 } });
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { ...size, frameRate: 30 } });
   const track = stream.getVideoTracks()[0];
   if (!track) throw new Error('no camera track');
   await send.produce({ track, appData: { source: 'camera' } });
@@ -76,39 +76,72 @@ async function timeJoin(url: string): Promise<{ joinMs: number; firstFrameMs: nu
     if (state === 'connected') phases.transportConnected = since();
   });
   const producer = producers.find((p) => p.kind === 'video') ?? (await later);
+  const { painted } = await watch({ signaling, device }, recv, producer, (step) => (phases[step] = since()));
+  phases.firstFrame = (await painted) - started;
+  await leave(signaling, recv);
+  return { joinMs, firstFrameMs: phases.firstFrame, phases: phases as JoinPhases };
+}
+
+/**
+ * A newcomer to a room of publishers: joins, consumes every video at once (each resumed as soon as its
+ * consumer exists) and times the first and the last picture painted. Then leaves.
+ */
+async function timeJoinAll(url: string, publishers: number): Promise<{ firstFrameMs: number; everyFrameMs: number }> {
+  const started = performance.now();
+  const joined = await join(url);
+  const videos = joined.producers.filter((p) => p.kind === 'video');
+  if (videos.length < publishers) throw new Error(`expected ${publishers} cameras in the room, found ${videos.length}`);
+  const recv = await createTransport(joined.device, joined.signaling, 'recv');
+  const painted = await Promise.all(videos.map(async (p) => (await (await watch(joined, recv, p)).painted) - started));
+  await leave(joined.signaling, recv);
+  return { firstFrameMs: Math.min(...painted), everyFrameMs: Math.max(...painted) };
+}
+
+type Step = 'consumed' | 'localConsumer' | 'resumed';
+
+/** Consumes one video into a new <video> and resumes it; `painted` is when its first frame was painted. */
+async function watch(
+  { signaling, device }: Pick<Joined, 'signaling' | 'device'>,
+  recv: types.Transport,
+  producer: ProducerInfo,
+  mark: (step: Step) => void = () => undefined,
+): Promise<{ painted: Promise<number> }> {
   const options = await signaling.request('consume', {
     transportId: recv.id,
     producerId: producer.id,
     rtpCapabilities: device.recvRtpCapabilities as Record<string, unknown>,
   });
-  phases.consumed = since();
+  mark('consumed');
   const consumer = await recv.consume({
     id: options.id,
     producerId: options.producerId,
     kind: options.kind,
     rtpParameters: options.rtpParameters as types.RtpParameters,
   });
-  phases.localConsumer = since();
+  mark('localConsumer');
   const video = document.createElement('video');
   video.muted = true;
   video.autoplay = true;
   video.playsInline = true;
   video.srcObject = new MediaStream([consumer.track]);
   document.getElementById('videos')?.append(video);
-  const painted = new Promise<number>((resolve) => video.requestVideoFrameCallback(() => resolve(since())));
+  const painted = new Promise<number>((resolve) => video.requestVideoFrameCallback(() => resolve(performance.now())));
   await signaling.request('resumeConsumer', { consumerId: consumer.id });
-  phases.resumed = since();
-  phases.firstFrame = await painted;
+  mark('resumed');
+  return { painted };
+}
+
+async function leave(signaling: SignalingSocket, recv: types.Transport): Promise<void> {
   await signaling.request('leave', {}).catch(() => undefined);
   recv.close();
   signaling.close();
-  video.remove();
-  return { joinMs, firstFrameMs: phases.firstFrame, phases: phases as JoinPhases };
+  for (const video of document.querySelectorAll('#videos video')) video.remove();
 }
 
 export interface BenchApi {
   publish: typeof publish;
   timeJoin: typeof timeJoin;
+  timeJoinAll: typeof timeJoinAll;
 }
 
 declare global {
@@ -116,4 +149,4 @@ declare global {
     bench: BenchApi;
   }
 }
-window.bench = { publish, timeJoin };
+window.bench = { publish, timeJoin, timeJoinAll };

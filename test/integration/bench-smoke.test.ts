@@ -13,12 +13,16 @@ import { repoRoot } from '../../harness/processes.ts';
  * sane. The numbers are meaningless at these sizes and are not checked against anything.
  */
 describe('benchmarks (smoke sizes)', () => {
-  it('browser join → first frame: baseline, embedded and distributed', async () => {
+  it('browser join → first frame and newcomer → every picture: baseline, embedded and distributed', async () => {
     const rows = await measureBrowserJoin({ joins: 2 });
     expect(rows.map((r) => r.target)).toEqual(['bare mediasoup', 'Parley embedded', 'Parley distributed']);
     for (const r of rows) expect(r.firstFrameMs.n).toBe(2);
     for (const r of rows) expect(r.firstFrameMs.p50).toBeGreaterThan(r.joinMs.p50);
-  }, 90_000);
+    for (const r of rows) expect(r.phasesP50.transportConnected).toBeGreaterThan(r.phasesP50.recvTransport);
+    // A newcomer to a room of cameras saw every one of them (timeJoinAll throws when one is missing).
+    for (const r of rows) expect(r.crowd.everyFrameMs.n).toBe(1);
+    for (const r of rows) expect(r.crowd.everyFrameMs.p50).toBeGreaterThanOrEqual(r.crowd.firstFrameMs.p50);
+  }, 120_000);
 
   it('request round trip: in-process and NATS', async () => {
     const rows = await measureRequestLatency({ requests: 20 });
