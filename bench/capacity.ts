@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { loadTestToken } from '../harness/cluster.ts';
-import type { CounterSnapshot } from './rtp/counter.ts';
+import type { CounterSnapshot, StreamCounter } from './rtp/counter.ts';
 import { RtpPeer } from './rtp/peer.ts';
 import type { Publication } from './rtp/peer.ts';
 import { percentiles, round, sleep } from './lib/stats.ts';
@@ -144,7 +144,8 @@ async function rampUp(target: Target, scenario: Scenario, options: ForwardingOpt
           consumeMs.push(...(await subscribe(peer, producers, scenario)));
         }
         await sleep(3_500); // every new consumer has had its layer's key frame (3 s apart, or asked for)
-        const step = { ...(await sample(worker, target.pids, subscribers, windowMs)), consumeP95Ms: percentiles(consumeMs).p95 };
+        const streams = subscribers.flatMap((s) => [...s.received.values()].map((r) => r.counter));
+        const step = { ...(await sample([worker], target.pids, streams, windowMs)), consumeP95Ms: percentiles(consumeMs).p95 };
         results.push(step);
         process.stderr.write(
           `  ${target.name}, ${scenario}: ${step.consumers} consumers, ${step.packetsOutPerSecond} packets/s out, worker ${round(step.workerCpu * 100, 1)}% of a core, control ${round(step.controlCpu * 100, 1)}%, tester ${round(step.testerCpu * 100, 1)}%, loss ${step.lossPct}%, jitter p95 ${step.jitterP95Ms} ms, consume p95 ${step.consumeP95Ms} ms\n`,
@@ -187,26 +188,29 @@ async function subscribe(peer: RtpPeer, producers: { id: string; kind: 'audio' |
   return took;
 }
 
-async function sample(
-  worker: number,
+/**
+ * Over `windowMs`: the CPU of the mediasoup `workers` (share of one core, summed), of the `control` processes
+ * and of this process (the tester), and what the `streams` received.
+ */
+export async function sample(
+  workers: number[],
   control: number[],
-  subscribers: RtpPeer[],
+  streams: StreamCounter[],
   windowMs: number,
 ): Promise<Omit<ForwardingStep, 'consumeP95Ms'>> {
-  const streams = subscribers.flatMap((s) => [...s.received.values()].map((r) => r.counter));
-  const controlSeconds = () => control.reduce((n, pid) => n + cpuSeconds(pid), 0);
+  const seconds = (pids: number[]) => pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
   const before = {
     at: performance.now(),
-    worker: cpuSeconds(worker),
-    control: controlSeconds(),
+    worker: seconds(workers),
+    control: seconds(control),
     tester: process.cpuUsage(),
     counters: streams.map((c) => c.snapshot()),
   };
   await sleep(windowMs);
   const after = streams.map((c) => c.snapshot());
-  const seconds = (performance.now() - before.at) / 1000;
+  const elapsed = (performance.now() - before.at) / 1000;
   const tester = process.cpuUsage(before.tester);
-  const workerCpu = (cpuSeconds(worker) - before.worker) / seconds;
+  const workerCpu = (seconds(workers) - before.worker) / elapsed;
   const sum = (f: (b: CounterSnapshot, a: CounterSnapshot) => number) =>
     after.reduce((n, a, i) => n + f(before.counters[i]!, a), 0);
   const expected = sum((b, a) => a.expected - b.expected);
@@ -216,14 +220,14 @@ async function sample(
   const silent = after.filter((a, i) => a.received === before.counters[i]!.received).length;
   return {
     consumers: streams.length,
-    packetsOutPerSecond: Math.round(expected / seconds),
+    packetsOutPerSecond: Math.round(expected / elapsed),
     workerCpu: round(workerCpu, 3),
     cpuPerConsumerPct: round((workerCpu * 100) / Math.max(1, streams.length), 4),
-    testerCpu: round((tester.user + tester.system) / 1e6 / seconds, 2),
-    controlCpu: round((controlSeconds() - before.control) / seconds, 2),
+    testerCpu: round((tester.user + tester.system) / 1e6 / elapsed, 2),
+    controlCpu: round((seconds(control) - before.control) / elapsed, 2),
     lossPct: round(silent > 0 ? Math.max(lossPct, (silent / streams.length) * 100) : lossPct, 2),
     jitterP95Ms: percentiles(after.map((a) => a.jitterMs)).p95,
-    outboundMbps: round((sum((b, a) => a.bytes - b.bytes) * 8) / seconds / 1e6, 1),
+    outboundMbps: round((sum((b, a) => a.bytes - b.bytes) * 8) / elapsed / 1e6, 1),
   };
 }
 

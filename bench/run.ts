@@ -5,6 +5,7 @@ import { repoRoot } from '../harness/processes.ts';
 import { ROOM_PUBLISHERS, measureBrowserJoin } from './browser-join.ts';
 import { measureForwarding } from './capacity.ts';
 import { measureRequestLatency } from './request-latency.ts';
+import { measureRoomCost } from './room-cost.ts';
 import { measureSignaling } from './signaling-capacity.ts';
 import { ratio } from './lib/stats.ts';
 
@@ -23,12 +24,14 @@ const sizes = smoke
       requests: 30,
       forwarding: { publishers: 2, consumerSteps: { audio: [4, 8], video: [4, 8], meeting: [8, 16] }, windowMs: 1500 },
       signaling: { lobbyClients: 50, rounds: 1, joins: 20 },
+      roomCost: { sizes: [2, 4], windowMs: 1500 },
     }
   : {
       joins: 24,
       requests: 500,
       forwarding: { publishers: 10, windowMs: 5000 },
       signaling: { lobbyClients: 1000, rounds: 3, joins: 300 },
+      roomCost: {},
     };
 
 const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -44,6 +47,7 @@ const browser = await timed('browser join → first frame', () => measureBrowser
 const latency = await timed('request round trip', () => measureRequestLatency({ requests: sizes.requests }));
 const forwarding = await timed('forwarding capacity', () => measureForwarding(sizes.forwarding));
 const signaling = await timed('signaling capacity', () => measureSignaling(sizes.signaling));
+const roomCost = await timed('cost per participant by room size', () => measureRoomCost(sizes.roomCost));
 
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load ${os
   .loadavg()
@@ -101,13 +105,31 @@ rows.push(
   ],
 );
 
+const smallest = roomCost[0];
+for (const r of roomCost) {
+  const per = r.perParticipant;
+  rows.push([
+    `room of ${r.participants}: ${r.consumers} consumers (${r.liveStreams} carrying media), on ${r.instances} media-worker instance(s)`,
+    `per participant: worker ${per.workerCpuPct}% of a core, control plane ${per.controlCpuPct}%, memory ${per.memoryKb} KiB; ` +
+      `room: worker ${Math.round(r.workerCpu * 100)}%, ${r.packetsOutPerSecond} packets/s, loss ${r.lossPct}%, set up in ${r.setupSeconds} s` +
+      (r.error ? `; stopped: ${r.error.slice(0, 80)}` : ''),
+    !smallest || r === smallest
+      ? 'baseline'
+      : `per participant ×${ratio(per.workerCpuPct, smallest.perParticipant.workerCpuPct)} worker CPU, ×${ratio(per.memoryKb, smallest.perParticipant.memoryKb)} memory`,
+  ]);
+}
+
 const table = ['| measurement | result | ratio |', '| --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 console.log(
   `\n${machine}; total ${Math.round((performance.now() - started) / 1000)} s${smoke ? ' (SMOKE SIZES: numbers mean nothing)' : ''}\n\n${table}`,
 );
 fs.writeFileSync(
   out,
-  JSON.stringify({ at: new Date().toISOString(), machine, smoke, browser, latency, forwarding, signaling, table }, null, 2),
+  JSON.stringify(
+    { at: new Date().toISOString(), machine, smoke, browser, latency, forwarding, signaling, roomCost, table },
+    null,
+    2,
+  ),
 );
 console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 process.exit(0);

@@ -37,6 +37,7 @@ export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<M
   });
   const registry = new Registry(bus, config.instanceId, load);
   await registry.start();
+  pool.onFull = () => registry.beatNow();
   const metrics = config.metricsPort
     ? await serveMetrics(config.metricsPort, config.instanceId, load, commands.health)
     : undefined;

@@ -34,11 +34,12 @@ export async function startBaseline(): Promise<Target> {
 export async function startParley(
   mode: 'embedded' | 'distributed',
   env: NodeJS.ProcessEnv = {},
+  { mediaWorkers = 1 } = {},
 ): Promise<Target & { cluster: Cluster }> {
   const cluster =
     mode === 'embedded'
       ? await startEmbedded({ env: { ...BENCH_ENV, ...env } })
-      : await startDistributed({ env: { ...BENCH_ENV, ...env } });
+      : await startDistributed({ env: { ...BENCH_ENV, ...env }, mediaWorkers });
   return {
     name: `Parley ${mode}`,
     cluster,
@@ -64,6 +65,16 @@ export function workerPids(parents: number[]): number[] {
 export function cpuSeconds(pid: number): number {
   const stat = procStat(pid);
   return stat ? (stat.utime + stat.stime) / CLOCK_TICKS : 0;
+}
+
+/** Resident memory of a process, in bytes (0 once it is gone). */
+export function rssBytes(pid: number): number {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return Number(kb ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
 }
 
 const CLOCK_TICKS = 100; // USER_HZ on every Linux architecture Node supports

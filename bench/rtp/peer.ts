@@ -32,6 +32,8 @@ export class RtpPeer {
   readonly received = new Map<number, { producerId: string; counter: StreamCounter }>();
   private send?: { socket: dgram.Socket; options: PlainTransportOptions };
   private recv?: { socket: dgram.Socket; options: PlainTransportOptions };
+  private sending?: Promise<{ socket: dgram.Socket; options: PlainTransportOptions }>;
+  private receiving?: Promise<{ socket: dgram.Socket; options: PlainTransportOptions }>;
   private consumerIds: string[] = [];
 
   private constructor(
@@ -88,6 +90,13 @@ export class RtpPeer {
     return producerId;
   }
 
+  /** Mutes a publication as a client does: the producer is paused and its streams stop. */
+  async mute(producerId: string): Promise<void> {
+    await this.signaling.request('pauseProducer', { producerId });
+    const muted = new Set(this.streamsOf.get(producerId));
+    this.streams.splice(0, this.streams.length, ...this.streams.filter((s) => !muted.has(s)));
+  }
+
   /** Injects a fault: `producerId`'s streams send padding only (no layer stays active), or media again. */
   paddingOnly(producerId: string, on: boolean): void {
     for (const stream of this.streamsOf.get(producerId) ?? []) stream.paddingOnly = on;
@@ -127,23 +136,25 @@ export class RtpPeer {
     this.recv?.socket.close();
   }
 
-  private async sendTransport() {
-    this.send ??= await this.plainTransport((packet) => {
+  // Memoized promises: consumes issued at once share the one transport (a peer may hold only a few).
+  private sendTransport() {
+    this.sending ??= this.plainTransport((packet) => {
       // The server's RTCP: key-frame requests for our layers (PLI/FIR), answered with the next frame.
       for (const ssrc of keyFrameRequests(packet)) this.streams.find((s) => s.spec.ssrc === ssrc)?.askKeyFrame();
-    });
-    return this.send;
+    }).then((t) => (this.send = t));
+    return this.sending;
   }
 
-  private async recvTransport() {
-    if (this.recv) return this.recv;
-    this.recv = await this.plainTransport((packet, at) => {
+  private recvTransport() {
+    this.receiving ??= this.plainTransport((packet, at) => {
       const rtp = readRtp(packet);
       if (rtp) this.received.get(rtp.ssrc)?.counter.add(rtp.sequenceNumber, rtp.timestamp, packet.length, at);
+    }).then((t) => {
+      // comedia: the server sends to wherever the first packet came from.
+      t.socket.send(emptyReceiverReport(newSsrc()), t.options.port, t.options.ip);
+      return (this.recv = t);
     });
-    // comedia: the server sends to wherever the first packet came from.
-    this.recv.socket.send(emptyReceiverReport(newSsrc()), this.recv.options.port, this.recv.options.ip);
-    return this.recv;
+    return this.receiving;
   }
 
   private async plainTransport(onPacket: (packet: Buffer, at: number) => void) {

@@ -22,12 +22,17 @@ export class Registry {
   async start(): Promise<void> {
     this.kv = await this.bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
     await this.beat();
-    this.timer = setInterval(() => void this.beat().catch(logFailure), HEARTBEAT_MS);
+    this.timer = setInterval(() => this.beatNow(), HEARTBEAT_MS);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.kv?.delete(this.instanceId).catch(logFailure);
+  }
+
+  /** Writes the current load now, between heartbeats (a failure is logged: the next heartbeat tries again). */
+  beatNow(): void {
+    void this.beat().catch(logFailure);
   }
 
   /** Writes the current load now (also used to announce a drain at once). */

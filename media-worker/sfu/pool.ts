@@ -23,6 +23,11 @@ export class WorkerPool {
 
   /** Called once a dead worker has been replaced, so its rooms can move to live ones. */
   onWorkerReplaced: (dead: PooledWorker) => void = () => undefined;
+  /**
+   * Called when the pool's consumers reach its capacity: placement sends new participants elsewhere only once
+   * the registry says so, and a room filling up within one heartbeat would overshoot it.
+   */
+  onFull: () => void = () => undefined;
 
   constructor(private config: MediaConfig) {}
 
@@ -37,6 +42,16 @@ export class WorkerPool {
     const [best] = candidates.sort((a, b) => a.consumers - b.consumers || a.routers - b.routers);
     if (!best) throw new Error('worker pool is empty');
     return best;
+  }
+
+  consumerAdded(worker: PooledWorker): void {
+    worker.consumers++;
+    const total = this.workers.reduce((n, w) => n + w.consumers, 0);
+    if (total === this.workers.length * this.config.maxConsumersPerWorker) this.onFull();
+  }
+
+  consumerRemoved(worker: PooledWorker): void {
+    worker.consumers--;
   }
 
   /** Whether this worker can take another participant's consumers. */

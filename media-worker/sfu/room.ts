@@ -499,10 +499,10 @@ export class Room {
     // A client consumes a producer once; consuming it again (the doctor's `reconsume`) replaces the old one.
     for (const old of peer.consumers.values()) if (old.producerId === producer.id) old.close();
     const host = peer.host;
-    host.consumers++;
     peer.consumers.set(consumer.id, consumer);
+    this.pool.consumerAdded(host); // after the set: a registry write it triggers counts this consumer
     consumer.observer.on('close', () => {
-      host.consumers--;
+      this.pool.consumerRemoved(host);
       peer.consumers.delete(consumer.id);
       this.dynacast.update(consumer.producerId);
     });

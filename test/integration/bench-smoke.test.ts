@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { measureBrowserJoin } from '../../bench/browser-join.ts';
 import { measureForwarding } from '../../bench/capacity.ts';
 import { measureRequestLatency } from '../../bench/request-latency.ts';
+import { measureRoomCost } from '../../bench/room-cost.ts';
 import { measureSignaling } from '../../bench/signaling-capacity.ts';
 import type { ParticipantResult } from '../../scripts/loadtest/run.ts';
 import { repoRoot } from '../../harness/processes.ts';
@@ -43,6 +44,19 @@ describe('benchmarks (smoke sizes)', () => {
       expect(r.steps[0]!.workerCpu).toBeGreaterThan(0);
     }
   }, 90_000);
+
+  it('cost by room size: every participant consumes every other, and a full media-worker spills the room', async () => {
+    // One consumer per worker: the second arrival fills the first instance (two microphones, two cameras consumed).
+    const rows = await measureRoomCost({ sizes: [2, 5], windowMs: 1000, env: { MEDIA_MAX_CONSUMERS_PER_WORKER: '2' } });
+    expect(rows.map((r) => [r.participants, r.consumers, r.error])).toEqual([
+      [2, 4, undefined], // each consumes the other's microphone and camera
+      [5, 5 * 4 + 4 * 4, undefined], // 5 microphones and 4 cameras, each consumed by everyone else
+    ]);
+    expect(rows[0]!.instances).toBe(1);
+    // Placement heard at once that the first instance was full (not at its next heartbeat) and sent the later arrivals on.
+    expect(rows[1]!.instances).toBe(2);
+    for (const r of rows) expect(r.packetsOutPerSecond).toBeGreaterThan(0);
+  }, 120_000);
 
   it('signaling: presence fan-out and joins without media', async () => {
     const r = await measureSignaling({ lobbyClients: 20, rounds: 1, joins: 10 });
