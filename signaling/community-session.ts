@@ -16,6 +16,7 @@ import type { MediaClient } from './media.ts';
 import type { Membership } from './memberships/membership.ts';
 import type { Moderation } from './moderation.ts';
 import type { RoomRegistry } from './room-registry.ts';
+import { logError } from './memberships/errors.ts';
 
 export type CommunityMethod = keyof typeof chatOperations | keyof typeof moderationOperations;
 const communityMethods = new Set<string>([...Object.keys(chatOperations), ...Object.keys(moderationOperations)]);
@@ -88,8 +89,20 @@ export class CommunitySession {
     this.membership = membership;
     this.feed?.unsubscribe();
     this.feed = this.services.bus.subscribe(subjects.roomFeed(roomId), (msg) => this.onFeed(msg.data));
-    if (joined) await this.services.rooms.start(roomId, 'join');
+    if (joined) await this.recordStart(roomId);
     return this.self(membership);
+  }
+
+  /**
+   * A join into a room known to be running does not wait for its record to be confirmed: start() reads it, and
+   * starts a new run itself if that one was finishing. A room's first join waits, so it is on record before
+   * anyone is in it.
+   */
+  private async recordStart(roomId: string): Promise<void> {
+    const running = this.services.rooms.get(roomId) !== undefined;
+    const started = this.services.rooms.start(roomId, 'join');
+    if (!running) return void (await started);
+    void started.catch(logError('room record'));
   }
 
   detach(): void {

@@ -44,7 +44,12 @@ export class RoomRegistry {
 
   /** The room has started (a join, or the admin API): recorded once, by whoever creates its record. */
   async start(roomId: string, createdBy: RoomRecord['createdBy'], emptyTimeoutMs?: number): Promise<[RoomRecord, boolean]> {
-    // Not from the cache: a room that finished a moment ago may still be in it.
+    // Not from the cache: a room that finished a moment ago may still be in it. The cache only says which to try
+    // first: most joins are into a running room, and reading it first saves the create that would fail.
+    if (this.records.get(roomId)) {
+      const running = await this.running(roomId);
+      if (running) return [running, false];
+    }
     const record: RoomRecord = {
       roomId,
       sid: `RM_${crypto.randomUUID()}`,
@@ -56,9 +61,8 @@ export class RoomRegistry {
       await this.records.kv.create(roomId, record);
     } catch (err) {
       if (!(err instanceof ParleyError && err.code === 'CONFLICT')) throw err;
-      const entry = await this.records.kv.get(roomId);
-      const existing = RoomRecord.safeParse(entry?.value).data;
-      if (existing && !isFinishing(entry?.value)) return [existing, false];
+      const running = await this.running(roomId);
+      if (running) return [running, false];
       // It is being finished right now: once it is gone, this join starts it again.
       await new Promise((resolve) => setTimeout(resolve, 50));
       return this.start(roomId, createdBy, emptyTimeoutMs);
@@ -70,6 +74,12 @@ export class RoomRegistry {
       room: ids(record),
     });
     return [record, true];
+  }
+
+  /** The room's record in KV, unless there is none or it is being finished. */
+  private async running(roomId: string): Promise<RoomRecord | undefined> {
+    const entry = await this.records.kv.get(roomId);
+    return isFinishing(entry?.value) ? undefined : RoomRecord.safeParse(entry?.value).data;
   }
 
   /** Finishes the room if it is still the run `sid` names (or any run); true for the one that did. */

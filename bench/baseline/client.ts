@@ -15,7 +15,11 @@ interface Joined {
   producers: ProducerInfo[];
 }
 
-async function join(url: string, onProducer: (p: ProducerInfo) => void = () => undefined): Promise<Joined> {
+async function join(
+  url: string,
+  onProducer: (p: ProducerInfo) => void = () => undefined,
+  mark: (step: 'opened' | 'joinReplied') => void = () => undefined,
+): Promise<Joined> {
   // The URL carries what the server needs (Parley: `?v=1&token=…`; the bare baseline: nothing).
   const signaling = await SignalingSocket.open(
     url,
@@ -25,7 +29,9 @@ async function join(url: string, onProducer: (p: ProducerInfo) => void = () => u
     },
     () => undefined,
   );
+  mark('opened');
   const snapshot = await signaling.request('join', { room: 'bench' });
+  mark('joinReplied');
   const device = new Device();
   await device.load({ routerRtpCapabilities: snapshot.routerRtpCapabilities as types.RtpCapabilities });
   return { signaling, device, producers: snapshot.producers };
@@ -43,6 +49,9 @@ async function publish(url: string, size: { width: number; height: number } = { 
 
 /** When each step of a measured join finished, in ms since the join started (the bench prints their medians). */
 export interface JoinPhases {
+  opened: number;
+  joinReplied: number;
+  /** …and the Device loaded. */
   joined: number;
   recvTransport: number;
   consumed: number;
@@ -63,7 +72,11 @@ async function timeJoin(url: string): Promise<{ joinMs: number; firstFrameMs: nu
   const phases: Partial<JoinPhases> = {};
   let announced: (p: ProducerInfo) => void = () => undefined;
   const later = new Promise<ProducerInfo>((resolve) => (announced = resolve));
-  const { signaling, device, producers } = await join(url, (p) => announced(p));
+  const { signaling, device, producers } = await join(
+    url,
+    (p) => announced(p),
+    (step) => (phases[step] = since()),
+  );
   phases.joined = since();
   const recv = await createTransport(device, signaling, 'recv');
   const joinMs = since();
