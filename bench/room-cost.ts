@@ -1,4 +1,5 @@
 import { loadTestToken } from '../harness/cluster.ts';
+import { readableLines } from '../harness/processes.ts';
 import { RegistryReader } from '../harness/registry.ts';
 import { sample } from './capacity.ts';
 import { RtpPeer } from './rtp/peer.ts';
@@ -70,6 +71,9 @@ export async function measureRoomCost({
     try {
       results.push(await measureRoom(target, size, windowMs));
       const r = results.at(-1)!;
+      // Why it stopped, in the servers' words.
+      if (r.error)
+        for (const p of target.cluster.processes) process.stderr.write(`${readableLines(p.output()).slice(-12).join('\n')}\n`);
       process.stderr.write(
         `  room of ${r.participants}${r.error ? ` (stopped ${r.error})` : ''}: ${r.consumers} consumers on ${r.instances} instance(s), worker ${round(r.workerCpu * 100, 1)}% of a core, control ${round(r.controlCpu * 100, 1)}%, memory +${r.workerMemoryMb} / +${r.controlMemoryMb} MiB, loss ${r.lossPct}%, set up in ${r.setupSeconds} s\n`,
       );

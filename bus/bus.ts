@@ -1,4 +1,6 @@
 import type { ErrorBody } from '../protocol/errors.ts';
+import { NATS_MAX_PAYLOAD_BYTES } from '../protocol/limits.ts';
+import { log } from '../tracing/log.ts';
 
 /**
  * The only link between tiers. Payloads are JSON values; headers carry trace context.
@@ -24,6 +26,11 @@ export interface RequestOptions {
 /** What a `serve` handler's result travels as, so errors keep their code across the wire. */
 export type Reply = { ok: true; data: unknown } | { ok: false; error: ErrorBody };
 
+/** The error both buses log for a message they drop as too large. */
+export function logOversize(subject: string, bytes: number): void {
+  log.error('a bus message over the max payload was dropped', { subject, bytes, maxBytes: NATS_MAX_PAYLOAD_BYTES });
+}
+
 export interface Bus {
   /** `messaging.system` in traces: nats, or in-process for the embedded bus. */
   readonly system: 'nats' | 'in-process';
@@ -31,6 +38,10 @@ export interface Bus {
   request(subject: string, data: unknown, options?: RequestOptions): Promise<unknown>;
   /** Answers requests on `subject` (wildcards allowed); thrown errors become error replies. */
   serve(subject: string, handler: (msg: BusMessage) => Promise<unknown>, options?: { queue?: string }): Subscription;
+  /**
+   * Fire and forget; never throws. A message larger than NATS's max payload is dropped and logged as an error:
+   * publishes run in timers and callbacks, where a throw would end the process.
+   */
   publish(subject: string, data: unknown, headers?: Headers): void;
   subscribe(subject: string, handler: (msg: BusMessage) => void): Subscription;
   /** A key/value bucket; with `ttlMs`, entries not written again within it disappear. */

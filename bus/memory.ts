@@ -1,8 +1,9 @@
 import { ParleyError } from '../protocol/errors.ts';
 import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Stream, StreamConfig, Subscription } from './bus.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from './bus.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, logOversize } from './bus.ts';
+import { NATS_MAX_PAYLOAD_BYTES } from '../protocol/limits.ts';
 import { MemoryStream } from './memory-stream.ts';
-import { runHandler, unwrapReply } from './reply.ts';
+import { replyJson, runHandler, unwrapReply } from './reply.ts';
 import { subjectMatches } from './subject.ts';
 
 interface Listener {
@@ -49,12 +50,17 @@ export class MemoryBus implements Bus {
       queue: options.queue,
       responds: true,
       deliver: (msg) => {
-        void runHandler(handler, msg).then((reply) => (msg as ReplyableMessage).respond?.(reply));
+        void runHandler(handler, msg).then((reply) =>
+          (msg as ReplyableMessage).respond?.(JSON.parse(replyJson(msg.subject, reply, NATS_MAX_PAYLOAD_BYTES))),
+        );
       },
     });
   }
 
   publish(subject: string, data: unknown, headers?: Headers): void {
+    // As NATS would: the embedded deployment drops what a distributed one could not carry.
+    const bytes = new TextEncoder().encode(JSON.stringify(data ?? null)).length;
+    if (bytes > NATS_MAX_PAYLOAD_BYTES) return logOversize(subject, bytes);
     const msg = message(subject, data, headers);
     for (const l of this.match(subject).filter((l) => !l.responds))
       setImmediate(() => l.deliver({ ...msg, data: copy(msg.data) }));

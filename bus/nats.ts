@@ -6,10 +6,13 @@ import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { ParleyError } from '../protocol/errors.ts';
 import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Stream, StreamConfig, Subscription } from './bus.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from './bus.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, logOversize } from './bus.ts';
+import { NATS_MAX_PAYLOAD_BYTES } from '../protocol/limits.ts';
 import { NatsLink } from './nats-link.ts';
 import { NatsStream } from './nats-stream.ts';
-import { runHandler, unwrapReply } from './reply.ts';
+import { replyJson, runHandler, unwrapReply } from './reply.ts';
+
+const utf8 = new TextEncoder();
 
 /** How soon to ask again when nobody served a request while the bus is unsettled. */
 const NO_RESPONDER_RETRY_MS = 100;
@@ -56,13 +59,20 @@ export class NatsBus implements Bus {
       queue: options.queue,
       callback: (err, msg) => {
         if (err) return;
-        void runHandler(handler, fromNats(msg)).then((reply) => msg.respond(encode(reply)));
+        void runHandler(handler, fromNats(msg)).then((reply) => msg.respond(replyJson(msg.subject, reply, this.maxPayload())));
       },
     });
   }
 
   publish(subject: string, data: unknown, headers?: Headers): void {
-    this.nc.publish(subject, encode(data), { headers: toNatsHeaders(headers) });
+    const payload = utf8.encode(encode(data));
+    if (payload.length > this.maxPayload()) return logOversize(subject, payload.length);
+    this.nc.publish(subject, payload, { headers: toNatsHeaders(headers) });
+  }
+
+  /** The server's own limit: nats-server may be configured above or below the default. */
+  private maxPayload(): number {
+    return this.nc.info?.max_payload ?? NATS_MAX_PAYLOAD_BYTES;
   }
 
   subscribe(subject: string, handler: (msg: BusMessage) => void): Subscription {

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { ErrorBody, ParleyError, toErrorBody } from '../protocol/errors.ts';
 import type { BusMessage, Reply } from './bus.ts';
+import { logOversize } from './bus.ts';
+
+const utf8 = new TextEncoder();
 
 const ReplySchema = z.union([
   z.object({ ok: z.literal(true), data: z.unknown() }),
@@ -14,6 +17,21 @@ export async function runHandler(handler: (msg: BusMessage) => Promise<unknown>,
   } catch (err) {
     return { ok: false, error: toErrorBody(err) };
   }
+}
+
+/**
+ * A handler's reply as JSON the bus can carry. One over `maxBytes` goes as a LIMIT error instead (and is
+ * logged): NATS would refuse it (throwing where nothing catches it) and the requester would wait for its timeout.
+ */
+export function replyJson(subject: string, reply: Reply, maxBytes: number): string {
+  const json = JSON.stringify(reply);
+  const bytes = utf8.encode(json).length;
+  if (bytes <= maxBytes) return json;
+  logOversize(subject, bytes);
+  return JSON.stringify({
+    ok: false,
+    error: toErrorBody(new ParleyError('LIMIT', `the reply to ${subject} is too large for the bus`)),
+  });
 }
 
 export function unwrapReply(raw: unknown): unknown {

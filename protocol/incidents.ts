@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HealthCause, Remediation } from './health.ts';
+import { MAX_REPORTED_VERDICTS } from './limits.ts';
 import { Id, RoomId } from './room.ts';
 
 /*
@@ -7,6 +8,12 @@ import { Id, RoomId } from './room.ts';
  * (one signaling instance at a time, holding a lease in KV) groups the consumers by what they share and keeps
  * one incident per root cause in KV, where every signaling instance reads them (docs/observability.md).
  */
+
+/**
+ * Causes that are not faults (the publisher muted) and never make an incident: media-workers leave them out of
+ * their reports, where a big voice room's muted microphones would otherwise be most of the consumers.
+ */
+export const NOT_INCIDENTS: ReadonlySet<HealthCause> = new Set<HealthCause>(['producer-paused']);
 
 /** One consumer the doctor calls unhealthy, with what it shares with others. */
 export const UnhealthyConsumer = z.object({
@@ -39,8 +46,8 @@ export type UnhealthyProducer = z.infer<typeof UnhealthyProducer>;
 export const VerdictReport = z.object({
   instanceId: Id,
   at: z.number(),
-  consumers: z.array(UnhealthyConsumer).max(5_000),
-  producers: z.array(UnhealthyProducer).max(1_000),
+  consumers: z.array(UnhealthyConsumer).max(MAX_REPORTED_VERDICTS.consumers),
+  producers: z.array(UnhealthyProducer).max(MAX_REPORTED_VERDICTS.producers),
 });
 export type VerdictReport = z.infer<typeof VerdictReport>;
 

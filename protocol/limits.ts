@@ -9,6 +9,11 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
 /** Consumers in one `reportConsumerStats` (a client showing more reports the first ones). */
 export const MAX_REPORTED_CONSUMERS = 256;
+/**
+ * Unhealthy consumers and producers in one media-worker's verdict report (protocol/incidents.ts): a report of
+ * the longest ids fits the NATS max payload (test/unit/limits.test.ts); an instance with more sends the first.
+ */
+export const MAX_REPORTED_VERDICTS = { consumers: 800, producers: 200 };
 /** Producers in one `reportProducerStats` (microphone, camera, screen, screen audio). */
 export const MAX_REPORTED_PRODUCERS = 8;
 /** Spans in one `reportSpans` batch. */

@@ -11,7 +11,9 @@ import type { HealthMetrics } from '../metrics.ts';
 import type { PeerRef } from '../cluster/leases.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { Room } from './room.ts';
+import { NOT_INCIDENTS } from '../../protocol/incidents.ts';
 import type { VerdictReport } from '../../protocol/incidents.ts';
+import { MAX_REPORTED_VERDICTS } from '../../protocol/limits.ts';
 import { log } from '../../tracing/log.ts';
 
 const VERDICT_REPORT_MS = 500;
@@ -145,8 +147,11 @@ export class MediaCommands {
     const report: VerdictReport = {
       instanceId: this.instanceId,
       at: Date.now(),
-      consumers: all.flatMap((a) => a.consumers).slice(0, 5_000),
-      producers: all.flatMap((a) => a.producers).slice(0, 1_000),
+      consumers: all
+        .flatMap((a) => a.consumers)
+        .filter((c) => !NOT_INCIDENTS.has(c.cause))
+        .slice(0, MAX_REPORTED_VERDICTS.consumers),
+      producers: all.flatMap((a) => a.producers).slice(0, MAX_REPORTED_VERDICTS.producers),
     };
     this.bus.publish(subjects.doctorVerdicts, report);
   }

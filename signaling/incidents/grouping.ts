@@ -1,4 +1,5 @@
 import type { HealthCause } from '../../protocol/health.ts';
+import { NOT_INCIDENTS } from '../../protocol/incidents.ts';
 import type { IncidentScope, UnhealthyConsumer, VerdictReport } from '../../protocol/incidents.ts';
 import { PublisherCause } from '../../protocol/publisher.ts';
 
@@ -15,8 +16,6 @@ export interface Group {
 
 /** Causes of a consumer that receives nothing although its own side is fine: its producer's path is to blame. */
 const STARVED = new Set<HealthCause>(['no-rtp-from-producer', 'no-key-frame', 'layer-unavailable']);
-/** Not faults: the publisher muted, or a closed producer's tile (its own client's problem, one at a time). */
-const NOT_INCIDENTS = new Set<HealthCause>(['producer-paused']);
 
 const words = (cause: string) => cause.replaceAll('-', ' ');
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../../bus/bus.ts';
 import { ParleyError } from '../../protocol/errors.ts';
+import { NATS_MAX_PAYLOAD_BYTES } from '../../protocol/limits.ts';
 
 export interface BusBackend {
   /** A new client of the same backend: two clients model two processes. */
@@ -81,6 +82,32 @@ export function busContract(name: string, start: () => Promise<BusBackend>): voi
       const sub = b.serve(`${base}.*`, async (msg) => msg.subject);
       await b.flush();
       expect(await a.request(`${base}.join`, {})).toBe(`${base}.join`);
+      sub.unsubscribe();
+    });
+
+    it('drops a publish over the max payload without throwing, and goes on delivering', async () => {
+      const s = subject('oversize');
+      const seen: unknown[] = [];
+      const sub = b.subscribe(s, (msg) => seen.push(msg.data));
+      await b.flush();
+      expect(() => a.publish(s, { blob: 'x'.repeat(NATS_MAX_PAYLOAD_BYTES) })).not.toThrow();
+      a.publish(s, { n: 1 });
+      await a.flush();
+      await waitFor(() => seen.length === 1);
+      await wait(100);
+      expect(seen).toEqual([{ n: 1 }]);
+      sub.unsubscribe();
+    });
+
+    it('answers with LIMIT, at once, when a reply is over the max payload', async () => {
+      const base = subject('huge-reply');
+      const sub = b.serve(base, async () => ({ blob: 'x'.repeat(NATS_MAX_PAYLOAD_BYTES) }));
+      await b.flush();
+      const started = Date.now();
+      const err = await a.request(base, {}, { timeoutMs: 3000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ParleyError);
+      expect((err as ParleyError).code).toBe('LIMIT');
+      expect(Date.now() - started).toBeLessThan(1000);
       sub.unsubscribe();
     });
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_LEASES_PER_RENEWAL, MAX_ROOM_PARTICIPANTS, NATS_MAX_PAYLOAD_BYTES } from '../../protocol/limits.ts';
+import {
+  MAX_LEASES_PER_RENEWAL,
+  MAX_REPORTED_VERDICTS,
+  MAX_ROOM_PARTICIPANTS,
+  NATS_MAX_PAYLOAD_BYTES,
+} from '../../protocol/limits.ts';
+import { HealthCause, Remediation } from '../../protocol/health.ts';
+import { VerdictReport } from '../../protocol/incidents.ts';
 import { mediaCommands, RoomPart } from '../../protocol/media.ts';
 import type { ProducerInfo } from '../../protocol/room.ts';
 import { ALL_SOURCES } from '../../protocol/auth.ts';
@@ -24,6 +31,36 @@ describe('bounded bus messages', () => {
     console.log(`worst-case room of ${MAX_ROOM_PARTICIPANTS}: part ${bytes(part)} bytes, join reply ${bytes(view)} bytes`);
     expect(bytes(part)).toBeLessThan(NATS_MAX_PAYLOAD_BYTES * 0.9);
     expect(bytes({ ok: true, data: view })).toBeLessThan(NATS_MAX_PAYLOAD_BYTES * 0.9);
+  });
+
+  it("keeps a full verdict report (the doctor's, for the incident correlator) under it", () => {
+    const longest = (values: readonly string[]) => values.reduce((a, b) => (b.length > a.length ? b : a));
+    const id = () => 'i'.repeat(64);
+    const report = VerdictReport.parse({
+      instanceId: id(),
+      at: Date.now(),
+      consumers: Array.from({ length: MAX_REPORTED_VERDICTS.consumers }, () => ({
+        roomId: 'r'.repeat(64),
+        consumerId: id(),
+        peerId: id(),
+        producerId: id(),
+        producerPeerId: id(),
+        cause: longest(HealthCause.options),
+        since: Date.now(),
+        pipedFrom: id(),
+        workerPid: 4_194_304,
+        repairs: Remediation.options,
+      })),
+      producers: Array.from({ length: MAX_REPORTED_VERDICTS.producers }, () => ({
+        roomId: 'r'.repeat(64),
+        producerId: id(),
+        peerId: id(),
+        cause: longest(HealthCause.options),
+        since: Date.now(),
+      })),
+    });
+    console.log(`worst-case verdict report: ${bytes(report)} bytes`);
+    expect(bytes(report)).toBeLessThan(NATS_MAX_PAYLOAD_BYTES * 0.9);
   });
 
   it('keeps a full lease renewal under it too', () => {
