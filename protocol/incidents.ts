@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HealthCause, Remediation } from './health.ts';
-import { MAX_REPORTED_VERDICTS } from './limits.ts';
+import { MAX_VERDICT_CONSUMERS, MAX_VERDICT_PRODUCERS } from './limits.ts';
 import { Id, RoomId } from './room.ts';
 
 /*
@@ -46,8 +46,8 @@ export type UnhealthyProducer = z.infer<typeof UnhealthyProducer>;
 export const VerdictReport = z.object({
   instanceId: Id,
   at: z.number(),
-  consumers: z.array(UnhealthyConsumer).max(MAX_REPORTED_VERDICTS.consumers),
-  producers: z.array(UnhealthyProducer).max(MAX_REPORTED_VERDICTS.producers),
+  consumers: z.array(UnhealthyConsumer).max(MAX_VERDICT_CONSUMERS),
+  producers: z.array(UnhealthyProducer).max(MAX_VERDICT_PRODUCERS),
 });
 export type VerdictReport = z.infer<typeof VerdictReport>;
 

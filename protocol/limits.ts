@@ -13,7 +13,8 @@ export const MAX_REPORTED_CONSUMERS = 256;
  * Unhealthy consumers and producers in one media-worker's verdict report (protocol/incidents.ts): a report of
  * the longest ids fits the NATS max payload (test/unit/limits.test.ts); an instance with more sends the first.
  */
-export const MAX_REPORTED_VERDICTS = { consumers: 800, producers: 200 };
+export const MAX_VERDICT_CONSUMERS = 800;
+export const MAX_VERDICT_PRODUCERS = 200;
 /** Producers in one `reportProducerStats` (microphone, camera, screen, screen audio). */
 export const MAX_REPORTED_PRODUCERS = 8;
 /** Spans in one `reportSpans` batch. */

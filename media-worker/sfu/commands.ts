@@ -13,7 +13,7 @@ import type { PooledWorker, WorkerPool } from './pool.ts';
 import { Room } from './room.ts';
 import { NOT_INCIDENTS } from '../../protocol/incidents.ts';
 import type { VerdictReport } from '../../protocol/incidents.ts';
-import { MAX_REPORTED_VERDICTS } from '../../protocol/limits.ts';
+import { MAX_VERDICT_CONSUMERS, MAX_VERDICT_PRODUCERS } from '../../protocol/limits.ts';
 import { log } from '../../tracing/log.ts';
 
 const VERDICT_REPORT_MS = 500;
@@ -150,8 +150,8 @@ export class MediaCommands {
       consumers: all
         .flatMap((a) => a.consumers)
         .filter((c) => !NOT_INCIDENTS.has(c.cause))
-        .slice(0, MAX_REPORTED_VERDICTS.consumers),
-      producers: all.flatMap((a) => a.producers).slice(0, MAX_REPORTED_VERDICTS.producers),
+        .slice(0, MAX_VERDICT_CONSUMERS),
+      producers: all.flatMap((a) => a.producers).slice(0, MAX_VERDICT_PRODUCERS),
     };
     this.bus.publish(subjects.doctorVerdicts, report);
   }

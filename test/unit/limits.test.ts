@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   MAX_LEASES_PER_RENEWAL,
-  MAX_REPORTED_VERDICTS,
+  MAX_VERDICT_CONSUMERS,
+  MAX_VERDICT_PRODUCERS,
   MAX_ROOM_PARTICIPANTS,
   NATS_MAX_PAYLOAD_BYTES,
 } from '../../protocol/limits.ts';
@@ -39,7 +40,7 @@ describe('bounded bus messages', () => {
     const report = VerdictReport.parse({
       instanceId: id(),
       at: Date.now(),
-      consumers: Array.from({ length: MAX_REPORTED_VERDICTS.consumers }, () => ({
+      consumers: Array.from({ length: MAX_VERDICT_CONSUMERS }, () => ({
         roomId: 'r'.repeat(64),
         consumerId: id(),
         peerId: id(),
@@ -51,7 +52,7 @@ describe('bounded bus messages', () => {
         workerPid: 4_194_304,
         repairs: Remediation.options,
       })),
-      producers: Array.from({ length: MAX_REPORTED_VERDICTS.producers }, () => ({
+      producers: Array.from({ length: MAX_VERDICT_PRODUCERS }, () => ({
         roomId: 'r'.repeat(64),
         producerId: id(),
         peerId: id(),
