@@ -1,5 +1,4 @@
 import type { ErrorBody } from '../protocol/errors.ts';
-import { NATS_MAX_PAYLOAD_BYTES } from '../protocol/limits.ts';
 import { log } from '../tracing/log.ts';
 
 /**
@@ -27,8 +26,8 @@ export interface RequestOptions {
 export type Reply = { ok: true; data: unknown } | { ok: false; error: ErrorBody };
 
 /** The error both buses log for a message they drop as too large. */
-export function logOversize(subject: string, bytes: number): void {
-  log.error('a bus message over the max payload was dropped', { subject, bytes, maxBytes: NATS_MAX_PAYLOAD_BYTES });
+export function logOversize(subject: string, bytes: number, maxBytes: number): void {
+  log.error('a bus message over the max payload was dropped', { subject, bytes, maxBytes });
 }
 
 export interface Bus {

@@ -60,7 +60,7 @@ export class MemoryBus implements Bus {
   publish(subject: string, data: unknown, headers?: Headers): void {
     // As NATS would: the embedded deployment drops what a distributed one could not carry.
     const bytes = new TextEncoder().encode(JSON.stringify(data ?? null)).length;
-    if (bytes > NATS_MAX_PAYLOAD_BYTES) return logOversize(subject, bytes);
+    if (bytes > NATS_MAX_PAYLOAD_BYTES) return logOversize(subject, bytes, NATS_MAX_PAYLOAD_BYTES);
     const msg = message(subject, data, headers);
     for (const l of this.match(subject).filter((l) => !l.responds))
       setImmediate(() => l.deliver({ ...msg, data: copy(msg.data) }));

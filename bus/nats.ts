@@ -66,7 +66,8 @@ export class NatsBus implements Bus {
 
   publish(subject: string, data: unknown, headers?: Headers): void {
     const payload = utf8.encode(encode(data));
-    if (payload.length > this.maxPayload()) return logOversize(subject, payload.length);
+    const maxBytes = this.maxPayload();
+    if (payload.length > maxBytes) return logOversize(subject, payload.length, maxBytes);
     this.nc.publish(subject, payload, { headers: toNatsHeaders(headers) });
   }
 

@@ -27,7 +27,7 @@ export function replyJson(subject: string, reply: Reply, maxBytes: number): stri
   const json = JSON.stringify(reply);
   const bytes = utf8.encode(json).length;
   if (bytes <= maxBytes) return json;
-  logOversize(subject, bytes);
+  logOversize(subject, bytes, maxBytes);
   return JSON.stringify({
     ok: false,
     error: toErrorBody(new ParleyError('LIMIT', `the reply to ${subject} is too large for the bus`)),
