@@ -36,29 +36,21 @@ export async function measureBrowserJoin({ joins = 20, crowdJoins = Math.ceil(jo
     browser = await launchChromium();
     const pageOrigin = targets[0]!.url; // the baseline server serves the bench page
     const runs = await Promise.all(targets.map(async (t) => ({ target: t, ...(await preparePages(browser!, pageOrigin, t)) })));
-    const samples = new Map<string, { join: number[]; frame: number[]; phases: JoinPhases[] }>(
-      targets.map((t) => [t.name, { join: [], frame: [], phases: [] }]),
+    // 2 warm-up joins per target: the page's first JIT and codec set-up.
+    const samples = await interleaved(runs, joins, 2, async (run, i) =>
+      run.joiner.evaluate((u) => window.bench.timeJoin(u), await socketUrl(run.target, `joiner-${i}`)),
     );
-    for (let i = 0; i < joins + 2; i++) {
-      for (const run of runs) {
-        const url = await socketUrl(run.target, `joiner-${i}`);
-        const result = await run.joiner.evaluate((u) => window.bench.timeJoin(u), url);
-        if (i < 2) continue; // warm-up: first JIT and codec set-up in the page
-        samples.get(run.target.name)!.join.push(result.joinMs);
-        samples.get(run.target.name)!.frame.push(result.firstFrameMs);
-        samples.get(run.target.name)!.phases.push(result.phases);
-        // Let the previous joiner's leave settle so joins do not overlap.
-        await sleep(50);
-      }
-    }
     const crowd = await measureCrowd(runs, crowdJoins);
-    return targets.map((t) => ({
-      target: t.name,
-      joinMs: percentiles(samples.get(t.name)!.join),
-      firstFrameMs: percentiles(samples.get(t.name)!.frame),
-      phasesP50: medians(samples.get(t.name)!.phases),
-      crowd: crowd.get(t.name)!,
-    }));
+    return targets.map((t) => {
+      const s = samples.get(t.name)!;
+      return {
+        target: t.name,
+        joinMs: percentiles(s.map((r) => r.joinMs)),
+        firstFrameMs: percentiles(s.map((r) => r.firstFrameMs)),
+        phasesP50: medians(s.map((r) => r.phases)),
+        crowd: crowd.get(t.name)!,
+      };
+    });
   } finally {
     await browser?.close();
     await Promise.all(targets.map((t) => t.stop()));
@@ -66,26 +58,46 @@ export async function measureBrowserJoin({ joins = 20, crowdJoins = Math.ceil(jo
 }
 
 /** The same pages, now with ROOM_PUBLISHERS cameras in the room (small ones: three rooms' encoders share 2 cores). */
-async function measureCrowd(runs: { target: Target; publisher: Page; joiner: Page }[], joins: number) {
+async function measureCrowd(runs: Run[], joins: number) {
   for (const run of runs)
     for (let k = 1; k < ROOM_PUBLISHERS; k++) {
       const url = await socketUrl(run.target, `publisher-${k}`);
       await run.publisher.evaluate((u) => window.bench.publish(u, { width: 320, height: 180 }), url);
     }
-  const samples = new Map(runs.map((r) => [r.target.name, { first: [] as number[], every: [] as number[] }]));
-  for (let i = 0; i < joins + 1; i++) {
+  const samples = await interleaved(runs, joins, 1, async (run, i) => {
+    const url = await socketUrl(run.target, `newcomer-${i}`);
+    return run.joiner.evaluate(([u, n]) => window.bench.timeJoinAll(u, n), [url, ROOM_PUBLISHERS] as const);
+  });
+  return new Map(
+    [...samples].map(([name, s]) => [
+      name,
+      { firstFrameMs: percentiles(s.map((r) => r.firstFrameMs)), everyFrameMs: percentiles(s.map((r) => r.everyFrameMs)) },
+    ]),
+  );
+}
+
+interface Run {
+  target: Target;
+  publisher: Page;
+  joiner: Page;
+}
+
+/**
+ * `rounds` measurements per target, interleaved (baseline, embedded, distributed, baseline, …) so the machine's
+ * noise falls on all alike, after `warmUp` rounds that are dropped.
+ */
+async function interleaved<T>(runs: Run[], rounds: number, warmUp: number, measure: (run: Run, i: number) => Promise<T>) {
+  const samples = new Map(runs.map((r) => [r.target.name, [] as T[]]));
+  for (let i = 0; i < rounds + warmUp; i++) {
     for (const run of runs) {
-      const url = await socketUrl(run.target, `newcomer-${i}`);
-      const result = await run.joiner.evaluate(([u, n]) => window.bench.timeJoinAll(u, n), [url, ROOM_PUBLISHERS] as const);
-      if (i < 1) continue; // warm-up
-      samples.get(run.target.name)!.first.push(result.firstFrameMs);
-      samples.get(run.target.name)!.every.push(result.everyFrameMs);
+      const result = await measure(run, i);
+      if (i < warmUp) continue;
+      samples.get(run.target.name)!.push(result);
+      // Let the previous joiner's leave settle so joins do not overlap.
       await sleep(50);
     }
   }
-  return new Map(
-    [...samples].map(([name, s]) => [name, { firstFrameMs: percentiles(s.first), everyFrameMs: percentiles(s.every) }]),
-  );
+  return samples;
 }
 
 function medians(samples: JoinPhases[]): JoinPhases {

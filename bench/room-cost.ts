@@ -4,6 +4,7 @@ import { RegistryReader } from '../harness/registry.ts';
 import { sample } from './capacity.ts';
 import { RtpPeer } from './rtp/peer.ts';
 import type { Publication } from './rtp/peer.ts';
+import { pool } from './lib/raw-client.ts';
 import { round, sleep } from './lib/stats.ts';
 import { rssBytes, startParley, workerPids } from './lib/targets.ts';
 
@@ -162,10 +163,11 @@ async function arrive(url: string, room: string, i: number, peers: RtpPeer[], pu
     sending.add(own[1]!.id);
   }
   const others = peers.filter((other) => other !== peer);
-  await inParallel(
-    [...published.map((p) => () => watch(peer, p)), ...others.flatMap((other) => own.map((p) => () => watch(other, p)))],
-    CONCURRENCY,
-  );
+  const views: [RtpPeer, Published][] = [
+    ...published.map((p): [RtpPeer, Published] => [peer, p]),
+    ...others.flatMap((other) => own.map((p): [RtpPeer, Published] => [other, p])),
+  ];
+  await pool(views.length, CONCURRENCY, (k) => watch(...views[k]!));
   return own;
 }
 
@@ -178,14 +180,6 @@ interface Published {
 async function watch(viewer: RtpPeer, p: Published): Promise<void> {
   const consumerId = await viewer.consume(p.id, p.kind);
   if (p.kind === 'video') await viewer.preferLayer(consumerId, 0);
-}
-
-async function inParallel(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
-  const queue = [...tasks];
-  const run = async () => {
-    for (let task = queue.shift(); task; task = queue.shift()) await task();
-  };
-  await Promise.all(Array.from({ length: limit }, run));
 }
 
 /** Media-worker instances holding consumers, from the registry placement reads (one room per deployment). */

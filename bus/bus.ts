@@ -25,6 +25,13 @@ export interface RequestOptions {
 /** What a `serve` handler's result travels as, so errors keep their code across the wire. */
 export type Reply = { ok: true; data: unknown } | { ok: false; error: ErrorBody };
 
+const utf8 = new TextEncoder();
+
+/** What a JSON text weighs on the wire (UTF-8 bytes), against the max payload. */
+export function wireBytes(json: string): number {
+  return utf8.encode(json).length;
+}
+
 /** The error both buses log for a message they drop as too large. */
 export function logOversize(subject: string, bytes: number, maxBytes: number): void {
   log.error('a bus message over the max payload was dropped', { subject, bytes, maxBytes });

@@ -1,6 +1,6 @@
 import { ParleyError } from '../protocol/errors.ts';
 import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Stream, StreamConfig, Subscription } from './bus.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, logOversize } from './bus.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, logOversize, wireBytes } from './bus.ts';
 import { NATS_MAX_PAYLOAD_BYTES } from '../protocol/limits.ts';
 import { MemoryStream } from './memory-stream.ts';
 import { replyJson, runHandler, unwrapReply } from './reply.ts';
@@ -59,9 +59,10 @@ export class MemoryBus implements Bus {
 
   publish(subject: string, data: unknown, headers?: Headers): void {
     // As NATS would: the embedded deployment drops what a distributed one could not carry.
-    const bytes = new TextEncoder().encode(JSON.stringify(data ?? null)).length;
+    const json = JSON.stringify(data ?? null);
+    const bytes = wireBytes(json);
     if (bytes > NATS_MAX_PAYLOAD_BYTES) return logOversize(subject, bytes, NATS_MAX_PAYLOAD_BYTES);
-    const msg = message(subject, data, headers);
+    const msg: BusMessage = { subject, data: JSON.parse(json), headers: { ...headers } };
     for (const l of this.match(subject).filter((l) => !l.responds))
       setImmediate(() => l.deliver({ ...msg, data: copy(msg.data) }));
   }

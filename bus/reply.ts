@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { ErrorBody, ParleyError, toErrorBody } from '../protocol/errors.ts';
 import type { BusMessage, Reply } from './bus.ts';
-import { logOversize } from './bus.ts';
-
-const utf8 = new TextEncoder();
+import { logOversize, wireBytes } from './bus.ts';
 
 const ReplySchema = z.union([
   z.object({ ok: z.literal(true), data: z.unknown() }),
@@ -25,7 +23,7 @@ export async function runHandler(handler: (msg: BusMessage) => Promise<unknown>,
  */
 export function replyJson(subject: string, reply: Reply, maxBytes: number): string {
   const json = JSON.stringify(reply);
-  const bytes = utf8.encode(json).length;
+  const bytes = wireBytes(json);
   if (bytes <= maxBytes) return json;
   logOversize(subject, bytes, maxBytes);
   return JSON.stringify({
