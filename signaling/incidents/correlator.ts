@@ -7,7 +7,7 @@ import { buckets } from '../../protocol/kv.ts';
 import { subjects } from '../../protocol/subjects.ts';
 import { HealthCause } from '../../protocol/health.ts';
 import { inSpan, tracers } from '../../tracing/context.ts';
-import { groupConsumers } from './grouping.ts';
+import { groupConsumers, keepInOpenIncidents } from './grouping.ts';
 import type { Group } from './grouping.ts';
 import { log, reason } from '../../tracing/log.ts';
 
@@ -121,13 +121,9 @@ export class Correlator {
 
   private async correlate(now: number): Promise<void> {
     const fresh = [...this.reports.values()].filter((r) => now - r.receivedAt < REPORT_FRESH_MS).map((r) => r.report);
-    const groups = groupConsumers(fresh);
-    const open = new Map(
-      this.store
-        .values()
-        .filter((i) => i.endedAt === null)
-        .map((i) => [i.key, i]),
-    );
+    const openIncidents = this.store.values().filter((i) => i.endedAt === null);
+    const groups = keepInOpenIncidents(groupConsumers(fresh), openIncidents);
+    const open = new Map(openIncidents.map((i) => [i.key, i]));
     const seen = new Set<string>();
     for (const group of groups) {
       seen.add(group.key);

@@ -1,6 +1,6 @@
 import type { HealthCause } from '../../protocol/health.ts';
 import { NOT_INCIDENTS } from '../../protocol/incidents.ts';
-import type { IncidentScope, UnhealthyConsumer, VerdictReport } from '../../protocol/incidents.ts';
+import type { Incident, IncidentScope, UnhealthyConsumer, VerdictReport } from '../../protocol/incidents.ts';
 import { PublisherCause } from '../../protocol/publisher.ts';
 
 /** A consumer with the instance that reported it. */
@@ -19,6 +19,13 @@ const STARVED = new Set<HealthCause>(['no-rtp-from-producer', 'no-key-frame', 'l
 
 const words = (cause: string) => cause.replaceAll('-', ' ');
 
+/** Adds `c` to the group `head` names, creating it. */
+function addTo(groups: Map<string, Group>, head: Omit<Group, 'consumers'>, c: Sighting): void {
+  const group = groups.get(head.key) ?? { ...head, consumers: [] };
+  group.consumers.push(c);
+  groups.set(head.key, group);
+}
+
 /**
  * Groups every unhealthy consumer of the fleet by the one thing its fault is best explained by, most shared
  * first: the publisher (a publisher-side cause, or a producer its own instance calls at fault), the pipe between
@@ -30,11 +37,8 @@ export function groupConsumers(reports: VerdictReport[]): Group[] {
   const reporting = new Set(reports.map((r) => r.instanceId));
   const faultyProducers = new Map(reports.flatMap((r) => r.producers.map((p) => [p.producerId, p.cause] as const)));
   const groups = new Map<string, Group>();
-  const add = (key: string, scope: IncidentScope, title: string, cause: HealthCause, c: Sighting) => {
-    const group = groups.get(key) ?? { key, scope, title, cause, consumers: [] };
-    group.consumers.push(c);
-    groups.set(key, group);
-  };
+  const add = (key: string, scope: IncidentScope, title: string, cause: HealthCause, c: Sighting) =>
+    addTo(groups, { key, scope, title, cause }, c);
   const transportsDown: Sighting[] = [];
   for (const report of reports) {
     for (const consumer of report.consumers) {
@@ -78,4 +82,30 @@ export function groupConsumers(reports: VerdictReport[]): Group[] {
     }
   }
   return [...groups.values()];
+}
+
+/** What a consumer goes through while media comes back after an outage: its decoder waits for a key frame. */
+const AFTERMATH = new Set<HealthCause>(['decoder-stall']);
+
+/**
+ * A consumer of an open incident with a wider cause (a pipe, a publisher, a media-worker) that is now only
+ * recovering from it stays in that incident: when a cut pipe carries packets again, a viewer's decoder waits for
+ * a key frame, and that is the pipe's incident, which ends once its consumers have recovered, not a new one. A
+ * fault of the consumer's own (its network) is not the outage's tail and makes its own incident.
+ */
+export function keepInOpenIncidents(groups: Group[], open: Incident[]): Group[] {
+  const owner = new Map<string, Incident>();
+  for (const incident of open) if (incident.scope !== 'subscriber') for (const id of incident.consumers) owner.set(id, incident);
+  const kept = new Map<string, Group>();
+  for (const { consumers, ...head } of groups) {
+    for (const c of consumers) {
+      const incident = head.scope === 'subscriber' && AFTERMATH.has(c.cause) ? owner.get(c.consumerId) : undefined;
+      addTo(
+        kept,
+        incident ? { key: incident.key, scope: incident.scope, title: incident.title, cause: incident.cause } : head,
+        c,
+      );
+    }
+  }
+  return [...kept.values()];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { UnhealthyConsumer, VerdictReport } from '../../protocol/incidents.ts';
-import { groupConsumers } from '../../signaling/incidents/grouping.ts';
+import type { Incident, UnhealthyConsumer, VerdictReport } from '../../protocol/incidents.ts';
+import { groupConsumers, keepInOpenIncidents } from '../../signaling/incidents/grouping.ts';
 
 let n = 0;
 const consumer = (changes: Partial<UnhealthyConsumer>): UnhealthyConsumer => ({
@@ -88,5 +88,33 @@ describe('incident correlator: grouping by root cause', () => {
       ),
     ]);
     expect(groups.map((g) => g.key)).toEqual(['publisher:pub1']);
+  });
+
+  it('keeps a consumer recovering from an open incident in it, and a fault of its own out', () => {
+    const pipe: Incident = {
+      id: 'inc-1',
+      key: 'pipe:A>B',
+      scope: 'pipe',
+      title: 'pipe A→B',
+      cause: 'no-rtp-from-producer',
+      rooms: ['room'],
+      peers: ['v1', 'v2', 'pub1'],
+      consumers: ['in-pipe-1', 'in-pipe-2'],
+      startedAt: 0,
+      updatedAt: 0,
+      endedAt: null,
+      repairs: [],
+    };
+    const recovering = consumer({ consumerId: 'in-pipe-1', peerId: 'v1', cause: 'decoder-stall' });
+    const ownNetwork = consumer({ consumerId: 'in-pipe-2', peerId: 'v2', cause: 'transport-not-connected' });
+    const elsewhere = consumer({ peerId: 'v3', cause: 'decoder-stall' });
+    const groups = groupConsumers([report('B', [recovering, ownNetwork, elsewhere])]);
+    expect(groups.map((g) => g.key).sort()).toEqual(['subscriber:v1', 'subscriber:v2', 'subscriber:v3']);
+    const kept = keepInOpenIncidents(groups, [pipe]).sort((a, b) => a.key.localeCompare(b.key));
+    expect(kept.map((g) => [g.key, g.scope, g.consumers.map((c) => c.consumerId)])).toEqual([
+      ['pipe:A>B', 'pipe', ['in-pipe-1']],
+      ['subscriber:v2', 'subscriber', ['in-pipe-2']],
+      ['subscriber:v3', 'subscriber', [elsewhere.consumerId]],
+    ]);
   });
 });
