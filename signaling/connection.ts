@@ -18,6 +18,7 @@ import { tooDeep, tooLarge } from './frames.ts';
 import type { MediaClient } from './media.ts';
 import type { Membership, MemberSocket } from './memberships/membership.ts';
 import type { Memberships } from './memberships/lifecycle.ts';
+import { isCode } from './memberships/errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { Placement } from './placement.ts';
 import type { Lobby as LobbyWatch } from './lobby.ts';
@@ -227,13 +228,17 @@ export class ClientConnection {
 
   /**
    * A crashed media-worker is listed until its registry TTL runs out: a join it leaves unanswered goes to
-   * another instance, once, and placement leaves it out until it heartbeats again.
+   * another instance, once, and placement leaves it out until it heartbeats again. Unanswered is no responder,
+   * or a timeout followed by a ping that goes unanswered too: a killed process's NATS interest outlives it for
+   * as long as its kernel takes to close its socket (a join sent then waits out its timeout), a vanished host's
+   * until the NATS server's ping timeout.
    */
   private async joinPlaced(room: string, region: string | undefined, host: string) {
     try {
       return await this.deps.memberships.join(this.claims, room, host, this.memberSocket);
     } catch (err) {
-      if (!(err instanceof ParleyError && err.code === 'UNAVAILABLE')) throw err;
+      const gone = isCode(err, 'UNAVAILABLE') || (isCode(err, 'TIMEOUT') && !(await this.deps.media.answers(host)));
+      if (!gone) throw err;
       this.deps.placement.markDead(host);
       const again = await this.deps.placement.hostFor(room, region);
       return this.deps.memberships.join(this.claims, room, again, this.memberSocket);

@@ -62,14 +62,14 @@ export class Leases {
     // server's ping timeout, so silence has to show it: a second request goes out half-way through the first's
     // wait, and the instance is gone when both time out (1.5 s of silence; one lost message is not enough).
     let probe: Promise<boolean> | undefined;
-    const probing = setTimeout(() => (probe = this.answers(instanceId)), PROBE_AFTER_MS);
+    const probing = setTimeout(() => (probe = this.media.answers(instanceId)), PROBE_AFTER_MS);
     try {
       // In batches, so that a request stays well under NATS's max payload however many peers we hold.
       for (let i = 0; i < peers.length || i === 0; i += MAX_LEASES_PER_RENEWAL) {
         unknown.push(...(await this.renewal(instanceId, peers.slice(i, i + MAX_LEASES_PER_RENEWAL))).unknown);
       }
     } catch (err) {
-      const gone = isCode(err, 'UNAVAILABLE') || (isCode(err, 'TIMEOUT') && !(await (probe ?? this.answers(instanceId))));
+      const gone = isCode(err, 'UNAVAILABLE') || (isCode(err, 'TIMEOUT') && !(await (probe ?? this.media.answers(instanceId))));
       if (gone) await this.failover(instanceId, list);
       else logError('lease renewal')(err);
       return;
@@ -86,13 +86,6 @@ export class Leases {
 
   private renewal(instanceId: string, peers: { roomId: string; peerId: string }[]) {
     return this.media.call(instanceId, 'renewLeases', { peers }, undefined, RENEWAL_TIMEOUT_MS);
-  }
-
-  private answers(instanceId: string): Promise<boolean> {
-    return this.renewal(instanceId, []).then(
-      () => true,
-      () => false,
-    );
   }
 
   private async failover(dead: string, list: Membership[]): Promise<void> {

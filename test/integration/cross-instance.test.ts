@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Bot } from '../../bots/bot.ts';
 import { debugRooms } from '../../harness/probes.ts';
 import { waitFor } from '../../harness/wait.ts';
@@ -134,6 +134,38 @@ describe('failover when a media-worker instance dies', () => {
     expect(recoveredMs).toBeLessThan(5000);
     expect(cara.resets).toBe(0);
     expect(cara.peers.has(ada.peerId) && bob.peers.has(ada.peerId)).toBe(true);
+  });
+});
+
+/**
+ * A media-worker instance that stops answering but keeps its NATS connection (frozen here: a host that vanished
+ * looks the same until the NATS server's ping timeout, and a killed process for as long as its kernel takes to
+ * close its socket): a new room placed on it is placed again once the join times out and a ping does too.
+ */
+describe('a media-worker instance that stops answering', () => {
+  const { ctx, join } = spanningCluster('silent');
+
+  it('sends a new room’s join to the live instance once the silent one misses a ping too', async () => {
+    const ada = await join('Ada', 'silent-first');
+    const [first] = await debugRooms(ctx.cluster.signaling[0]!);
+    // Placement prefers the instance with fewer routers: the next new room goes to the other one.
+    const other = await waitFor('the registry to show the first room', async () => {
+      const loads = await ctx.registry.loads();
+      return loads.some((l) => l.instanceId === first!.instanceId && l.routers === 1)
+        ? loads.find((l) => l.instanceId !== first!.instanceId)
+        : undefined;
+    });
+    const silent = ctx.cluster.processes.find((p) => p.output().includes(`${other.instanceId} ready with`))!;
+    silent.child.kill('SIGSTOP');
+    onTestFinished(() => void silent.child.kill('SIGKILL'));
+    const stoppedAt = Date.now();
+    const gus = await join('Gus', 'silent-second');
+    const joinedMs = Date.now() - stoppedAt;
+    await gus.publish({ audio: true, video: false });
+    const parts = (await debugRooms(ctx.cluster.signaling[0]!)).filter((p) => p.roomId === 'silent-second');
+    console.log(`a join placed on a silent media-worker landed on the live one after ${joinedMs} ms`);
+    expect(parts.map((p) => [p.instanceId, p.peers.length])).toEqual([[first!.instanceId, 1]]);
+    expect(ada.connected).toBe(true);
   });
 });
 
