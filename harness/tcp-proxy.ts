@@ -5,6 +5,11 @@ export interface TcpProxy {
   url: string;
   /** Drops every open connection at once, as a network failure would; new ones are let through. */
   cut(): number;
+  /**
+   * Stops carrying anything on the open connections without closing them, as a network that vanished (cable,
+   * power, a phone out of coverage): no FIN and no reset reach either end.
+   */
+  freeze(): void;
   stop(): Promise<void>;
 }
 
@@ -12,12 +17,15 @@ export interface TcpProxy {
 export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const { hostname, port } = new URL(target);
   const open = new Set<net.Socket>();
+  const pairs = new Map<net.Socket, net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(port), hostname);
     open.add(client);
+    pairs.set(client, upstream);
     client.pipe(upstream).pipe(client);
     const drop = () => {
       open.delete(client);
+      pairs.delete(client);
       client.destroy();
       upstream.destroy();
     };
@@ -32,6 +40,12 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
       const n = open.size;
       for (const socket of open) socket.resetAndDestroy();
       return n;
+    },
+    freeze() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream).pause();
+        upstream.unpipe(client).pause();
+      }
     },
     stop: () =>
       new Promise((resolve) => {

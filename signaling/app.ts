@@ -31,6 +31,8 @@ export interface SignalingOptions {
   config: SignalingConfig;
   /** The runtime's WebSocket upgrade (hono/deno or @hono/node-ws): the only runtime-specific piece. */
   upgradeWebSocket: UpgradeWebSocket;
+  /** What that upgrade takes besides (Deno: its heartbeat, `idleTimeout`). */
+  upgradeOptions?: object;
   /** Recent traces for /debug, and where the browser's spans go. */
   traces?: SpanSink & { store: TraceStore };
   /** The address of the peer of this request's TCP connection (each runtime has its own getConnInfo). */
@@ -49,6 +51,7 @@ export async function createSignaling({
   bus,
   config,
   upgradeWebSocket,
+  upgradeOptions,
   traces,
   remoteAddress,
 }: SignalingOptions): Promise<Signaling> {
@@ -147,7 +150,7 @@ export async function createSignaling({
           connection = undefined;
         },
       };
-    }),
+    }, upgradeOptions),
   );
 
   /** Behind a trusted reverse proxy the client is the last X-Forwarded-For hop; else the TCP peer. */

@@ -24,6 +24,12 @@ export interface SignalingConfig {
   devTokensRefused?: string;
   /** How long a dropped connection's membership waits for `resume` before it is closed. */
   graceMs: number;
+  /**
+   * How often every client WebSocket is pinged; one that has not answered the previous ping is closed (its
+   * membership enters the grace period). A client whose network vanished sends no FIN, so without this its
+   * socket would look open until TCP gives up, minutes later.
+   */
+  heartbeatS: number;
   /** Requests per second an identity may send on average, and in one burst (over all its connections). */
   ratePerSecond: number;
   rateBurst: number;
@@ -66,6 +72,7 @@ const signalingEnv = {
   NATS_URL: text(),
   NODE_ENV: text(),
   SESSION_GRACE_MS: int(0, 24 * 60 * 60 * 1000),
+  SIGNALING_HEARTBEAT_S: int(1, 300),
   RATE_LIMIT_PER_SECOND: positive(),
   RATE_LIMIT_BURST: int(1),
   DRAIN_TIMEOUT_MS: int(0, 24 * 60 * 60 * 1000),
@@ -96,6 +103,7 @@ export function signalingConfigFromEnv(env: Env): SignalingConfig {
     devTokens,
     devTokensRefused: e.PARLEY_DEV_TOKENS && !devTokens ? refused : undefined,
     graceMs: e.SESSION_GRACE_MS ?? 20_000,
+    heartbeatS: e.SIGNALING_HEARTBEAT_S ?? 15,
     ratePerSecond: e.RATE_LIMIT_PER_SECOND ?? 50,
     rateBurst: e.RATE_LIMIT_BURST ?? 100,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS ?? 30_000,

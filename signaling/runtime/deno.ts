@@ -9,7 +9,9 @@ export async function serveSignalingOnDeno(options: ServerOptions): Promise<Runn
   const { bus, config, traces } = options;
   // Deno's WebSocket has no message size option: signaling closes oversized frames (1009) once they arrive.
   const remoteAddress = (c: Parameters<typeof getConnInfo>[0]) => getConnInfo(c).remote.address;
-  const signaling = await createSignaling({ bus, config, upgradeWebSocket, traces, remoteAddress });
+  // Deno pings a WebSocket itself and closes one that has not answered within idleTimeout (its default is 30 s).
+  const upgradeOptions = { idleTimeout: config.heartbeatS };
+  const signaling = await createSignaling({ bus, config, upgradeWebSocket, upgradeOptions, traces, remoteAddress });
   app.route('/', signaling.app);
   if (options.webRoot) {
     app.use('/*', serveStatic({ root: options.webRoot }));

@@ -5,6 +5,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { WS_SUBPROTOCOL } from '../../protocol/client.ts';
 import { MAX_CLIENT_MESSAGE_BYTES } from '../../protocol/limits.ts';
 import { createSignaling } from '../app.ts';
@@ -28,6 +29,7 @@ export async function serveSignalingOnNode(options: ServerOptions): Promise<Runn
   });
   outer.route('/', signaling.app);
   if (options.webRoot) serveWeb(outer, options.webRoot);
+  const stopHeartbeat = heartbeat(wss, options.config.heartbeatS * 1000);
 
   const listen = { fetch: outer.fetch, port: options.port, hostname: options.hostname };
   const server = options.tls ? serve({ ...listen, createServer, serverOptions: options.tls }) : serve(listen);
@@ -40,6 +42,7 @@ export async function serveSignalingOnNode(options: ServerOptions): Promise<Runn
   const port = typeof address === 'object' && address ? address.port : options.port;
   const close = () =>
     new Promise<void>((resolve) => {
+      stopHeartbeat();
       signaling.close();
       server.close(() => resolve());
       // Open WebSockets would keep close() waiting forever.
@@ -50,6 +53,29 @@ export async function serveSignalingOnNode(options: ServerOptions): Promise<Runn
     port,
     drain: () => signaling.drain().then(close),
     close,
+  };
+}
+
+/**
+ * Pings every client each `intervalMs`; one that has not answered the previous ping is terminated, and its close
+ * ends the connection as any other (the membership enters its grace period). Deno does the same by itself.
+ */
+function heartbeat(wss: WebSocketServer, intervalMs: number): () => void {
+  const answered = new WeakSet<WebSocket>();
+  const onConnection = (ws: WebSocket) => {
+    answered.add(ws);
+    ws.on('pong', () => answered.add(ws));
+  };
+  wss.on('connection', onConnection);
+  const timer = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!answered.delete(ws)) ws.terminate();
+      else ws.ping();
+    }
+  }, intervalMs);
+  return () => {
+    clearInterval(timer);
+    wss.off('connection', onConnection);
   };
 }
 
