@@ -79,6 +79,8 @@ export interface KvStore {
   delete(key: string): Promise<void>;
   /** Live keys; with `prefix` (ending in '.'), only those under it, e.g. `room-1.` for `room-1.*`. */
   keys(prefix?: string): Promise<string[]>;
+  /** The newest revision the bucket has given (a write or a delete; one that expired since too), 0 if none. */
+  lastRevision(): Promise<number>;
   /**
    * Calls `onChange` with every key's current value, then with each later write (value) or delete (null), each
    * with its revision (later changes have higher ones). Entries that expire through the bucket TTL are not

@@ -2,6 +2,8 @@ import type { KvStore, Subscription } from './bus.ts';
 
 /** Deleted keys whose revision is remembered, so a late older write cannot bring them back; oldest go first. */
 const MAX_DELETED = 10_000;
+/** How often the copy is compared with the bucket's newest revision (one small request to the stream's leader). */
+const CHECK_MS = 2_000;
 
 /**
  * A live local copy of a KV bucket, kept by a watch: reads cost nothing, so hot paths (placement on every
@@ -14,14 +16,26 @@ export class KvCache<T> {
   private revisions = new Map<string, number>();
   private deleted = new Map<string, number>();
   private watch?: Subscription;
+  /** The newest revision this copy has: applied from the watch or a read, or caught up to (see `check`). */
+  private newest = 0;
+  /** The bucket's newest revision at the last check, while the copy was behind it. */
+  private behindAt?: number;
+  /** The last check could not reach the bucket: what the watch delivered meanwhile may have been lost. */
+  private unreached = false;
+  private checker: ReturnType<typeof setInterval>;
+  private checking = false;
 
   private constructor(
     readonly kv: KvStore,
     private parse: (value: unknown) => T | undefined,
-  ) {}
+    private onChange: () => void,
+  ) {
+    this.checker = setInterval(() => void this.check(), CHECK_MS);
+  }
 
-  static async open<T>(kv: KvStore, parse: (value: unknown) => T | undefined): Promise<KvCache<T>> {
-    const cache = new KvCache(kv, parse);
+  /** `onChange` is called after each change the copy takes (a write, a delete, a key caught up with). */
+  static async open<T>(kv: KvStore, parse: (value: unknown) => T | undefined, onChange = () => {}): Promise<KvCache<T>> {
+    const cache = new KvCache(kv, parse, onChange);
     cache.watch = await kv.watch((key, value, revision) => cache.apply(key, value, revision));
     // The watch replays current values asynchronously; one read now means the cache is complete on return.
     for (const key of await kv.keys()) if (!cache.map.has(key)) await cache.refresh(key);
@@ -59,16 +73,57 @@ export class KvCache<T> {
   }
 
   close(): void {
+    clearInterval(this.checker);
     this.watch?.unsubscribe();
   }
 
+  /**
+   * The watch can fall behind without knowing it: the deliveries it lost on a cut link between regions are
+   * noticed at its next delivery or heartbeat, and its consumer is made again only once the JetStream meta leader
+   * is back and after nats.js's backoff (12.6 s after a 15 s cut, writes each second: test/integration/
+   * kv-cache-cut.test.ts). So the copy is compared with the bucket's newest revision: when it is behind right
+   * after the bucket was out of reach, or has not reached the revision the previous check found, it is read again
+   * key by key, which needs no consumer.
+   */
+  private async check(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const last = await this.kv.lastRevision();
+      const stuck = this.behindAt !== undefined && this.newest < this.behindAt;
+      if (stuck || (this.unreached && last > this.newest)) await this.catchUp(last);
+      this.unreached = false;
+      this.behindAt = last > this.newest ? last : undefined;
+    } catch {
+      // Out of reach (a cut link, NATS down; logged where it matters): the next check tries again.
+      this.unreached = true;
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /**
+   * Reads every key the bucket has again. A key it no longer has is left as it is, as `refresh` leaves it: it may
+   * only have expired while its writer was cut off, and readers age entries out by their own clock; a delete
+   * arrives with the watch once it resumes.
+   */
+  private async catchUp(upTo: number): Promise<void> {
+    await Promise.all((await this.kv.keys()).map((key) => this.refresh(key)));
+    this.newest = Math.max(this.newest, upTo);
+    this.onChange();
+  }
+
   private apply(key: string, value: unknown, revision: number): void {
+    this.newest = Math.max(this.newest, revision);
     if (revision <= (this.revisions.get(key) ?? this.deleted.get(key) ?? 0)) return;
     const parsed = value === null ? undefined : this.parse(value);
-    if (parsed === undefined) return this.forget(key, revision);
-    this.deleted.delete(key);
-    this.map.set(key, parsed);
-    this.revisions.set(key, revision);
+    if (parsed === undefined) this.forget(key, revision);
+    else {
+      this.deleted.delete(key);
+      this.map.set(key, parsed);
+      this.revisions.set(key, revision);
+    }
+    this.onChange();
   }
 
   private forget(key: string, revision: number): void {

@@ -165,6 +165,10 @@ class MemoryKv implements KvStore {
     return [...this.entries.keys()].filter((k) => k.startsWith(prefix) && this.live(k));
   }
 
+  async lastRevision(): Promise<number> {
+    return this.revision;
+  }
+
   async watch(onChange: (key: string, value: unknown, revision: number) => void): Promise<Subscription> {
     for (const key of await this.keys()) {
       const entry = this.entries.get(key)!;

@@ -16,6 +16,8 @@ const utf8 = new TextEncoder();
 
 /** How soon to ask again when nobody served a request while the bus is unsettled. */
 const NO_RESPONDER_RETRY_MS = 100;
+/** A stream's leader answers in milliseconds; a check that waits longer is behind a cut link and tries again. */
+const PROBE_TIMEOUT_MS = 1_000;
 
 /** The distributed bus. It takes a connection so each runtime can open it its own way (TCP or WebSocket). */
 export class NatsBus implements Bus {
@@ -88,9 +90,10 @@ export class NatsBus implements Bus {
     let store = this.stores.get(bucket);
     if (!store) {
       const create = () => this.kvm.create(bucket, { ttl: options.ttlMs ?? 0, history: 1 });
-      store = this.link
-        .run(`opening KV ${bucket}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, create)
-        .then(async (kv) => new NatsKv(kv, await jetstreamManager(this.nc), bucket, this.link));
+      store = this.link.run(`opening KV ${bucket}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, create).then(async (kv) => {
+        const probe = await jetstreamManager(this.nc, { timeout: PROBE_TIMEOUT_MS, checkAPI: false });
+        return new NatsKv(kv, await jetstreamManager(this.nc), probe, bucket, this.link);
+      });
       // A failed open is not remembered: the next call tries again.
       store.catch(() => this.stores.delete(bucket));
       this.stores.set(bucket, store);
@@ -117,6 +120,8 @@ class NatsKv implements KvStore {
   constructor(
     private kv: KV,
     private jsm: JetStreamManager,
+    /** The same API with a short timeout, for checks repeated on a timer. */
+    private probe: JetStreamManager,
     private bucket: string,
     private link: NatsLink,
   ) {}
@@ -163,6 +168,11 @@ class NatsKv implements KvStore {
       const live = await Promise.all(keys.map(async (key) => ((await this.kv.get(key))?.operation === 'PUT' ? key : null)));
       return live.filter((key): key is string => key !== null);
     });
+  }
+
+  /** From the stream's leader (no consumer, so no JetStream meta leader needed: see KvCache). */
+  lastRevision(): Promise<number> {
+    return this.run('last revision', '*', async () => (await this.probe.streams.info(`KV_${this.bucket}`)).state.last_seq);
   }
 
   async watch(onChange: (key: string, value: unknown, revision: number) => void): Promise<Subscription> {

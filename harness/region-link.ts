@@ -21,9 +21,10 @@ export interface RegionLink {
   restore(): void;
   /**
    * The pipes that carried RTP from `from` to `to` (a face's address each), as `port>port`: one per
-   * PipeTransport, so one per producer piped (a second pipe of the same producer has the same SSRCs).
+   * PipeTransport, so one per producer piped (a second pipe of the same producer has the same SSRCs). With
+   * `withinMs`, only those that carried some in the last `withinMs`: a closed pipe's ports can be a new one's.
    */
-  flows(from: string, to: string): Set<string>;
+  flows(from: string, to: string, withinMs?: number): Set<string>;
   stop(): Promise<void>;
 }
 
@@ -38,7 +39,8 @@ export async function startRegionLink(faces: LinkFace[], delayMs = 0): Promise<R
   const sockets = new Map<string, dgram.Socket>();
   const open = new Set<net.Socket>();
   const servers: net.Server[] = [];
-  const crossed = new Map<string, Set<string>>();
+  /** Per direction, when each pipe (port pair) last carried RTP. */
+  const crossed = new Map<string, Map<string, number>>();
   const link: RegionLink = {
     delayMs,
     cut() {
@@ -48,7 +50,8 @@ export async function startRegionLink(faces: LinkFace[], delayMs = 0): Promise<R
     restore() {
       up = true;
     },
-    flows: (from, to) => crossed.get(`${from}>${to}`) ?? new Set(),
+    flows: (from, to, withinMs = Number.POSITIVE_INFINITY) =>
+      new Set([...(crossed.get(`${from}>${to}`) ?? [])].filter(([, at]) => Date.now() - at <= withinMs).map(([pair]) => pair)),
     async stop() {
       for (const s of open) s.destroy();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -64,8 +67,8 @@ export async function startRegionLink(faces: LinkFace[], delayMs = 0): Promise<R
     const isRtp = packet.length >= 12 && (packet[1]! < 192 || packet[1]! > 223);
     if (isRtp) {
       const key = `${sender.address}>${to.address}`;
-      if (!crossed.has(key)) crossed.set(key, new Set());
-      crossed.get(key)!.add(`${from.port}>${port}`);
+      if (!crossed.has(key)) crossed.set(key, new Map());
+      crossed.get(key)!.set(`${from.port}>${port}`, Date.now());
     }
     later(() => up && sockets.get(`${sender.address}:${from.port}`)?.send(packet, port, '127.0.0.1'));
   };

@@ -30,14 +30,7 @@ export async function startRegions(
   names: string[],
   options: { delayMs?: number; webRoot?: boolean; clientsNear?: string } = {},
 ): Promise<Regions> {
-  // Below the kernel's ephemeral range (32768 and up), where freePort() and every client socket come from.
-  const base = 20_000 + Math.floor(Math.random() * 12_000);
-  const faces: LinkFace[] = [];
-  for (const i of names.keys()) {
-    const min = base + i * PORTS_PER_REGION;
-    const [gatewayPort, signalingPort] = [await freePort(), await freePort()];
-    faces.push({ address: `127.0.0.${i + 2}`, ports: { min, max: min + PORTS_PER_REGION - 1 }, gatewayPort, signalingPort });
-  }
+  const faces = await regionFaces(names.length);
   const link = await startRegionLink(faces, options.delayMs);
   const servers: NatsServer[] = [];
   const byName: Regions['byName'] = {};
@@ -47,29 +40,7 @@ export async function startRegions(
     await link.stop();
   };
   try {
-    for (const [i, name] of names.entries()) {
-      const face = faces[i]!;
-      const clusterPort = await freePort();
-      const seed =
-        i > 0 ? `, gateways: [{ name: "${names[0]}", url: "nats://${faces[0]!.address}:${faces[0]!.gatewayPort}" }]` : '';
-      servers.push(
-        await startNats({
-          config: [
-            `server_name: "nats-${name}"`,
-            // JetStream in a supercluster wants a cluster with routes; a route to itself makes a cluster of one.
-            `cluster { name: "${name}", listen: "127.0.0.1:${clusterPort}", routes: ["nats://127.0.0.1:${clusterPort}"] }`,
-            // Other regions dial the link's address for this region, never the gateway itself.
-            `gateway { name: "${name}", listen: "127.0.0.1:${face.gatewayPort}", advertise: "${face.address}:${face.gatewayPort}"${seed} }`,
-          ].join('\n'),
-        }),
-      );
-    }
-    // One JetStream over every region, usable once it has elected its leader.
-    await waitFor(
-      'the supercluster’s JetStream leader',
-      () => servers.some((s) => /new metadata leader/.test(s.output())),
-      20_000,
-    );
+    servers.push(...(await startSupercluster(names, faces)));
     // The test's clients sit in one region (the first unless told): its endpoint is near, the others across the link.
     const near = options.clientsNear ?? names[0];
     const regionUrls = names.map(
@@ -93,6 +64,55 @@ export async function startRegions(
     return { byName, link, stop };
   } catch (err) {
     await stop();
+    throw err;
+  }
+}
+
+/** Each region's face on the link: an address of its own, a range of pipe ports, a gateway and a signaling port. */
+export async function regionFaces(count: number): Promise<LinkFace[]> {
+  // Below the kernel's ephemeral range (32768 and up), where freePort() and every client socket come from.
+  const base = 20_000 + Math.floor(Math.random() * 12_000);
+  const faces: LinkFace[] = [];
+  for (let i = 0; i < count; i++) {
+    const min = base + i * PORTS_PER_REGION;
+    const [gatewayPort, signalingPort] = [await freePort(), await freePort()];
+    faces.push({ address: `127.0.0.${i + 2}`, ports: { min, max: min + PORTS_PER_REGION - 1 }, gatewayPort, signalingPort });
+  }
+  return faces;
+}
+
+/**
+ * A NATS server per region, each a cluster of one, joined by gateways into one supercluster with one JetStream;
+ * each region's gateway is reached on its face's address (through the link). Resolves once JetStream has a leader.
+ */
+export async function startSupercluster(names: string[], faces: LinkFace[]): Promise<NatsServer[]> {
+  const servers: NatsServer[] = [];
+  try {
+    for (const [i, name] of names.entries()) {
+      const face = faces[i]!;
+      const clusterPort = await freePort();
+      const seed =
+        i > 0 ? `, gateways: [{ name: "${names[0]}", url: "nats://${faces[0]!.address}:${faces[0]!.gatewayPort}" }]` : '';
+      servers.push(
+        await startNats({
+          config: [
+            `server_name: "nats-${name}"`,
+            // JetStream in a supercluster wants a cluster with routes; a route to itself makes a cluster of one.
+            `cluster { name: "${name}", listen: "127.0.0.1:${clusterPort}", routes: ["nats://127.0.0.1:${clusterPort}"] }`,
+            // Other regions dial the link's address for this region, never the gateway itself.
+            `gateway { name: "${name}", listen: "127.0.0.1:${face.gatewayPort}", advertise: "${face.address}:${face.gatewayPort}"${seed} }`,
+          ].join('\n'),
+        }),
+      );
+    }
+    await waitFor(
+      'the supercluster’s JetStream leader',
+      () => servers.some((s) => /new metadata leader/.test(s.output())),
+      20_000,
+    );
+    return servers;
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.stop()));
     throw err;
   }
 }

@@ -1,4 +1,5 @@
 import type { KvStore, Subscription } from '../bus/bus.ts';
+import { KvCache } from '../bus/kv-cache.ts';
 import { ChatHead } from '../protocol/chat.ts';
 import { PresenceEntry, PRESENCE_STALE_MS } from '../protocol/presence.ts';
 import { presenceKey } from '../protocol/kv.ts';
@@ -12,33 +13,37 @@ const COALESCE_MS = 100;
  * that stop being refreshed (their instance died) age out by `updatedAt`, since TTL expiry is silent.
  */
 export class Lobby {
-  private entries = new Map<string, PresenceEntry>();
   private listeners = new Set<(lobby: LobbyView) => void>();
   private pending?: ReturnType<typeof setTimeout>;
   private sweeper: ReturnType<typeof setInterval>;
-  private watch?: Subscription;
   /** Each room's chat head, for unread counts on its card. */
-  private heads = new Map<string, ChatHead>();
-  private headsWatch?: Subscription;
+  private heads?: KvCache<ChatHead>;
 
-  private constructor(readonly kv: KvStore) {
+  private constructor(
+    readonly kv: KvStore,
+    private entries: KvCache<PresenceEntry>,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
   }
 
   static async open(kv: KvStore): Promise<Lobby> {
-    const lobby = new Lobby(kv);
-    lobby.watch = await kv.watch((key, value) => lobby.apply(key, value));
+    let lobby: Lobby | undefined;
+    const entries = await KvCache.open(
+      kv,
+      (value) => PresenceEntry.safeParse(value).data,
+      () => lobby?.changed(),
+    );
+    lobby = new Lobby(kv, entries);
     return lobby;
   }
 
   /** Adds each room's chat head to the view, kept live by a watch of the heads bucket. */
   async followChat(heads: KvStore): Promise<void> {
-    this.headsWatch = await heads.watch((roomId, value) => {
-      const head = value === null ? undefined : ChatHead.safeParse(value).data;
-      if (head) this.heads.set(roomId, head);
-      else this.heads.delete(roomId);
-      this.changed();
-    });
+    this.heads = await KvCache.open(
+      heads,
+      (value) => ChatHead.safeParse(value).data,
+      () => this.changed(),
+    );
   }
 
   /** Writes one participant's entry (on change and on every heartbeat). */
@@ -53,7 +58,7 @@ export class Lobby {
   view(): LobbyView {
     const rooms = new Map<string, LobbyRoom>();
     for (const e of this.entries.values()) {
-      const head = this.heads.get(e.roomId);
+      const head = this.heads?.get(e.roomId);
       const room = rooms.get(e.roomId) ?? { roomId: e.roomId, participants: [], ...(head && { chat: head }) };
       room.participants.push({
         peerId: e.peerId,
@@ -76,23 +81,16 @@ export class Lobby {
   close(): void {
     clearInterval(this.sweeper);
     clearTimeout(this.pending);
-    this.watch?.unsubscribe();
-    this.headsWatch?.unsubscribe();
-  }
-
-  private apply(key: string, value: unknown): void {
-    const entry = value === null ? null : PresenceEntry.safeParse(value);
-    if (entry?.success) this.entries.set(key, entry.data);
-    else this.entries.delete(key);
-    this.changed();
+    this.entries.close();
+    this.heads?.close();
   }
 
   private sweep(): void {
     const cutoff = Date.now() - PRESENCE_STALE_MS;
     let removed = false;
-    for (const [key, e] of this.entries) {
+    for (const [key, e] of this.entries.entries()) {
       if (e.updatedAt >= cutoff) continue;
-      this.entries.delete(key);
+      this.entries.drop(key);
       removed = true;
     }
     if (removed) this.changed();

@@ -150,8 +150,11 @@ export function busContract(name: string, start: () => Promise<BusBackend>): voi
       await kvB.delete('room-1');
       expect(await kvA.get('room-1')).toBeNull();
       expect(await kvA.keys()).toEqual(['room-2']);
-      await kvA.create('room-1', 'again');
+      const again = await kvA.create('room-1', 'again');
       expect((await kvB.get('room-1'))?.value).toBe('again');
+      expect(await kvB.lastRevision()).toBe(again);
+      await kvA.delete('room-2');
+      expect(await kvB.lastRevision()).toBeGreaterThan(again);
     });
 
     it('reports current values, then writes and deletes, to watchers on other clients', async () => {

@@ -37,8 +37,8 @@ describe('a room across two regions', () => {
     await regions?.stop();
   });
 
-  const join = async (region: string, name: string) => {
-    const bot = await Bot.join({ url: regions.byName[region]!.signaling[0]!, room, name, token: await token(name) });
+  const join = async (region: string, name: string, inRoom = room) => {
+    const bot = await Bot.join({ url: regions.byName[region]!.signaling[0]!, room: inRoom, name, token: await token(name) });
     bots.push(bot);
     return bot;
   };
@@ -49,9 +49,9 @@ describe('a room across two regions', () => {
       async () => bot.remoteConsumers().some((c) => c.producerId === of.producerId('camera')) && (await decoded(bot)) > 0,
       10_000,
     );
-  /** The pipes that carry RTP over the link from one region to the other. */
+  /** The pipes that carry RTP over the link from one region to the other now (in the last second). */
   const crossing = (from: string, to: string) =>
-    [...regions.link.flows(regions.byName[from]!.face.address, regions.byName[to]!.face.address)].sort();
+    [...regions.link.flows(regions.byName[from]!.face.address, regions.byName[to]!.face.address, 1_000)].sort();
 
   const consumersIn = (loads: MediaWorkerLoad[], region: string) => loads.find((l) => l.region === region)?.consumers ?? 0;
   /**
@@ -109,18 +109,19 @@ describe('a room across two regions', () => {
     expect(byRegion).toEqual({ seoul: { in: 2, out: 2 }, frankfurt: { in: 2, out: 2 } });
   });
 
+  /** How many participants a region's lobby (its signaling's copy of presence, as the admin API reads it) lists. */
+  const inLobbyOf = async (region: string, roomId: string) => {
+    const url = `${regions.byName[region]!.signaling[0]}/api/v1/rooms`;
+    const res = await fetch(url, { headers: { authorization: `Bearer ${await adminToken()}` } });
+    const { rooms } = (await res.json()) as { rooms: { roomId: string; participants: number }[] };
+    return rooms.find((r) => r.roomId === roomId)?.participants ?? 0;
+  };
+
   it('measures what a join, a resume and a presence update cost in each region', async () => {
-    const admin = await adminToken();
-    /** When the room shows up in a region's lobby (the admin API reads it), polled from `since`. */
+    /** When the room shows up in a region's lobby, polled from `since`. */
     const inLobby = async (region: string, roomId: string, since: number) => {
-      const url = `${regions.byName[region]!.signaling[0]}/api/v1/rooms`;
-      for (;;) {
-        const { rooms } = (await (await fetch(url, { headers: { authorization: `Bearer ${admin}` } })).json()) as {
-          rooms: { roomId: string; participants: number }[];
-        };
-        if (rooms.some((r) => r.roomId === roomId && r.participants > 0)) return performance.now() - since;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      while ((await inLobbyOf(region, roomId)) === 0) await new Promise((r) => setTimeout(r, 10));
+      return performance.now() - since;
     };
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const costs: Record<string, Record<string, number>> = {};
@@ -263,8 +264,23 @@ describe('a room across two regions', () => {
 
     regions.link.restore();
     const restoredAt = Date.now();
+    // Fay joined in Seoul during the cut: Frankfurt's lobby (its copy of presence) never heard of her, and lists
+    // her once its copy catches up.
+    const lobbyBack = waitFor(
+      'Frankfurt’s lobby to list Fay',
+      async () => (await inLobbyOf('frankfurt', room)) === 6,
+      10_000,
+    ).then(() => Date.now() - restoredAt);
     await waitFor('media to cross again', async () => (await progress(across, 500)).every((n) => n > 0), 15_000);
     const mediaBack = Date.now() - restoredAt;
+    // A room that starts in Seoul right after the link returns, while Frankfurt's copies of the room parts may
+    // still be behind: Hal in Frankfurt decodes Gil.
+    const [gil, hal] = [await join('seoul', 'Gil', `after-cut-${room}`), await join('frankfurt', 'Hal', `after-cut-${room}`)];
+    await gil.publish();
+    await decodes(hal, gil);
+    console.log(
+      `Hal (Frankfurt) decodes Gil, in a room that started in Seoul as the link returned, ${Date.now() - restoredAt} ms after it`,
+    );
     await decodes(bob, eve);
     console.log(`Bob (Frankfurt) decodes Eve, who began to publish during the cut, ${Date.now() - restoredAt} ms after it`);
     everyone.push(fay);
@@ -277,15 +293,16 @@ describe('a room across two regions', () => {
     expect(unseen).toEqual([]);
     console.log(
       `link back after ${((restoredAt - cutAt) / 1000).toFixed(1)} s: media across again in ${mediaBack} ms, ` +
-        `everyone shown reachable in ${Date.now() - restoredAt} ms`,
+        `Frankfurt's lobby lists Fay in ${await lobbyBack} ms, everyone shown reachable in ${Date.now() - restoredAt} ms`,
     );
+
     // Nothing left over from the cut: the pipes and consumers from before it, plus Eve's (each of her producers
-    // crossed once; Ada in Seoul and the three in Frankfurt consume them).
-    expect(crossing('seoul', 'frankfurt')).toHaveLength(crossedBefore + 2);
+    // crossed once; Ada in Seoul and the three in Frankfurt consume them) and Gil's (Hal consumes them).
+    expect(crossing('seoul', 'frankfurt')).toHaveLength(crossedBefore + 4);
     const was = (region: string) => loadsBefore.find((l) => l.region === region)!;
     const expected = [
-      { ...was('frankfurt'), consumers: was('frankfurt').consumers + 6, pipesIn: was('frankfurt').pipesIn + 2 },
-      { ...was('seoul'), consumers: was('seoul').consumers + 2, pipesOut: was('seoul').pipesOut + 2 },
+      { ...was('frankfurt'), consumers: was('frankfurt').consumers + 8, pipesIn: was('frankfurt').pipesIn + 4 },
+      { ...was('seoul'), consumers: was('seoul').consumers + 2, pipesOut: was('seoul').pipesOut + 4 },
     ];
     const after = await settledLoads('Eve’s consumers', (loads) =>
       expected.every((e) => consumersIn(loads, e.region) >= e.consumers),

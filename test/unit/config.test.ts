@@ -79,7 +79,13 @@ describe('signaling configuration', () => {
 
   it('takes empty variables as unset and reads defaults', () => {
     const config = signalingConfigFromEnv({ PARLEY_SECRET: SECRET, SESSION_GRACE_MS: '', ALLOWED_ORIGINS: ' ' });
-    expect(config).toMatchObject({ graceMs: 20_000, heartbeatS: 15, allowedOrigins: [], maxConnectionsPerIdentity: 20, clockSkewS: 30 });
+    expect(config).toMatchObject({
+      graceMs: 20_000,
+      heartbeatS: 15,
+      allowedOrigins: [],
+      maxConnectionsPerIdentity: 20,
+      clockSkewS: 30,
+    });
     expect(serverConfigFromEnv({}, { host: '127.0.0.1' })).toMatchObject({ port: 3000, host: '127.0.0.1', https: false });
   });
 });

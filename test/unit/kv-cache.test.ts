@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KvEntry, KvStore } from '../../bus/bus.ts';
 import { KvCache } from '../../bus/kv-cache.ts';
 
@@ -13,6 +13,7 @@ function bucket() {
     update: async () => 0,
     delete: async () => {},
     keys: async () => [...stored.keys()],
+    lastRevision: async () => Math.max(0, ...[...stored.values()].map((e) => e.revision)),
     watch: async (onChange) => {
       deliver = onChange;
       return { unsubscribe: () => {} };
@@ -60,5 +61,33 @@ describe('KvCache', () => {
     b.stored.set('a', { value: 7, revision: 1 });
     const cache = await KvCache.open(b.kv, parse);
     expect(cache.entries()).toEqual([['a', 7]]);
+  });
+
+  describe('checking itself against the bucket', () => {
+    afterEach(() => void vi.useRealTimers());
+
+    it('reads the bucket again when its watch has stopped delivering', async () => {
+      vi.useFakeTimers();
+      const b = bucket();
+      b.stored.set('a', { value: 1, revision: 1 });
+      b.stored.set('b', { value: 2, revision: 2 });
+      const cache = await KvCache.open(b.kv, parse);
+      b.deliver('a', 1, 1);
+      b.deliver('b', 2, 2);
+      // A write the watch delivers in time is no reason to read anything.
+      b.stored.set('a', { value: 3, revision: 3 });
+      await vi.advanceTimersByTimeAsync(2_000);
+      b.deliver('a', 3, 3);
+      b.stored.set('a', { value: 9, revision: 9 });
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(cache.get('a')).toBe(3);
+      // From here the watch delivers nothing (a cut link): a written again, c new, b gone (expired, maybe: kept).
+      b.stored.delete('b');
+      b.stored.set('a', { value: 10, revision: 10 });
+      b.stored.set('c', { value: 11, revision: 11 });
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([10, 2, 11]);
+      cache.close();
+    });
   });
 });
