@@ -79,6 +79,8 @@ export interface KvStore {
   delete(key: string): Promise<void>;
   /** Live keys; with `prefix` (ending in '.'), only those under it, e.g. `room-1.` for `room-1.*`. */
   keys(prefix?: string): Promise<string[]>;
+  /** Live keys with their entries, as `keys` selects them. */
+  entries(prefix?: string): Promise<[string, KvEntry][]>;
   /** The newest revision the bucket has given (a write or a delete; one that expired since too), 0 if none. */
   lastRevision(): Promise<number>;
   /**

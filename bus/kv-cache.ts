@@ -38,7 +38,7 @@ export class KvCache<T> {
     const cache = new KvCache(kv, parse, onChange);
     cache.watch = await kv.watch((key, value, revision) => cache.apply(key, value, revision));
     // The watch replays current values asynchronously; one read now means the cache is complete on return.
-    for (const key of await kv.keys()) if (!cache.map.has(key)) await cache.refresh(key);
+    await cache.refreshAll();
     return cache;
   }
 
@@ -65,6 +65,11 @@ export class KvCache<T> {
     const entry = await this.kv.get(key);
     if (entry) this.apply(key, entry.value, entry.revision);
     return entry !== null;
+  }
+
+  /** Reads the keys under `prefix` (every key by default) from the bucket itself, as `refresh` reads one. */
+  async refreshAll(prefix = ''): Promise<void> {
+    for (const [key, entry] of await this.kv.entries(prefix)) this.apply(key, entry.value, entry.revision);
   }
 
   /** Forgets `key`: its writer is known to be done with it. */
@@ -108,7 +113,7 @@ export class KvCache<T> {
    * arrives with the watch once it resumes.
    */
   private async catchUp(upTo: number): Promise<void> {
-    await Promise.all((await this.kv.keys()).map((key) => this.refresh(key)));
+    await this.refreshAll();
     this.newest = Math.max(this.newest, upTo);
     this.onChange();
   }

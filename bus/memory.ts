@@ -131,7 +131,7 @@ function copy(value: unknown): unknown {
 }
 
 class MemoryKv implements KvStore {
-  private entries = new Map<string, { value: unknown; revision: number; writtenAt: number }>();
+  private stored = new Map<string, { value: unknown; revision: number; writtenAt: number }>();
   private watchers = new Set<(key: string, value: unknown, revision: number) => void>();
   private revision = 0;
 
@@ -157,12 +157,19 @@ class MemoryKv implements KvStore {
   }
 
   async delete(key: string): Promise<void> {
-    this.entries.delete(key);
+    this.stored.delete(key);
     this.notify(key, null, ++this.revision);
   }
 
   async keys(prefix = ''): Promise<string[]> {
-    return [...this.entries.keys()].filter((k) => k.startsWith(prefix) && this.live(k));
+    return [...this.stored.keys()].filter((k) => k.startsWith(prefix) && this.live(k));
+  }
+
+  async entries(prefix = ''): Promise<[string, KvEntry][]> {
+    return [...this.stored.keys()].flatMap((key): [string, KvEntry][] => {
+      const entry = key.startsWith(prefix) ? this.live(key) : undefined;
+      return entry ? [[key, { value: copy(entry.value), revision: entry.revision }]] : [];
+    });
   }
 
   async lastRevision(): Promise<number> {
@@ -171,7 +178,7 @@ class MemoryKv implements KvStore {
 
   async watch(onChange: (key: string, value: unknown, revision: number) => void): Promise<Subscription> {
     for (const key of await this.keys()) {
-      const entry = this.entries.get(key)!;
+      const entry = this.stored.get(key)!;
       onChange(key, copy(entry.value), entry.revision);
     }
     this.watchers.add(onChange);
@@ -180,7 +187,7 @@ class MemoryKv implements KvStore {
 
   private write(key: string, value: unknown): number {
     this.revision++;
-    this.entries.set(key, { value: copy(value), revision: this.revision, writtenAt: Date.now() });
+    this.stored.set(key, { value: copy(value), revision: this.revision, writtenAt: Date.now() });
     this.notify(key, value, this.revision);
     return this.revision;
   }
@@ -190,10 +197,10 @@ class MemoryKv implements KvStore {
   }
 
   private live(key: string) {
-    const entry = this.entries.get(key);
+    const entry = this.stored.get(key);
     if (!entry) return undefined;
     if (this.ttlMs !== undefined && Date.now() - entry.writtenAt > this.ttlMs) {
-      this.entries.delete(key);
+      this.stored.delete(key);
       return undefined;
     }
     return entry;

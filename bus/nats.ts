@@ -155,18 +155,24 @@ class NatsKv implements KvStore {
     await this.run('delete', key, () => this.kv.delete(key));
   }
 
+  async keys(prefix?: string): Promise<string[]> {
+    return (await this.entries(prefix)).map(([key]) => key);
+  }
+
   /**
    * The stream's subject map, from its leader in one request: nats.js's `kv.keys()` makes a consumer (through
    * the JetStream meta leader, which may be in another region) and could wait for a key that expired meanwhile.
    * The map still holds deleted keys' markers, so each key is read.
    */
-  keys(prefix?: string): Promise<string[]> {
-    return this.run('keys', prefix ?? '*', async () => {
+  entries(prefix?: string): Promise<[string, KvEntry][]> {
+    return this.run('entries', prefix ?? '*', async () => {
       const head = `$KV.${this.bucket}.`;
       const info = await this.jsm.streams.info(`KV_${this.bucket}`, { subjects_filter: `${head}${prefix ?? ''}>` });
       const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(head.length));
-      const live = await Promise.all(keys.map(async (key) => ((await this.kv.get(key))?.operation === 'PUT' ? key : null)));
-      return live.filter((key): key is string => key !== null);
+      const read = await Promise.all(keys.map(async (key) => [key, await this.kv.get(key)] as const));
+      return read.flatMap(([key, e]): [string, KvEntry][] =>
+        e?.operation === 'PUT' ? [[key, { value: e.json(), revision: e.revision }]] : [],
+      );
     });
   }
 

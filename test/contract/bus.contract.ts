@@ -144,6 +144,12 @@ export function busContract(name: string, start: () => Promise<BusBackend>): voi
       await kvA.put('lounge.mw-2', 2);
       await kvA.put('loungeX.mw-1', 3);
       expect((await kvB.keys('lounge.')).sort()).toEqual(['lounge.mw-1', 'lounge.mw-2']);
+      const lounge = (await kvB.entries('lounge.')).sort(([a], [b]) => a.localeCompare(b));
+      expect(lounge.map(([key, entry]) => [key, entry.value])).toEqual([
+        ['lounge.mw-1', 1],
+        ['lounge.mw-2', 2],
+      ]);
+      expect(lounge[1]![1].revision).toBeGreaterThan(lounge[0]![1].revision);
       await kvA.delete('lounge.mw-1');
       await kvA.delete('lounge.mw-2');
       await kvA.delete('loungeX.mw-1');

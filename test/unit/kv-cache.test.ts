@@ -13,6 +13,7 @@ function bucket() {
     update: async () => 0,
     delete: async () => {},
     keys: async () => [...stored.keys()],
+    entries: async () => [...stored],
     lastRevision: async () => Math.max(0, ...[...stored.values()].map((e) => e.revision)),
     watch: async (onChange) => {
       deliver = onChange;
