@@ -56,7 +56,7 @@ export async function createSignaling({
   remoteAddress,
 }: SignalingOptions): Promise<Signaling> {
   const media = new MediaClient(bus);
-  const placement = await Placement.open(bus, config.region);
+  const placement = await Placement.open(bus, config.region, (id) => media.answers(id));
   const lobby = await Lobby.open(await bus.kv(buckets.presence, { ttlMs: PRESENCE_TTL_MS }));
   const memberships = await Memberships.open(bus, media, lobby, config, placement);
   const metrics = new Metrics();

@@ -19,19 +19,27 @@ export class Placement {
    * until a newer heartbeat shows it alive.
    */
   private dead = new Map<string, number>();
+  /**
+   * Instances of our region whose entry expired from KV but which answered a ping, by when: after a cut link
+   * between regions, a region's media-workers write their heartbeats to the buckets in the other region again only
+   * seconds after the link returns, and meanwhile the region would look empty (its joins placed far away).
+   */
+  private answering = new Map<string, number>();
   private rereading?: Promise<void>;
 
   private constructor(
     private registry: KvCache<MediaWorkerLoad>,
     private placements: KvStore,
     readonly region: string,
+    private answers: (instanceId: string) => Promise<boolean>,
   ) {}
 
-  static async open(bus: Bus, region: string): Promise<Placement> {
+  /** `answers` pings an instance (MediaClient.answers). */
+  static async open(bus: Bus, region: string, answers: (instanceId: string) => Promise<boolean>): Promise<Placement> {
     const kv = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
     const registry = await KvCache.open(kv, (value) => MediaWorkerLoad.safeParse(value).data);
     const placements = await bus.kv(buckets.roomPlacement);
-    return new Placement(registry, placements, region);
+    return new Placement(registry, placements, region, answers);
   }
 
   /**
@@ -67,25 +75,35 @@ export class Placement {
     }
   }
 
-  /** Instances whose last heartbeat is recent (the registry's TTL expiry itself is silent) and not found dead since. */
+  /**
+   * Instances whose last heartbeat is recent (the registry's TTL expiry itself is silent), or of our region and
+   * answering though their entry expired, and not found dead since.
+   */
   async liveInstances(): Promise<MediaWorkerLoad[]> {
     if (this.registry.values().some((load) => !isCurrent(load))) {
       this.rereading ??= this.rereadStale().finally(() => (this.rereading = undefined));
       await Promise.race([this.rereading, new Promise((resolve) => setTimeout(resolve, REREAD_WAIT_MS))]);
     }
-    return this.registry.values().filter((load) => isCurrent(load) && this.dead.get(load.instanceId) !== load.updatedAt);
+    const answered = (id: string) => Date.now() - (this.answering.get(id) ?? 0) < REGISTRY_TTL_MS;
+    return this.registry
+      .values()
+      .filter((load) => (isCurrent(load) || answered(load.instanceId)) && this.dead.get(load.instanceId) !== load.updatedAt);
   }
 
   /**
    * The watch keeping the registry can fall behind: after a cut link between regions it notices the deliveries
    * it lost only at its next heartbeat, tens of seconds later, and meanwhile every instance would look expired
-   * (joins refused). So entries that look expired are read from KV again, and dropped once KV has none.
+   * (joins refused). So entries that look expired are read from KV again, and dropped once KV has none, unless
+   * the instance is of our region and answers a ping (see `answering`).
    */
   private async rereadStale(): Promise<void> {
     const stale = this.registry.entries().filter(([, load]) => !isCurrent(load));
     await Promise.all(
-      stale.map(async ([key]) => {
-        if (!(await this.registry.refresh(key).catch(() => true))) this.registry.drop(key);
+      stale.map(async ([key, { instanceId, region }]) => {
+        if (await this.registry.refresh(key).catch(() => true)) return;
+        if (region === this.region && (await this.answers(instanceId))) return void this.answering.set(instanceId, Date.now());
+        this.answering.delete(instanceId);
+        this.registry.drop(key);
       }),
     );
   }

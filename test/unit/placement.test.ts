@@ -28,8 +28,8 @@ describe('placement by region', () => {
     const bus = new MemoryBus();
     const registry = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
     for (const l of loads) await registry.put(l.instanceId, l);
-    const open = async (region: string) => {
-      const placement = await Placement.open(bus, region);
+    const open = async (region: string, answers = async (_instanceId: string) => false) => {
+      const placement = await Placement.open(bus, region, answers);
       opened.push(placement);
       return placement;
     };
@@ -87,6 +87,32 @@ describe('placement by region', () => {
     expect((await placement.liveInstances()).map((w) => w.instanceId)).toEqual(['mw-1']);
     expect(placement.regionOf('mw-2')).toBeUndefined();
     expect(await placement.hostFor('talk')).toBe('mw-1');
+  });
+
+  it('keeps an instance of its region whose entry expired from KV while it answers: its heartbeats may not reach KV yet', async () => {
+    const old = Date.now() - REGISTRY_TTL_MS - 1000;
+    const { bus, open } = await fleet([
+      { ...load('mw-a1', 'a'), updatedAt: old },
+      { ...load('mw-a2', 'a'), updatedAt: old },
+      { ...load('mw-b1', 'b'), updatedAt: old },
+    ]);
+    const registry = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
+    let behind = false;
+    const watch = registry.watch.bind(registry);
+    registry.watch = (onChange) => watch((key, value, revision) => behind || onChange(key, value, revision));
+    const pinged: string[] = [];
+    const placement = await open('a', async (id) => {
+      pinged.push(id);
+      return id === 'mw-a1';
+    });
+    // Expired from KV while the watch heard nothing, as when their heartbeats could not reach it across a cut link.
+    behind = true;
+    for (const id of ['mw-a1', 'mw-a2', 'mw-b1']) await registry.delete(id);
+    expect((await placement.liveInstances()).map((w) => w.instanceId)).toEqual(['mw-a1']);
+    // Another region's instance is not pinged: it was dropped, as one that does not answer is.
+    expect(pinged.sort()).toEqual(['mw-a1', 'mw-a2']);
+    expect([placement.regionOf('mw-a2'), placement.regionOf('mw-b1')]).toEqual([undefined, undefined]);
+    expect(await placement.hostFor('talk')).toBe('mw-a1');
   });
 
   it('counts instances older than regions as the default region', async () => {
