@@ -95,6 +95,12 @@ export class Federation {
     return this.otherParts(roomId).filter((part) => isCurrent(part));
   }
 
+  /** `remoteParts` as the bucket holds them now, for a reader whose copy may be behind (its watch after a cut link). */
+  async readParts(roomId: string): Promise<RoomPart[]> {
+    await this.known.refreshAll(roomPartsPrefix(roomId));
+    return this.remoteParts(roomId);
+  }
+
   /** Whether `part`'s peers can be reached: its instance answers, and what we know of its part is current. */
   reaches(part: RoomPart): boolean {
     return this.reachability.reachable(part.instanceId) && isCurrent(part);

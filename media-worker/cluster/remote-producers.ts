@@ -8,6 +8,8 @@ import type { ProducerData } from '../sfu/peer.ts';
 type Piped = { producer: types.Producer<ProducerData>; router: types.Router; instanceId: string };
 
 const OWNER_WAIT_MS = 1_500;
+/** Between reads of a room's parts from the bucket itself while waiting for a producer's owner to list it. */
+const READ_AGAIN_MS = 200;
 
 /**
  * One room's producers that live on other media-worker instances, piped in over a PipeTransport when first
@@ -73,16 +75,23 @@ export class RemoteProducers {
 
   /**
    * The instance hosting `producerId`. Its `newProducer` event can reach a subscriber, and its consume reach
-   * us, before that instance's room part does (a KV watch): a producer announced but not listed yet gets a
-   * moment to appear, as does any while this room is new here (it may have missed the announcement). A
-   * producer nobody announced or lists is unknown at once.
+   * us, before that instance's room part does (a KV watch), and right after a cut link the watch can be seconds
+   * behind: a part not in our copy is read from the bucket itself. A producer announced but not listed yet gets a
+   * moment to appear, as does any while this room is new here (it may have missed the announcement). A producer
+   * nobody announced or lists is unknown after one read.
    */
   private async ownerOf(producerId: string): Promise<RoomPart> {
     const deadline = Date.now() + OWNER_WAIT_MS;
+    const find = (parts: RoomPart[]) => parts.find((part) => part.producers.some((p) => p.id === producerId));
+    let readAt = 0;
     for (;;) {
-      const parts = await this.federation.remoteParts(this.roomId);
-      const owner = parts.find((part) => part.producers.some((p) => p.id === producerId));
-      if (owner) return owner;
+      const cached = find(await this.federation.remoteParts(this.roomId));
+      if (cached) return cached;
+      if (Date.now() - readAt >= READ_AGAIN_MS) {
+        readAt = Date.now();
+        const read = find(await this.federation.readParts(this.roomId));
+        if (read) return read;
+      }
       const mayAppear = this.announced.has(producerId) || Date.now() - this.since < OWNER_WAIT_MS;
       if (!mayAppear || Date.now() > deadline) throw new ParleyError('NOT_FOUND', `unknown producer ${producerId}`);
       await new Promise((r) => setTimeout(r, 50));
