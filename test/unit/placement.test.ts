@@ -35,6 +35,16 @@ describe('placement by region', () => {
     };
     return { bus, open };
   };
+  /** A fleet whose entries look expired, and a switch after which placements' watches hear nothing (a cut link). */
+  const staleFleet = async (loads: MediaWorkerLoad[]) => {
+    const old = Date.now() - REGISTRY_TTL_MS - 1000;
+    const { bus, open } = await fleet(loads.map((l) => ({ ...l, updatedAt: old })));
+    const registry = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
+    let behind = false;
+    const watch = registry.watch.bind(registry);
+    registry.watch = (onChange) => watch((key, value, revision) => behind || onChange(key, value, revision));
+    return { registry, open, fallBehind: () => void (behind = true) };
+  };
 
   it('puts a room’s participants on a media-worker of their signaling instance’s region: one home per region', async () => {
     const { bus, open } = await fleet([load('mw-a1', 'a'), load('mw-a2', 'a', 5), load('mw-b1', 'b')]);
@@ -70,18 +80,9 @@ describe('placement by region', () => {
   });
 
   it('reads entries that look expired from KV again before it counts them gone: the watch may be behind', async () => {
-    const old = Date.now() - REGISTRY_TTL_MS - 1000;
-    const { bus, open } = await fleet([
-      { ...load('mw-1', 'a'), updatedAt: old },
-      { ...load('mw-2', 'a'), updatedAt: old },
-    ]);
-    const registry = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
-    // From here the watch delivers nothing, as after a cut link between regions.
-    let behind = false;
-    const watch = registry.watch.bind(registry);
-    registry.watch = (onChange) => watch((key, value, revision) => behind || onChange(key, value, revision));
+    const { registry, open, fallBehind } = await staleFleet([load('mw-1', 'a'), load('mw-2', 'a')]);
     const placement = await open('a');
-    behind = true;
+    fallBehind();
     await registry.put('mw-1', load('mw-1', 'a'));
     await registry.delete('mw-2');
     expect((await placement.liveInstances()).map((w) => w.instanceId)).toEqual(['mw-1']);
@@ -90,23 +91,14 @@ describe('placement by region', () => {
   });
 
   it('keeps an instance of its region whose entry expired from KV while it answers: its heartbeats may not reach KV yet', async () => {
-    const old = Date.now() - REGISTRY_TTL_MS - 1000;
-    const { bus, open } = await fleet([
-      { ...load('mw-a1', 'a'), updatedAt: old },
-      { ...load('mw-a2', 'a'), updatedAt: old },
-      { ...load('mw-b1', 'b'), updatedAt: old },
-    ]);
-    const registry = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
-    let behind = false;
-    const watch = registry.watch.bind(registry);
-    registry.watch = (onChange) => watch((key, value, revision) => behind || onChange(key, value, revision));
+    const { registry, open, fallBehind } = await staleFleet([load('mw-a1', 'a'), load('mw-a2', 'a'), load('mw-b1', 'b')]);
     const pinged: string[] = [];
     const placement = await open('a', async (id) => {
       pinged.push(id);
       return id === 'mw-a1';
     });
     // Expired from KV while the watch heard nothing, as when their heartbeats could not reach it across a cut link.
-    behind = true;
+    fallBehind();
     for (const id of ['mw-a1', 'mw-a2', 'mw-b1']) await registry.delete(id);
     expect((await placement.liveInstances()).map((w) => w.instanceId)).toEqual(['mw-a1']);
     // Another region's instance is not pinged: it was dropped, as one that does not answer is.
