@@ -13,6 +13,8 @@ import { Reachability } from './reachability.ts';
  * longer served (a dead instance's, or one behind a link cut for good).
  */
 const FORGOTTEN_MS = 5 * 60_000;
+/** Readers of a room's parts from the bucket within this long of a read share it. */
+const PARTS_READ_MS = 200;
 
 /**
  * What lets one room span media-worker instances: each instance publishes its part of the room (peers and
@@ -21,6 +23,8 @@ const FORGOTTEN_MS = 5 * 60_000;
 export class Federation {
   /** When each room part of an answering instance was first found missing from KV (catchUp). */
   private missingSince = new Map<string, number>();
+  /** The latest read of each room's parts from the bucket itself (readParts). */
+  private partsReads = new Map<string, { at: number; read: Promise<void> }>();
 
   private constructor(
     private bus: Bus,
@@ -67,6 +71,7 @@ export class Federation {
    * goes too, so the placement bucket holds live rooms only; the next join there places the room afresh.
    */
   async roomClosed(roomId: string): Promise<void> {
+    this.partsReads.delete(roomId);
     for (const key of this.missingSince.keys()) if (key.startsWith(roomPartsPrefix(roomId))) this.missingSince.delete(key);
     await this.parts.delete(roomPartKey(roomId, this.instanceId));
     const key = placementKey(roomId, this.region);
@@ -95,9 +100,21 @@ export class Federation {
     return this.otherParts(roomId).filter((part) => isCurrent(part));
   }
 
-  /** `remoteParts` as the bucket holds them now, for a reader whose copy may be behind (its watch after a cut link). */
+  /**
+   * `remoteParts` as the bucket holds them now, for a reader whose copy may be behind (its watch after a cut link).
+   * Readers of a room within PARTS_READ_MS share one read, so consumes of made-up producer ids cost the bucket at
+   * most a few reads per second. A failed read leaves the copy as it is.
+   */
   async readParts(roomId: string): Promise<RoomPart[]> {
-    await this.known.refreshAll(roomPartsPrefix(roomId));
+    const last = this.partsReads.get(roomId);
+    if (last && Date.now() - last.at < PARTS_READ_MS) await last.read;
+    else {
+      const read = this.known
+        .refreshAll(roomPartsPrefix(roomId))
+        .catch((err: unknown) => log.warn('reading a room’s parts failed', { room: roomId, error: reason(err) }));
+      this.partsReads.set(roomId, { at: Date.now(), read });
+      await read;
+    }
     return this.remoteParts(roomId);
   }
 

@@ -8,8 +8,6 @@ import type { ProducerData } from '../sfu/peer.ts';
 type Piped = { producer: types.Producer<ProducerData>; router: types.Router; instanceId: string };
 
 const OWNER_WAIT_MS = 1_500;
-/** Between reads of a room's parts from the bucket itself while waiting for a producer's owner to list it. */
-const READ_AGAIN_MS = 200;
 
 /**
  * One room's producers that live on other media-worker instances, piped in over a PipeTransport when first
@@ -83,15 +81,11 @@ export class RemoteProducers {
   private async ownerOf(producerId: string): Promise<RoomPart> {
     const deadline = Date.now() + OWNER_WAIT_MS;
     const find = (parts: RoomPart[]) => parts.find((part) => part.producers.some((p) => p.id === producerId));
-    let readAt = 0;
+    const cached = find(await this.federation.remoteParts(this.roomId));
+    if (cached) return cached;
     for (;;) {
-      const cached = find(await this.federation.remoteParts(this.roomId));
-      if (cached) return cached;
-      if (Date.now() - readAt >= READ_AGAIN_MS) {
-        readAt = Date.now();
-        const read = find(await this.federation.readParts(this.roomId));
-        if (read) return read;
-      }
+      const owner = find(await this.federation.readParts(this.roomId));
+      if (owner) return owner;
       const mayAppear = this.announced.has(producerId) || Date.now() - this.since < OWNER_WAIT_MS;
       if (!mayAppear || Date.now() > deadline) throw new ParleyError('NOT_FOUND', `unknown producer ${producerId}`);
       await new Promise((r) => setTimeout(r, 50));
