@@ -162,7 +162,7 @@ class MemoryKv implements KvStore {
   }
 
   async keys(prefix = ''): Promise<string[]> {
-    return [...this.stored.keys()].filter((k) => k.startsWith(prefix) && this.live(k));
+    return (await this.entries(prefix)).map(([key]) => key);
   }
 
   async entries(prefix = ''): Promise<[string, KvEntry][]> {
@@ -177,10 +177,7 @@ class MemoryKv implements KvStore {
   }
 
   async watch(onChange: (key: string, value: unknown, revision: number) => void): Promise<Subscription> {
-    for (const key of await this.keys()) {
-      const entry = this.stored.get(key)!;
-      onChange(key, copy(entry.value), entry.revision);
-    }
+    for (const [key, entry] of await this.entries()) onChange(key, entry.value, entry.revision);
     this.watchers.add(onChange);
     return { unsubscribe: () => this.watchers.delete(onChange) };
   }
