@@ -46,6 +46,8 @@ describe('the /debug dashboard', () => {
     alice = await openParley(browser, base);
     bob = await openParley(browser, base);
     await joinFromLobby(alice, room, 'Alice');
+    // Alice's camera is published before Bob joins, so Bob's join (not her publish) makes his consumer of it.
+    await alice.waitForFunction(() => Boolean(window.parley?.call?.producer('camera')?.id));
     await joinFromLobby(bob, room, 'Bob');
     await Promise.all([receivesMedia(alice), receivesMedia(bob)]);
 
@@ -71,7 +73,15 @@ describe('the /debug dashboard', () => {
     expect(bobJoin).toMatch(/^[0-9a-f]{32}$/);
     const bobsCamera = peerCard('Bob').getByTestId('debug-consumer').filter({ hasText: 'camera of Alice' });
     await bobsCamera.click();
-    await expect.poll(() => timeline().getAttribute('data-trace-id')).toBe(bobJoin);
+    await expect
+      .poll(() => timeline().getAttribute('data-trace-id'))
+      .toBe(bobJoin)
+      .catch(async (err) => {
+        // Name the trace that made the consumer instead (a later consume, or a publish after Bob's join).
+        const opened = await timeline().getAttribute('data-trace-id');
+        const roots = opened ? (await traceFromApi(base, opened)).filter((s) => !s.parentSpanId) : [];
+        throw new Error(`${err}; the consumer's trace has roots ${roots.map((s) => `${s.service}:${s.name}`)}`);
+      });
 
     const spans = timeline().getByTestId('trace-span');
     await expect
