@@ -3,6 +3,7 @@ export type PageRun = <T>(fn: () => T | Promise<T>) => Promise<T>;
 
 export interface PeerMedia {
   videoFrames: number;
+  videoPackets: number;
   audioPackets: number;
   screenFrames: number;
 }
@@ -11,11 +12,12 @@ export interface PeerMedia {
 export function mediaByPeer(run: PageRun): Promise<Record<string, PeerMedia>> {
   return run(async () => {
     const rows = (await window.parley?.call?.inboundStats()) ?? [];
-    const out: Record<string, { videoFrames: number; audioPackets: number; screenFrames: number }> = {};
+    const out: Record<string, PeerMedia> = {};
     for (const row of rows) {
       if (!row.peerId) continue;
-      const peer = (out[row.peerId] ??= { videoFrames: 0, audioPackets: 0, screenFrames: 0 });
+      const peer = (out[row.peerId] ??= { videoFrames: 0, videoPackets: 0, audioPackets: 0, screenFrames: 0 });
       if (row.source === 'camera') peer.videoFrames += row.framesDecoded ?? 0;
+      if (row.source === 'camera') peer.videoPackets += row.packetsReceived;
       if (row.source === 'screen') peer.screenFrames += row.framesDecoded ?? 0;
       if (row.source === 'microphone') peer.audioPackets += row.packetsReceived;
     }

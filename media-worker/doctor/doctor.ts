@@ -208,6 +208,11 @@ export class Doctor {
     this.tombstones.set(`${w.owner.peerId}/${consumerId}`, tomb);
   }
 
+  /** The room forces a key frame from this producer (sfu/key-frames.ts): the pause and resume around it are not the publisher's. */
+  keyFrameForced(producerId: string): void {
+    for (const w of this.watches.values()) if (w.consumer.producerId === producerId) w.trace.event('key-frame-forced');
+  }
+
   /** pauseConsumer / resumeConsumer from the client. */
   clientSetPaused(consumerId: string, paused: boolean): void {
     const w = this.watches.get(consumerId);

@@ -14,6 +14,7 @@ import type { ProducerData } from './peer.ts';
 import type { Federation } from '../cluster/federation.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { pipeOut, RemoteProducers } from '../cluster/remote-producers.ts';
+import { forceKeyFrame, onSoundAfterSilence } from './key-frames.ts';
 import { KeyedSerial } from './serial.ts';
 import { mediasoupCall } from './spans.ts';
 import type { MediaIds } from './spans.ts';
@@ -262,6 +263,14 @@ export class Room {
       ),
     );
     this.doctor.watchProducer(producer, transport);
+    onSoundAfterSilence(producer, () =>
+      // Serial with the publisher's own pause and resume: one made meanwhile is theirs, not undone here.
+      this.serial.run(producer.id, () => {
+        if (producer.paused || producer.closed) return;
+        this.doctor.keyFrameForced(producer.id);
+        return this.call('forceKeyFrame', { peer, producer: producer.id }, () => forceKeyFrame(producer));
+      }),
+    );
     this.dynacast.add(producer, peer.id);
     producer.observer.on('close', () => {
       this.pipedOut.delete(producer.id);

@@ -84,14 +84,22 @@ describe.skipIf(skip !== null)('a network change mid-call', () => {
     await sleep(2000); // past the first seconds' ramp-up of frame rate and layers
     const adaId = await ada.evaluate(() => window.parley?.call?.peerId ?? '');
 
+    // Bob's video from Ada as `ms since the move: packets/frames`, on each change: a slow recovery's log says
+    // whether the packets came late (her sender) or the pictures did (a key frame, his decoder).
+    const atBobOverTime: string[] = [];
     const frames = async () => {
       const [atAda, atBob] = await Promise.all([mediaByPeer(runIn(ada)), mediaByPeer(runIn(bob))]);
-      return { toAda: Object.values(atAda)[0]?.videoFrames ?? 0, toBob: atBob[adaId]?.videoFrames ?? 0 };
+      const fromAda = atBob[adaId];
+      const sample = `${fromAda?.videoPackets ?? 0}/${fromAda?.videoFrames ?? 0}`;
+      if (!atBobOverTime.at(-1)?.endsWith(` ${sample}`))
+        atBobOverTime.push(`${Math.round(performance.now() - moved)}: ${sample}`);
+      return { toAda: Object.values(atAda)[0]?.videoFrames ?? 0, toBob: fromAda?.videoFrames ?? 0 };
     };
+    let moved = performance.now();
     const atMove = await frames();
     address += 10;
     network.readdress('mover', `${SUBNET}.${address}`);
-    const moved = performance.now();
+    moved = performance.now();
     await sleep(DRAIN_MS);
     const drained = await frames();
     const recovered: Partial<Record<'toAda' | 'toBob', number>> = {};
@@ -111,7 +119,8 @@ describe.skipIf(skip !== null)('a network change mid-call', () => {
     console.log(
       `[network change, ${options.watcher ? 'with' : 'without'} the watcher] video back at Ada after ` +
         `${fmt(recovered.toAda)}, at Bob after ${fmt(recovered.toBob)}; Ada's ICE now from ${local}; ` +
-        `frames at the move ${JSON.stringify(atMove)}, ${DRAIN_MS} ms later ${JSON.stringify(drained)}; actions: ${actions.join(', ')}`,
+        `frames at the move ${JSON.stringify(atMove)}, ${DRAIN_MS} ms later ${JSON.stringify(drained)}; actions: ${actions.join(', ')}; ` +
+        `Bob's video packets/frames from Ada (ms since the move: ${atBobOverTime.join(', ')})`,
     );
     expect(local).toBe(`${SUBNET}.${address}`);
     if (options.watcher) expect(actions).toContain('network-change');
