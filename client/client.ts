@@ -239,9 +239,11 @@ export class ParleyClient {
 
   /**
    * The host saw the network change. Rather than wait seconds for ICE (and the signaling socket) to find
-   * their paths dead: ping signaling (an unanswered ping gives the socket up, and the usual reconnect and
-   * resume follow) and restart ICE on both transports, now if signaling answered, else as part of the resume.
-   * While a reconnect is under way, that reconnect's resume does it.
+   * their paths dead: check signaling and restart ICE on both transports, now if signaling answered, else as
+   * part of the resume that follows the reconnect. After `online` (the host was without an address a moment
+   * ago) the socket is given up at once: the 1 s ping deadline was most of the recovery. After another change
+   * (a new connection type) the old path may still work: an unanswered ping gives it up. While a reconnect is
+   * under way, that reconnect's resume does it.
    */
   private onNetworkChange(what: string): Promise<void> {
     this.networkChanges++;
@@ -249,7 +251,8 @@ export class ParleyClient {
       .action('network-change', { 'parley.network.event': what }, undefined, async (ctx, span) => {
         const call = this.current?.closed ? undefined : this.current;
         call?.onNetworkChange();
-        const signaling = await this.connection.check(NETWORK_CHECK_MS);
+        const signaling =
+          what === 'online' ? this.connection.giveUp('the host was offline') : await this.connection.check(NETWORK_CHECK_MS);
         span.setAttribute('parley.signaling', signaling);
         if (signaling === 'alive') await call?.restartStaleIce(ctx);
       })

@@ -95,11 +95,22 @@ export class Connection implements Requester {
     } catch (err) {
       // Any answer, even a refusal (a server from before `ping`), shows the socket works.
       if (err instanceof ParleyError) return 'alive';
-      if (socket !== this.socket || socket.closed) return 'reconnecting';
-      this.givenUp = true;
-      socket.abandon(4000, (err as Error).message);
-      return 'reconnecting';
+      if (socket !== this.socket) return 'reconnecting';
+      return this.giveUp((err as Error).message);
     }
+  }
+
+  /**
+   * Gives the socket up now, without asking it first: after the host was offline its path is gone with the old
+   * address. The usual reconnect and resume follow; the resume takes the membership over from the old socket,
+   * so one that was alive after all costs a resume, not the call. `reconnecting` in every case.
+   */
+  giveUp(reason: string): 'reconnecting' {
+    const socket = this.socket;
+    if (this.reconnecting || !socket || socket.closed) return 'reconnecting';
+    this.givenUp = true;
+    socket.abandon(4000, reason);
+    return 'reconnecting';
   }
 
   close(): void {

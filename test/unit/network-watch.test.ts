@@ -139,6 +139,22 @@ describe('checking the signaling socket after a network change', () => {
     expect(connection.isOpen).toBe(true);
   });
 
+  it('after the host was offline, the socket is given up at once, without a ping, and resumed on a new one', async () => {
+    const log = events();
+    const connection = await open(log);
+    const old = FakeSocket.all[0]!;
+    const pending = connection.request('subscribeLobby', {});
+    expect(connection.giveUp('the host was offline')).toBe('reconnecting');
+    // Again while the new socket is being opened (a burst of network events): still one reconnect.
+    expect(connection.giveUp('the host was offline')).toBe('reconnecting');
+    await expect(pending).rejects.toThrow(/connection closed: the host was offline/);
+    expect(old.sent.map((m) => m.method)).toEqual(['subscribeLobby']);
+    expect(old.closedWith).toBe(4000);
+    await vi.waitFor(() => expect(log.log).toContain('reopened'), { timeout: 2000 });
+    expect(FakeSocket.all).toHaveLength(2);
+    expect(log.log.filter((l) => l.startsWith('lost'))).toHaveLength(1);
+  });
+
   it('does nothing while a reconnect is already under way', async () => {
     const log = events();
     const connection = await open(log);
