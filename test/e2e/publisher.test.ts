@@ -61,15 +61,23 @@ const sent = async (page: Page): Promise<ClientProducerStats> => {
   return camera;
 };
 /** Every layer on and the top one at 720p: the congestion controller has ramped up. */
-const allLayersFlow = (page: Page) =>
-  waitFor(
+const allLayersFlow = async (page: Page) => {
+  let last: ClientProducerStats['layers'] = [];
+  await waitFor(
     'all three layers to be sent',
     async () => {
-      const { layers } = await sent(page);
-      return layers.length === 3 && layers.every((l) => l.active) && (layers[2]!.frameHeight ?? 0) >= 700;
+      last = (await sent(page)).layers;
+      return last.length === 3 && last.every((l) => l.active) && (last[2]!.frameHeight ?? 0) >= 700;
     },
     20_000,
-  );
+  ).catch((err: Error) => {
+    // What the encoder did instead: a layer off, or the top one smaller (and why: cpu, bandwidth).
+    const shown = last.map(
+      (l) => `${l.rid}: ${l.active ? 'on' : 'off'} ${l.frameHeight ?? '?'} px (${l.qualityLimitationReason})`,
+    );
+    throw new Error(`${err.message}; last sent ${shown.join(', ')}`);
+  });
+};
 /** bytesSent per second over `ms`, all layers together. */
 const sendRate = async (page: Page, ms = 2_000) => {
   const total = (s: ClientProducerStats) => s.layers.reduce((n, l) => n + l.bytesSent, 0);
