@@ -11,7 +11,9 @@ export interface ScoredProducer {
  * network, or stopped sending) sends again. Its viewers need a key frame then, at once: the requests mediasoup
  * sent into the silence are still pending, and it repeats a pending one at most once a second (its
  * KeyFrameRequestManager), so the picture would come back up to a second after the media. A failed `act`
- * (the producer closed meanwhile) is ignored: the next silence tries again.
+ * (the producer closed meanwhile) is ignored: the next silence tries again. mediasoup scores a silent stream 0
+ * only for simulcast producers (its RTP inactivity check): a single-stream camera, a screen share or a pipe
+ * producer never looks silent, so this never fires for them.
  */
 export function onSoundAfterSilence(producer: ScoredProducer, act: () => Promise<unknown>): void {
   if (producer.kind !== 'video') return;
