@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import type { ClientProducerStats, ProducerHealth, PublisherCause } from '../../protocol/publisher.ts';
 import type { ClientRemedy, HealthCause, Remediation } from '../../protocol/telemetry.ts';
 import type { ProducerData } from '../sfu/peer.ts';
+import { pausedByPublisher } from '../sfu/key-frames.ts';
 import type { UnhealthyProducer } from '../../protocol/incidents.ts';
 import { judgePublisher, REPORT_STALE_MS } from './publisher-health.ts';
 import type { PublisherObservation, PublisherVerdict } from './publisher-health.ts';
@@ -121,12 +122,13 @@ class PublisherWatch {
     const { producer } = this;
     const fresh = this.client && now - this.client.at < REPORT_STALE_MS ? this.client : undefined;
     const since = (t?: number) => (t === undefined ? 0 : now - t);
+    const muted = pausedByPublisher(producer.id, producer.paused);
     return {
       source: producer.appData.source,
       kind: producer.kind,
       ageMs: now - this.createdAt,
-      producerPaused: producer.paused,
-      producerIdleMs: producer.paused ? undefined : this.packets.idleMs(),
+      producerPaused: muted,
+      producerIdleMs: muted ? undefined : this.packets.idleMs(),
       sendTransportDownMs: this.transport.downMs(now),
       reportSilentMs: this.client && now - this.client.at,
       report: fresh && {

@@ -4,6 +4,7 @@ import type { Source } from '../../protocol/room.ts';
 import type { ConsumerTrace } from './consumer-trace.ts';
 import type { LiveObservation, Verdict } from './health.ts';
 import type { PeerTransport, ProducerData } from '../sfu/peer.ts';
+import { pausedByPublisher } from '../sfu/key-frames.ts';
 
 /*
  * What the doctor remembers between ticks about each consumer, producer and transport it watches. Counters
@@ -187,9 +188,14 @@ export class ConsumerWatch {
     if (!some) this.watchClosely(now);
   }
 
+  /** Paused by its publisher (a key frame forced by the room pauses it for a moment too: not that). */
+  private get producerPaused(): boolean {
+    return pausedByPublisher(this.consumer.producerId, this.consumer.producerPaused);
+  }
+
   /** getStats only when due: every tick under suspicion, every few seconds when fine, never while paused. */
   due(now: number): boolean {
-    if (this.consumer.paused || this.consumer.producerPaused || now < this.nextSampleAt) return false;
+    if (this.consumer.paused || this.producerPaused || now < this.nextSampleAt) return false;
     const suspect = now < this.closelyUntil || this.verdict.status !== 'healthy';
     this.nextSampleAt = suspect ? 0 : now + SAMPLE_HEALTHY_MS;
     return true;
@@ -237,7 +243,7 @@ export class ConsumerWatch {
 
   observe(now: number): LiveObservation {
     const { consumer, transport } = this;
-    const active = !consumer.paused && !consumer.producerPaused;
+    const active = !consumer.paused && !this.producerPaused;
     const layered = isLayered(consumer);
     const start = this.resumedAt ?? this.createdAt;
     if (!layered || !active || consumer.currentLayers || this.targetLayer) {
@@ -260,9 +266,9 @@ export class ConsumerWatch {
         downMs: transport.downMs(now),
       },
       paused: consumer.paused,
-      producerPaused: consumer.producerPaused,
+      producerPaused: this.producerPaused,
       clientPaused: this.clientPaused || (this.client?.hidden === true && now - this.client.at < 3_000),
-      producerIdleMs: consumer.producerPaused ? undefined : this.producer.idleMs(),
+      producerIdleMs: this.producerPaused ? undefined : this.producer.idleMs(),
       forwardIdleMs,
       layersMissingMs: this.layersMissingSince === undefined ? 0 : now - this.layersMissingSince,
       keyFrames: this.keyFrames,
@@ -285,7 +291,7 @@ export class ConsumerWatch {
       traceId,
       server: {
         paused: consumer.paused,
-        producerPaused: consumer.producerPaused,
+        producerPaused: this.producerPaused,
         score: consumer.score.score,
         producerScore: consumer.score.producerScore,
         packetCount: this.packetCount,

@@ -25,12 +25,28 @@ export function onSoundAfterSilence(producer: ScoredProducer, act: () => Promise
   });
 }
 
+/** Producers paused by forceKeyFrame at this moment. */
+const forcing = new Set<string>();
+
 /**
  * Makes mediasoup ask the publisher for a key frame now, even with a request pending: only a producer resume
  * forces one (consumer.requestKeyFrame waits behind the pending request). The pause before it lasts one
  * worker round trip; viewers see nothing of it, as they get no picture before the key frame anyway.
  */
-export async function forceKeyFrame(producer: types.Producer): Promise<void> {
-  await producer.pause();
-  await producer.resume();
+export async function forceKeyFrame(producer: Pick<types.Producer, 'id' | 'pause' | 'resume'>): Promise<void> {
+  forcing.add(producer.id);
+  try {
+    await producer.pause();
+    await producer.resume();
+  } finally {
+    forcing.delete(producer.id);
+  }
+}
+
+/**
+ * Whether a producer mediasoup reports `paused` was paused by its publisher (muted), not by forceKeyFrame: the
+ * doctor judging in that moment must not tell viewers the publisher paused.
+ */
+export function pausedByPublisher(producerId: string, paused: boolean): boolean {
+  return paused && !forcing.has(producerId);
 }

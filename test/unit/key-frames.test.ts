@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { describe, expect, it } from 'vitest';
-import { onSoundAfterSilence } from '../../media-worker/sfu/key-frames.ts';
+import { forceKeyFrame, onSoundAfterSilence, pausedByPublisher } from '../../media-worker/sfu/key-frames.ts';
 import type { ScoredProducer } from '../../media-worker/sfu/key-frames.ts';
 
 const fakeProducer = (kind: types.MediaKind) => Object.assign(new EventEmitter(), { kind }) as EventEmitter & ScoredProducer;
@@ -41,5 +41,38 @@ describe('a key frame after a producer’s silence', () => {
     video.emit('score', scores(0));
     video.emit('score', scores(10));
     await new Promise((resolve) => setImmediate(resolve)); // an unhandled rejection would fail the run
+  });
+});
+
+describe('forcing a key frame', () => {
+  it('pauses and resumes the producer, and the doctor does not count that pause as the publisher’s', async () => {
+    const seen: string[] = [];
+    const producer = {
+      id: 'p1',
+      paused: false,
+      async pause() {
+        this.paused = true;
+        seen.push(`pause: by publisher ${pausedByPublisher(this.id, this.paused)}`);
+      },
+      async resume() {
+        this.paused = false;
+        seen.push('resume');
+      },
+    };
+    await forceKeyFrame(producer);
+    expect(seen).toEqual(['pause: by publisher false', 'resume']);
+    // A publisher's own pause (muted) is theirs, before and after.
+    expect(pausedByPublisher('p1', true)).toBe(true);
+    expect(pausedByPublisher('p1', false)).toBe(false);
+  });
+
+  it('a failed pause or resume leaves no producer marked', async () => {
+    const producer = {
+      id: 'p2',
+      pause: () => Promise.reject(new Error('closed')),
+      resume: () => Promise.resolve(),
+    };
+    await expect(forceKeyFrame(producer)).rejects.toThrow('closed');
+    expect(pausedByPublisher('p2', true)).toBe(true);
   });
 });
