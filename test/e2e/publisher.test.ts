@@ -64,7 +64,7 @@ const sent = async (page: Page): Promise<ClientProducerStats> => {
 /**
  * Every layer on and the top one at 720p: the congestion controller has ramped up. A moment of CPU or bandwidth
  * limit while the page starts (a loaded machine) makes the doctor switch the top layer off, and it tries it again
- * only CAP_HOLD_MS after the limit ended: in a full run the top layer came back after that, not within 20 s.
+ * only CAP_HOLD_MS after the limit ended: in a full run the top layer stayed off past the old 20 s wait.
  */
 const allLayersFlow = async (page: Page) => {
   let last: ClientProducerStats['layers'] = [];
