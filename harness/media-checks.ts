@@ -16,8 +16,10 @@ export function mediaByPeer(run: PageRun): Promise<Record<string, PeerMedia>> {
     for (const row of rows) {
       if (!row.peerId) continue;
       const peer = (out[row.peerId] ??= { videoFrames: 0, videoPackets: 0, audioPackets: 0, screenFrames: 0 });
-      if (row.source === 'camera') peer.videoFrames += row.framesDecoded ?? 0;
-      if (row.source === 'camera') peer.videoPackets += row.packetsReceived;
+      if (row.source === 'camera') {
+        peer.videoFrames += row.framesDecoded ?? 0;
+        peer.videoPackets += row.packetsReceived;
+      }
       if (row.source === 'screen') peer.screenFrames += row.framesDecoded ?? 0;
       if (row.source === 'microphone') peer.audioPackets += row.packetsReceived;
     }
