@@ -16,7 +16,6 @@ import type { MediaClient } from './media.ts';
 import type { Membership } from './memberships/membership.ts';
 import type { Moderation } from './moderation.ts';
 import type { RoomRegistry } from './room-registry.ts';
-import { logError } from './memberships/errors.ts';
 
 export type CommunityMethod = keyof typeof chatOperations | keyof typeof moderationOperations;
 const communityMethods = new Set<string>([...Object.keys(chatOperations), ...Object.keys(moderationOperations)]);
@@ -94,15 +93,13 @@ export class CommunitySession {
   }
 
   /**
-   * A join into a room known to be running does not wait for its record to be confirmed: start() reads it, and
-   * starts a new run itself if that one was finishing. A room's first join waits, so it is on record before
+   * A join into a room this instance's copy shows running needs no write and no read: a record finished at the
+   * same moment (the copy a few milliseconds behind) is noticed by the sweep, which starts the room again
+   * (RoomRegistry: an occupied room without a record). A room's first join waits, so it is on record before
    * anyone is in it.
    */
   private async recordStart(roomId: string): Promise<void> {
-    const running = this.services.rooms.get(roomId) !== undefined;
-    const started = this.services.rooms.start(roomId, 'join');
-    if (!running) return void (await started);
-    void started.catch(logError('room record'));
+    if (this.services.rooms.get(roomId) === undefined) await this.services.rooms.start(roomId, 'join');
   }
 
   detach(): void {

@@ -1,4 +1,4 @@
-import type { Bus, KvStore } from '../bus/bus.ts';
+import type { Bus } from '../bus/bus.ts';
 import { KvCache } from '../bus/kv-cache.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import { isCurrent, MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
@@ -29,7 +29,7 @@ export class Placement {
 
   private constructor(
     private registry: KvCache<MediaWorkerLoad>,
-    private placements: KvStore,
+    private placements: KvCache<string>,
     readonly region: string,
     private answers: (instanceId: string) => Promise<boolean>,
   ) {}
@@ -38,7 +38,7 @@ export class Placement {
   static async open(bus: Bus, region: string, answers: (instanceId: string) => Promise<boolean>): Promise<Placement> {
     const kv = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
     const registry = await KvCache.open(kv, (value) => MediaWorkerLoad.safeParse(value).data);
-    const placements = await bus.kv(buckets.roomPlacement);
+    const placements = await KvCache.open(await bus.kv(buckets.roomPlacement), (v) => (typeof v === 'string' ? v : undefined));
     return new Placement(registry, placements, region, answers);
   }
 
@@ -56,23 +56,30 @@ export class Placement {
     const region = [preferred, this.region].find(serves) ?? live.find(takes)?.region ?? this.region;
     const candidates = live.filter((w) => w.region === region);
     const key = placementKey(roomId, region);
-    const current = await this.placements.get(key);
+    // Most joins go to a room whose home is known and live: the watched copy answers. A home not (or no longer)
+    // found there is read from KV, which another instance may have written a moment ago.
+    const cached = candidates.find((w) => w.instanceId === this.placements.get(key));
+    if (cached) return this.withinCapacity(cached, candidates);
+    const current = await this.placements.kv.get(key);
     const home = candidates.find((w) => w.instanceId === current?.value);
-    if (home) {
-      if (home.consumers < home.capacity) return home.instanceId;
-      const spill = candidates.filter((w) => w !== home && takes(w) && w.consumers < w.capacity);
-      return spill.length > 0 ? leastLoaded(spill) : home.instanceId;
-    }
+    if (home) return this.withinCapacity(home, candidates);
     const chosen = leastLoaded(candidates.filter(takes));
     try {
-      if (current) await this.placements.update(key, chosen, current.revision);
-      else await this.placements.create(key, chosen);
+      if (current) await this.placements.kv.update(key, chosen, current.revision);
+      else await this.placements.kv.create(key, chosen);
       return chosen;
     } catch (err) {
       // Another signaling instance placed the room first: use its choice.
       if (err instanceof ParleyError && err.code === 'CONFLICT') return this.hostFor(roomId, preferred);
       throw err;
     }
+  }
+
+  /** The room's home while it has consumer capacity left, else the least-loaded instance of its region that has. */
+  private withinCapacity(home: MediaWorkerLoad, candidates: MediaWorkerLoad[]): string {
+    if (home.consumers < home.capacity) return home.instanceId;
+    const spill = candidates.filter((w) => w !== home && !w.draining && w.consumers < w.capacity);
+    return spill.length > 0 ? leastLoaded(spill) : home.instanceId;
   }
 
   /**
@@ -122,6 +129,7 @@ export class Placement {
 
   close(): void {
     this.registry.close();
+    this.placements.close();
   }
 }
 

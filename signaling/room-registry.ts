@@ -30,7 +30,9 @@ export class RoomRegistry {
   }
 
   static async open(bus: Bus, lobby: Lobby, events: EventLog, joinEmptyTimeoutMs: number): Promise<RoomRegistry> {
-    const records = await KvCache.open(await bus.kv(buckets.rooms), (v) => RoomRecord.safeParse(v).data);
+    // A room being finished is gone from the copy at once: a join then records it anew.
+    const parse = (v: unknown) => (isFinishing(v) ? undefined : RoomRecord.safeParse(v).data);
+    const records = await KvCache.open(await bus.kv(buckets.rooms), parse);
     return new RoomRegistry(records, lobby, events, joinEmptyTimeoutMs);
   }
 

@@ -92,7 +92,7 @@ export class Memberships {
       displayName: claims.name,
       grants: claims.grants,
     };
-    const membership = new Membership(record, await membershipKey(resumeToken));
+    const membership = new Membership(record, membershipKey(resumeToken));
     await this.listen(membership);
     try {
       const view = await this.media.call(mediaInstanceId, 'join', {
@@ -112,7 +112,7 @@ export class Memberships {
 
   /** Re-attaches a membership by its resume token, whichever instance held it before. */
   async resume(claims: AccessClaims, resumeToken: string, socket: MemberSocket): Promise<[Membership, Snapshot]> {
-    const key = await membershipKey(resumeToken);
+    const key = membershipKey(resumeToken);
     const local = [...this.byPeer.values()].find((m) => m.recordKey === key);
     const membership = local ?? (await this.fromRecord(key));
     if (membership.record.identity !== claims.sub) throw new ParleyError('FORBIDDEN', 'this session belongs to another user');
