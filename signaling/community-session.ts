@@ -1,14 +1,13 @@
-import type { Bus, Subscription } from '../bus/bus.ts';
+import type { Subscription } from '../bus/bus.ts';
 import { mayChat } from '../protocol/auth.ts';
 import type { AccessClaims, Grants } from '../protocol/auth.ts';
 import type { ClientNotification, ClientRequestData } from '../protocol/client.ts';
 import { chatOperations } from '../protocol/chat.ts';
 import { ParleyError } from '../protocol/errors.ts';
-import { RoomFeedItem } from '../protocol/feed.ts';
+import type { RoomFeedItem } from '../protocol/feed.ts';
 import { moderationOperations } from '../protocol/moderation.ts';
 import type { ModerationState, SelfState } from '../protocol/moderation.ts';
 import type { Source } from '../protocol/room.ts';
-import { subjects } from '../protocol/subjects.ts';
 import type { Chat } from './chat.ts';
 import type { CommunityConfig } from './community-config.ts';
 import { RateLimiter } from './limits.ts';
@@ -16,6 +15,7 @@ import type { MediaClient } from './media.ts';
 import type { Membership } from './memberships/membership.ts';
 import type { Moderation } from './moderation.ts';
 import type { RoomRegistry } from './room-registry.ts';
+import type { RoomSubscriptions } from './room-subscriptions.ts';
 
 export type CommunityMethod = keyof typeof chatOperations | keyof typeof moderationOperations;
 const communityMethods = new Set<string>([...Object.keys(chatOperations), ...Object.keys(moderationOperations)]);
@@ -26,7 +26,8 @@ export function isCommunityMethod(method: string): method is CommunityMethod {
 
 /** What every session of this instance shares. */
 export interface CommunityServices {
-  bus: Bus;
+  /** Each room's feed (chat, moderation), one subscription per room on this instance. */
+  feeds: RoomSubscriptions<RoomFeedItem>;
   media: MediaClient;
   chat: Chat;
   moderation: Moderation;
@@ -87,7 +88,7 @@ export class CommunitySession {
     this.locks = new Set(state.locks);
     this.membership = membership;
     this.feed?.unsubscribe();
-    this.feed = this.services.bus.subscribe(subjects.roomFeed(roomId), (msg) => this.onFeed(msg.data));
+    this.feed = this.services.feeds.listen(roomId, (item) => this.onFeed(item)).subscription;
     if (joined) await this.recordStart(roomId);
     return this.self(membership);
   }
@@ -170,11 +171,9 @@ export class CommunitySession {
     return { message };
   }
 
-  private onFeed(raw: unknown): void {
-    const item = RoomFeedItem.safeParse(raw);
+  private onFeed(feed: RoomFeedItem): void {
     const membership = this.membership;
-    if (!item.success || !membership) return;
-    const feed = item.data;
+    if (!membership) return;
     if (feed.type === 'chat') return this.host.notify({ notification: 'chat', data: feed.message });
     if (feed.type === 'self') {
       if (feed.identity === membership.record.identity) void this.apply(membership, feed.locks, feed.grants);

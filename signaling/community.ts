@@ -1,7 +1,9 @@
 import type { Hono } from 'hono';
 import type { Bus } from '../bus/bus.ts';
 import { EventLog } from '../bus/event-log.ts';
+import { RoomFeedItem } from '../protocol/feed.ts';
 import { ADMIN_API_BASE } from '../protocol/http.ts';
+import { subjects } from '../protocol/subjects.ts';
 import { createAdminApi } from './admin-api.ts';
 import { Chat } from './chat.ts';
 import type { CommunityConfig } from './community-config.ts';
@@ -11,6 +13,7 @@ import type { Lobby } from './lobby.ts';
 import type { MediaClient } from './media.ts';
 import { Moderation } from './moderation.ts';
 import { RoomRegistry } from './room-registry.ts';
+import { RoomSubscriptions } from './room-subscriptions.ts';
 import { Webhooks } from './webhooks.ts';
 
 export interface Community {
@@ -39,7 +42,8 @@ export async function openCommunity(options: {
   const moderation = await Moderation.open(bus, media, chat, lobby.kv, config.removalBanMs);
   const rooms = await RoomRegistry.open(bus, lobby, events, config.roomEmptyTimeoutMs);
   const webhooks = await Webhooks.open(bus, config.webhooks, options.instanceId);
-  const services: CommunityServices = { bus, media, chat, moderation, rooms, config };
+  const feeds = new RoomSubscriptions(bus, subjects.roomFeed, (data) => RoomFeedItem.safeParse(data).data);
+  const services: CommunityServices = { feeds, media, chat, moderation, rooms, config };
   const api = createAdminApi({ secret: options.secret, apiKeys: config.apiKeys, lobby, rooms, moderation, chat });
   return {
     session: (host) => new CommunitySession(services, host),

@@ -4,6 +4,7 @@ import type { ClientResponseData } from '../../protocol/client.ts';
 import { CloseCode } from '../../protocol/close-codes.ts';
 import { ParleyError } from '../../protocol/errors.ts';
 import { LEASE_RENEW_MS } from '../../protocol/media.ts';
+import { RoomEvent } from '../../protocol/media.ts';
 import type { MediaResponse } from '../../protocol/media.ts';
 import { PRESENCE_HEARTBEAT_MS, PRESENCE_TTL_MS } from '../../protocol/presence.ts';
 import { MembershipRecord, Takeover } from '../../protocol/membership.ts';
@@ -19,7 +20,7 @@ import { Membership } from './membership.ts';
 import type { MemberSocket } from './membership.ts';
 import type { Placement } from '../placement.ts';
 import type { Lobby } from '../lobby.ts';
-import { RoomSubscriptions } from './room-subscriptions.ts';
+import { RoomSubscriptions } from '../room-subscriptions.ts';
 
 type Snapshot = ClientResponseData<'join'>;
 
@@ -32,7 +33,7 @@ export class Memberships {
   private timers: ReturnType<typeof setInterval>[];
   private takeovers: Subscription;
   private resync: Resync;
-  private roomEvents: RoomSubscriptions;
+  private roomEvents: RoomSubscriptions<RoomEvent>;
 
   private constructor(
     private bus: Bus,
@@ -51,7 +52,7 @@ export class Memberships {
     };
     const leases = new Leases(bus, media, placement, held);
     this.resync = new Resync(bus, media, held);
-    this.roomEvents = new RoomSubscriptions(bus);
+    this.roomEvents = new RoomSubscriptions(bus, subjects.roomEvents, (data) => RoomEvent.safeParse(data).data);
     this.timers = [
       setInterval(() => this.refreshPresence(), PRESENCE_HEARTBEAT_MS),
       // Renewing often is also how a dead media worker is noticed quickly.

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../bus/memory.ts';
-import type { RoomEvent } from '../../protocol/media.ts';
+import { RoomEvent } from '../../protocol/media.ts';
 import { subjects } from '../../protocol/subjects.ts';
-import { RoomSubscriptions } from '../../signaling/memberships/room-subscriptions.ts';
+import { RoomSubscriptions } from '../../signaling/room-subscriptions.ts';
 
 const left = (peerId: string): RoomEvent => ({ type: 'peerLeft', roomId: 'r', peerId });
 
@@ -15,7 +15,7 @@ describe('one subscription per room, shared by its members here', () => {
       if (subject === subjects.roomEvents('r')) subscribed++;
       return subscribe(subject, handler);
     };
-    const rooms = new RoomSubscriptions(bus);
+    const rooms = new RoomSubscriptions(bus, subjects.roomEvents, (data) => RoomEvent.safeParse(data).data);
     const heard: string[] = [];
     const a = rooms.listen('r', (e) => heard.push(`a ${e.type}`));
     const b = rooms.listen('r', () => {
