@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import os from 'node:os';
 import { loadTestToken } from '../harness/cluster.ts';
 import type { CounterSnapshot, StreamCounter } from './rtp/counter.ts';
 import { RtpPeer } from './rtp/peer.ts';
 import type { Publication } from './rtp/peer.ts';
 import { percentiles, round, sleep } from './lib/stats.ts';
-import { cpuSeconds, startBaseline, startParley, workerPids } from './lib/targets.ts';
+import { allCores, cpuSeconds, pin, splitCores, startBaseline, startParley, workerPids } from './lib/targets.ts';
 import type { Target } from './lib/targets.ts';
 
 /**
@@ -116,9 +114,9 @@ async function rampUp(target: Target, scenario: Scenario, options: ForwardingOpt
     const [worker, ...others] = workerPids(target.pids);
     if (!worker || others.length) throw new Error(`${target.name}: expected one mediasoup worker`);
     // The worker alone on the last core; the tester and the target's other processes on the rest.
-    const workerCore = os.availableParallelism() - 1;
-    pin(worker, String(workerCore));
-    for (const pid of [process.pid, ...target.pids]) pin(pid, workerCore > 0 ? `0-${workerCore - 1}` : '0');
+    const cores = splitCores();
+    pin(worker, cores.measured);
+    for (const pid of [process.pid, ...target.pids]) pin(pid, cores.rest);
 
     const producers: { id: string; kind: 'audio' | 'video' }[] = [];
     for (let i = 0; i < publishers; i++) {
@@ -252,13 +250,6 @@ function summarize(target: string, scenario: Scenario, steps: ForwardingStep[]):
     packetsPerSecondPerCore: best && best.workerCpu > 0 ? Math.round(best.packetsOutPerSecond / best.workerCpu) : 0,
   };
 }
-
-/** Sets a process's (and its threads') CPU affinity; `cores` as taskset reads it ("1", "0-2"). */
-function pin(pid: number, cores: string): void {
-  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cores, String(pid)], { stdio: 'ignore' });
-}
-
-const allCores = () => `0-${os.availableParallelism() - 1}`;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const scenarios = process.argv.slice(2).filter((a): a is Scenario => ['audio', 'video', 'meeting'].includes(a));

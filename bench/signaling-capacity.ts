@@ -1,7 +1,7 @@
 import { token, wsUrl } from '../harness/cluster.ts';
 import { percentiles, round, sleep } from './lib/stats.ts';
 import { pool, RawClient, withTimeout } from './lib/raw-client.ts';
-import { cpuSeconds, startParley } from './lib/targets.ts';
+import { allCores, childPids, cpuSeconds, pin, splitCores, startParley, workerPids } from './lib/targets.ts';
 
 /**
  * Signaling without media, distributed mode (signaling, NATS, media-worker as separate processes):
@@ -85,8 +85,13 @@ export async function measureSignaling({
     });
     const latencies: number[] = [];
     const errors: string[] = [];
-    // startDistributed starts the media-worker first, then signaling.
+    // startDistributed starts the media-worker first, then signaling. Signaling alone on the last core; the
+    // tester, NATS and the media-worker with its mediasoup-workers on the rest.
     const [mediaWorkerPid, signalingPid] = target.pids;
+    const cores = splitCores();
+    pin(signalingPid!, cores.measured);
+    const others = [process.pid, mediaWorkerPid!, ...workerPids([mediaWorkerPid!]), ...childPids([process.pid], 'nats-server')];
+    for (const pid of others) pin(pid, cores.rest);
     const cpu = () => ({ signaling: cpuSeconds(signalingPid!), mediaWorker: cpuSeconds(mediaWorkerPid!) });
     const cpuBefore = cpu();
     const started = performance.now();
@@ -123,6 +128,7 @@ export async function measureSignaling({
       joinMs: percentiles(latencies),
     };
   } finally {
+    pin(process.pid, allCores());
     clients.forEach((c) => c.close());
     await target.stop();
   }

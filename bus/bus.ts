@@ -72,6 +72,11 @@ export interface KvEntry {
 export interface KvStore {
   get(key: string): Promise<KvEntry | null>;
   put(key: string, value: unknown): Promise<number>;
+  /**
+   * A put nobody waits for (no acknowledgement is asked for): for values written again soon anyway, such as
+   * heartbeats, where one lost is replaced by the next and an acknowledged put would cost several times as much.
+   */
+  refresh(key: string, value: unknown): void;
   /** Writes only if the key has no live value; throws ParleyError('CONFLICT') otherwise. */
   create(key: string, value: unknown): Promise<number>;
   /** Writes only if the key is still at `revision`. */

@@ -48,12 +48,15 @@ export class KvCache<T> {
 
   /** Values whose key starts with `prefix`. */
   values(prefix = ''): T[] {
-    return [...this.map].flatMap(([key, value]) => (key.startsWith(prefix) ? [value] : []));
+    if (!prefix) return [...this.map.values()];
+    const found: T[] = [];
+    for (const [key, value] of this.map) if (key.startsWith(prefix)) found.push(value);
+    return found;
   }
 
   /** Keys and values; with `prefix`, only keys that start with it. */
   entries(prefix = ''): [string, T][] {
-    return [...this.map].filter(([key]) => key.startsWith(prefix));
+    return prefix ? [...this.map].filter(([key]) => key.startsWith(prefix)) : [...this.map];
   }
 
   /**

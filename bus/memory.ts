@@ -146,6 +146,10 @@ class MemoryKv implements KvStore {
     return this.write(key, value);
   }
 
+  refresh(key: string, value: unknown): void {
+    this.write(key, value);
+  }
+
   async create(key: string, value: unknown): Promise<number> {
     if (this.live(key)) throw new ParleyError('CONFLICT', `key ${key} exists`);
     return this.write(key, value);

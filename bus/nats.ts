@@ -2,7 +2,7 @@ import { headers as natsHeaders, RequestError, TimeoutError } from '@nats-io/nat
 import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
+import { Bucket, Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { ParleyError } from '../protocol/errors.ts';
 import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Stream, StreamConfig, Subscription } from './bus.ts';
@@ -92,7 +92,7 @@ export class NatsBus implements Bus {
       const create = () => this.kvm.create(bucket, { ttl: options.ttlMs ?? 0, history: 1 });
       store = this.link.run(`opening KV ${bucket}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, create).then(async (kv) => {
         const probe = await jetstreamManager(this.nc, { timeout: PROBE_TIMEOUT_MS, checkAPI: false });
-        return new NatsKv(kv, await jetstreamManager(this.nc), probe, bucket, this.link);
+        return new NatsKv(this.nc, kv, await jetstreamManager(this.nc), probe, bucket, this.link);
       });
       // A failed open is not remembered: the next call tries again.
       store.catch(() => this.stores.delete(bucket));
@@ -118,6 +118,7 @@ export class NatsBus implements Bus {
 /** JetStream KV through the same link as requests, so an operation never waits on a request that was dropped. */
 class NatsKv implements KvStore {
   constructor(
+    private nc: NatsConnection,
     private kv: KV,
     private jsm: JetStreamManager,
     /** The same API with a short timeout, for checks repeated on a timer. */
@@ -139,6 +140,16 @@ class NatsKv implements KvStore {
 
   put(key: string, value: unknown): Promise<number> {
     return this.run('put', key, () => this.kv.put(key, encode(value)));
+  }
+
+  /** A plain publish on the key's subject, which the bucket's stream stores as kv.put would, without a reply. */
+  refresh(key: string, value: unknown): void {
+    if (!(this.kv instanceof Bucket)) return void this.put(key, value).catch(() => undefined);
+    try {
+      this.nc.publish(this.kv.subjectForKey(this.kv.encodeKey(key), true), encode(value));
+    } catch {
+      // Closed or draining: nothing is written any more, and the next heartbeat has nowhere to go either.
+    }
   }
 
   create(key: string, value: unknown): Promise<number> {

@@ -46,9 +46,14 @@ export class Lobby {
     );
   }
 
-  /** Writes one participant's entry (on change and on every heartbeat). */
+  /** Writes one participant's entry when it changes. */
   async put(entry: PresenceEntry): Promise<void> {
     await this.kv.put(presenceKey(entry.roomId, entry.peerId), entry);
+  }
+
+  /** Writes it again on a heartbeat, unacknowledged (a lost one is replaced by the next). */
+  refresh(entry: PresenceEntry): void {
+    this.kv.refresh(presenceKey(entry.roomId, entry.peerId), entry);
   }
 
   async remove(roomId: string, peerId: string): Promise<void> {
@@ -70,6 +75,13 @@ export class Lobby {
       rooms.set(e.roomId, room);
     }
     return { rooms: [...rooms.values()].sort((a, b) => a.roomId.localeCompare(b.roomId)) };
+  }
+
+  /** The rooms someone is in, without building the view (the room registry asks every second). */
+  occupiedRooms(): Set<string> {
+    const rooms = new Set<string>();
+    for (const e of this.entries.values()) rooms.add(e.roomId);
+    return rooms;
   }
 
   /** Calls `listener` with the whole lobby after every change (coalesced), until unsubscribed. */

@@ -108,7 +108,7 @@ export class RoomRegistry {
   }
 
   private async sweep(): Promise<void> {
-    const occupied = new Set(this.lobby.view().rooms.map((r) => r.roomId));
+    const occupied = this.lobby.occupiedRooms();
     const now = Date.now();
     // People in a room nobody recorded (it started before an upgrade, or a join raced its finish) for a while, so
     // not just the last of a room that was closed a moment ago: it starts now.

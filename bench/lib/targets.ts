@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { startDistributed, startEmbedded } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { startTs } from '../../harness/processes.ts';
@@ -52,11 +54,16 @@ export async function startParley(
 
 /** mediasoup-worker processes whose parent is one of `parents` (read from /proc: Linux only). */
 export function workerPids(parents: number[]): number[] {
+  return childPids(parents, 'mediasoup-worke');
+}
+
+/** Processes named `comm` (as /proc has it: 15 characters at most) whose parent is one of `parents`. */
+export function childPids(parents: number[], comm: string): number[] {
   const found: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = procStat(Number(entry));
-    if (stat && stat.comm === 'mediasoup-worke' && parents.includes(stat.ppid)) found.push(Number(entry));
+    if (stat && stat.comm === comm && parents.includes(stat.ppid)) found.push(Number(entry));
   }
   return found;
 }
@@ -75,6 +82,19 @@ export function rssBytes(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** Sets a process's (and its threads') CPU affinity; `cores` as taskset reads it ("1", "0-2"). */
+export function pin(pid: number, cores: string): void {
+  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cores, String(pid)], { stdio: 'ignore' });
+}
+
+export const allCores = (): string => `0-${os.availableParallelism() - 1}`;
+
+/** The last core, for the one process measured, and the others, for everything else ("0" on one core). */
+export function splitCores(): { measured: string; rest: string } {
+  const last = os.availableParallelism() - 1;
+  return { measured: String(last), rest: last > 0 ? `0-${last - 1}` : '0' };
 }
 
 const CLOCK_TICKS = 100; // USER_HZ on every Linux architecture Node supports

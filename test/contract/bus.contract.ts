@@ -293,6 +293,27 @@ export function busContract(name: string, start: () => Promise<BusBackend>): voi
       subB2.unsubscribe();
     }, 20_000);
 
+    it('stores a refresh (a put nobody waits for) as a put, seen by readers and watchers, which keeps it alive', async () => {
+      const bucket = `refresh-${name}-${Date.now()}`;
+      const kvA = await a.kv(bucket, { ttlMs: 1000 });
+      const kvB = await b.kv(bucket, { ttlMs: 1000 });
+      const seen: unknown[] = [];
+      const watch = await kvB.watch((key, value) => seen.push([key, value]));
+      const put = await kvA.put('peer', { beat: 0 });
+      for (let beat = 1; beat <= 4; beat++) {
+        kvA.refresh('peer', { beat });
+        await waitFor(async () => ((await kvB.get('peer'))?.value as { beat: number } | undefined)?.beat === beat);
+        await wait(400);
+      }
+      // 1.6 s of refreshes every 0.4 s, past the 1 s TTL: alive, newer, and each one watched.
+      const entry = await kvB.get('peer');
+      expect(entry?.value).toEqual({ beat: 4 });
+      expect(entry!.revision).toBeGreaterThan(put);
+      await waitFor(() => seen.length === 5);
+      expect(seen.at(-1)).toEqual(['peer', { beat: 4 }]);
+      watch.unsubscribe();
+    });
+
     it('forgets entries that are not written again within the bucket TTL', async () => {
       const kv = await a.kv(`ttl-${name}-${Date.now()}`, { ttlMs: 1000 });
       await kv.put('instance', { alive: true });

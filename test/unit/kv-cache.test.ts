@@ -9,6 +9,7 @@ function bucket() {
   const kv: KvStore = {
     get: async (key) => stored.get(key) ?? null,
     put: async () => 0,
+    refresh: () => {},
     create: async () => 0,
     update: async () => 0,
     delete: async () => {},
