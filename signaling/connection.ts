@@ -6,6 +6,7 @@ import { CloseCode } from '../protocol/close-codes.ts';
 import { MAX_CLIENT_MESSAGE_BYTES, MAX_JSON_DEPTH, REPORTED_SPANS_BURST, REPORTED_SPANS_PER_SECOND } from '../protocol/limits.ts';
 import type { ClientMethod, ClientNotification, ClientRequestData, ClientResponse } from '../protocol/client.ts';
 import { describeZodError, ParleyError, toErrorBody } from '../protocol/errors.ts';
+import type { Lobby as LobbyView } from '../protocol/presence.ts';
 import type { MediaRequest } from '../protocol/media.ts';
 import type { MediaOperation, Requirement } from '../protocol/operations.ts';
 import { assertCodecsOfKind } from '../protocol/webrtc.ts';
@@ -206,7 +207,7 @@ export class ClientConnection {
   }
 
   private subscribeLobby() {
-    this.lobbyWatch ??= this.deps.lobby.subscribe((lobby) => this.notify({ notification: 'lobby', data: lobby }));
+    this.lobbyWatch ??= this.deps.lobby.subscribe((lobby) => this.sendText(lobbyFrame(lobby)));
     return this.deps.lobby.view();
   }
 
@@ -351,12 +352,28 @@ export class ClientConnection {
   }
 
   private send(message: unknown): void {
+    this.sendText(JSON.stringify(message));
+  }
+
+  private sendText(text: string): void {
     try {
-      this.socket.send(JSON.stringify(message));
+      this.socket.send(text);
     } catch {
       // The socket closed under us; onClose cleans up.
     }
   }
+}
+
+/** Every lobby subscriber gets the same view after a change: it is serialized once, not once per connection. */
+const lobbyFrames = new WeakMap<LobbyView, string>();
+
+function lobbyFrame(lobby: LobbyView): string {
+  let frame = lobbyFrames.get(lobby);
+  if (frame === undefined) {
+    frame = JSON.stringify({ notification: 'lobby', data: lobby } satisfies ClientNotification);
+    lobbyFrames.set(lobby, frame);
+  }
+  return frame;
 }
 
 function failure(id: number | null, err: unknown): ClientResponse {
