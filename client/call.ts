@@ -73,7 +73,7 @@ export class Call {
   /** When the first remote video frame was shown, in ms after the join started (the host calls noteFirstFrame). */
   firstFrameMs?: number;
 
-  /** Notifications while a rejoin sets the call up again: applied once it has the room from the reply. */
+  /** Notifications while a join or rejoin sets the call up: see `holding`. */
   private held?: ClientNotification[];
 
   private constructor(
@@ -95,16 +95,24 @@ export class Call {
     );
   }
 
+  /**
+   * A call that has not joined yet: `start` joins. The client hands it the room's notifications from the moment
+   * the join request is sent; it applies them once it has the room from the reply.
+   */
+  static create(deps: CallDeps, room: string, startedAt = performance.now()): Call {
+    return new Call(deps, room, startedAt);
+  }
+
   /** `trace`: the join action, so the transports and first consumers are part of its trace. */
-  static async join(deps: CallDeps, room: string, trace?: Context, startedAt = performance.now()): Promise<Call> {
-    const call = new Call(deps, room, startedAt);
-    try {
-      await call.setUp(await deps.signaling.request('join', joinRequest(deps, room), trace), trace);
-    } catch (err) {
-      call.closeLocal();
-      throw err;
-    }
-    return call;
+  async start(trace?: Context): Promise<void> {
+    await this.holding(async () => {
+      try {
+        await this.setUp(await this.deps.signaling.request('join', joinRequest(this.deps, this.room), trace), trace);
+      } catch (err) {
+        this.closeLocal();
+        throw err;
+      }
+    });
   }
 
   /** Our peer id in the room (it survives resumes and media resets). */
@@ -440,16 +448,26 @@ export class Call {
       this.subscriber.reset();
       this.closeTransports();
       this.deps.store.set('peers', []);
-      this.held = [];
-      try {
-        await this.setUp(await this.deps.signaling.request('join', joinRequest(this.deps, this.room), ctx), ctx);
-      } finally {
-        const held = this.held;
-        this.held = undefined;
-        held.forEach((n) => this.onNotification(n));
-      }
+      await this.holding(async () =>
+        this.setUp(await this.deps.signaling.request('join', joinRequest(this.deps, this.room), ctx), ctx),
+      );
       await this.publisher.republish(ctx);
     });
+  }
+
+  /**
+   * Notifications that come while a join is under way are applied after its reply (before, a peer who joined
+   * meanwhile would be overwritten by it, a producer not consumed); a call that failed to join drops them.
+   */
+  private async holding(join: () => Promise<void>): Promise<void> {
+    this.held = [];
+    try {
+      await join();
+    } finally {
+      const held = this.held;
+      this.held = undefined;
+      if (!this.closed) held.forEach((n) => this.onNotification(n));
+    }
   }
 
   /** A repair the server's black-screen doctor asks of us, in a span of its own. */

@@ -66,11 +66,8 @@ export class ParleyClient {
   private connection!: Connection;
   private signaling!: Requester;
   private current?: Call;
-  /**
-   * Room notifications that came while a join was under way: the call applies them once it has the room from
-   * the join reply (before, a peer who joined meanwhile would be overwritten by it, a producer not consumed).
-   */
-  private joining?: ClientNotification[];
+  /** The call whose join is under way: room notifications go to it from the moment its join request is sent. */
+  private joining?: Call;
   private lobbyWanted = false;
   private refused = false;
   /** Network changes seen so far: a join that saw one while in flight restarts its ICE once it is done. */
@@ -129,14 +126,13 @@ export class ParleyClient {
     const tracer = this.tracer;
     const networkChanges = this.networkChanges;
     return tracer.action('join', { 'parley.room': room }, undefined, async (ctx, span) => {
-      const held: ClientNotification[] = [];
-      this.joining = held;
-      const call = await Call.join(this.deps(), room, ctx, startedAt).finally(() => {
+      const call = Call.create(this.deps(), room, startedAt);
+      this.joining = call;
+      await call.start(ctx).finally(() => {
         this.joining = undefined;
       });
       span.setAttribute('parley.peer', call.peerId);
       this.current = call;
-      for (const n of held) call.onNotification(n);
       // The transports were made while the network changed: their ICE may have started on the old one.
       if (this.networkChanges !== networkChanges) {
         call.onNetworkChange();
@@ -266,8 +262,7 @@ export class ParleyClient {
       this.store.set('lobby', n.data);
       this.markChatRead();
     } else if (n.notification === 'removed') this.onRemoved(n.data);
-    else if (this.joining) this.joining.push(n);
-    else this.current?.onNotification(n);
+    else (this.joining ?? this.current)?.onNotification(n);
   }
 
   /** Our membership is over (a moderator removed us, or ended the room): no rejoining. */
