@@ -10,12 +10,17 @@ export function adminToken(): Promise<string> {
   return token('Ops', { admin: true });
 }
 
-/** A series of signaling's /metrics that has one value per instance (e.g. parley_signaling_memberships{region}). */
-export async function metric(base: string, name: string): Promise<number> {
+/**
+ * A series of a /metrics page that has one value per instance (e.g. parley_signaling_memberships{region}); with
+ * `label` (e.g. `cause="pipe-return"`), the series whose labels include it, 0 when there is none yet.
+ */
+export async function metric(base: string, name: string, label?: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const value = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1];
-  if (value === undefined) throw new Error(`no ${name} in /metrics`);
-  return Number(value);
+  const labels = label ? `\\{[^}]*${label}[^}]*\\}` : '(?:\\{[^}]*\\})?';
+  const value = new RegExp(`^${name}${labels} (\\S+)$`, 'm').exec(text)?.[1];
+  if (value !== undefined) return Number(value);
+  if (label) return 0;
+  throw new Error(`no ${name} in /metrics`);
 }
 
 /** Every room part the media workers hold, as the /debug API shows them. */

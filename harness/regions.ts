@@ -9,7 +9,7 @@ import { waitFor } from './wait.ts';
 
 export interface Regions {
   /** Each region's own deployment (nats-server, media-worker, signaling), by region name. */
-  byName: Record<string, Cluster & { nats: NatsServer; face: LinkFace }>;
+  byName: Record<string, Cluster & { nats: NatsServer; face: LinkFace; mediaMetrics: string }>;
   /** Everything between regions (NATS gateways and media pipes) goes through it: delay it, cut it. */
   link: RegionLink;
   stop(): Promise<void>;
@@ -47,9 +47,10 @@ export async function startRegions(
       (name, i) => `${name}=http://${name === near ? '127.0.0.1' : faces[i]!.address}:${faces[i]!.signalingPort}`,
     );
     for (const [i, name] of names.entries()) {
-      const [nats, face] = [servers[i]!, faces[i]!];
+      const [nats, face, metricsPort] = [servers[i]!, faces[i]!, await freePort()];
       const env = {
         PARLEY_REGION: name,
+        MEDIA_METRICS_PORT: String(metricsPort),
         // Bound to 127.0.0.1 only: the link mirrors the same ports on the region's own address.
         MEDIA_LISTEN_IP: '127.0.0.1',
         MEDIA_PIPE_LISTEN_IP: '127.0.0.1',
@@ -59,7 +60,7 @@ export async function startRegions(
       };
       const signalingEnv = { HOST: '127.0.0.1', PORT: String(face.signalingPort), PARLEY_REGION_URLS: regionUrls.join(',') };
       const cluster = await startDistributed({ nats, env, signalingEnv, webRoot: options.webRoot });
-      byName[name] = { ...cluster, nats, face };
+      byName[name] = { ...cluster, nats, face, mediaMetrics: `http://127.0.0.1:${metricsPort}` };
     }
     return { byName, link, stop };
   } catch (err) {

@@ -3,6 +3,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { MediaWorkerLoad } from '../protocol/media.ts';
 import { HealthCause } from '../protocol/telemetry.ts';
 import type { HealthStatus, Remediation } from '../protocol/telemetry.ts';
+import type { KeyFrameCause } from './sfu/key-frames.ts';
 
 type Load = Omit<MediaWorkerLoad, 'instanceId' | 'version' | 'updatedAt'>;
 
@@ -17,6 +18,13 @@ export class HealthCounters {
     registers: [this.registry],
   });
 
+  private keyFrames = new Counter({
+    name: 'parley_key_frames_forced_total',
+    help: 'Key frames asked of a sender at once, past a pending request (after silence, or a cut link that returned).',
+    labelNames: ['instance', 'cause'] as const,
+    registers: [this.registry],
+  });
+
   /** Called once the instance id is known (before the first scrape). */
   setInstance(instanceId: string): void {
     this.instance = instanceId;
@@ -24,6 +32,10 @@ export class HealthCounters {
 
   remediated(action: Remediation, cause: HealthCause): void {
     this.remediations.inc({ instance: this.instance, action, cause });
+  }
+
+  keyFrameForced(cause: KeyFrameCause): void {
+    this.keyFrames.inc({ instance: this.instance, cause });
   }
 }
 

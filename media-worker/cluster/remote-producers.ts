@@ -8,6 +8,10 @@ import type { ProducerData } from '../sfu/peer.ts';
 type Piped = { producer: types.Producer<ProducerData>; router: types.Router; instanceId: string };
 
 const OWNER_WAIT_MS = 1_500;
+/** How often video piped in from an instance behind a cut link is checked for media arriving again. */
+const RETURN_POLL_MS = 200;
+/** A producer whose media has not come back by then (its owner died, its publisher stopped) is no longer checked. */
+const RETURN_WATCH_MS = 60_000;
 
 /**
  * One room's producers that live on other media-worker instances, piped in over a PipeTransport when first
@@ -18,10 +22,20 @@ export class RemoteProducers {
   /** Producers other instances announced (newProducer) that their room parts may not list yet. */
   private announced = new Set<string>();
   private readonly since = Date.now();
+  /** Instances found behind a cut link at the last reachability probe. */
+  private cut = new Set<string>();
+  /** Video piped in from them, with its packet count when the cut was found and when that was. */
+  private returning = new Map<types.Producer, { packets: number; at: number }>();
+  private returnPoll?: ReturnType<typeof setInterval>;
+  private polling = false;
+  /** Producers their owner paused (a muted camera), as its room events said. */
+  private ownerPaused = new Set<string>();
 
+  /** `forceKeyFrame`: the room's (serial with the producer's pause and resume, counted and traced). */
   constructor(
     private roomId: string,
     private federation: Federation,
+    private forceKeyFrame: (producer: types.Producer) => Promise<void>,
   ) {}
 
   /** The producer on `router` (piping it in on first use), or NOT_FOUND if no instance hosts it. */
@@ -43,6 +57,8 @@ export class RemoteProducers {
   onRoomEvent(event: RoomEvent): void {
     if (event.type === 'newProducer') this.announced.add(event.producer.id);
     if (event.type === 'producerClosed') this.announced.delete(event.producerId);
+    if (event.type === 'producerPaused') this.ownerPaused.add(event.producerId);
+    if (event.type === 'producerResumed' || event.type === 'producerClosed') this.ownerPaused.delete(event.producerId);
     if (event.type !== 'producerClosed' && event.type !== 'producerPaused' && event.type !== 'producerResumed') return;
     const piped = this.piped.get(event.producerId);
     if (!piped) return;
@@ -69,6 +85,55 @@ export class RemoteProducers {
 
   clear(): void {
     this.piped.clear();
+    this.returning.clear();
+    clearInterval(this.returnPoll);
+    this.returnPoll = undefined;
+  }
+
+  /**
+   * After a reachability probe: `cut` are the instances that cannot be reached now. Video piped in from one that
+   * was just cut off gets a key frame as soon as its media arrives again. The key-frame requests our consumers made
+   * into the cut are pending at the pipe producer, which repeats a pending one at most once a second (mediasoup's
+   * KeyFrameRequestManager), so the picture would come back up to a second after the media; and a pipe producer has
+   * no inactivity check whose score could say when its media is back (see key-frames.ts), so its packets are counted.
+   */
+  cutOff(cut: Set<string>): void {
+    const fresh = [...cut].filter((id) => !this.cut.has(id));
+    this.cut = cut;
+    if (fresh.length === 0) return;
+    for (const piped of this.piped.values())
+      void piped.then(
+        async ({ producer, instanceId }) => {
+          if (producer.kind !== 'video' || !fresh.includes(instanceId)) return;
+          this.returning.set(producer, { packets: await packetCount(producer), at: Date.now() });
+          this.returnPoll ??= setInterval(() => void this.pollReturns(), RETURN_POLL_MS);
+        },
+        () => undefined,
+      );
+  }
+
+  private async pollReturns(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      for (const [producer, { packets, at }] of this.returning) {
+        const gone = producer.closed || Date.now() - at > RETURN_WATCH_MS;
+        if (!gone && (await packetCount(producer).catch(() => packets)) <= packets) continue;
+        this.returning.delete(producer);
+        if (!gone) await this.forceKeyFrameOf(producer).catch(() => undefined);
+      }
+    } finally {
+      this.polling = false;
+    }
+    if (this.returning.size > 0) return;
+    clearInterval(this.returnPoll);
+    this.returnPoll = undefined;
+  }
+
+  /** Its owner's pause, applied outside the room's serial (onRoomEvent), may land inside the force: paused it stays. */
+  private async forceKeyFrameOf(producer: types.Producer): Promise<void> {
+    await this.forceKeyFrame(producer);
+    if (this.ownerPaused.has(producer.id) && !producer.paused) await producer.pause();
   }
 
   /**
@@ -117,6 +182,10 @@ export class RemoteProducers {
       throw err;
     }
   }
+}
+
+async function packetCount(producer: types.Producer): Promise<number> {
+  return (await producer.getStats()).reduce((sum, stream) => sum + stream.packetCount, 0);
 }
 
 /** Another instance wants our `producer` (on `router`): connect a PipeTransport to it and consume into it. */

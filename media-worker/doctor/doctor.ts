@@ -7,6 +7,7 @@ import { ConsumerTrace } from './consumer-trace.ts';
 import { judge } from './health.ts';
 import type { Observation, Verdict } from './health.ts';
 import type { HealthCounters } from '../metrics.ts';
+import type { KeyFrameCause } from '../sfu/key-frames.ts';
 import type { PeerTransport, ProducerData } from '../sfu/peer.ts';
 import { mediaAttributes, mediasoupCall } from '../sfu/spans.ts';
 import type { MediaIds } from '../sfu/spans.ts';
@@ -209,8 +210,9 @@ export class Doctor {
   }
 
   /** The room forces a key frame from this producer (sfu/key-frames.ts): the pause and resume around it are not the publisher's. */
-  keyFrameForced(producerId: string): void {
-    for (const w of this.watches.values()) if (w.consumer.producerId === producerId) w.trace.event('key-frame-forced');
+  keyFrameForced(producerId: string, cause: KeyFrameCause): void {
+    this.deps.counters.keyFrameForced(cause);
+    for (const w of this.watches.values()) if (w.consumer.producerId === producerId) w.trace.event('key-frame-forced', { cause });
   }
 
   /** pauseConsumer / resumeConsumer from the client. */

@@ -25,6 +25,12 @@ export function onSoundAfterSilence(producer: ScoredProducer, act: () => Promise
   });
 }
 
+/**
+ * Why a key frame was forced: a simulcast producer sent again after silence, or media piped in from an instance
+ * behind a cut link arrived again (cluster/remote-producers.ts).
+ */
+export type KeyFrameCause = 'sound-after-silence' | 'pipe-return';
+
 /** Producers paused by forceKeyFrame at this moment. */
 const forcing = new Set<string>();
 

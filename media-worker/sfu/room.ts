@@ -15,6 +15,7 @@ import type { Federation } from '../cluster/federation.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
 import { pipeOut, RemoteProducers } from '../cluster/remote-producers.ts';
 import { forceKeyFrame, onSoundAfterSilence } from './key-frames.ts';
+import type { KeyFrameCause } from './key-frames.ts';
 import { KeyedSerial } from './serial.ts';
 import { mediasoupCall } from './spans.ts';
 import type { MediaIds } from './spans.ts';
@@ -62,7 +63,7 @@ export class Room {
     private federation: Federation,
     counters: HealthCounters,
   ) {
-    this.remote = new RemoteProducers(id, federation);
+    this.remote = new RemoteProducers(id, federation, (producer) => this.forceKeyFrame(producer, 'pipe-return'));
     this.dynacast = new Dynacast({
       roomId: id,
       publish,
@@ -165,6 +166,7 @@ export class Room {
     // A dead instance's part lingers; its peers that moved (a failover) are here or on an answering instance.
     const seen = new Set([...this.peers.keys(), ...peersOf(true)]);
     const cut = new Set(peersOf(false).filter((id) => !seen.has(id)));
+    this.remote.cutOff(new Set(parts.filter((part) => !this.federation.reaches(part)).map((part) => part.instanceId)));
     const lost = [...cut].filter((id) => !this.unreachable.has(id));
     const back = [...this.unreachable].filter((id) => !cut.has(id));
     this.unreachable = cut;
@@ -263,14 +265,7 @@ export class Room {
       ),
     );
     this.doctor.watchProducer(producer, transport);
-    onSoundAfterSilence(producer, () =>
-      // Serial with the publisher's own pause and resume: one made meanwhile is theirs, not undone here.
-      this.serial.run(producer.id, () => {
-        if (producer.paused || producer.closed) return;
-        this.doctor.keyFrameForced(producer.id);
-        return this.call('forceKeyFrame', { peer, producer: producer.id }, () => forceKeyFrame(producer));
-      }),
-    );
+    onSoundAfterSilence(producer, () => this.forceKeyFrame(producer, 'sound-after-silence'));
     this.dynacast.add(producer, peer.id);
     producer.observer.on('close', () => {
       this.pipedOut.delete(producer.id);
@@ -596,6 +591,18 @@ export class Room {
   }
 
   /** A mediasoup call as a span, with the room, the peer and the peer's worker filled in. */
+  /**
+   * Asks the producer's sender for a key frame now (sfu/key-frames.ts), serial with the producer's own pause and
+   * resume: one made meanwhile is its publisher's, not undone here, and a paused producer is left alone.
+   */
+  private forceKeyFrame(producer: types.Producer, cause: KeyFrameCause): Promise<void> {
+    return this.serial.run(producer.id, async () => {
+      if (producer.paused || producer.closed) return;
+      this.doctor.keyFrameForced(producer.id, cause);
+      await mediasoupCall('forceKeyFrame', { room: this.id, producer: producer.id }, () => forceKeyFrame(producer));
+    });
+  }
+
   private call<T>(
     name: string,
     ids: Omit<MediaIds, 'room' | 'peer' | 'workerPid'> & { peer: Peer },
