@@ -590,7 +590,6 @@ export class Room {
     return router;
   }
 
-  /** A mediasoup call as a span, with the room, the peer and the peer's worker filled in. */
   /**
    * Asks the producer's sender for a key frame now (sfu/key-frames.ts), serial with the producer's own pause and
    * resume: one made meanwhile is its publisher's, not undone here, and a paused producer is left alone.
@@ -603,6 +602,7 @@ export class Room {
     });
   }
 
+  /** A mediasoup call as a span, with the room, the peer and the peer's worker filled in. */
   private call<T>(
     name: string,
     ids: Omit<MediaIds, 'room' | 'peer' | 'workerPid'> & { peer: Peer },
