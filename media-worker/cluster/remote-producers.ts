@@ -28,14 +28,18 @@ export class RemoteProducers {
   private returning = new Map<types.Producer, { packets: number; at: number }>();
   private returnPoll?: ReturnType<typeof setInterval>;
   private polling = false;
-  /** Producers their owner paused (a muted camera), as its room events said. */
-  private ownerPaused = new Set<string>();
 
-  /** `forceKeyFrame`: the room's (serial with the producer's pause and resume, counted and traced). */
+  /**
+   * `serial`: the room's, per producer, so its owner's pause and resume and a forced key frame never interleave;
+   * `forceKeyFrame`: the room's (in that serial, counted and traced).
+   */
   constructor(
     private roomId: string,
     private federation: Federation,
-    private forceKeyFrame: (producer: types.Producer) => Promise<void>,
+    private room: {
+      serial: (key: string, operation: () => Promise<unknown>) => Promise<unknown>;
+      forceKeyFrame: (producer: types.Producer) => Promise<void>;
+    },
   ) {}
 
   /** The producer on `router` (piping it in on first use), or NOT_FOUND if no instance hosts it. */
@@ -57,8 +61,6 @@ export class RemoteProducers {
   onRoomEvent(event: RoomEvent): void {
     if (event.type === 'newProducer') this.announced.add(event.producer.id);
     if (event.type === 'producerClosed') this.announced.delete(event.producerId);
-    if (event.type === 'producerPaused') this.ownerPaused.add(event.producerId);
-    if (event.type === 'producerResumed' || event.type === 'producerClosed') this.ownerPaused.delete(event.producerId);
     if (event.type !== 'producerClosed' && event.type !== 'producerPaused' && event.type !== 'producerResumed') return;
     const piped = this.piped.get(event.producerId);
     if (!piped) return;
@@ -67,8 +69,10 @@ export class RemoteProducers {
         if (event.type === 'producerClosed') {
           this.piped.delete(event.producerId);
           producer.close();
-        } else if (event.type === 'producerPaused') void producer.pause();
-        else void producer.resume();
+        } else {
+          const paused = event.type === 'producerPaused';
+          void this.room.serial(producer.id, () => (paused ? producer.pause() : producer.resume())).catch(() => undefined);
+        }
       },
       () => undefined,
     );
@@ -120,7 +124,7 @@ export class RemoteProducers {
         const gone = producer.closed || Date.now() - at > RETURN_WATCH_MS;
         if (!gone && (await packetCount(producer).catch(() => packets)) <= packets) continue;
         this.returning.delete(producer);
-        if (!gone) await this.forceKeyFrameOf(producer).catch(() => undefined);
+        if (!gone) await this.room.forceKeyFrame(producer).catch(() => undefined);
       }
     } finally {
       this.polling = false;
@@ -128,12 +132,6 @@ export class RemoteProducers {
     if (this.returning.size > 0) return;
     clearInterval(this.returnPoll);
     this.returnPoll = undefined;
-  }
-
-  /** Its owner's pause, applied outside the room's serial (onRoomEvent), may land inside the force: paused it stays. */
-  private async forceKeyFrameOf(producer: types.Producer): Promise<void> {
-    await this.forceKeyFrame(producer);
-    if (this.ownerPaused.has(producer.id) && !producer.paused) await producer.pause();
   }
 
   /**

@@ -63,7 +63,10 @@ export class Room {
     private federation: Federation,
     counters: HealthCounters,
   ) {
-    this.remote = new RemoteProducers(id, federation, (producer) => this.forceKeyFrame(producer, 'pipe-return'));
+    this.remote = new RemoteProducers(id, federation, {
+      serial: (key, operation) => this.serial.run(key, operation),
+      forceKeyFrame: (producer) => this.forceKeyFrame(producer, 'pipe-return'),
+    });
     this.dynacast = new Dynacast({
       roomId: id,
       publish,
