@@ -3,7 +3,7 @@ import type { CounterSnapshot, StreamCounter } from './rtp/counter.ts';
 import { RtpPeer } from './rtp/peer.ts';
 import type { Publication } from './rtp/peer.ts';
 import { percentiles, round, sleep } from './lib/stats.ts';
-import { allCores, cpuSeconds, pin, splitCores, startBaseline, startParley, workerPids } from './lib/targets.ts';
+import { allCores, cpuSeconds, pin, SIDES, splitCores, startBaseline, startParley, workerPids } from './lib/targets.ts';
 import type { Target } from './lib/targets.ts';
 
 /**
@@ -17,9 +17,11 @@ import type { Target } from './lib/targets.ts';
  * Scenarios: `audio` (Opus, 32 kbit/s, 50 packets/s); `video` (VP8 in 3 simulcast layers of 150 k / 500 k /
  * 1.5 Mbit/s at 30 fps, every consumer at the top layer); `meeting` (what a viewer in a big meeting receives:
  * every publisher's audio and video, one video at the top layer, three at the middle one, the rest at the
- * smallest).
+ * smallest); `pipe` (`video` with the publishers on one worker and the subscribers on another, the measured one:
+ * bare mediasoup's pipeToRouter between two workers, Parley's cascade between two media-worker instances).
  */
-export type Scenario = 'audio' | 'video' | 'meeting';
+export type Scenario = 'audio' | 'video' | 'meeting' | 'pipe';
+export const SCENARIOS: readonly Scenario[] = ['audio', 'video', 'meeting', 'pipe'];
 
 export interface ForwardingStep {
   consumers: number;
@@ -27,6 +29,8 @@ export interface ForwardingStep {
   packetsOutPerSecond: number;
   /** Share of one core used by the mediasoup worker over the window. */
   workerCpu: number;
+  /** `pipe`: share of a core used by the publishers' worker (receiving, and sending each producer once). */
+  sourceWorkerCpu?: number;
   /** Worker CPU per forwarded stream, in % of a core. */
   cpuPerConsumerPct: number;
   /** Share of one core used by this process (the tester). */
@@ -72,10 +76,12 @@ const LAYERS = [
 ];
 const AUDIO: Publication = { kind: 'audio', bitsPerSecond: 32_000 };
 const VIDEO: Publication = { kind: 'video', layers: LAYERS };
+const PUBLISHES: Record<Scenario, Publication[]> = { audio: [AUDIO], video: [VIDEO], meeting: [AUDIO, VIDEO], pipe: [VIDEO] };
 const DEFAULT_STEPS: Record<Scenario, number[]> = {
   audio: [250, 500, 1000, 2000],
   video: [100, 200, 400, 600],
   meeting: [200, 400, 800, 1200],
+  pipe: [100, 200, 400, 600],
 };
 const LOSS_CRITERION_PCT = 1;
 const JITTER_CRITERION_MS = 30;
@@ -86,8 +92,13 @@ const STEP_SETUP_LIMIT_MS = 60_000;
 
 export async function measureForwarding(options: ForwardingOptions = {}): Promise<ForwardingResult[]> {
   const results: ForwardingResult[] = [];
-  for (const scenario of options.scenarios ?? (['audio', 'video', 'meeting'] as const)) {
-    for (const start of [startBaseline, () => startParley('distributed', { MEDIA_MAX_CONSUMERS_PER_WORKER: '100000' })]) {
+  for (const scenario of options.scenarios ?? SCENARIOS) {
+    const pipe = scenario === 'pipe';
+    const starts = [
+      () => startBaseline({ pipe }),
+      () => startParley('distributed', { MEDIA_MAX_CONSUMERS_PER_WORKER: '100000' }, { pipe }),
+    ];
+    for (const start of starts) {
       const target = await start();
       try {
         results.push(await rampUp(target, scenario, options));
@@ -111,19 +122,19 @@ async function rampUp(target: Target, scenario: Scenario, options: ForwardingOpt
     for (const p of peers) p.tick(now);
   }, 5);
   try {
-    const [worker, ...others] = workerPids(target.pids);
+    const [worker, ...others] = target.sides ? [target.sides.b] : workerPids(target.pids);
     if (!worker || others.length) throw new Error(`${target.name}: expected one mediasoup worker`);
-    // The worker alone on the last core; the tester and the target's other processes on the rest.
+    // The measured worker alone on the last core; the tester and the target's other processes on the rest.
     const cores = splitCores();
     pin(worker, cores.measured);
-    for (const pid of [process.pid, ...target.pids]) pin(pid, cores.rest);
+    for (const pid of [process.pid, ...target.pids, ...(target.sides ? [target.sides.a] : [])]) pin(pid, cores.rest);
 
     const producers: { id: string; kind: 'audio' | 'video' }[] = [];
     for (let i = 0; i < publishers; i++) {
-      const peer = await joinPeer(target, room, `pub${i}`);
+      const peer = await joinPeer(target, room, `pub${i}`, target.sides && SIDES[0]);
       peers.push(peer);
-      if (scenario !== 'video') producers.push({ id: await peer.publish(AUDIO), kind: 'audio' });
-      if (scenario !== 'audio') producers.push({ id: await peer.publish(VIDEO), kind: 'video' });
+      for (const publication of PUBLISHES[scenario])
+        producers.push({ id: await peer.publish(publication), kind: publication.kind });
     }
     const results: ForwardingStep[] = [];
     try {
@@ -136,14 +147,18 @@ async function rampUp(target: Target, scenario: Scenario, options: ForwardingOpt
               `setting up ${wanted} consumers took over ${STEP_SETUP_LIMIT_MS / 1000} s (consume p95 ${percentiles(consumeMs).p95} ms)`,
             );
           }
-          const peer = await joinPeer(target, room, `sub${subscribers.length}`);
+          const peer = await joinPeer(target, room, `sub${subscribers.length}`, target.sides && SIDES[1]);
           peers.push(peer);
           subscribers.push(peer);
           consumeMs.push(...(await subscribe(peer, producers, scenario)));
         }
         await sleep(3_500); // every new consumer has had its layer's key frame (3 s apart, or asked for)
         const streams = subscribers.flatMap((s) => [...s.received.values()].map((r) => r.counter));
-        const step = { ...(await sample([worker], target.pids, streams, windowMs)), consumeP95Ms: percentiles(consumeMs).p95 };
+        const source = target.sides ? [target.sides.a] : [];
+        const step = {
+          ...(await sample([worker], target.pids, streams, windowMs, source)),
+          consumeP95Ms: percentiles(consumeMs).p95,
+        };
         results.push(step);
         process.stderr.write(
           `  ${target.name}, ${scenario}: ${step.consumers} consumers, ${step.packetsOutPerSecond} packets/s out, worker ${round(step.workerCpu * 100, 1)}% of a core, control ${round(step.controlCpu * 100, 1)}%, tester ${round(step.testerCpu * 100, 1)}%, loss ${step.lossPct}%, jitter p95 ${step.jitterP95Ms} ms, consume p95 ${step.consumeP95Ms} ms\n`,
@@ -162,9 +177,9 @@ async function rampUp(target: Target, scenario: Scenario, options: ForwardingOpt
   }
 }
 
-function joinPeer(target: Target, room: string, name: string): Promise<RtpPeer> {
+function joinPeer(target: Target, room: string, name: string, region?: string): Promise<RtpPeer> {
   const jwt = target.needsToken ? loadTestToken(name) : Promise.resolve(undefined);
-  return jwt.then((t) => RtpPeer.join(target.url, room, t));
+  return jwt.then((t) => RtpPeer.join(target.url, room, t, region));
 }
 
 /**
@@ -187,20 +202,23 @@ async function subscribe(peer: RtpPeer, producers: { id: string; kind: 'audio' |
 }
 
 /**
- * Over `windowMs`: the CPU of the mediasoup `workers` (share of one core, summed), of the `control` processes
- * and of this process (the tester), and what the `streams` received.
+ * Over `windowMs`: the CPU of the mediasoup `workers` (share of one core, summed), of the `control` processes,
+ * of the `source` workers (the pipe's sending side, if any) and of this process (the tester), and what the
+ * `streams` received.
  */
 export async function sample(
   workers: number[],
   control: number[],
   streams: StreamCounter[],
   windowMs: number,
+  source: number[] = [],
 ): Promise<Omit<ForwardingStep, 'consumeP95Ms'>> {
   const seconds = (pids: number[]) => pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
   const before = {
     at: performance.now(),
     worker: seconds(workers),
     control: seconds(control),
+    source: seconds(source),
     tester: process.cpuUsage(),
     counters: streams.map((c) => c.snapshot()),
   };
@@ -220,6 +238,7 @@ export async function sample(
     consumers: streams.length,
     packetsOutPerSecond: Math.round(expected / elapsed),
     workerCpu: round(workerCpu, 3),
+    ...(source.length ? { sourceWorkerCpu: round((seconds(source) - before.source) / elapsed, 3) } : {}),
     cpuPerConsumerPct: round((workerCpu * 100) / Math.max(1, streams.length), 4),
     testerCpu: round((tester.user + tester.system) / 1e6 / elapsed, 2),
     controlCpu: round((seconds(control) - before.control) / elapsed, 2),
@@ -252,7 +271,7 @@ function summarize(target: string, scenario: Scenario, steps: ForwardingStep[]):
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const scenarios = process.argv.slice(2).filter((a): a is Scenario => ['audio', 'video', 'meeting'].includes(a));
+  const scenarios = process.argv.slice(2).filter((a): a is Scenario => SCENARIOS.includes(a as Scenario));
   const results = await measureForwarding({ scenarios: scenarios.length ? scenarios : undefined });
   for (const r of results) {
     console.log(

@@ -22,7 +22,11 @@ const sizes = smoke
   ? {
       joins: 3,
       requests: 30,
-      forwarding: { publishers: 2, consumerSteps: { audio: [4, 8], video: [4, 8], meeting: [8, 16] }, windowMs: 1500 },
+      forwarding: {
+        publishers: 2,
+        consumerSteps: { audio: [4, 8], video: [4, 8], meeting: [8, 16], pipe: [4, 8] },
+        windowMs: 1500,
+      },
       signaling: { lobbyClients: 50, rounds: 1, joins: 20 },
       roomCost: { sizes: [2, 4], windowMs: 1500 },
     }
@@ -80,15 +84,21 @@ for (const r of forwarding) {
   const bare = r.target === BARE ? undefined : forwarding.find((b) => b.scenario === r.scenario && b.target === BARE);
   const top = r.steps.find((s) => s.consumers === r.maxMeasuredUnder1pct) ?? r.steps.at(-1);
   const bareAtSame = bare?.steps.find((s) => s.consumers === top?.consumers);
+  // Through a pipe: the subscribers' worker against the same target's worker forwarding the same video directly.
+  const direct = r.scenario === 'pipe' ? forwarding.find((d) => d.scenario === 'video' && d.target === r.target) : undefined;
+  const viaPipe = direct
+    ? `; per consumer ×${ratio(r.marginalPctPerConsumer, direct.marginalPctPerConsumer)} of direct video`
+    : '';
   rows.push([
     `forwarding, ${r.scenario}, ${r.target} (1 worker on 1 core, plain-RTP tester)`,
     `${r.maxMeasuredUnder1pct} consumers at < 1% loss, jitter p95 < 30 ms (${r.packetsPerSecondPerCore} packets/s per core); ` +
       `${r.marginalPctPerConsumer}% of a core per consumer; largest step ${r.steps.at(-1)?.consumers ?? 0}: worker ${Math.round((r.steps.at(-1)?.workerCpu ?? 0) * 100)}%, loss ${r.steps.at(-1)?.lossPct ?? 0}%` +
       (r.error ? `; stopped: ${r.error.slice(0, 80)}` : ''),
     !bare
-      ? 'baseline'
+      ? `baseline${viaPipe}`
       : `per consumer ×${ratio(r.marginalPctPerConsumer, bare.marginalPctPerConsumer)}` +
-        (top && bareAtSame ? `; at ${top.consumers}: worker CPU ×${ratio(top.workerCpu, bareAtSame.workerCpu)}` : ''),
+        (top && bareAtSame ? `; at ${top.consumers}: worker CPU ×${ratio(top.workerCpu, bareAtSame.workerCpu)}` : '') +
+        viaPipe,
   ]);
 }
 rows.push(

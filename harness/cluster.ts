@@ -37,8 +37,8 @@ export async function startDistributed(
     mediaWorkers?: number;
     webRoot?: boolean;
     env?: NodeJS.ProcessEnv;
-    /** Each tier's own variables on top of `env`, e.g. its NATS credential. */
-    mediaWorkerEnv?: NodeJS.ProcessEnv;
+    /** Each tier's own variables on top of `env`, e.g. its NATS credential (per media-worker: by its index). */
+    mediaWorkerEnv?: NodeJS.ProcessEnv | ((index: number) => NodeJS.ProcessEnv);
     signalingEnv?: NodeJS.ProcessEnv | ((runtime: Runtime) => NodeJS.ProcessEnv);
     /** A nats-server of the caller's (e.g. one it restarts, see nats-control.ts); stopped with the cluster. */
     nats?: NatsServer;
@@ -58,7 +58,8 @@ export async function startDistributed(
   };
   try {
     for (let i = 0; i < (options.mediaWorkers ?? 1); i++) {
-      const workerEnv = { ...env, ...options.mediaWorkerEnv };
+      const own = typeof options.mediaWorkerEnv === 'function' ? options.mediaWorkerEnv(i) : options.mediaWorkerEnv;
+      const workerEnv = { ...env, ...own };
       processes.push(await startTs('media-worker/main.ts', { name: `media-worker ${i}`, env: workerEnv, ready: /ready with/ }));
     }
     for (const runtime of options.signaling ?? ['node']) {

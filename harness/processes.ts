@@ -60,11 +60,11 @@ export function boundPort(running: Running, pattern: RegExp): number {
 }
 
 /** Runs one of the project's TypeScript entry points with tsx. */
-export function startTs(entry: string, options: Parameters<typeof startProcess>[2]): Promise<Running> {
+export function startTs(entry: string, options: Parameters<typeof startProcess>[2], args: string[] = []): Promise<Running> {
   // PARLEY_CPU_PROFILE_DIR: every process started here writes a V8 CPU profile there when it exits (benchmarks).
   const dir = process.env.PARLEY_CPU_PROFILE_DIR;
   const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
-  return startProcess(process.execPath, [...profile, '--import', 'tsx', path.join(repoRoot, entry)], options);
+  return startProcess(process.execPath, [...profile, '--import', 'tsx', path.join(repoRoot, entry), ...args], options);
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -15,46 +15,64 @@ import { resolveWorkerBin } from '../../media-worker/sfu/worker-bin.ts';
  * participant needs, so the same bots and the same bench page measure both and only the server differs.
  * It does what Parley's media plane does per request (WebRtcServer, consumers created paused, resume with
  * a key-frame request) so the comparison is of overhead, not of behaviour.
- * `npx tsx bench/baseline/server.ts [port]` prints `baseline listening on <port>`; it also serves the bench page.
+ * `npx tsx bench/baseline/server.ts [port] [--pipe]` prints `baseline listening on <port>`; it also serves the bench
+ * page.
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 interface Peer {
   id: string;
   ws: WebSocket;
+  side: Side;
   transports: Map<string, types.WebRtcTransport | types.PlainTransport>;
   producers: Map<string, types.Producer>;
   consumers: Map<string, types.Consumer>;
 }
 
-const worker = await mediasoup.createWorker({ workerBin: resolveWorkerBin(), logLevel: 'warn' });
-const webRtcServer = await worker.createWebRtcServer({
-  listenInfos: [
-    { protocol: 'udp', ip: '127.0.0.1' },
-    { protocol: 'tcp', ip: '127.0.0.1' },
-  ],
-});
-const router = await worker.createRouter({ mediaCodecs });
+/** A worker with its WebRtcServer and the room's router on it. */
+interface Side {
+  worker: types.Worker;
+  webRtcServer: types.WebRtcServer;
+  router: types.Router;
+}
+
+async function startSide(): Promise<Side> {
+  const worker = await mediasoup.createWorker({ workerBin: resolveWorkerBin(), logLevel: 'warn' });
+  const webRtcServer = await worker.createWebRtcServer({
+    listenInfos: [
+      { protocol: 'udp', ip: '127.0.0.1' },
+      { protocol: 'tcp', ip: '127.0.0.1' },
+    ],
+  });
+  return { worker, webRtcServer, router: await worker.createRouter({ mediaCodecs }) };
+}
+
+// With --pipe, a second worker: peers joining with `region: "b"` are on it, and what they consume of the first
+// worker's producers crosses by pipeToRouter, once per producer (as a room spanning two workers does).
+const a = await startSide();
+const b = process.argv.includes('--pipe') ? await startSide() : a;
+const piped = new Map<string, Promise<unknown>>();
 const peers = new Map<string, Peer>();
 let nextPeer = 1;
 
 type Handler = (peer: Peer, data: Record<string, unknown>) => Promise<unknown>;
 const handlers: Record<string, Handler> = {
-  async join(peer) {
+  async join(peer, data) {
+    if (data.region === 'b') peer.side = b;
     peers.set(peer.id, peer);
     const others = [...peers.values()].filter((p) => p !== peer);
     return {
       peerId: peer.id,
       resumeToken: 'baseline-has-no-resume',
-      routerRtpCapabilities: router.rtpCapabilities,
+      routerRtpCapabilities: peer.side.router.rtpCapabilities,
       peers: others.map((p) => ({ id: p.id, displayName: p.id })),
       producers: others.flatMap((p) => [...p.producers.values()].map(info)),
       activeSpeaker: null,
     };
   },
   async createTransport(peer) {
-    const t = await router.createWebRtcTransport({
-      webRtcServer,
+    const t = await peer.side.router.createWebRtcTransport({
+      webRtcServer: peer.side.webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
@@ -65,7 +83,7 @@ const handlers: Record<string, Handler> = {
   },
   /** The RTP load tester's transport, as Parley's media-worker creates it (comedia, rtcp-mux, no SRTP). */
   async createPlainTransport(peer) {
-    const t = await router.createPlainTransport({
+    const t = await peer.side.router.createPlainTransport({
       listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
       comedia: true,
       rtcpMux: true,
@@ -92,6 +110,8 @@ const handlers: Record<string, Handler> = {
   async consume(peer, data) {
     const producerId = String(data.producerId);
     const rtpCapabilities = data.rtpCapabilities as types.RtpCapabilities;
+    if (peer.side !== a && !piped.has(producerId)) piped.set(producerId, a.router.pipeToRouter({ producerId, router: b.router }));
+    await piped.get(producerId);
     const consumer = await transportOf(peer, data).consume({ producerId, rtpCapabilities, paused: true });
     peer.consumers.set(consumer.id, consumer);
     const appData = producerAppData(producerId);
@@ -164,7 +184,7 @@ const server = http.createServer((req, res) => {
 });
 const wss = new WebSocketServer({ server, path: '/ws' });
 wss.on('connection', (ws) => {
-  const peer: Peer = { id: `p${nextPeer++}`, ws, transports: new Map(), producers: new Map(), consumers: new Map() };
+  const peer: Peer = { id: `p${nextPeer++}`, ws, side: a, transports: new Map(), producers: new Map(), consumers: new Map() };
   ws.on('message', async (raw) => {
     const { id, method, data } = JSON.parse(String(raw)) as { id: number; method: string; data?: Record<string, unknown> };
     try {
@@ -177,8 +197,9 @@ wss.on('connection', (ws) => {
   });
   ws.on('close', () => close(peer));
 });
-server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
+server.listen(Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? 0), '127.0.0.1', () => {
   const address = server.address();
-  console.log(`baseline listening on ${typeof address === 'object' && address ? address.port : 0} (worker pid ${worker.pid})`);
+  const port = typeof address === 'object' && address ? address.port : 0;
+  console.log(`baseline listening on ${port} (worker pids a=${a.worker.pid} b=${b.worker.pid})`);
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));

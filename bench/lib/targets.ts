@@ -23,26 +23,50 @@ export interface Target {
   /** The processes whose mediasoup-worker children forward its media. */
   pids: number[];
   needsToken: boolean;
+  /** Media on two workers (the pipe scenario): the publishers' (`a`) and the subscribers' (`b`) mediasoup worker. */
+  sides?: { a: number; b: number };
   stop(): Promise<void>;
 }
 
-export async function startBaseline(): Promise<Target> {
-  const running = await startTs('bench/baseline/server.ts', { name: 'baseline', ready: /baseline listening on \d+/ });
-  const port = /baseline listening on (\d+)/.exec(running.output())?.[1];
-  const pid = running.child.pid ?? 0;
-  return { name: 'bare mediasoup', url: `http://127.0.0.1:${port}`, pids: [pid], needsToken: false, stop: () => running.stop() };
+/** The regions a two-sided target's peers join (`join.region`): publishers in `a`, subscribers in `b`. */
+export const SIDES = ['a', 'b'] as const;
+
+/** `pipe`: two workers, the second one's peers consuming the first one's producers through pipeToRouter. */
+export async function startBaseline({ pipe = false } = {}): Promise<Target> {
+  const ready = /baseline listening on (\d+) \(worker pids a=(\d+) b=(\d+)\)/;
+  const running = await startTs('bench/baseline/server.ts', { name: 'baseline', ready }, pipe ? ['--pipe'] : []);
+  const [, port, a, b] = ready.exec(running.output()) ?? [];
+  return {
+    name: 'bare mediasoup',
+    url: `http://127.0.0.1:${port}`,
+    pids: [running.child.pid ?? 0],
+    needsToken: false,
+    sides: pipe ? { a: Number(a), b: Number(b) } : undefined,
+    stop: () => running.stop(),
+  };
 }
 
+/**
+ * `pipe` (distributed): two media-worker instances in regions `a` and `b`, so the room is cascaded between them and
+ * each producer consumed in `b` crosses once, as between two regions.
+ */
 export async function startParley(
   mode: 'embedded' | 'distributed',
   env: NodeJS.ProcessEnv = {},
-  { mediaWorkers = 1 } = {},
+  { mediaWorkers = 1, pipe = false } = {},
 ): Promise<Target & { cluster: Cluster }> {
   const cluster =
     mode === 'embedded'
       ? await startEmbedded({ env: { ...BENCH_ENV, ...env } })
-      : await startDistributed({ env: { ...BENCH_ENV, ...env }, mediaWorkers });
+      : await startDistributed({
+          env: { ...BENCH_ENV, ...env },
+          mediaWorkers: pipe ? SIDES.length : mediaWorkers,
+          mediaWorkerEnv: pipe ? (i) => ({ PARLEY_REGION: SIDES[i] }) : undefined,
+        });
+  // startDistributed starts the media-workers first, in order.
+  const workerOf = (i: number) => workerPids([cluster.processes[i]?.child.pid ?? 0])[0] ?? 0;
   return {
+    sides: pipe ? { a: workerOf(0), b: workerOf(1) } : undefined,
     name: `Parley ${mode}`,
     cluster,
     url: cluster.signaling[0]!,

@@ -42,7 +42,8 @@ export class RtpPeer {
     readonly routerRtpCapabilities: RtpCapabilities,
   ) {}
 
-  static async join(url: string, room: string, token?: string): Promise<RtpPeer> {
+  /** `region`: where to have this peer's media placed (as a client that timed the regions asks). */
+  static async join(url: string, room: string, token?: string, region?: string): Promise<RtpPeer> {
     const target = socketTarget(url, token);
     const signaling = await SignalingSocket.open(
       target.url,
@@ -51,7 +52,7 @@ export class RtpPeer {
       () => undefined,
       WebSocket as unknown as WebSocketConstructor,
     );
-    const snapshot = await signaling.request('join', { room });
+    const snapshot = await signaling.request('join', region ? { room, region } : { room });
     return new RtpPeer(signaling, snapshot.peerId, snapshot.routerRtpCapabilities as RtpCapabilities);
   }
 

@@ -31,19 +31,27 @@ describe('benchmarks (smoke sizes)', () => {
     for (const r of rows) expect(r.ratioP50).toBeGreaterThan(0);
   });
 
-  it('forwarding: bare mediasoup and the full stack forward the same plain-RTP streams (meeting mix)', async () => {
-    const [bare, full] = await measureForwarding({
-      scenarios: ['meeting'],
+  it('forwarding: bare mediasoup and the full stack forward the same plain-RTP streams (meeting mix, through a pipe)', async () => {
+    const results = await measureForwarding({
+      scenarios: ['meeting', 'pipe'],
       publishers: 2,
-      consumerSteps: { meeting: [8] },
+      consumerSteps: { meeting: [8], pipe: [8] },
       windowMs: 1000,
     });
-    for (const r of [bare!, full!]) {
+    expect(results.map((r) => [r.target, r.scenario])).toEqual([
+      ['bare mediasoup', 'meeting'],
+      ['Parley distributed', 'meeting'],
+      ['bare mediasoup', 'pipe'],
+      ['Parley distributed', 'pipe'],
+    ]);
+    for (const r of results) {
       expect(r.steps[0]!.consumers).toBe(8);
       expect(r.steps[0]!.packetsOutPerSecond).toBeGreaterThan(0);
       expect(r.steps[0]!.workerCpu).toBeGreaterThan(0);
     }
-  }, 90_000);
+    // Through a pipe both workers forward: the publishers' sends each stream once, the subscribers' to everyone.
+    for (const r of results.filter((r) => r.scenario === 'pipe')) expect(r.steps[0]!.sourceWorkerCpu).toBeGreaterThan(0);
+  }, 150_000);
 
   it('cost by room size: every participant consumes every other, and a full media-worker spills the room', async () => {
     // One consumer per worker: the second arrival fills the first instance (two microphones, two cameras consumed).
