@@ -73,6 +73,9 @@ interface Tombstone {
  * The black-screen doctor of one room: watches every consumer, names why one shows no picture (health.ts),
  * repairs what it can, and records all of it in the consumer's trace.
  */
+/** The consumer trace events the doctor counts for a consumer's whole life (mediasoup sends each one it asks for). */
+const RARE_TRACE_EVENTS: types.ConsumerTraceEventType[] = ['keyframe', 'pli', 'fir', 'nack'];
+
 export class Doctor {
   private watches = new Map<string, ConsumerWatch>();
   private producers = new Map<string, ProducerWatch>();
@@ -307,14 +310,19 @@ export class Doctor {
       t.event('layers-changed', { spatial: layers?.spatialLayer ?? -1, temporal: layers?.temporalLayer ?? -1 });
       w.layersChanged(layers !== undefined, Date.now());
     });
+    const firstRtp = () => {
+      if (w.firstRtpSeen) return;
+      w.firstRtpSeen = true;
+      t.event('first-rtp');
+    };
     consumer.on('trace', (event) => {
       if (event.type === 'rtp') {
         if (w.firstRtpSeen) return;
-        w.firstRtpSeen = true;
-        t.event('first-rtp');
-        // One trace event per packet is far too many: from here on only the rare kinds.
-        void consumer.enableTraceEvent(['keyframe', 'pli', 'fir', 'nack']).catch(() => undefined);
+        firstRtp();
+        void consumer.enableTraceEvent(RARE_TRACE_EVENTS).catch(() => undefined);
       } else if (event.type === 'keyframe') {
+        // A video consumer starts at a key frame: its first one is its first packet.
+        firstRtp();
         if (w.onKeyFrame(rtpTimestampOf(event.info))) t.count('key-frame');
       } else {
         t.count(event.type);
@@ -329,8 +337,13 @@ export class Doctor {
         if (this.producers.get(producerId) === w.producer) this.producers.delete(producerId);
       }
     });
-    // The consumer is paused, so no packet is missed; the channel keeps this ahead of any resume.
-    void consumer.enableTraceEvent(['rtp', 'keyframe', 'pli', 'fir', 'nack']).catch(() => undefined);
+    // The consumer is paused, so no packet is missed; the channel keeps this ahead of any resume. One trace event per
+    // packet is far too many, and only until the first one is it wanted: video's first packet is its key frame's. A
+    // video stream that many consumers wait for (created while its publisher was silent or paused) starts them all at
+    // once, and 400 consumers tracing each packet until told to stop flooded the worker's channel: one picture stayed
+    // black for every viewer and the others lost a quarter of their packets (bench/capacity.ts).
+    const kinds = consumer.kind === 'video' ? RARE_TRACE_EVENTS : ['rtp' as const, ...RARE_TRACE_EVENTS];
+    void consumer.enableTraceEvent(kinds).catch(() => undefined);
   }
 
   private async sample(now: number): Promise<void> {
