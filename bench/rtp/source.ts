@@ -18,6 +18,8 @@ const KEY_FRAME_INTERVAL_MS = 3_000;
 const KEY_FRAME_SCALE = 4;
 /** How often a sender report goes out per stream (browsers: about once a second). */
 const SENDER_REPORT_MS = 1_000;
+/** Frames late past which a stream skips to now rather than catching up (see `skipStall`). */
+const STALL_FRAMES = 10;
 
 /**
  * Generates one stream's packets on time, as an encoder would hand them to the network: each frame cut into
@@ -57,6 +59,7 @@ export class RtpStream {
   due(now: number): Buffer[] {
     const packets: Buffer[] = [];
     const interval = 1000 / this.spec.rate;
+    this.skipStall(now, interval);
     while (this.nextFrameAt <= now) {
       if (this.paddingOnly) packets.push(this.padding());
       else packets.push(...(this.spec.kind === 'video' ? this.videoFrame(now) : [this.audioPacket()]));
@@ -69,6 +72,19 @@ export class RtpStream {
       this.nextReportAt += SENDER_REPORT_MS;
     }
     return packets;
+  }
+
+  /**
+   * A sender not asked for its packets for a while (the tester stops its clock while it sets up consumers) goes on
+   * from `now`, as an encoder whose frames were dropped would: the missed frames are skipped (timestamps advance
+   * over them), not sent in one burst.
+   */
+  private skipStall(now: number, interval: number): void {
+    const missed = Math.floor((now - this.nextFrameAt) / interval);
+    if (missed < STALL_FRAMES) return;
+    this.timestamp += missed * Math.round(this.clock / this.spec.rate);
+    this.nextFrameAt += missed * interval;
+    this.nextReportAt = Math.max(this.nextReportAt, now);
   }
 
   private get clock(): number {
