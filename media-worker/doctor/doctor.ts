@@ -69,13 +69,13 @@ interface Tombstone {
   reportedAt?: number;
 }
 
+/** The consumer trace events the doctor counts for a consumer's whole life (mediasoup sends each one it asks for). */
+const RARE_TRACE_EVENTS: types.ConsumerTraceEventType[] = ['keyframe', 'pli', 'fir', 'nack'];
+
 /**
  * The black-screen doctor of one room: watches every consumer, names why one shows no picture (health.ts),
  * repairs what it can, and records all of it in the consumer's trace.
  */
-/** The consumer trace events the doctor counts for a consumer's whole life (mediasoup sends each one it asks for). */
-const RARE_TRACE_EVENTS: types.ConsumerTraceEventType[] = ['keyframe', 'pli', 'fir', 'nack'];
-
 export class Doctor {
   private watches = new Map<string, ConsumerWatch>();
   private producers = new Map<string, ProducerWatch>();
