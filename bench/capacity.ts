@@ -130,10 +130,12 @@ async function rampUp(target: Target, scenario: Scenario, options: ForwardingOpt
   try {
     const [worker, ...others] = target.sides ? [target.sides.b] : workerPids(target.pids);
     if (!worker || others.length) throw new Error(`${target.name}: expected one mediasoup worker`);
+    // The pipe's sending side: the publishers' worker.
+    const source = target.sides ? [target.sides.a] : [];
     // The measured worker alone on the last core; the tester and the target's other processes on the rest.
     const cores = splitCores();
     pin(worker, cores.measured);
-    for (const pid of [process.pid, ...target.pids, ...(target.sides ? [target.sides.a] : [])]) pin(pid, cores.rest);
+    for (const pid of [process.pid, ...target.pids, ...source]) pin(pid, cores.rest);
 
     const producers: { id: string; kind: 'audio' | 'video' }[] = [];
     for (let i = 0; i < publishers; i++) {
@@ -162,7 +164,6 @@ async function rampUp(target: Target, scenario: Scenario, options: ForwardingOpt
         sending = true;
         await sleep(3_500); // every new consumer has had its layer's key frame (3 s apart, or asked for)
         const streams = subscribers.flatMap((s) => [...s.received.values()].map((r) => r.counter));
-        const source = target.sides ? [target.sides.a] : [];
         const step = {
           ...(await sample([worker], target.pids, streams, windowMs, source)),
           consumeP95Ms: percentiles(consumeMs).p95,
