@@ -98,9 +98,15 @@ export class RtpPeer {
     this.streams.splice(0, this.streams.length, ...this.streams.filter((s) => !muted.has(s)));
   }
 
-  /** Injects a fault: `producerId`'s streams send padding only (no layer stays active), or media again. */
-  paddingOnly(producerId: string, on: boolean): void {
-    for (const stream of this.streamsOf.get(producerId) ?? []) stream.paddingOnly = on;
+  /**
+   * Injects a fault: `producerId`'s streams (or only those of `layers`) send padding only, so no such layer stays
+   * active, or media again.
+   */
+  paddingOnly(producerId: string, on: boolean, layers?: number[]): void {
+    const streams = this.streamsOf.get(producerId) ?? [];
+    streams.forEach((stream, layer) => {
+      if (!layers || layers.includes(layer)) stream.paddingOnly = on;
+    });
   }
 
   /** Consumes `producerId` onto this peer's receive transport, resumed; returns the consumer id. */

@@ -24,6 +24,8 @@ export interface DynacastDeps {
   publish: (event: RoomEvent) => void;
   /** This instance's live consumers of a producer. */
   consumersOf: (producerId: string) => types.Consumer[];
+  /** The spatial layer a consumer's viewer wants (undefined: any). */
+  wanted: (consumer: types.Consumer) => number | undefined;
   /** Whether the producer is piped to another instance, whose viewers' wishes are not known here. */
   pipedOut: (producerId: string) => boolean;
 }
@@ -87,7 +89,7 @@ export class Dynacast {
     let max = 0;
     for (const consumer of this.deps.consumersOf(entry.producer.id)) {
       if (consumer.closed || consumer.paused) continue;
-      max = Math.max(max, Math.min(consumer.preferredLayers?.spatialLayer ?? entry.top, entry.top));
+      max = Math.max(max, Math.min(this.deps.wanted(consumer) ?? entry.top, entry.top));
     }
     return { max, reason: max < entry.top ? 'dynacast' : 'all-wanted' };
   }

@@ -21,6 +21,7 @@ import { mediasoupCall } from './spans.ts';
 import type { MediaIds } from './spans.ts';
 import { Speakers } from './speakers.ts';
 import { Dynacast } from './dynacast.ts';
+import { ViewerLayers } from './viewer-layers.ts';
 import { log } from '../../tracing/log.ts';
 
 type Publish = (event: RoomEvent) => void;
@@ -50,6 +51,8 @@ export class Room {
   readonly doctor: Doctor;
   /** Which simulcast layers each publisher sends: those its consumers want (dynacast.ts). */
   private dynacast: Dynacast;
+  /** The layers each viewer wants, and the climb to them from a resumed consumer's first picture. */
+  private layers: ViewerLayers;
   /** Producers of ours piped to other instances (their viewers' layer wishes are not known here). */
   private pipedOut = new Set<string>();
   /** The PipeTransports carrying them, one per producer per instance that asked (for the load figures). */
@@ -67,9 +70,15 @@ export class Room {
       serial: (key, operation) => this.serial.run(key, operation),
       forceKeyFrame: (producer) => this.forceKeyFrame(producer, 'pipe-return'),
     });
+    this.layers = new ViewerLayers((consumer, layers) =>
+      mediasoupCall('setPreferredLayers', { room: id, consumer: consumer.id, producer: consumer.producerId }, () =>
+        consumer.setPreferredLayers(layers),
+      ),
+    );
     this.dynacast = new Dynacast({
       roomId: id,
       publish,
+      wanted: (consumer) => this.layers.wanted(consumer),
       consumersOf: (producerId) =>
         [...this.peers.values()].flatMap((p) => [...p.consumers.values()].filter((c) => c.producerId === producerId)),
       pipedOut: (producerId) => this.pipedOut.has(producerId),
@@ -320,6 +329,7 @@ export class Room {
     const consumer = peer.consumer(consumerId);
     const ids = { peer, consumer: consumerId, producer: consumer.producerId };
     return this.serial.run(consumer.id, async () => {
+      await this.layers.startLow(consumer);
       await this.call('resumeConsumer', ids, () => consumer.resume());
       this.doctor.clientSetPaused(consumerId, false);
       this.dynacast.update(consumer.producerId);
@@ -350,9 +360,7 @@ export class Room {
     const consumer = peer.consumer(consumerId);
     // A non-simulcast consumer (audio, screen share) has one layer: nothing to choose.
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return {};
-    await this.call('setPreferredLayers', { peer, consumer: consumerId }, () =>
-      consumer.setPreferredLayers({ spatialLayer, temporalLayer }),
-    );
+    await this.layers.want(consumer, { spatialLayer, temporalLayer });
     // A viewer wanting more than the publisher sends: dynacast turns the layer on at once.
     this.dynacast.update(consumer.producerId);
     return {};
