@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { consumerLoad, IDLE_CONSUMER_WEIGHT } from '../protocol/media.ts';
 import type { MediaWorkerLoad } from '../protocol/media.ts';
 import { HealthCause } from '../protocol/telemetry.ts';
 import type { HealthStatus, Remediation } from '../protocol/telemetry.ts';
@@ -55,6 +56,10 @@ export class MediaMetrics {
     transports: this.gauge('transports', 'WebRTC transports.'),
     producers: this.gauge('producers', 'Producers.'),
     consumers: this.gauge('consumers', 'Consumers forwarded by this instance.'),
+    load: this.gauge(
+      'load_consumers',
+      `Consumers weighed against capacity: one each while forwarding, ${IDLE_CONSUMER_WEIGHT} while paused (what placement and autoscaling measure).`,
+    ),
     pipes: this.gauge('pipes', 'Producers piped from (in) and to (out) other instances: one PipeTransport each.', ['direction']),
     capacity: this.gauge('capacity_consumers', 'Consumers this instance accepts (the autoscaling target).'),
     draining: this.gauge('draining', '1 while draining.'),
@@ -83,6 +88,7 @@ export class MediaMetrics {
     g.transports.set({ instance }, load.transports);
     g.producers.set({ instance }, load.producers);
     g.consumers.set({ instance }, load.consumers);
+    g.load.set({ instance }, consumerLoad(load));
     g.pipes.set({ instance, direction: 'in' }, load.pipesIn);
     g.pipes.set({ instance, direction: 'out' }, load.pipesOut);
     g.capacity.set({ instance }, load.capacity);

@@ -158,6 +158,18 @@ export function isCurrent(entry: { updatedAt: number }, now = Date.now()): boole
 }
 
 /** What every media-worker instance writes to the registry on each heartbeat. */
+/**
+ * A paused consumer (its viewer hid the tile, or its producer is muted) costs memory and setup but forwards
+ * nothing: it weighs this much of one that forwards. A Discord-style room of 50 where two talk has 2,450
+ * microphone consumers, nearly all idle (docs/BENCHMARKS.md, "When should a room spill?").
+ */
+export const IDLE_CONSUMER_WEIGHT = 0.1;
+
+/** Consumers weighed against capacity (an older instance's `load` is absent: every consumer counts). */
+export function consumerLoad(load: { consumers: number; load?: number }): number {
+  return load.load ?? load.consumers;
+}
+
 export const MediaWorkerLoad = z.object({
   instanceId: Id,
   version: z.literal(MEDIA_PROTOCOL_VERSION),
@@ -168,6 +180,12 @@ export const MediaWorkerLoad = z.object({
   transports: z.number().int().nonnegative(),
   producers: z.number().int().nonnegative(),
   consumers: z.number().int().nonnegative(),
+  /**
+   * What the consumers weigh against `capacity`: one each while it forwards media, IDLE_CONSUMER_WEIGHT while it
+   * or its producer is paused (a muted microphone's listeners). Placement and autoscaling read this. Absent from
+   * older instances: their consumers all count.
+   */
+  load: z.number().nonnegative().optional(),
   /**
    * Producers piped in from other instances and out to them, one PipeTransport each (a region's link carries
    * one stream per producer, however many consume it there). Absent from older instances.
@@ -189,6 +207,7 @@ export const MediaWorkerLoad = z.object({
       pid: z.number().int(),
       routers: z.number().int(),
       consumers: z.number().int(),
+      load: z.number().nonnegative().optional(),
       /** CPU use of the worker process since the previous heartbeat, 0..1 of one core. */
       cpu: z.number(),
     }),

@@ -1,7 +1,7 @@
 import type { Bus } from '../bus/bus.ts';
 import { KvCache } from '../bus/kv-cache.ts';
 import { ParleyError } from '../protocol/errors.ts';
-import { isCurrent, MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
+import { consumerLoad, isCurrent, MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
 import { buckets, placementKey } from '../protocol/kv.ts';
 
 /** How long a caller waits for expired-looking registry entries to be read again (KV may be out of reach). */
@@ -77,8 +77,8 @@ export class Placement {
 
   /** The room's home while it has consumer capacity left, else the least-loaded instance of its region that has. */
   private withinCapacity(home: MediaWorkerLoad, candidates: MediaWorkerLoad[]): string {
-    if (home.consumers < home.capacity) return home.instanceId;
-    const spill = candidates.filter((w) => w !== home && !w.draining && w.consumers < w.capacity);
+    if (consumerLoad(home) < home.capacity) return home.instanceId;
+    const spill = candidates.filter((w) => w !== home && !w.draining && consumerLoad(w) < w.capacity);
     return spill.length > 0 ? leastLoaded(spill) : home.instanceId;
   }
 
@@ -134,7 +134,7 @@ export class Placement {
 }
 
 function leastLoaded(loads: MediaWorkerLoad[]): string {
-  const score = (l: MediaWorkerLoad) => l.consumers / Math.max(1, l.capacity) + l.routers / 1e6;
+  const score = (l: MediaWorkerLoad) => consumerLoad(l) / Math.max(1, l.capacity) + l.routers / 1e6;
   const [best] = [...loads].sort((a, b) => score(a) - score(b));
   if (!best) throw new ParleyError('UNAVAILABLE', 'no media worker is available');
   return best.instanceId;

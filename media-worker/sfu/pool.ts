@@ -1,6 +1,7 @@
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { MediaConfig } from '../config.ts';
+import { IDLE_CONSUMER_WEIGHT } from '../../protocol/media.ts';
 import { resolveWorkerBin } from './worker-bin.ts';
 import { log } from '../../tracing/log.ts';
 
@@ -12,6 +13,13 @@ export interface PooledWorker {
   listen: { ip: string; announcedAddress?: string };
   routers: number;
   consumers: number;
+  /** Of those, paused ones (by their viewer, or by their producer's pause): they forward nothing. */
+  idle: number;
+}
+
+/** A worker's consumers weighed against its budget: see IDLE_CONSUMER_WEIGHT. */
+export function workerLoad(w: Pick<PooledWorker, 'consumers' | 'idle'>): number {
+  return w.consumers - w.idle + w.idle * IDLE_CONSUMER_WEIGHT;
 }
 
 /** One mediasoup Worker per core, each with its own WebRtcServer so a host needs only a few open ports. */
@@ -24,7 +32,7 @@ export class WorkerPool {
   /** Called once a dead worker has been replaced, so its rooms can move to live ones. */
   onWorkerReplaced: (dead: PooledWorker) => void = () => undefined;
   /**
-   * Called when the pool's consumers reach its capacity: placement sends new participants elsewhere only once
+   * Called when the pool's load reaches its capacity: placement sends new participants elsewhere only once
    * the registry says so, and a room filling up within one heartbeat would overshoot it.
    */
   onFull: () => void = () => undefined;
@@ -39,24 +47,49 @@ export class WorkerPool {
   /** The worker that should take new work: the one forwarding the fewest consumers, then hosting the fewest routers. */
   leastLoaded(except?: PooledWorker): PooledWorker {
     const candidates = this.workers.filter((w) => w !== except);
-    const [best] = candidates.sort((a, b) => a.consumers - b.consumers || a.routers - b.routers);
+    const [best] = candidates.sort((a, b) => workerLoad(a) - workerLoad(b) || a.routers - b.routers);
     if (!best) throw new Error('worker pool is empty');
     return best;
   }
 
-  consumerAdded(worker: PooledWorker): void {
-    worker.consumers++;
-    const total = this.workers.reduce((n, w) => n + w.consumers, 0);
-    if (total === this.workers.length * this.config.maxConsumersPerWorker) this.onFull();
-  }
-
-  consumerRemoved(worker: PooledWorker): void {
-    worker.consumers--;
+  /**
+   * Counts a consumer just created on `worker` (paused, as every consumer starts) until it closes, idle whenever
+   * it or its producer is paused: mediasoup's observer tells exactly those changes.
+   */
+  countConsumer(worker: PooledWorker, consumer: Pick<types.Consumer, 'observer'>): void {
+    let idle = true;
+    const setIdle = (now: boolean) =>
+      this.change(() => {
+        worker.idle += now ? 1 : -1;
+        idle = now;
+      });
+    this.change(() => {
+      worker.consumers++;
+      worker.idle++;
+    });
+    consumer.observer.on('pause', () => setIdle(true));
+    consumer.observer.on('resume', () => setIdle(false));
+    consumer.observer.once('close', () => {
+      worker.consumers--;
+      if (idle) worker.idle--;
+    });
   }
 
   /** Whether this worker can take another participant's consumers. */
   hasRoom(worker: PooledWorker): boolean {
-    return worker.consumers < this.config.maxConsumersPerWorker;
+    return workerLoad(worker) < this.config.maxConsumersPerWorker;
+  }
+
+  /** The pool's load: its workers' consumers weighed against their budget. */
+  get load(): number {
+    return this.workers.reduce((n, w) => n + workerLoad(w), 0);
+  }
+
+  private change(apply: () => void): void {
+    const capacity = this.workers.length * this.config.maxConsumersPerWorker;
+    const before = this.load;
+    apply();
+    if (before < capacity && this.load >= capacity) this.onFull();
   }
 
   /** Per-worker figures for the registry; CPU is the share of one core since the previous call. */
@@ -76,6 +109,7 @@ export class WorkerPool {
             pid: w.worker.pid,
             routers: w.routers,
             consumers: w.consumers,
+            load: workerLoad(w),
             cpu: Math.round(cpu * 1000) / 1000,
           };
         }),
@@ -116,6 +150,7 @@ export class WorkerPool {
       listen: { ip: listen.ip, announcedAddress: listen.announcedAddress },
       routers: 0,
       consumers: 0,
+      idle: 0,
     };
     worker.on('died', (err) => {
       log.error('mediasoup worker died; replacing it', { pid: worker.pid, error: err.message });

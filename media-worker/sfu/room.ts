@@ -515,9 +515,8 @@ export class Room {
     for (const old of peer.consumers.values()) if (old.producerId === producer.id) old.close();
     const host = peer.host;
     peer.consumers.set(consumer.id, consumer);
-    this.pool.consumerAdded(host); // after the set: a registry write it triggers counts this consumer
+    this.pool.countConsumer(host, consumer); // after the set: a registry write it triggers counts this consumer
     consumer.observer.on('close', () => {
-      this.pool.consumerRemoved(host);
       peer.consumers.delete(consumer.id);
       this.dynacast.update(consumer.producerId);
     });

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { Bot } from '../../bots/bot.ts';
 import { debugRooms } from '../../harness/probes.ts';
 import { waitFor } from '../../harness/wait.ts';
-import { REGISTRY_TTL_MS } from '../../protocol/media.ts';
+import { consumerLoad, REGISTRY_TTL_MS } from '../../protocol/media.ts';
+import type { MediaWorkerLoad } from '../../protocol/media.ts';
 import { startDistributed, token } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { RegistryReader } from '../../harness/registry.ts';
@@ -56,7 +57,7 @@ describe('a room spanning two media-worker instances', () => {
 
   it('forgets a crashed instance within the registry TTL, and places new rooms on the live one meanwhile', async () => {
     // The instance placement would choose for a new room: the least loaded, which a crash leaves it looking.
-    const score = (l: { consumers: number; capacity: number; routers: number }) => l.consumers / l.capacity + l.routers / 1e6;
+    const score = (l: MediaWorkerLoad) => consumerLoad(l) / l.capacity + l.routers / 1e6;
     const [first] = (await ctx.registry.loads()).sort((a, b) => score(a) - score(b));
     const victim = ctx.cluster.processes.find((p) => p.output().includes(`${first!.instanceId} ready with`))!;
     const killedAt = Date.now();
@@ -169,6 +170,44 @@ describe('a media-worker instance that stops answering', () => {
   });
 });
 
+describe('placement weighs a paused consumer at a tenth: muted listeners do not fill an instance', () => {
+  const { ctx, join } = spanningCluster('muted');
+
+  it('keeps four listeners of a muted microphone on one instance of 2 consumers, and spills once it talks', async () => {
+    const hosts = async () =>
+      (await debugRooms(ctx.cluster.signaling[0]!))
+        .filter((p) => p.roomId === 'muted' && p.peers.length > 0)
+        .map((p) => p.instanceId);
+    const ada = await join('Ada');
+    await ada.publish({ audio: true, video: false });
+    await ada.setPaused('microphone', true);
+    const microphone = ada.producerId('microphone')!;
+    const listens = (bot: Bot) => bot.remoteConsumers().some((c) => c.producerId === microphone);
+    for (const name of ['Bob', 'Cara', 'Dan', 'Eve']) {
+      const bot = await join(name);
+      await waitFor(`${name} to consume Ada's microphone`, () => listens(bot));
+    }
+    // 4 consumers of a muted microphone weigh 0.4 against the budget of 2: placement kept them together.
+    const muted = await waitFor(
+      'a heartbeat with the four consumers',
+      async () => (await ctx.registry.loads()).find((l) => l.consumers === 4),
+      10_000,
+    );
+    expect(consumerLoad(muted)).toBeCloseTo(0.4);
+    expect(await hosts()).toEqual([muted.instanceId]);
+
+    await ada.setPaused('microphone', false);
+    await waitFor(
+      'the home instance to report itself full once the microphone talks',
+      async () => (await ctx.registry.loads()).some((l) => l.instanceId === muted.instanceId && consumerLoad(l) >= l.capacity),
+      10_000,
+    );
+    const fred = await join('Fred');
+    await waitFor("Fred to consume Ada's microphone", () => listens(fred));
+    expect((await hosts()).sort()).toEqual((await ctx.registry.loads()).map((l) => l.instanceId).sort());
+  });
+});
+
 /** Two media-worker instances of 2 consumers each, so the third participant of a room spills over. */
 function spanningCluster(room: string) {
   const ctx = { cluster: undefined as unknown as Cluster, registry: undefined as unknown as RegistryReader, bots: [] as Bot[] };
@@ -195,7 +234,7 @@ function spanningCluster(room: string) {
     // Placement reads the registry, which learns of Bob's 2 consumers at the next heartbeat.
     await waitFor(
       'the home instance to report itself full',
-      async () => (await ctx.registry.loads()).some((l) => l.consumers >= l.capacity),
+      async () => (await ctx.registry.loads()).some((l) => consumerLoad(l) >= l.capacity),
       10_000,
     );
     return { ada, bob };

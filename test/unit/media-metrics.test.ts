@@ -8,6 +8,7 @@ const load = {
   transports: 3,
   producers: 1,
   consumers: 2,
+  load: 1.1,
   pipesIn: 3,
   pipesOut: 0,
   capacity: 1000,
@@ -31,6 +32,7 @@ describe('media-worker metrics (prom-client)', () => {
     const instance = 'instance="mw \\"a\\"\\\\b"';
     const region = 'region="eu-west"';
     expect(body).toContain(`parley_media_capacity_consumers{${instance},${region}} 1000`);
+    expect(body).toContain(`parley_media_load_consumers{${instance},${region}} 1.1`);
     expect(body).toContain(`parley_media_pipes{${instance},direction="in",${region}} 3`);
     expect(body).toContain(`parley_media_worker_cpu{${instance},worker="0",${region}} 0.25`);
     expect(body).toContain(`parley_consumer_health{${instance},status="unhealthy",cause="decoder-stall",${region}} 1`);
