@@ -44,7 +44,7 @@ export class WorkerPool {
     for (let i = 0; i < this.config.numWorkers; i++) this.workers.push(await this.spawn(i));
   }
 
-  /** The worker that should take new work: the one forwarding the fewest consumers, then hosting the fewest routers. */
+  /** The worker that should take new work: the one with the lowest load, then hosting the fewest routers. */
   leastLoaded(except?: PooledWorker): PooledWorker {
     const candidates = this.workers.filter((w) => w !== except);
     const [best] = candidates.sort((a, b) => workerLoad(a) - workerLoad(b) || a.routers - b.routers);
@@ -109,7 +109,7 @@ export class WorkerPool {
             pid: w.worker.pid,
             routers: w.routers,
             consumers: w.consumers,
-            load: workerLoad(w),
+            load: Math.round(workerLoad(w) * 10) / 10,
             cpu: Math.round(cpu * 1000) / 1000,
           };
         }),
