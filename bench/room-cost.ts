@@ -27,6 +27,8 @@ export interface RoomCost {
   packetsOutPerSecond: number;
   /** Media-worker instances the room's participants were placed on (placement spills a full instance). */
   instances: number;
+  /** Consumers on each of them, most first. */
+  consumersByInstance: number[];
   /** Share of one core, all mediasoup workers, over the window. */
   workerCpu: number;
   /** Share of one core: signaling, NATS and the media-workers' Node processes, holding the room. */
@@ -76,7 +78,7 @@ export async function measureRoomCost({
       if (r.error)
         for (const p of target.cluster.processes) process.stderr.write(`${readableLines(p.output()).slice(-12).join('\n')}\n`);
       process.stderr.write(
-        `  room of ${r.participants}${r.error ? ` (stopped ${r.error})` : ''}: ${r.consumers} consumers on ${r.instances} instance(s), worker ${round(r.workerCpu * 100, 1)}% of a core, control ${round(r.controlCpu * 100, 1)}%, memory +${r.workerMemoryMb} / +${r.controlMemoryMb} MiB, loss ${r.lossPct}%, set up in ${r.setupSeconds} s\n`,
+        `  room of ${r.participants}${r.error ? ` (stopped ${r.error})` : ''}: ${r.consumers} consumers on ${r.instances} instance(s) (${r.consumersByInstance.join(' + ')}), worker ${round(r.workerCpu * 100, 1)}% of a core, control ${round(r.controlCpu * 100, 1)}%, memory +${r.workerMemoryMb} / +${r.controlMemoryMb} MiB, loss ${r.lossPct}%, set up in ${r.setupSeconds} s\n`,
       );
     } finally {
       await target.stop();
@@ -131,7 +133,7 @@ async function measureRoom(target: Awaited<ReturnType<typeof startParley>>, size
       consumers,
       liveStreams: live.length,
       packetsOutPerSecond: step.packetsOutPerSecond,
-      instances: await instancesUsed(target.cluster.nats!.url),
+      ...(await instancesUsed(target.cluster.nats!.url)),
       workerCpu: step.workerCpu,
       controlCpu: step.controlCpu,
       workerMemoryMb: round(workerMemory / 2 ** 20, 1),
@@ -183,10 +185,11 @@ async function watch(viewer: RtpPeer, p: Published): Promise<void> {
 }
 
 /** Media-worker instances holding consumers, from the registry placement reads (one room per deployment). */
-async function instancesUsed(natsUrl: string): Promise<number> {
+async function instancesUsed(natsUrl: string): Promise<Pick<RoomCost, 'instances' | 'consumersByInstance'>> {
   const registry = await RegistryReader.open(natsUrl);
   try {
-    return (await registry.loads()).filter((l) => l.consumers > 0).length;
+    const counts = (await registry.loads()).map((l) => l.consumers).filter((n) => n > 0);
+    return { instances: counts.length, consumersByInstance: counts.sort((a, b) => b - a) };
   } finally {
     await registry.close();
   }
