@@ -119,7 +119,7 @@ const smallest = roomCost[0];
 for (const r of roomCost) {
   const per = r.perParticipant;
   rows.push([
-    `room of ${r.participants}: ${r.consumers} consumers (${r.liveStreams} carrying media), on ${r.instances} media-worker instance(s) (${r.consumersByInstance.join(" + ")})`,
+    `room of ${r.participants}: ${r.consumers} consumers (${r.liveStreams} carrying media), on ${r.instances} media-worker instance(s) (${r.consumersByInstance.join(' + ')})`,
     `per participant: worker ${per.workerCpuPct}% of a core, control plane ${per.controlCpuPct}%, memory ${per.memoryKb} KiB; ` +
       `room: worker ${Math.round(r.workerCpu * 100)}%, ${r.packetsOutPerSecond} packets/s, loss ${r.lossPct}%, set up in ${r.setupSeconds} s` +
       (r.error ? `; stopped: ${r.error.slice(0, 80)}` : ''),

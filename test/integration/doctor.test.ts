@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../bots/bot.ts';
-import { RtpPeer } from '../../bench/rtp/peer.ts';
 import { waitFor } from '../../harness/wait.ts';
 import type { BotFaults, BotOptions } from '../../bots/bot.ts';
 import type { Subscription } from '../../bus/bus.ts';
@@ -9,7 +8,8 @@ import { subjects } from '../../protocol/subjects.ts';
 import { RoomDiagnosis, SpanRecord } from '../../protocol/telemetry.ts';
 import { DebugIncidentsResponse } from '../../protocol/http.ts';
 import type { ConsumerHealth, HealthCause } from '../../protocol/telemetry.ts';
-import { loadTestToken, startDistributed, token } from '../../harness/cluster.ts';
+import { startDistributed, token } from '../../harness/cluster.ts';
+import { rtpTesters, TEST_LAYERS } from '../../harness/rtp-testers.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { freePort } from '../../harness/ports.ts';
 import { RegistryReader } from '../../harness/registry.ts';
@@ -396,36 +396,18 @@ describe('black-screen doctor: client-side faults are named within 3 s and repai
  * decoder can be blamed first.
  */
 describe('black-screen doctor: a producer that sends but has no layer to forward', () => {
-  const LAYERS = [
-    { bitsPerSecond: 150_000, fps: 30 },
-    { bitsPerSecond: 500_000, fps: 30 },
-    { bitsPerSecond: 1_200_000, fps: 30 },
-  ];
   /** mediasoup's RtpStreamRecv InactivityCheckIntervalMs: when a stream without media is declared inactive. */
   const MEDIASOUP_INACTIVITY_MS = 1_500;
-  const peers: RtpPeer[] = [];
-  let clock: NodeJS.Timeout;
-  const tester = async (name: string) => {
-    const jwt = await loadTestToken(name);
-    const peer = await RtpPeer.join(cluster.signaling[0]!, 'doctor-layers', jwt);
-    peers.push(peer);
-    return peer;
-  };
+  let testers: ReturnType<typeof rtpTesters>;
   beforeAll(() => {
-    clock = setInterval(() => {
-      const now = performance.now();
-      for (const p of peers) p.tick(now);
-    }, 5);
+    testers = rtpTesters(cluster.signaling[0]!, 'doctor-layers');
   });
-  afterAll(() => {
-    clearInterval(clock);
-    for (const p of peers) p.close();
-  });
+  afterAll(() => testers?.close());
 
   it('names layer-unavailable when every layer sends padding only, and healthy once media returns', async () => {
-    const publisher = await tester('Layers-publisher');
-    const viewer = await tester('Layers-viewer');
-    const camera = await publisher.publish({ kind: 'video', layers: LAYERS });
+    const publisher = await testers.join('Layers-publisher');
+    const viewer = await testers.join('Layers-viewer');
+    const camera = await publisher.publish({ kind: 'video', layers: TEST_LAYERS });
     const consumerId = await viewer.consume(camera, 'video');
     const [received] = [...viewer.received.values()];
     await waitFor('the viewer to receive video', () => received!.counter.received > 30, 10_000);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtpPeer } from '../../bench/rtp/peer.ts';
-import { loadTestToken, startEmbedded } from '../../harness/cluster.ts';
+import { startEmbedded } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
+import { rtpTesters, TEST_LAYERS } from '../../harness/rtp-testers.ts';
 import { waitFor } from '../../harness/wait.ts';
 
 /**
@@ -12,42 +12,27 @@ import { waitFor } from '../../harness/wait.ts';
  * the publisher's layers 1 and 2 switch to padding, and a viewer consumes at once.
  */
 describe('first picture: a new consumer starts on the lowest layer and climbs', () => {
-  const LAYERS = [
-    { bitsPerSecond: 150_000, fps: 30 },
-    { bitsPerSecond: 500_000, fps: 30 },
-    { bitsPerSecond: 1_200_000, fps: 30 },
-  ];
   /** mediasoup's RtpStreamRecv InactivityCheckIntervalMs: a layer silent this long scores 0. */
   const MEDIASOUP_INACTIVITY_MS = 1_500;
   let cluster: Cluster;
-  const peers: RtpPeer[] = [];
-  let clock: NodeJS.Timeout;
-  const tester = async (name: string) => {
-    const peer = await RtpPeer.join(cluster.signaling[0]!, 'first-picture', await loadTestToken(name));
-    peers.push(peer);
-    return peer;
-  };
+  let testers: ReturnType<typeof rtpTesters>;
   beforeAll(async () => {
     cluster = await startEmbedded();
-    clock = setInterval(() => {
-      const now = performance.now();
-      for (const p of peers) p.tick(now);
-    }, 5);
+    testers = rtpTesters(cluster.signaling[0]!, 'first-picture');
   });
   afterAll(async () => {
-    clearInterval(clock);
-    for (const p of peers) p.close();
+    testers?.close();
     await cluster?.stop();
   });
 
   it('shows the lowest layer at once while the upper ones are silent, and the top layer once they send again', async () => {
-    const publisher = await tester('Publisher');
-    const camera = await publisher.publish({ kind: 'video', layers: LAYERS });
+    const publisher = await testers.join('Publisher');
+    const camera = await publisher.publish({ kind: 'video', layers: TEST_LAYERS });
     // Every layer sends media long enough for mediasoup to know and score it; then the upper two go silent.
     await new Promise((r) => setTimeout(r, 1000));
     publisher.paddingOnly(camera, true, [1, 2]);
 
-    const viewer = await tester('Viewer');
+    const viewer = await testers.join('Viewer');
     const consumedAt = performance.now();
     await viewer.consume(camera, 'video');
     const [received] = [...viewer.received.values()];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtpPeer } from '../../bench/rtp/peer.ts';
+import { rtpTesters, TEST_LAYERS } from '../../harness/rtp-testers.ts';
 import { windowLossPct } from '../../bench/rtp/counter.ts';
 import { loadTestToken, startDistributed, token, wsUrl } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
@@ -13,16 +13,10 @@ import type { ClientResponse } from '../../protocol/client.ts';
  * one plain transport, consumed onto another and counted by sequence number.
  */
 const ROOM = 'plain';
-const LAYERS = [
-  { bitsPerSecond: 150_000, fps: 30 },
-  { bitsPerSecond: 500_000, fps: 30 },
-  { bitsPerSecond: 1_500_000, fps: 30 },
-];
 
 describe('plain RTP transports for load testers', () => {
   let cluster: Cluster;
   const clients: TestClient[] = [];
-  const peers: RtpPeer[] = [];
   const code = (r: ClientResponse) => (r.ok ? 'OK' : r.error.code);
   const member = async (jwt: string) => {
     const client = await TestClient.open(wsUrl(cluster.signaling[0]!, jwt));
@@ -30,23 +24,15 @@ describe('plain RTP transports for load testers', () => {
     expect(code(await client.request('join', { room: ROOM }))).toBe('OK');
     return client;
   };
-  const tester = async (name: string) => {
-    const peer = await RtpPeer.join(cluster.signaling[0]!, ROOM, await loadTestToken(name));
-    peers.push(peer);
-    return peer;
-  };
-  let clock: NodeJS.Timeout;
+  let testers: ReturnType<typeof rtpTesters>;
+  const tester = (name: string) => testers.join(name);
 
   beforeAll(async () => {
     cluster = await startDistributed();
-    clock = setInterval(() => {
-      const now = performance.now();
-      for (const p of peers) p.tick(now);
-    }, 5);
+    testers = rtpTesters(cluster.signaling[0]!, ROOM);
   });
   afterAll(async () => {
-    clearInterval(clock);
-    for (const p of peers) p.close();
+    testers?.close();
     for (const c of clients) c.close();
     await cluster?.stop();
   });
@@ -92,7 +78,7 @@ describe('plain RTP transports for load testers', () => {
   it('forwards generated simulcast VP8 and Opus to a plain consumer without loss, at the layer it prefers', async () => {
     const publisher = await tester('Rtp-publisher');
     const viewer = await tester('Rtp-viewer');
-    const camera = await publisher.publish({ kind: 'video', layers: LAYERS });
+    const camera = await publisher.publish({ kind: 'video', layers: TEST_LAYERS });
     const microphone = await publisher.publish({ kind: 'audio', bitsPerSecond: 32_000 });
     const video = await viewer.consume(camera, 'video');
     await viewer.consume(microphone, 'audio');
