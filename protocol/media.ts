@@ -157,7 +157,6 @@ export function isCurrent(entry: { updatedAt: number }, now = Date.now()): boole
   return now - entry.updatedAt < REGISTRY_TTL_MS;
 }
 
-/** What every media-worker instance writes to the registry on each heartbeat. */
 /**
  * A paused consumer (its viewer hid the tile, or its producer is muted) costs memory and setup but forwards
  * nothing: it weighs this much of one that forwards. A Discord-style room of 50 where two talk has 2,450
@@ -170,6 +169,7 @@ export function consumerLoad(load: { consumers: number; load?: number }): number
   return load.load ?? load.consumers;
 }
 
+/** What every media-worker instance writes to the registry on each heartbeat. */
 export const MediaWorkerLoad = z.object({
   instanceId: Id,
   version: z.literal(MEDIA_PROTOCOL_VERSION),
