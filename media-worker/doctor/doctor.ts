@@ -52,6 +52,8 @@ export interface DoctorDeps {
   serial: <T>(key: string, operation: () => Promise<T>) => Promise<T>;
   /** Closes a peer's transports and tells its client to build them again. */
   resetMedia: (peerId: string) => void;
+  /** Before the doctor resumes a consumer: aim it at its lowest layer, as every resume does (sfu/viewer-layers.ts). */
+  startLow: (consumer: types.Consumer) => Promise<void>;
   counters: HealthCounters;
   /** Dynacast (sfu/dynacast.ts): a ceiling on a producer's simulcast layers, and what it sends now. */
   limitLayers: (producerId: string, cap: { max: number; reason: 'bandwidth' | 'cpu' } | undefined) => void;
@@ -437,7 +439,10 @@ export class Doctor {
     switch (cause) {
       case 'consumer-never-resumed':
         return this.act(w, 'resume-consumer', cause, now, async () => {
-          await this.deps.serial(consumer.id, () => mediasoupCall('resumeConsumer', ids, () => consumer.resume()));
+          await this.deps.serial(consumer.id, async () => {
+            await this.deps.startLow(consumer);
+            await mediasoupCall('resumeConsumer', ids, () => consumer.resume());
+          });
           w.trace.event('resumed', { by: 'doctor' });
           w.resumed(Date.now());
           if (consumer.kind === 'video') await keyFrame();

@@ -88,6 +88,7 @@ export class Room {
       publish,
       serial: (key, operation) => this.serial.run(key, operation),
       resetMedia: (peerId) => this.resetMedia(peerId),
+      startLow: (consumer) => this.layers.startLow(consumer),
       counters,
       limitLayers: (producerId, cap) => this.dynacast.setCap(producerId, cap),
       layers: (producerId) => this.dynacast.state(producerId),
