@@ -8,6 +8,9 @@ export const TEST_LAYERS = [
   { bitsPerSecond: 1_200_000, fps: 30 },
 ];
 
+/** mediasoup's RtpStreamRecv InactivityCheckIntervalMs: a simulcast layer silent this long scores 0. */
+export const MEDIASOUP_INACTIVITY_MS = 1_500;
+
 /**
  * Plain-RTP testers (bench/rtp) for a test: each joins `room` with a load-test token, and one 5 ms clock paces
  * every tester's streams. Call in beforeAll, once the deployment is up; `close` in afterAll.

@@ -30,7 +30,7 @@ export async function startMediaWorker(bus: Bus, config: MediaConfig): Promise<M
     region: config.region,
     workers: pool.all.length,
     ...(await commands.counts()),
-    load: Math.round(pool.load * 10) / 10,
+    load: pool.load,
     capacity: pool.all.length * config.maxConsumersPerWorker,
     pipeAddress: config.pipeAnnouncedAddress,
     draining: commands.draining,

@@ -17,9 +17,9 @@ export interface PooledWorker {
   idle: number;
 }
 
-/** A worker's consumers weighed against its budget: see IDLE_CONSUMER_WEIGHT. */
+/** A worker's consumers weighed against its budget (see IDLE_CONSUMER_WEIGHT), to a tenth. */
 export function workerLoad(w: Pick<PooledWorker, 'consumers' | 'idle'>): number {
-  return w.consumers - w.idle + w.idle * IDLE_CONSUMER_WEIGHT;
+  return Math.round((w.consumers - w.idle + w.idle * IDLE_CONSUMER_WEIGHT) * 10) / 10;
 }
 
 /** One mediasoup Worker per core, each with its own WebRtcServer so a host needs only a few open ports. */
@@ -82,7 +82,7 @@ export class WorkerPool {
 
   /** The pool's load: its workers' consumers weighed against their budget. */
   get load(): number {
-    return this.workers.reduce((n, w) => n + workerLoad(w), 0);
+    return Math.round(this.workers.reduce((n, w) => n + workerLoad(w) * 10, 0)) / 10;
   }
 
   private change(apply: () => void): void {
@@ -109,7 +109,7 @@ export class WorkerPool {
             pid: w.worker.pid,
             routers: w.routers,
             consumers: w.consumers,
-            load: Math.round(workerLoad(w) * 10) / 10,
+            load: workerLoad(w),
             cpu: Math.round(cpu * 1000) / 1000,
           };
         }),

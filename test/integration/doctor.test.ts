@@ -9,7 +9,7 @@ import { RoomDiagnosis, SpanRecord } from '../../protocol/telemetry.ts';
 import { DebugIncidentsResponse } from '../../protocol/http.ts';
 import type { ConsumerHealth, HealthCause } from '../../protocol/telemetry.ts';
 import { startDistributed, token } from '../../harness/cluster.ts';
-import { rtpTesters, TEST_LAYERS } from '../../harness/rtp-testers.ts';
+import { MEDIASOUP_INACTIVITY_MS, rtpTesters, TEST_LAYERS } from '../../harness/rtp-testers.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { freePort } from '../../harness/ports.ts';
 import { RegistryReader } from '../../harness/registry.ts';
@@ -396,8 +396,6 @@ describe('black-screen doctor: client-side faults are named within 3 s and repai
  * decoder can be blamed first.
  */
 describe('black-screen doctor: a producer that sends but has no layer to forward', () => {
-  /** mediasoup's RtpStreamRecv InactivityCheckIntervalMs: when a stream without media is declared inactive. */
-  const MEDIASOUP_INACTIVITY_MS = 1_500;
   let testers: ReturnType<typeof rtpTesters>;
   beforeAll(() => {
     testers = rtpTesters(cluster.signaling[0]!, 'doctor-layers');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbedded } from '../../harness/cluster.ts';
 import type { Cluster } from '../../harness/cluster.ts';
-import { rtpTesters, TEST_LAYERS } from '../../harness/rtp-testers.ts';
+import { MEDIASOUP_INACTIVITY_MS, rtpTesters, TEST_LAYERS } from '../../harness/rtp-testers.ts';
 import { waitFor } from '../../harness/wait.ts';
 
 /**
@@ -12,8 +12,6 @@ import { waitFor } from '../../harness/wait.ts';
  * the publisher's layers 1 and 2 switch to padding, and a viewer consumes at once.
  */
 describe('first picture: a new consumer starts on the lowest layer and climbs', () => {
-  /** mediasoup's RtpStreamRecv InactivityCheckIntervalMs: a layer silent this long scores 0. */
-  const MEDIASOUP_INACTIVITY_MS = 1_500;
   let cluster: Cluster;
   let testers: ReturnType<typeof rtpTesters>;
   beforeAll(async () => {
