@@ -3,7 +3,7 @@ import type { CounterSnapshot, StreamCounter } from './rtp/counter.ts';
 import { RtpPeer } from './rtp/peer.ts';
 import type { Publication } from './rtp/peer.ts';
 import { percentiles, round, sleep } from './lib/stats.ts';
-import { allCores, cpuSeconds, pin, SIDES, splitCores, startBaseline, startParley, workerPids } from './lib/targets.ts';
+import { affinity, allCores, cpuSeconds, pin, SIDES, splitCores, startBaseline, startParley, workerPids } from './lib/targets.ts';
 import type { Target } from './lib/targets.ts';
 
 /**
@@ -59,6 +59,8 @@ export interface ForwardingResult {
   maxMeasuredUnder1pct: number;
   /** Packets out per second per worker core at that step (packets/s ÷ worker CPU). */
   packetsPerSecondPerCore: number;
+  /** Where the measured worker and the tester were allowed to run (read back from the kernel after pinning). */
+  cores: { worker: string; tester: string };
   /** Why the ramp stopped early, if a request failed (e.g. a timeout under load). */
   error?: string;
 }
@@ -136,6 +138,7 @@ async function rampUp(target: Target, scenario: Scenario, options: ForwardingOpt
     const cores = splitCores();
     pin(worker, cores.measured);
     for (const pid of [process.pid, ...target.pids, ...source]) pin(pid, cores.rest);
+    const pinned = { worker: affinity(worker), tester: affinity(process.pid) };
 
     const producers: { id: string; kind: 'audio' | 'video' }[] = [];
     for (let i = 0; i < publishers; i++) {
@@ -177,9 +180,9 @@ async function rampUp(target: Target, scenario: Scenario, options: ForwardingOpt
     } catch (err) {
       const error = `after ${results.at(-1)?.consumers ?? 0} consumers: ${err instanceof Error ? err.message : String(err)}`;
       process.stderr.write(`  ${target.name}, ${scenario}: stopped ${error}\n`);
-      return { ...summarize(target.name, scenario, results), error };
+      return { ...summarize(target.name, scenario, results, pinned), error };
     }
-    return summarize(target.name, scenario, results);
+    return summarize(target.name, scenario, results, pinned);
   } finally {
     clearInterval(clock);
     for (const p of peers) p.close();
@@ -258,7 +261,12 @@ export async function sample(
   };
 }
 
-function summarize(target: string, scenario: Scenario, steps: ForwardingStep[]): ForwardingResult {
+function summarize(
+  target: string,
+  scenario: Scenario,
+  steps: ForwardingStep[],
+  cores: ForwardingResult['cores'],
+): ForwardingResult {
   // Least-squares line through (consumers, worker CPU): the slope is the marginal cost of a consumer.
   const n = Math.max(1, steps.length);
   const mx = steps.reduce((s, p) => s + p.consumers, 0) / n;
@@ -277,6 +285,7 @@ function summarize(target: string, scenario: Scenario, steps: ForwardingStep[]):
     consumersPerCoreEstimate: slope > 0 ? Math.round((1 - Math.max(0, intercept)) / slope) : Number.NaN,
     maxMeasuredUnder1pct: best?.consumers ?? 0,
     packetsPerSecondPerCore: best && best.workerCpu > 0 ? Math.round(best.packetsOutPerSecond / best.workerCpu) : 0,
+    cores,
   };
 }
 

@@ -113,11 +113,27 @@ export function pin(pid: number, cores: string): void {
   execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cores, String(pid)], { stdio: 'ignore' });
 }
 
-export const allCores = (): string => `0-${os.availableParallelism() - 1}`;
+/**
+ * The machine's cores, not this process's: os.availableParallelism() counts only the cores a process may use, so
+ * once the tester had pinned itself to the "rest" it read 1 and every later target (and this "all") was put on
+ * core 0 with the tester and the control plane (Parley's worker "failed" at 400 video consumers that way).
+ */
+const machineCores = (): number => os.cpus().length;
+
+/** The cores a process may run on, as the kernel has them ("1", "0-1"). */
+export function affinity(pid: number): string {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export const allCores = (): string => `0-${machineCores() - 1}`;
 
 /** The last core, for the one process measured, and the others, for everything else ("0" on one core). */
 export function splitCores(): { measured: string; rest: string } {
-  const last = os.availableParallelism() - 1;
+  const last = machineCores() - 1;
   return { measured: String(last), rest: last > 0 ? `0-${last - 1}` : '0' };
 }
 

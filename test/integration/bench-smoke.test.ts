@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import os from 'node:os';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { measureBrowserJoin } from '../../bench/browser-join.ts';
@@ -44,6 +45,11 @@ describe('benchmarks (smoke sizes)', () => {
       ['bare mediasoup', 'pipe'],
       ['Parley distributed', 'pipe'],
     ]);
+    // Every target's worker alone on the last core, the tester elsewhere: not only the first target's (the tester
+    // pins itself, and a core count read from its own affinity afterwards put later workers on its core).
+    const last = os.cpus().length - 1;
+    const elsewhere = last <= 1 ? '0' : `0-${last - 1}`; // as the kernel lists them
+    for (const r of results) expect(r.cores).toEqual({ worker: String(last), tester: elsewhere });
     for (const r of results) {
       expect(r.steps[0]!.consumers).toBe(8);
       expect(r.steps[0]!.packetsOutPerSecond).toBeGreaterThan(0);
