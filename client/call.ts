@@ -58,8 +58,6 @@ export class Call {
   /** Transports whose ICE began before the latest network change: restarted once signaling can. */
   private staleIce = new Set<Direction>();
   private token = '';
-  /** TURN servers from the latest join or resume (their credentials expire: a resume brings fresh ones). */
-  private iceServers: RTCIceServer[] = [];
   private signalingUp = true;
   private left = false;
   /** Set while rebuilding after a mediaReset: producers to consume once the new transport exists. */
@@ -246,7 +244,6 @@ export class Call {
         return this.rejoin(ctx);
       }
       this.token = snapshot.resumeToken;
-      this.useIceServers(snapshot);
       this.signalingUp = true;
       applySelf(this.deps.store, this.publisher, snapshot.self);
       // Whatever was said while we were away (the server keeps the room's newest messages).
@@ -421,7 +418,6 @@ export class Call {
   private async setUp(joined: Snapshot, trace?: Context): Promise<void> {
     const store = this.deps.store;
     this.token = joined.resumeToken;
-    this.useIceServers(joined);
     store.set('selfPeerId', joined.peerId);
     store.set('room', this.room);
     this.deps.tracer.scope({ 'parley.room': this.room, 'parley.peer': joined.peerId });
@@ -533,7 +529,7 @@ export class Call {
   }
 
   private async createTransport(direction: Direction, trace?: Context): Promise<types.Transport> {
-    const ice = { iceServers: this.iceServers, iceTransportPolicy: this.deps.media.iceTransportPolicy };
+    const ice = { iceTransportPolicy: this.deps.media.iceTransportPolicy };
     const transport = await createTransport(this.device, this.deps.signaling, direction, trace, ice);
     transport.on('connectionstatechange', (state) => {
       if (transport !== this.transportOf(direction)) return;
@@ -558,21 +554,6 @@ export class Call {
     await this.restartIce(direction, reason);
   }
 
-  /** The membership's TURN servers, for transports made from now on and for the ICE restarts of the current ones. */
-  private useIceServers(snapshot: Snapshot): void {
-    const given = snapshot.iceServers ?? [];
-    // No TURN before or now: nothing to change (and @roamhq/wrtc's connections have no setConfiguration).
-    if (given.length === 0 && this.iceServers.length === 0) return;
-    this.iceServers = given;
-    for (const transport of [this.sendTransport, this.recvTransport]) {
-      if (transport && !transport.closed) {
-        void transport
-          .updateIceServers({ iceServers: this.iceServers })
-          .catch((err: unknown) => console.warn('[parley] new TURN servers not applied', err));
-      }
-    }
-  }
-
   private transportOf(direction: Direction): types.Transport | undefined {
     return direction === 'send' ? this.sendTransport : this.recvTransport;
   }
@@ -589,7 +570,14 @@ export class Call {
     const wasStale = this.staleIce.delete(direction);
     try {
       await this.deps.tracer.action('restart-ice', attributes, trace, async (ctx) => {
-        const { iceParameters } = await this.deps.signaling.request('restartIce', { transportId: transport.id }, ctx);
+        const { iceParameters, iceServers } = await this.deps.signaling.request('restartIce', { transportId: transport.id }, ctx);
+        // The restart allocates its relay candidates anew: with the fresh TURN credentials, not the join's (expired
+        // after TURN_TTL_S, and coturn would refuse them). @roamhq/wrtc cannot take new ones: it restarts with the old.
+        if (iceServers) {
+          await transport
+            .updateIceServers({ iceServers })
+            .catch((err: unknown) => console.warn('[parley] new TURN servers not applied', err));
+        }
         await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
       });
     } catch (err) {

@@ -11,7 +11,7 @@ export interface ProduceAppData extends types.AppData {
 
 /**
  * A mediasoup-client transport wired to signaling: DTLS connect and produce go through requests; `ice` is the
- * TURN servers the membership was given and the host's candidate policy. `trace` is
+ * host's candidate policy. The TURN servers come with the transport, their credentials as fresh as it. `trace` is
  * the action creating it; the DTLS connect (on first use) is part of that transport's setup, so it belongs to
  * the same trace.
  */
@@ -20,10 +20,10 @@ export async function createTransport(
   signaling: Requester,
   direction: 'send' | 'recv',
   trace?: Context,
-  ice: Pick<types.TransportOptions, 'iceServers' | 'iceTransportPolicy'> = {},
+  ice: Pick<types.TransportOptions, 'iceTransportPolicy'> = {},
 ): Promise<types.Transport> {
-  const options = await signaling.request('createTransport', { direction }, trace);
-  const params = { ...(options as unknown as types.TransportOptions), ...ice };
+  const { iceServers, ...options } = await signaling.request('createTransport', { direction }, trace);
+  const params = { ...(options as unknown as types.TransportOptions), ...ice, ...(iceServers && { iceServers }) };
   const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
   transport.on('connect', ({ dtlsParameters }, done, fail) => {
     signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }, trace).then(() => done(), fail);

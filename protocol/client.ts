@@ -10,7 +10,7 @@ import { ConsumerNotice, PublisherLayers } from './publisher.ts';
 import { ClientRemedy as Remedy, SpanRecord } from './telemetry.ts';
 import { ChatMessage, chatOperations } from './chat.ts';
 import { moderationOperations, Removed, SelfState } from './moderation.ts';
-import { IceServer } from './turn.ts';
+import { IceServers } from './turn.ts';
 import { Region } from './regions.ts';
 
 /** Bumped on any incompatible change; the client sends it as `?v=` when it opens the WebSocket. */
@@ -45,7 +45,7 @@ const RoomSnapshot = z.object({
    * TURN servers with credentials for this identity, fresh with each join and resume (absent: the deployment
    * runs no TURN). Pass them as `iceServers` when creating transports; they expire (protocol/turn.ts).
    */
-  iceServers: z.array(IceServer).max(4).optional(),
+  iceServers: IceServers.optional(),
 });
 
 /** Client → signaling requests: each method's request data and the data of its successful response. */

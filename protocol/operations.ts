@@ -3,6 +3,7 @@ import { ConsumerOptions, DtlsParameters, IceParameters, RtpCapabilities, RtpPar
 import { Id, MediaKind, Source } from './room.ts';
 import { ProducerStatsReport } from './publisher.ts';
 import { ConsumerStatsReport } from './telemetry.ts';
+import { IceServers } from './turn.ts';
 
 export const Empty = z.object({}).strict();
 
@@ -40,10 +41,13 @@ export type OperationTable = Record<string, Operation>;
  * signaling forwards each as the media command of the same name with the room and peer ids added.
  */
 export const mediaOperations = {
-  /** At most MAX_TRANSPORTS_PER_PEER at once (LIMIT otherwise). */
+  /**
+   * At most MAX_TRANSPORTS_PER_PEER at once (LIMIT otherwise). With fresh TURN credentials (signaling adds them;
+   * absent without TURN): a transport made again after a media reset may come long after the join's expired.
+   */
   createTransport: {
     request: z.object({ direction: z.enum(['send', 'recv']) }),
-    response: TransportOptions,
+    response: TransportOptions.extend({ iceServers: IceServers.optional() }),
     requires: 'member',
   },
   /**
@@ -61,10 +65,14 @@ export const mediaOperations = {
     response: Empty,
     requires: 'member',
   },
-  /** After an ICE failure or a network change: new ICE credentials for the client's transport. */
+  /**
+   * After an ICE failure or a network change: new ICE credentials for the client's transport, and fresh TURN
+   * credentials (signaling adds them; absent without TURN): a restart allocates its relay candidates anew, and
+   * coturn refuses the join's credentials once they expired (TURN_TTL_S).
+   */
   restartIce: {
     request: z.object({ transportId: Id }),
-    response: z.object({ iceParameters: IceParameters }),
+    response: z.object({ iceParameters: IceParameters, iceServers: IceServers.optional() }),
     requires: 'member',
   },
   /** `kind` must be the source's (SOURCE_KIND); one producer per source (LIMIT otherwise). */

@@ -20,6 +20,9 @@ export const IceServer = z.object({
 });
 export type IceServer = z.infer<typeof IceServer>;
 
+/** The TURN servers of one member: one per configured server at most. */
+export const IceServers = z.array(IceServer).max(4);
+
 /** How a client may gather candidates: `relay` only uses the TURN servers (a strict network, a test). */
 export const IceTransportPolicy = z.enum(['all', 'relay']);
 export type IceTransportPolicy = z.infer<typeof IceTransportPolicy>;

@@ -8,6 +8,7 @@ import type { ClientMethod, ClientNotification, ClientRequestData, ClientRespons
 import { describeZodError, ParleyError, toErrorBody } from '../protocol/errors.ts';
 import type { Lobby as LobbyView } from '../protocol/presence.ts';
 import type { MediaRequest } from '../protocol/media.ts';
+import type { IceServer } from '../protocol/turn.ts';
 import type { MediaOperation, Requirement } from '../protocol/operations.ts';
 import { assertCodecsOfKind } from '../protocol/webrtc.ts';
 import { assertLoadTest, assertPublish, assertRoom, assertSubscribe, expiresAtMs } from './auth.ts';
@@ -258,20 +259,22 @@ export class ClientConnection {
     return this.enter(membership, snapshot, false);
   }
 
-  /**
-   * The membership is ours; what moderators decided applies to it (a removed user is out again at once). TURN
-   * credentials go to members only, for this identity, fresh each time.
-   */
+  /** The membership is ours; what moderators decided applies to it (a removed user is out again at once). */
   private async enter<T extends object>(membership: Membership, snapshot: T, joined: boolean) {
     this.membership = membership;
     try {
       const self = await this.community.attach(membership, joined);
-      const turn = this.deps.turn;
-      return { ...snapshot, self, ...(turn && { iceServers: [await turnCredential(turn, this.claims.sub)] }) };
+      return { ...snapshot, self, ...(await this.iceServers()) };
     } catch (err) {
       await this.endMembership().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** TURN credentials go to members only (join, resume, createTransport, restartIce), for this identity, fresh each time. */
+  private async iceServers(): Promise<{ iceServers?: IceServer[] }> {
+    const turn = this.deps.turn;
+    return turn ? { iceServers: [await turnCredential(turn, this.claims.sub)] } : {};
   }
 
   private async leave() {
@@ -312,6 +315,8 @@ export class ClientConnection {
     if (method === 'produce') {
       await this.community.produced((data as ClientRequestData<'produce'>).source, (reply as { producerId: string }).producerId);
     }
+    // Both gather relay candidates anew, maybe long after the join: with credentials that have not expired.
+    if (method === 'createTransport' || method === 'restartIce') return { ...(reply as object), ...(await this.iceServers()) };
     return reply;
   }
 

@@ -66,6 +66,44 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
     });
   }
 
+  it('an ICE restart in a relay-only call allocates with fresh credentials, not the join’s, and media goes on', async () => {
+    const base = await parley(coturn.url('udp'));
+    const room = `turn-restart-${Date.now()}`;
+    const alice = await openParley(browser, `${base}/?ice=relay`);
+    const bob = await openParley(browser, `${base}/?ice=relay`);
+    await joinFromLobby(alice, room, 'Alice');
+    await joinFromLobby(bob, room, 'Bob');
+    await Promise.all([decodesVideo(alice), decodesVideo(bob)]);
+    await alice.waitForTimeout(1100); // a later second: a later expiry
+
+    // What the client does on a network change that left signaling up: restart ICE on both transports.
+    const logBefore = coturn.output().length;
+    const framesBefore = (await inboundSummary(bob)).videoFramesDecoded;
+    await alice.evaluate(async () => {
+      const call = window.parley?.call;
+      call?.onNetworkChange();
+      await call?.restartStaleIce();
+    });
+    // Bob did not restart: every allocation from now on is Alice's, one per transport at least.
+    const restarted = await waitFor('Alice’s restart to allocate on coturn', () => {
+      const seen = allocations(coturn.output().slice(logBefore));
+      return seen.length >= 2 && seen;
+    });
+    const identity = restarted[0]!.split(':')[1]!;
+    const joinExpiry = Math.max(...expiriesOf(allocations(coturn.output().slice(0, logBefore)), identity));
+    expect(joinExpiry).toBeGreaterThan(0);
+    // Both transports allocated again, with credentials newer than the join's (which would expire first).
+    for (const username of restarted) expect(username.split(':')[1]).toBe(identity);
+    for (const expiry of expiriesOf(restarted, identity)) expect(expiry).toBeGreaterThan(joinExpiry);
+    await waitFor('Bob to decode Alice’s video after the restart', async () => {
+      return (await inboundSummary(bob)).videoFramesDecoded > framesBefore + 10;
+    });
+    for (const direction of ['send', 'recv'] as const) {
+      expect((await selectedPair(alice, direction))?.local).toMatchObject({ candidateType: 'relay' });
+    }
+    await Promise.all([alice.context().close(), bob.context().close()]);
+  });
+
   it('issues credentials to members only, per identity, expiring, without the secret; fresh ones on resume', async () => {
     const base = await parley(coturn.url('udp'));
     const room = `turn-ws-${Date.now()}`;
@@ -99,6 +137,20 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
     if (!resumed.ok) throw new Error(JSON.stringify(resumed.error));
     const [fresh] = (resumed.data as { iceServers: IceServerSeen[] }).iceServers;
     expect(Number(fresh?.username.split(':')[0])).toBeGreaterThan(Number(expiry));
+    // An ICE restart gathers relay candidates anew: it gets credentials as fresh as a resume's.
+    const created = await again.request('createTransport', { direction: 'recv' });
+    if (!created.ok) throw new Error(JSON.stringify(created.error));
+    // So does a new transport (after a media reset, say): it allocates its own.
+    const [transportServer] = (created.data as { iceServers: IceServerSeen[] }).iceServers;
+    expect(transportServer?.username).toMatch(/^\d+:id-carol$/);
+    expect(Number(transportServer?.username.split(':')[0])).toBeGreaterThanOrEqual(Number(fresh?.username.split(':')[0]));
+    await new Promise((r) => setTimeout(r, 1100));
+    const restarted = await again.request('restartIce', { transportId: (created.data as { id: string }).id });
+    if (!restarted.ok) throw new Error(JSON.stringify(restarted.error));
+    const [restartServer] = (restarted.data as { iceServers: IceServerSeen[] }).iceServers;
+    expect(restartServer?.username).toMatch(/^\d+:id-carol$/);
+    expect(Number(restartServer?.username.split(':')[0])).toBeGreaterThan(Number(fresh?.username.split(':')[0]));
+    expect(restartServer?.credential).toBe(createHmac('sha1', TURN_SECRET).update(restartServer!.username).digest('base64'));
     again.close();
   });
 
@@ -172,6 +224,11 @@ async function decodesVideo(page: Page) {
     },
     30_000,
   );
+}
+
+/** The expiry (unix seconds) of each of an identity's usernames in `usernames`. */
+function expiriesOf(usernames: string[], identity: string): number[] {
+  return usernames.filter((u) => u.endsWith(`:${identity}`)).map((u) => Number(u.split(':')[0]));
 }
 
 /** Every local ICE candidate either transport has gathered, by type. */

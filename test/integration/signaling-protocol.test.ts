@@ -39,6 +39,12 @@ describe.each(runtimes)('signaling over NATS (%s, with a second instance on %s)'
     expect(mimeTypes).toEqual(expect.arrayContaining(['audio/opus', 'video/VP8', 'video/VP9', 'video/H264']));
     const transport = await client.request('createTransport', { direction: 'recv' });
     expect(transport).toMatchObject({ ok: true, data: { id: expect.any(String), iceCandidates: expect.any(Array) } });
+    // No TURN configured: no TURN servers, with the join, the transport or an ICE restart.
+    const restarted = await client.request('restartIce', {
+      transportId: transport.ok ? (transport.data as { id: string }).id : '',
+    });
+    expect(restarted).toMatchObject({ ok: true, data: { iceParameters: expect.any(Object) } });
+    for (const reply of [res, transport, restarted]) expect(reply.ok && reply.data).not.toHaveProperty('iceServers');
     client.close();
   });
 
