@@ -43,7 +43,8 @@ const RoomSnapshot = z.object({
   self: SelfState.optional(),
   /**
    * TURN servers with credentials for this identity, fresh with each join and resume (absent: the deployment
-   * runs no TURN). Pass them as `iceServers` when creating transports; they expire (protocol/turn.ts).
+   * runs no TURN); they expire (protocol/turn.ts). `createTransport` and `restartIce` hand out fresher ones for
+   * the transport they are about.
    */
   iceServers: IceServers.optional(),
 });
