@@ -62,7 +62,7 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
       const allocated = allocations(coturn.output().slice(logBefore));
       expect(allocated.length).toBeGreaterThanOrEqual(4);
       // (Each transport's credentials are minted with it, so a user's two may differ in expiry, not in identity.)
-      expect(new Set(allocated.map((username) => username.split(':')[1])).size).toBe(2);
+      expect(new Set(allocated.map(identityOf)).size).toBe(2);
       await Promise.all([alice.context().close(), bob.context().close()]);
     });
   }
@@ -93,10 +93,9 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
     // Each with credentials newer than any its user had before (the join's, which would expire first).
     const before = allocations(coturn.output().slice(0, logBefore));
     for (const username of restarted) {
-      const [expiry, identity] = username.split(':');
-      const earlier = expiriesOf(before, identity!);
+      const earlier = expiriesOf(before, identityOf(username));
       expect(earlier.length).toBeGreaterThan(0);
-      expect(Number(expiry)).toBeGreaterThan(Math.max(...earlier));
+      expect(expiryOf(username)).toBeGreaterThan(Math.max(...earlier));
     }
     await waitFor('Bob to decode Alice’s video after the restart', async () => {
       return (await inboundSummary(bob)).videoFramesDecoded > framesBefore + 10;
@@ -139,20 +138,20 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
     const resumed = await again.request('resume', { resumeToken });
     if (!resumed.ok) throw new Error(JSON.stringify(resumed.error));
     const [fresh] = (resumed.data as { iceServers: IceServerSeen[] }).iceServers;
-    expect(Number(fresh?.username.split(':')[0])).toBeGreaterThan(Number(expiry));
+    expect(expiryOf(fresh!.username)).toBeGreaterThan(Number(expiry));
     // An ICE restart gathers relay candidates anew: it gets credentials as fresh as a resume's.
     const created = await again.request('createTransport', { direction: 'recv' });
     if (!created.ok) throw new Error(JSON.stringify(created.error));
     // So does a new transport (after a media reset, say): it allocates its own.
     const [transportServer] = (created.data as { iceServers: IceServerSeen[] }).iceServers;
     expect(transportServer?.username).toMatch(/^\d+:id-carol$/);
-    expect(Number(transportServer?.username.split(':')[0])).toBeGreaterThanOrEqual(Number(fresh?.username.split(':')[0]));
+    expect(expiryOf(transportServer!.username)).toBeGreaterThanOrEqual(expiryOf(fresh!.username));
     await new Promise((r) => setTimeout(r, 1100));
     const restarted = await again.request('restartIce', { transportId: (created.data as { id: string }).id });
     if (!restarted.ok) throw new Error(JSON.stringify(restarted.error));
     const [restartServer] = (restarted.data as { iceServers: IceServerSeen[] }).iceServers;
     expect(restartServer?.username).toMatch(/^\d+:id-carol$/);
-    expect(Number(restartServer?.username.split(':')[0])).toBeGreaterThan(Number(fresh?.username.split(':')[0]));
+    expect(expiryOf(restartServer!.username)).toBeGreaterThan(expiryOf(fresh!.username));
     expect(restartServer?.credential).toBe(createHmac('sha1', TURN_SECRET).update(restartServer!.username).digest('base64'));
     again.close();
   });
@@ -229,9 +228,13 @@ async function decodesVideo(page: Page) {
   );
 }
 
-/** The expiry (unix seconds) of each of an identity's usernames in `usernames`. */
+/** A TURN REST username is `<expiry, unix seconds>:<identity>`. */
+const expiryOf = (username: string): number => Number(username.split(':')[0]);
+const identityOf = (username: string): string => username.split(':')[1] ?? '';
+
+/** The expiry of each of an identity's usernames in `usernames`. */
 function expiriesOf(usernames: string[], identity: string): number[] {
-  return usernames.filter((u) => u.endsWith(`:${identity}`)).map((u) => Number(u.split(':')[0]));
+  return usernames.filter((u) => identityOf(u) === identity).map(expiryOf);
 }
 
 /** Every local ICE candidate either transport has gathered, by type. */
