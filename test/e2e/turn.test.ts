@@ -114,6 +114,15 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
     const refused = await outsider.request('join', { room });
     expect(refused).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(JSON.stringify(refused)).not.toContain('iceServers');
+    // Nor by asking for a transport or an ICE restart without a membership.
+    for (const [method, data] of [
+      ['createTransport', { direction: 'recv' }],
+      ['restartIce', { transportId: 'a-transport-of-someone-else' }],
+    ] as const) {
+      const reply = await outsider.request(method, data);
+      expect(reply).toMatchObject({ ok: false, error: { code: 'NOT_JOINED' } });
+      expect(JSON.stringify(reply)).not.toContain('iceServers');
+    }
     outsider.close();
     const socket = await TestClient.open(wsUrl(base, await token('Carol')));
     const lobby = await socket.request('subscribeLobby');
@@ -153,6 +162,13 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
     expect(restartServer?.username).toMatch(/^\d+:id-carol$/);
     expect(expiryOf(restartServer!.username)).toBeGreaterThan(expiryOf(fresh!.username));
     expect(restartServer?.credential).toBe(createHmac('sha1', TURN_SECRET).update(restartServer!.username).digest('base64'));
+    // Another member restarting Carol's transport: NOT_FOUND, and nothing issued with it.
+    const other = await TestClient.open(wsUrl(base, await token('Dan')));
+    expect((await other.request('join', { room })).ok).toBe(true);
+    const stolen = await other.request('restartIce', { transportId: (created.data as { id: string }).id });
+    expect(stolen).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(JSON.stringify(stolen)).not.toContain('iceServers');
+    other.close();
     again.close();
   });
 
