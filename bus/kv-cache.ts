@@ -42,6 +42,11 @@ export class KvCache<T> {
     return cache;
   }
 
+  /** False once a check found the bucket out of reach (a cut link to its region, NATS down), until one reaches it. */
+  get reachable(): boolean {
+    return !this.unreached;
+  }
+
   get(key: string): T | undefined {
     return this.map.get(key);
   }
@@ -68,6 +73,25 @@ export class KvCache<T> {
     const entry = await this.kv.get(key);
     if (entry) this.apply(key, entry.value, entry.revision);
     return entry !== null;
+  }
+
+  /**
+   * `key` as the bucket holds it now, for a reader that must not act on a copy a moment behind (a removal just
+   * made elsewhere). While the bucket is out of reach (a cut link to the region that holds it, found by the last
+   * check or by this read failing or taking over `waitMs`), what the copy holds: known up to the cut.
+   */
+  async current(key: string, waitMs: number): Promise<T | undefined> {
+    if (!this.reachable) return this.map.get(key);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outOfReach = new Promise<'copy'>((resolve) => (timer = setTimeout(() => resolve('copy'), waitMs)));
+    const read = this.kv.get(key).then(
+      (entry) => entry,
+      () => 'copy' as const,
+    );
+    const entry = await Promise.race([read, outOfReach]).finally(() => clearTimeout(timer));
+    if (entry === 'copy') return this.map.get(key);
+    if (entry) this.apply(key, entry.value, entry.revision);
+    return entry ? this.parse(entry.value) : undefined;
   }
 
   /** Reads the keys under `prefix` (every key by default) from the bucket itself, as `refresh` reads one. */

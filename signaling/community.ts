@@ -52,6 +52,7 @@ export async function openCommunity(options: {
     close() {
       webhooks.close();
       rooms.close();
+      moderation.close();
       events.close();
     },
   };

@@ -20,7 +20,7 @@ import { tooDeep, tooLarge } from './frames.ts';
 import type { MediaClient } from './media.ts';
 import type { Membership, MemberSocket } from './memberships/membership.ts';
 import type { Memberships } from './memberships/lifecycle.ts';
-import { isCode } from './memberships/errors.ts';
+import { isCode, logError } from './memberships/errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { Placement } from './placement.ts';
 import type { Lobby as LobbyWatch } from './lobby.ts';
@@ -331,7 +331,9 @@ export class ClientConnection {
       if (method === 'closeProducer') membership.producers.delete(producerId);
       else if (producer) producer.paused = method === 'pauseProducer';
     }
-    await this.deps.memberships.publishPresence(membership);
+    // The producer is made either way: a presence bucket out of reach (a cut link to its region) gets it at the
+    // next heartbeat.
+    await this.deps.memberships.publishPresence(membership).catch(logError('presence'));
   }
 
   /** join, resume and leave change the membership: one at a time per connection. */

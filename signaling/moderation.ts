@@ -1,4 +1,5 @@
 import type { Bus, KvStore } from '../bus/bus.ts';
+import { KvCache } from '../bus/kv-cache.ts';
 import type { AccessClaims, Grants } from '../protocol/auth.ts';
 import type { ChatAuthor } from '../protocol/chat.ts';
 import { ParleyError } from '../protocol/errors.ts';
@@ -15,6 +16,11 @@ import type { MediaClient } from './media.ts';
 /** Moderation state outlives every removal ban it holds; nobody reads it after that. */
 const STATE_TTL_MS = 7 * 24 * 3600_000;
 const UPDATE_ATTEMPTS = 5;
+/**
+ * How long a join or a publish waits for the moderation bucket before it goes by the local copy: the bucket lives
+ * in one region, and a cut link to it must not stop the other regions' rooms from taking participants.
+ */
+const READ_WAIT_MS = 1000;
 
 /** Who a moderation action is aimed at, as presence knows them. */
 interface Target {
@@ -38,21 +44,25 @@ export class Moderation {
     private bus: Bus,
     private media: MediaClient,
     private chat: Chat,
-    private states: KvStore,
+    private states: KvCache<ModerationState>,
     private presence: KvStore,
     private parts: KvStore,
     private removalBanMs: number,
   ) {}
 
   static async open(bus: Bus, media: MediaClient, chat: Chat, presence: KvStore, removalBanMs: number): Promise<Moderation> {
-    const states = await bus.kv(buckets.moderation, { ttlMs: Math.max(STATE_TTL_MS, removalBanMs) });
+    const kv = await bus.kv(buckets.moderation, { ttlMs: Math.max(STATE_TTL_MS, removalBanMs) });
+    const states = await KvCache.open(kv, (value) => ModerationState.safeParse(value).data);
     const parts = await bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS });
     return new Moderation(bus, media, chat, states, presence, parts, removalBanMs);
   }
 
   async stateOf(roomId: string, identity: string): Promise<ModerationState> {
-    const entry = await this.states.get(moderationKey(roomId, identity));
-    return ModerationState.safeParse(entry?.value ?? {}).data ?? { locks: [] };
+    return (await this.states.current(moderationKey(roomId, identity), READ_WAIT_MS)) ?? { locks: [] };
+  }
+
+  close(): void {
+    this.states.close();
   }
 
   /** A removed user with a token issued before the removal is refused until the ban ends; the reason says why. */
@@ -181,11 +191,11 @@ export class Moderation {
   ): Promise<ModerationState> {
     const key = moderationKey(roomId, identity);
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
-      const entry = await this.states.get(key);
+      const entry = await this.states.kv.get(key);
       const next = change(ModerationState.safeParse(entry?.value ?? {}).data ?? { locks: [] });
       try {
-        if (entry) await this.states.update(key, next, entry.revision);
-        else await this.states.create(key, next);
+        if (entry) await this.states.kv.update(key, next, entry.revision);
+        else await this.states.kv.create(key, next);
         return next;
       } catch (err) {
         if (!(err instanceof ParleyError && err.code === 'CONFLICT')) throw err;

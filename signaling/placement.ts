@@ -47,7 +47,12 @@ export class Placement {
    * client measured fastest) or else our region while it has consumer capacity left, else the least-loaded other
    * one there (the room then spans both; media is piped).
    */
-  async hostFor(roomId: string, preferred?: string): Promise<string> {
+  hostFor(roomId: string, preferred?: string): Promise<string> {
+    return this.place(roomId, preferred, false);
+  }
+
+  /** `retry`: a create just met another instance's placement, which is read. */
+  private async place(roomId: string, preferred: string | undefined, retry: boolean): Promise<string> {
     const live = await this.liveInstances();
     // A region with no media-worker taking rooms (none left, or all draining) borrows another region's rather
     // than refuse every join.
@@ -56,21 +61,27 @@ export class Placement {
     const region = [preferred, this.region].find(serves) ?? live.find(takes)?.region ?? this.region;
     const candidates = live.filter((w) => w.region === region);
     const key = placementKey(roomId, region);
-    // Most joins go to a room whose home is known and live: the watched copy answers. A home not (or no longer)
-    // found there is read from KV, which another instance may have written a moment ago.
-    const cached = candidates.find((w) => w.instanceId === this.placements.get(key));
+    // Most joins go to a room whose home is known and live: the watched copy answers.
+    const known = this.placements.get(key);
+    const cached = candidates.find((w) => w.instanceId === known);
     if (cached) return this.withinCapacity(cached, candidates);
-    const current = await this.placements.kv.get(key);
-    const home = candidates.find((w) => w.instanceId === current?.value);
-    if (home) return this.withinCapacity(home, candidates);
     const chosen = leastLoaded(candidates.filter(takes));
     try {
+      // A room the copy has never seen here is placed in one round trip (the bucket may be in another region); a
+      // conflict means another instance placed it a moment ago, and its choice is read.
+      if (known === undefined && !retry) {
+        await this.placements.kv.create(key, chosen);
+        return chosen;
+      }
+      // A home not (or no longer) live in the copy is read from KV, which another instance may have just written.
+      const current = await this.placements.kv.get(key);
+      const home = candidates.find((w) => w.instanceId === current?.value);
+      if (home) return this.withinCapacity(home, candidates);
       if (current) await this.placements.kv.update(key, chosen, current.revision);
       else await this.placements.kv.create(key, chosen);
       return chosen;
     } catch (err) {
-      // Another signaling instance placed the room first: use its choice.
-      if (err instanceof ParleyError && err.code === 'CONFLICT') return this.hostFor(roomId, preferred);
+      if (err instanceof ParleyError && err.code === 'CONFLICT') return this.place(roomId, preferred, true);
       throw err;
     }
   }
@@ -101,16 +112,18 @@ export class Placement {
    * The watch keeping the registry can fall behind: after a cut link between regions it notices the deliveries
    * it lost only at its next heartbeat, tens of seconds later, and meanwhile every instance would look expired
    * (joins refused). So entries that look expired are read from KV again, and dropped once KV has none, unless
-   * the instance is of our region and answers a ping (see `answering`).
+   * the instance is of our region and answers a ping (see `answering`). While the bucket is out of reach (the
+   * link to its region cut) the entries stay listed without a read, which would only time out, and ours are pinged.
    */
   private async rereadStale(): Promise<void> {
     const stale = this.registry.entries().filter(([, load]) => !isCurrent(load));
     await Promise.all(
       stale.map(async ([key, { instanceId, region }]) => {
-        if (await this.registry.refresh(key).catch(() => true)) return;
+        const found = this.registry.reachable ? await this.registry.refresh(key).catch(() => undefined) : undefined;
+        if (found) return;
         if (region === this.region && (await this.answers(instanceId))) return void this.answering.set(instanceId, Date.now());
         this.answering.delete(instanceId);
-        this.registry.drop(key);
+        if (found === false) this.registry.drop(key);
       }),
     );
   }

@@ -68,6 +68,37 @@ describe('KvCache', () => {
   describe('checking itself against the bucket', () => {
     afterEach(() => void vi.useRealTimers());
 
+    it('answers `current` from the bucket while it is reached, and from its copy once it is not', async () => {
+      vi.useFakeTimers();
+      const b = bucket();
+      const cache = await KvCache.open(b.kv, parse);
+      b.deliver('ban', 1, 1);
+      // Written a moment ago elsewhere, not delivered yet: the bucket's answer, and the copy takes it.
+      b.stored.set('ban', { value: 2, revision: 2 });
+      expect(await cache.current('ban', 1_000)).toBe(2);
+      expect(cache.get('ban')).toBe(2);
+      // The bucket stops answering (a cut link): after the wait, the copy.
+      const get = b.kv.get;
+      b.kv.get = () => new Promise(() => {});
+      b.kv.lastRevision = () => Promise.reject(new Error('timeout'));
+      const answer = cache.current('ban', 1_000);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(await answer).toBe(2);
+      // Once a check found it out of reach, at once; a failing read answers from the copy too.
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(cache.reachable).toBe(false);
+      expect(await cache.current('ban', 1_000)).toBe(2);
+      b.kv.get = () => Promise.reject(new Error('no responders'));
+      b.kv.lastRevision = async () => 2;
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(cache.reachable).toBe(true);
+      expect(await cache.current('ban', 1_000)).toBe(2);
+      b.kv.get = get;
+      b.stored.delete('ban');
+      expect(await cache.current('ban', 1_000)).toBeUndefined();
+      cache.close();
+    });
+
     it('reads the bucket again when its watch has stopped delivering', async () => {
       vi.useFakeTimers();
       const b = bucket();

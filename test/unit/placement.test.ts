@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryBus } from '../../bus/memory.ts';
 import { buckets, placementKey } from '../../protocol/kv.ts';
 import { MEDIA_PROTOCOL_VERSION, MediaWorkerLoad, REGISTRY_TTL_MS } from '../../protocol/media.ts';
@@ -22,7 +22,10 @@ const load = (instanceId: string, region: string, consumers = 0): MediaWorkerLoa
 
 describe('placement by region', () => {
   const opened: Placement[] = [];
-  afterEach(() => opened.splice(0).forEach((p) => p.close()));
+  afterEach(() => {
+    opened.splice(0).forEach((p) => p.close());
+    vi.useRealTimers();
+  });
 
   const fleet = async (loads: MediaWorkerLoad[]) => {
     const bus = new MemoryBus();
@@ -104,6 +107,38 @@ describe('placement by region', () => {
     // Another region's instance is not pinged: it was dropped, as one that does not answer is.
     expect(pinged.sort()).toEqual(['mw-a1', 'mw-a2']);
     expect([placement.regionOf('mw-a2'), placement.regionOf('mw-b1')]).toEqual([undefined, undefined]);
+    expect(await placement.hostFor('talk')).toBe('mw-a1');
+  });
+
+  it('places a room new to it with one write, and takes another instance’s placement its copy has not heard of yet', async () => {
+    const { bus, open } = await fleet([load('mw-a1', 'a'), load('mw-a2', 'a', 5)]);
+    const placements = await bus.kv(buckets.roomPlacement);
+    const reads: string[] = [];
+    const get = placements.get.bind(placements);
+    placements.get = (key) => {
+      reads.push(key);
+      return get(key);
+    };
+    const placement = await open('a');
+    expect(await placement.hostFor('talk')).toBe('mw-a1');
+    expect(reads).toEqual([]);
+    // Placed by another signaling instance a moment ago (the watch delivers it later): a conflict, then a read.
+    await placements.create(placementKey('other', 'a'), 'mw-a2');
+    expect(await placement.hostFor('other')).toBe('mw-a2');
+    expect(reads).toEqual([placementKey('other', 'a')]);
+  });
+
+  it('while the registry is out of reach, lists its region’s instances that answer without waiting on reads that time out', async () => {
+    vi.useFakeTimers();
+    const { registry, open, fallBehind } = await staleFleet([load('mw-a1', 'a'), load('mw-a2', 'a')]);
+    const placement = await open('a', async (id) => id === 'mw-a1');
+    fallBehind();
+    // A cut link to the region holding the registry: reads hang until JetStream's timeout, checks fail.
+    registry.get = () => new Promise(() => {});
+    registry.lastRevision = () => Promise.reject(new Error('timeout'));
+    await vi.advanceTimersByTimeAsync(2_000);
+    // Answered without advancing the clock: no wait on a read.
+    expect((await placement.liveInstances()).map((w) => w.instanceId)).toEqual(['mw-a1']);
     expect(await placement.hostFor('talk')).toBe('mw-a1');
   });
 
