@@ -100,7 +100,10 @@ export class CommunitySession {
    * anyone is in it.
    */
   private async recordStart(roomId: string): Promise<void> {
-    if (this.services.rooms.get(roomId) === undefined) await this.services.rooms.start(roomId, 'join');
+    // While the bucket is out of reach (a cut link to its region) the room goes unrecorded for now: the sweep
+    // records it once presence shows it occupied.
+    if (this.services.rooms.get(roomId) === undefined && this.services.rooms.reachable)
+      await this.services.rooms.start(roomId, 'join');
   }
 
   detach(): void {

@@ -26,6 +26,8 @@ export class Placement {
    */
   private answering = new Map<string, number>();
   private rereading?: Promise<void>;
+  /** Homes chosen while the placement bucket was out of reach, by placement key, until one is recorded. */
+  private unrecorded = new Map<string, string>();
 
   private constructor(
     private registry: KvCache<MediaWorkerLoad>,
@@ -65,7 +67,15 @@ export class Placement {
     const known = this.placements.get(key);
     const cached = candidates.find((w) => w.instanceId === known);
     if (cached) return this.withinCapacity(cached, candidates);
-    const chosen = leastLoaded(candidates.filter(takes));
+    const chosen =
+      candidates.find((w) => w.instanceId === this.unrecorded.get(key))?.instanceId ?? leastLoaded(candidates.filter(takes));
+    // The bucket out of reach (a cut link to its region): the room is placed without a record, so the region goes
+    // on starting rooms; the next join once the bucket answers records the same home if it is still live.
+    if (!this.placements.reachable) {
+      this.unrecorded.set(key, chosen);
+      return chosen;
+    }
+    this.unrecorded.delete(key);
     try {
       // A room the copy has never seen here is placed in one round trip (the bucket may be in another region); a
       // conflict means another instance placed it a moment ago, and its choice is read.

@@ -40,6 +40,11 @@ export class RoomRegistry {
     return this.records.get(roomId);
   }
 
+  /** False while the rooms bucket is out of reach (a cut link to the region that holds it). */
+  get reachable(): boolean {
+    return this.records.reachable;
+  }
+
   list(): RoomRecord[] {
     return this.records.values();
   }

@@ -279,6 +279,16 @@ describe('a room across two regions', () => {
     );
     const ivyPeerId = ivy.peerId;
     await ivy.leave();
+    // A room that starts in Frankfurt during the cut: placed on Frankfurt's media-worker (Seoul's cannot be reached)
+    // without a placement or room record (their buckets are out of reach), Jo and Kim see each other there. They
+    // leave before the link returns.
+    const newRoom = `cut-${room}`;
+    const newRoomAt = Date.now();
+    const [jo, kim] = [await join('frankfurt', 'Jo', newRoom), await join('frankfurt', 'Kim', newRoom)];
+    await kim.publish();
+    await decodes(jo, kim);
+    console.log(`a room new to Frankfurt starts during the cut: Jo decodes Kim ${Date.now() - newRoomAt} ms after Jo began`);
+    await Promise.all([jo.leave(), kim.leave()]);
 
     regions.link.restore();
     const restoredAt = Date.now();

@@ -142,6 +142,27 @@ describe('placement by region', () => {
     expect(await placement.hostFor('talk')).toBe('mw-a1');
   });
 
+  it('places a new room without a record while the placement bucket is out of reach, and records that home once it answers', async () => {
+    vi.useFakeTimers();
+    const { bus, open } = await fleet([load('mw-a1', 'a'), load('mw-a2', 'a', 1)]);
+    const placements = await bus.kv(buckets.roomPlacement);
+    const placement = await open('a');
+    const { create, lastRevision } = placements;
+    placements.create = () => new Promise(() => {});
+    placements.lastRevision = () => Promise.reject(new Error('timeout'));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await placement.hostFor('talk')).toBe('mw-a1');
+    // mw-a1 is busier now, yet the room stays together.
+    const registry = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
+    await registry.put('mw-a1', load('mw-a1', 'a', 5));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(await placement.hostFor('talk')).toBe('mw-a1');
+    Object.assign(placements, { create, lastRevision });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await placement.hostFor('talk')).toBe('mw-a1');
+    expect((await placements.get(placementKey('talk', 'a')))?.value).toBe('mw-a1');
+  });
+
   it('counts instances older than regions as the default region', async () => {
     const { region: _, ...old } = load('mw-old', 'x');
     expect(MediaWorkerLoad.parse(old).region).toBe('default');
