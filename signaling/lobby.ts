@@ -10,7 +10,8 @@ const COALESCE_MS = 100;
 
 /**
  * The lobby as this instance sees it: a copy of the presence bucket kept live by a KV watch. Entries
- * that stop being refreshed (their instance died) age out by `updatedAt`, since TTL expiry is silent.
+ * that stop being refreshed (their instance died) age out by `updatedAt`, since TTL expiry is silent, while the
+ * bucket can be reached.
  */
 export class Lobby {
   private listeners = new Set<(lobby: LobbyView) => void>();
@@ -98,6 +99,9 @@ export class Lobby {
   }
 
   private sweep(): void {
+    // Out of reach (a cut link to the region holding the bucket), no refresh can arrive: nobody is aged out for
+    // missing them, so the lobby keeps everyone it last knew rather than empty itself.
+    if (!this.entries.reachable) return;
     const cutoff = Date.now() - PRESENCE_STALE_MS;
     let removed = false;
     for (const [key, e] of this.entries.entries()) {

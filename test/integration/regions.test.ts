@@ -243,6 +243,11 @@ describe('a room across two regions', () => {
     expect([...bob.peers.keys()]).toContain(ada.peerId);
     expect(shownCut()).toBe(true);
 
+    // The lobby: Frankfurt's copy of presence (the bucket is in Seoul) hears no refresh, so it keeps everyone it
+    // knew rather than age them out; Seoul's ages out Frankfurt's participants, whose heartbeats cannot reach it.
+    const lobbies = [await inLobbyOf('seoul', room), await inLobbyOf('frankfurt', room)];
+    console.log(`lobbies during the cut list the room with ${lobbies.join(' (Seoul) and ')} (Frankfurt) participants`);
+    expect(lobbies[1]).toBe(everyone.length);
     // Published during the cut: the news cannot cross it, so it must once the link is back.
     await eve.publish();
     // Joined during the cut, in Seoul (which holds the KV buckets): Fay is shown Frankfurt's participants as in the room, unreachable. She only

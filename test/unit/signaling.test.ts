@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryBus } from '../../bus/memory.ts';
 import { Leases } from '../../media-worker/cluster/leases.ts';
 import { FULL_GRANTS } from '../../protocol/auth.ts';
@@ -107,5 +107,21 @@ describe('lobby', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(lobby.view().rooms).toEqual([]);
     lobby.close();
+  });
+
+  it('ages out nobody while the bucket is out of reach (no refresh could arrive), and does once it answers', async () => {
+    vi.useFakeTimers();
+    const kv = await new MemoryBus().kv('presence');
+    const lobby = await Lobby.open(kv);
+    await lobby.put(entry('ada'));
+    const lastRevision = kv.lastRevision;
+    kv.lastRevision = () => Promise.reject(new Error('timeout'));
+    await vi.advanceTimersByTimeAsync(PRESENCE_STALE_MS + 2_000);
+    expect(lobby.occupiedRooms()).toEqual(new Set(['lounge']));
+    kv.lastRevision = lastRevision;
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(lobby.occupiedRooms()).toEqual(new Set());
+    lobby.close();
+    vi.useRealTimers();
   });
 });
