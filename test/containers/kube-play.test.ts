@@ -75,7 +75,20 @@ describe('the Kubernetes manifests under podman kube play', () => {
   const media = workload('media-worker.yaml', 'StatefulSet');
   const coturn = workload('coturn.yaml', 'Deployment');
 
+  /**
+   * The named volumes kube play makes for the pods' volumes: a ConfigMap's under its name, an emptyDir's under the
+   * volume's. podman 4.3's `kube down` leaves the ConfigMap ones, and one that outlives a reboot deadlocks the next
+   * kube play: its lock is not allocated again after the reboot ("freeing lock for volume …: no such file or
+   * directory" on removal), so a new pod gets the same lock and play waits on itself. Removed before and after.
+   */
+  const removeVolumes = async () => {
+    const pods = [signaling, web, media, coturn].map((w) => w.spec.template.spec);
+    const names = new Set(pods.flatMap((pod) => (pod.volumes ?? []).map((v) => v.configMap?.name ?? v.name)));
+    for (const volume of names) await podman(['volume', 'rm', '--force', volume]).catch(() => undefined);
+  };
+
   beforeAll(async () => {
+    await removeVolumes();
     images = await ensureImages();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-kube-'));
     await podman(['network', 'create', '--label', label, name]);
@@ -144,6 +157,7 @@ describe('the Kubernetes manifests under podman kube play', () => {
 
   afterAll(async () => {
     for (const file of played) await podman(['kube', 'down', file]).catch(() => undefined);
+    await removeVolumes();
     const containers = (await podman(['ps', '-a', '--filter', `label=${label}`, '--format', '{{.Names}}']))
       .split('\n')
       .filter(Boolean);
