@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ChatHead } from './chat.ts';
+import { Region } from './regions.ts';
 import { DisplayName, Id, RoomId } from './room.ts';
 
 /** Presence entries expire from KV unless their signaling instance writes them again within this. */
@@ -7,6 +8,11 @@ export const PRESENCE_TTL_MS = 15_000;
 export const PRESENCE_HEARTBEAT_MS = 5_000;
 /** Lobbies drop an entry this long after its last heartbeat, so a crashed instance's users are gone < TTL. */
 export const PRESENCE_STALE_MS = 12_000;
+/**
+ * An entry of a region that cannot be reached (no current media-worker there: a cut link between regions) is kept
+ * this long after its last heartbeat, shown as unreachable rather than gone; its region may also have died.
+ */
+export const PRESENCE_UNREACHABLE_MAX_MS = 5 * 60_000;
 
 const MediaState = z.object({
   microphone: z.boolean(),
@@ -26,6 +32,8 @@ export const PresenceEntry = z.object({
   displayName: DisplayName,
   /** The signaling instance holding the participant's session. */
   instanceId: Id,
+  /** That instance's region (absent from entries written before regions). */
+  region: Region.optional(),
   /** False while the participant's connection is down within its resume grace period. */
   connected: z.boolean(),
   media: MediaState,
@@ -39,6 +47,9 @@ export const LobbyParticipant = PresenceEntry.pick({
   displayName: true,
   connected: true,
   media: true,
+}).extend({
+  /** False while the participant's region cannot be reached (a cut link between regions): shown, not gone. */
+  reachable: z.boolean().optional(),
 });
 export type LobbyParticipant = z.infer<typeof LobbyParticipant>;
 

@@ -57,7 +57,9 @@ export async function createSignaling({
 }: SignalingOptions): Promise<Signaling> {
   const media = new MediaClient(bus);
   const placement = await Placement.open(bus, config.region, (id) => media.answers(id));
-  const lobby = await Lobby.open(await bus.kv(buckets.presence, { ttlMs: PRESENCE_TTL_MS }));
+  const lobby = await Lobby.open(await bus.kv(buckets.presence, { ttlMs: PRESENCE_TTL_MS }), (region, since) =>
+    placement.heardFrom(region, since),
+  );
   const memberships = await Memberships.open(bus, media, lobby, config, placement);
   const metrics = new Metrics();
   metrics.memberships = () => memberships.size;

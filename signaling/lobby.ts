@@ -1,7 +1,7 @@
 import type { KvStore, Subscription } from '../bus/bus.ts';
 import { KvCache } from '../bus/kv-cache.ts';
 import { ChatHead } from '../protocol/chat.ts';
-import { PresenceEntry, PRESENCE_STALE_MS } from '../protocol/presence.ts';
+import { PresenceEntry, PRESENCE_STALE_MS, PRESENCE_UNREACHABLE_MAX_MS } from '../protocol/presence.ts';
 import { presenceKey } from '../protocol/kv.ts';
 import type { Lobby as LobbyView, LobbyRoom } from '../protocol/presence.ts';
 
@@ -11,30 +11,35 @@ const COALESCE_MS = 100;
 /**
  * The lobby as this instance sees it: a copy of the presence bucket kept live by a KV watch. Entries
  * that stop being refreshed (their instance died) age out by `updatedAt`, since TTL expiry is silent, while the
- * bucket can be reached.
+ * bucket can be reached. Those of a region not heard from since (a cut link between regions) are kept, shown as
+ * unreachable, for PRESENCE_UNREACHABLE_MAX_MS.
  */
 export class Lobby {
   private listeners = new Set<(lobby: LobbyView) => void>();
   private pending?: ReturnType<typeof setTimeout>;
   private sweeper: ReturnType<typeof setInterval>;
+  /** Keys of entries whose heartbeats stopped because their region cannot be reached, as of the last sweep. */
+  private cut = new Set<string>();
   /** Each room's chat head, for unread counts on its card. */
   private heads?: KvCache<ChatHead>;
 
   private constructor(
     readonly kv: KvStore,
     private entries: KvCache<PresenceEntry>,
+    private heardFrom: (region: string, since: number) => boolean,
   ) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
   }
 
-  static async open(kv: KvStore): Promise<Lobby> {
+  /** `heardFrom` says whether a region was heard from after a moment (Placement.heardFrom). */
+  static async open(kv: KvStore, heardFrom: (region: string, since: number) => boolean = () => true): Promise<Lobby> {
     let lobby: Lobby | undefined;
     const entries = await KvCache.open(
       kv,
       (value) => PresenceEntry.safeParse(value).data,
       () => lobby?.changed(),
     );
-    lobby = new Lobby(kv, entries);
+    lobby = new Lobby(kv, entries, heardFrom);
     return lobby;
   }
 
@@ -63,7 +68,7 @@ export class Lobby {
 
   view(): LobbyView {
     const rooms = new Map<string, LobbyRoom>();
-    for (const e of this.entries.values()) {
+    for (const [key, e] of this.entries.entries()) {
       const head = this.heads?.get(e.roomId);
       const room = rooms.get(e.roomId) ?? { roomId: e.roomId, participants: [], ...(head && { chat: head }) };
       room.participants.push({
@@ -72,6 +77,7 @@ export class Lobby {
         displayName: e.displayName,
         connected: e.connected,
         media: e.media,
+        ...(this.cut.has(key) && { reachable: false }),
       });
       rooms.set(e.roomId, room);
     }
@@ -101,15 +107,33 @@ export class Lobby {
   private sweep(): void {
     // Out of reach (a cut link to the region holding the bucket), no refresh can arrive: nobody is aged out for
     // missing them, so the lobby keeps everyone it last knew rather than empty itself.
-    if (!this.entries.reachable) return;
-    const cutoff = Date.now() - PRESENCE_STALE_MS;
+    const agingOut = this.entries.reachable;
+    const now = Date.now();
+    const cut = new Set<string>();
     let removed = false;
     for (const [key, e] of this.entries.entries()) {
-      if (e.updatedAt >= cutoff) continue;
+      const age = now - e.updatedAt;
+      if (age < PRESENCE_STALE_MS) continue;
+      const cutOff = this.cutOff(e);
+      if (!agingOut || (cutOff && age < PRESENCE_UNREACHABLE_MAX_MS)) {
+        if (cutOff) cut.add(key);
+        continue;
+      }
       this.entries.drop(key);
       removed = true;
     }
-    if (removed) this.changed();
+    const cutChanged = cut.size !== this.cut.size || [...cut].some((key) => !this.cut.has(key));
+    this.cut = cut;
+    if (removed || cutChanged) this.changed();
+  }
+
+  /**
+   * Of a region not heard from since the entry went stale: cut off (or gone), rather than its signaling instance
+   * dead while the region lives on. Compared with the entry's own staleness, not with now, so it does not matter
+   * which of the two heartbeats stopped arriving first.
+   */
+  private cutOff(entry: PresenceEntry): boolean {
+    return entry.region !== undefined && !this.heardFrom(entry.region, entry.updatedAt + PRESENCE_STALE_MS);
   }
 
   private changed(): void {

@@ -67,26 +67,30 @@ export class Placement {
     const known = this.placements.get(key);
     const cached = candidates.find((w) => w.instanceId === known);
     if (cached) return this.withinCapacity(cached, candidates);
-    const chosen =
+    const choose = () =>
       candidates.find((w) => w.instanceId === this.unrecorded.get(key))?.instanceId ?? leastLoaded(candidates.filter(takes));
     // The bucket out of reach (a cut link to its region): the room is placed without a record, so the region goes
     // on starting rooms; the next join once the bucket answers records the same home if it is still live.
     if (!this.placements.reachable) {
+      const chosen = choose();
       this.unrecorded.set(key, chosen);
       return chosen;
     }
-    this.unrecorded.delete(key);
     try {
       // A room the copy has never seen here is placed in one round trip (the bucket may be in another region); a
       // conflict means another instance placed it a moment ago, and its choice is read.
       if (known === undefined && !retry) {
+        const chosen = choose();
         await this.placements.kv.create(key, chosen);
+        this.unrecorded.delete(key);
         return chosen;
       }
       // A home not (or no longer) live in the copy is read from KV, which another instance may have just written.
       const current = await this.placements.kv.get(key);
       const home = candidates.find((w) => w.instanceId === current?.value);
       if (home) return this.withinCapacity(home, candidates);
+      const chosen = choose();
+      this.unrecorded.delete(key);
       if (current) await this.placements.kv.update(key, chosen, current.revision);
       else await this.placements.kv.create(key, chosen);
       return chosen;
@@ -136,6 +140,11 @@ export class Placement {
         if (found === false) this.registry.drop(key);
       }),
     );
+  }
+
+  /** Whether `region` was heard from after `since` (epoch ms): ours always, another by a media-worker's heartbeat. */
+  heardFrom(region: string, since: number): boolean {
+    return region === this.region || this.registry.values().some((load) => load.region === region && load.updatedAt > since);
   }
 
   /** The region of a listed instance (also of one found dead, until its entry expires). */

@@ -160,7 +160,7 @@ export class Memberships {
   /** A change the lobby should see now rather than at the next heartbeat. */
   async publishPresence(membership: Membership): Promise<void> {
     await Promise.all([
-      this.lobby.put(membership.presence(this.config.instanceId)),
+      this.lobby.put(membership.presence(this.config.instanceId, this.config.region)),
       this.records.put(membership.recordKey, membership.toRecord()),
     ]);
   }
@@ -171,7 +171,7 @@ export class Memberships {
    */
   private refreshPresence(): void {
     for (const m of this.byPeer.values()) {
-      this.lobby.refresh(m.presence(this.config.instanceId));
+      this.lobby.refresh(m.presence(this.config.instanceId, this.config.region));
       this.records.refresh(m.recordKey, m.toRecord());
     }
   }

@@ -97,7 +97,7 @@ export class Membership {
     return { ...this.record, producers: Object.fromEntries(this.producers) };
   }
 
-  presence(instanceId: string, now = Date.now()): PresenceEntry {
+  presence(instanceId: string, region: string, now = Date.now()): PresenceEntry {
     const mic = [...this.producers.values()].find((p) => p.source === 'microphone');
     const sources = new Set([...this.producers.values()].map((p) => p.source));
     return {
@@ -106,6 +106,7 @@ export class Membership {
       identity: this.record.identity,
       displayName: this.record.displayName,
       instanceId,
+      region,
       connected: this.detachedAt === undefined,
       media: {
         microphone: mic !== undefined,

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../bots/bot.ts';
-import { inboundSummary, joinFromLobby, launchChromium, serveTokensFor } from '../../harness/browser.ts';
+import { enterLobby, inboundSummary, joinFromLobby, launchChromium, serveTokensFor } from '../../harness/browser.ts';
 import { token } from '../../harness/cluster.ts';
 import { debugRooms, metric } from '../../harness/probes.ts';
 import { startRegions } from '../../harness/regions.ts';
@@ -11,8 +11,8 @@ import { en } from '../../web/src/i18n/en.ts';
 
 /**
  * The web app across a cut link between two regions: a viewer in Frankfurt watches a publisher in Seoul. While
- * the link is cut, the publisher's tile says they cannot be reached (they have not left); once it is back, the
- * notice goes and the video plays again, without the viewer doing anything.
+ * the link is cut, the publisher's tile says they cannot be reached (they have not left), and so does Frankfurt's
+ * lobby; once it is back, the notices go and the video plays again, without the viewer doing anything.
  */
 describe('the web app when the link to another region is cut', () => {
   let regions: Regions;
@@ -56,6 +56,19 @@ describe('the web app when the link to another region is cut', () => {
     const regionOf = (id?: string) => parts.find((p) => p.peers.some((peer) => peer.id === id))?.region;
     expect([regionOf(veeId), regionOf(ada.peerId)]).toEqual(['frankfurt', 'seoul']);
 
+    // Lee waits in Frankfurt's lobby, where the room's card lists Ada.
+    const lobby = await (await browser.newContext()).newPage();
+    await serveTokensFor(lobby, frankfurt);
+    await lobby.goto(frankfurt);
+    await enterLobby(lobby, 'Lee');
+    const adaInLobby = lobby
+      .locator(`[data-testid=lobby-room][data-room="${room}"]`)
+      .getByTestId('lobby-participant')
+      .filter({ hasText: 'Ada' });
+    const adaCutOff = adaInLobby.getByText(en['lobby.unreachable']);
+    await adaInLobby.waitFor();
+    expect(await adaCutOff.count()).toBe(0);
+
     const tile = page.locator(`[data-peer-id="${ada.peerId}"]`);
     const notice = tile.getByTestId('tile-unreachable');
     const words = en['room.unreachable'].replace('{name}', 'Ada');
@@ -72,6 +85,9 @@ describe('the web app when the link to another region is cut', () => {
     expect(await tile.count()).toBe(1);
     await new Promise((r) => setTimeout(r, 5_000));
     expect(await notice.textContent()).toBe(words);
+    // The lobby lists her too, as unreachable rather than gone, once her heartbeats are overdue (12 s).
+    await adaCutOff.waitFor({ timeout: 15_000 });
+    const lobbyShownAfter = Date.now() - cutAt;
 
     // What the page hears from here on, and what its video receivers see, for a failure to show.
     await page.evaluate(() => {
@@ -91,6 +107,8 @@ describe('the web app when the link to another region is cut', () => {
     );
     await notice.waitFor({ state: 'detached' });
     const clearedAfter = Date.now() - restoredAt;
+    await adaCutOff.waitFor({ state: 'detached' });
+    const lobbyClearedAfter = Date.now() - restoredAt;
     const playingAfter = await playing;
     if (playingAfter instanceof Error) {
       const err = playingAfter;
@@ -119,8 +137,8 @@ describe('the web app when the link to another region is cut', () => {
       throw new Error(`${err.message} (restored at ${restoredAt % 100_000}): ${JSON.stringify({ seen, doctor }, null, 1)}`);
     }
     console.log(
-      `tile says Ada can’t be reached ${shownAfter} ms after the cut; notice gone ${clearedAfter} ms and video ` +
-        `playing again ${playingAfter} ms after the link returned`,
+      `tile says Ada can’t be reached ${shownAfter} ms after the cut, the lobby ${lobbyShownAfter} ms; notice gone ` +
+        `${clearedAfter} ms, lobby tag ${lobbyClearedAfter} ms and video playing again ${playingAfter} ms after the link returned`,
     );
     // Her picture came back on a key frame asked for as her media arrived again, not at mediasoup's next retry of
     // the request made into the cut (up to a second later: 1.4–1.7 s after the link returned without this).

@@ -9,6 +9,7 @@ import { RegistryReader } from '../../harness/registry.ts';
 import { waitFor } from '../../harness/wait.ts';
 import { TestClient } from '../../harness/ws-client.ts';
 import type { MediaWorkerLoad } from '../../protocol/media.ts';
+import { Lobby } from '../../protocol/presence.ts';
 
 /** One-way delay between the regions, as between two cloud regions a continent apart. */
 const DELAY_MS = 40;
@@ -118,6 +119,19 @@ describe('a room across two regions', () => {
     const res = await fetch(url, { headers: { authorization: `Bearer ${await adminToken()}` } });
     const { rooms } = (await res.json()) as { rooms: { roomId: string; participants: number }[] };
     return rooms.find((r) => r.roomId === roomId)?.participants ?? 0;
+  };
+
+  /** Who a region's lobby lists in `roomId`, as a client sees it: peer id → shown unreachable. */
+  const lobbyOf = async (region: string, roomId: string) => {
+    const client = await TestClient.open(wsUrl(regions.byName[region]!.signaling[0]!, await token('Lobby')));
+    try {
+      const res = await client.request('subscribeLobby');
+      const lobby = res.ok ? Lobby.parse(res.data) : { rooms: [] };
+      const participants = lobby.rooms.find((r) => r.roomId === roomId)?.participants ?? [];
+      return Object.fromEntries(participants.map((p) => [p.peerId, p.reachable === false]));
+    } finally {
+      client.close();
+    }
   };
 
   it('measures what a join, a resume and a presence update cost in each region', async () => {
@@ -243,11 +257,13 @@ describe('a room across two regions', () => {
     expect([...bob.peers.keys()]).toContain(ada.peerId);
     expect(shownCut()).toBe(true);
 
-    // The lobby: Frankfurt's copy of presence (the bucket is in Seoul) hears no refresh, so it keeps everyone it
-    // knew rather than age them out; Seoul's ages out Frankfurt's participants, whose heartbeats cannot reach it.
-    const lobbies = [await inLobbyOf('seoul', room), await inLobbyOf('frankfurt', room)];
-    console.log(`lobbies during the cut list the room with ${lobbies.join(' (Seoul) and ')} (Frankfurt) participants`);
-    expect(lobbies[1]).toBe(everyone.length);
+    // The lobbies list everyone, the other region's participants as unreachable: Seoul's (which holds presence) keeps
+    // Frankfurt's though their heartbeats stopped; Frankfurt's copy hears no refresh at all and ages nobody out.
+    const cutShown = Object.fromEntries([...seoul.map((id) => [id, false]), ...frankfurt.map((id) => [id, true])]);
+    expect(await lobbyOf('seoul', room)).toEqual(cutShown);
+    expect(await lobbyOf('frankfurt', room)).toEqual(
+      Object.fromEntries(Object.entries(cutShown).map(([id, unreachable]) => [id, !unreachable])),
+    );
     // Published during the cut: the news cannot cross it, so it must once the link is back.
     await eve.publish();
     // Joined during the cut, in Seoul (which holds the KV buckets): Fay is shown Frankfurt's participants as in the room, unreachable. She only
@@ -326,6 +342,12 @@ describe('a room across two regions', () => {
     expect(hosts).toEqual(['seoul', 'frankfurt']);
     everyone.push(fay);
     await waitFor('everyone to be reachable again', () => everyone.every((b) => b.unreachable.size === 0), 5_000);
+    for (const region of ['seoul', 'frankfurt']) {
+      await waitFor(`${region}’s lobby to show everyone reachable`, async () => {
+        const shown = await lobbyOf(region, room);
+        return Object.keys(shown).length === everyone.length && Object.values(shown).every((unreachable) => !unreachable);
+      });
+    }
     // Re-merged, not rebuilt: nobody was ever told that someone behind the cut had left.
     expect(everyone.flatMap((b) => b.departures).filter((peerId) => peerId !== ivyPeerId)).toEqual([]);
     const unseen = everyone.flatMap((b) =>

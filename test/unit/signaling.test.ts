@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { MemoryBus } from '../../bus/memory.ts';
 import { Leases } from '../../media-worker/cluster/leases.ts';
 import { FULL_GRANTS } from '../../protocol/auth.ts';
-import { PRESENCE_STALE_MS } from '../../protocol/presence.ts';
+import { PRESENCE_STALE_MS, PRESENCE_UNREACHABLE_MAX_MS } from '../../protocol/presence.ts';
 import type { PresenceEntry } from '../../protocol/presence.ts';
 import { assertPublish, assertRoom, issueToken, verifyToken } from '../../signaling/auth.ts';
 import { RateLimiter } from '../../signaling/limits.ts';
@@ -107,6 +107,36 @@ describe('lobby', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(lobby.view().rooms).toEqual([]);
     lobby.close();
+  });
+
+  it('shows the participants of a region it cannot reach as unreachable, not gone, for PRESENCE_UNREACHABLE_MAX_MS', async () => {
+    vi.useFakeTimers();
+    const kv = await new MemoryBus().kv('presence');
+    // Frankfurt's media-workers were last heard from at the cut; Seoul's go on.
+    let frankfurtCut = Number.POSITIVE_INFINITY;
+    const lobby = await Lobby.open(kv, (region, since) => region === 'seoul' || since < frankfurtCut);
+    const pushed: (boolean | undefined)[][] = [];
+    lobby.subscribe((view) => pushed.push(view.rooms.flatMap((r) => r.participants.map((p) => p.reachable))));
+    await lobby.put({ ...entry('ada'), region: 'seoul' });
+    await lobby.put({ ...entry('bob'), region: 'frankfurt' });
+    await lobby.put({ ...entry('cy'), region: 'seoul' });
+    // Dee's instance died a while before the cut, while Frankfurt was still heard from: she is gone.
+    await lobby.put({ ...entry('dee', Date.now() - PRESENCE_STALE_MS - 1_000), region: 'frankfurt' });
+    frankfurtCut = Date.now();
+    // Ada's instance goes on writing; Cy's died; Bob's cannot reach the bucket.
+    const beat = setInterval(() => void lobby.put({ ...entry('ada'), region: 'seoul' }), 5_000);
+    await vi.advanceTimersByTimeAsync(PRESENCE_STALE_MS + 1_500);
+    const shown = () => lobby.view().rooms.flatMap((r) => r.participants.map((p) => [p.peerId, p.reachable]));
+    expect(shown()).toEqual([
+      ['ada', undefined],
+      ['bob', false],
+    ]);
+    expect(pushed.at(-1)).toEqual([undefined, false]);
+    await vi.advanceTimersByTimeAsync(PRESENCE_UNREACHABLE_MAX_MS - PRESENCE_STALE_MS);
+    expect(shown()).toEqual([['ada', undefined]]);
+    clearInterval(beat);
+    lobby.close();
+    vi.useRealTimers();
   });
 
   it('ages out nobody while the bucket is out of reach (no refresh could arrive), and does once it answers', async () => {

@@ -40,12 +40,16 @@ export function RoomCard({ room, disabled, onJoin }: Props) {
           return (
             <li
               key={p.peerId}
-              class={`participant${m.speaking ? ' speaking' : ''}${p.connected ? '' : ' away'}`}
+              class={`participant${m.speaking ? ' speaking' : ''}${p.connected && p.reachable !== false ? '' : ' away'}`}
               data-testid="lobby-participant"
             >
               <span class="dot" aria-hidden="true" />
               <span class="pname">{p.displayName}</span>
-              {!p.connected && <span class="tag">{t('lobby.reconnecting')}</span>}
+              {p.reachable === false ? (
+                <span class="tag">{t('lobby.unreachable')}</span>
+              ) : (
+                !p.connected && <span class="tag">{t('lobby.reconnecting')}</span>
+              )}
               {m.microphone && <Flag label={m.muted ? t('lobby.muted') : t('lobby.micOn')} icon="mic" off={m.muted} />}
               {m.camera && <Flag label={t('lobby.cameraOn')} icon="camera" />}
               {m.screen && <Flag label={t('lobby.sharing')} icon="screen" />}

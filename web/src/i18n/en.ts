@@ -24,6 +24,7 @@ export const en = {
   'lobby.unread.one': '{count} unread message',
   'lobby.unread.other': '{count} unread messages',
   'lobby.reconnecting': 'reconnecting',
+  'lobby.unreachable': 'can’t be reached right now',
   'lobby.muted': 'muted',
   'lobby.micOn': 'microphone on',
   'lobby.cameraOn': 'camera on',

@@ -23,6 +23,7 @@ export const ko: Catalog = {
   'lobby.unread.one': '읽지 않은 메시지 {count}개',
   'lobby.unread.other': '읽지 않은 메시지 {count}개',
   'lobby.reconnecting': '다시 연결하는 중',
+  'lobby.unreachable': '지금 연결할 수 없음',
   'lobby.muted': '음소거됨',
   'lobby.micOn': '마이크 켜짐',
   'lobby.cameraOn': '카메라 켜짐',
