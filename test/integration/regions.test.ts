@@ -38,8 +38,10 @@ describe('a room across two regions', () => {
     await regions?.stop();
   });
 
-  const join = async (region: string, name: string, inRoom = room) => {
-    const bot = await Bot.join({ url: regions.byName[region]!.signaling[0]!, room: inRoom, name, token: await token(name) });
+  /** `subscribe: false`: the bot only watches the room's list (no consumers). */
+  const join = async (region: string, name: string, inRoom = room, subscribe = true) => {
+    const url = regions.byName[region]!.signaling[0]!;
+    const bot = await Bot.join({ url, room: inRoom, name, token: await token(name), subscribe });
     bots.push(bot);
     return bot;
   };
@@ -266,30 +268,16 @@ describe('a room across two regions', () => {
     );
     // Published during the cut: the news cannot cross it, so it must once the link is back.
     await eve.publish();
-    // Joined during the cut, in Seoul (which holds the KV buckets): Fay is shown Frankfurt's participants as in the room, unreachable. She only
-    // watches the room's list (no consumers), so the loads compared below stay Ada's to Dan's.
-    const fay = await Bot.join({
-      url: regions.byName.seoul!.signaling[0]!,
-      room,
-      name: 'Fay',
-      token: await token('Fay'),
-      subscribe: false,
-    });
-    bots.push(fay);
+    // Joined during the cut, in Seoul (which holds the KV buckets): Fay is shown Frankfurt's participants as in the
+    // room, unreachable. She only watches the room's list, so the loads compared below stay Ada's to Dan's.
+    const fay = await join('seoul', 'Fay', room, false);
     expect([...fay.peers.keys()].sort()).toEqual([...seoul, ...frankfurt].sort());
     expect(unreachable(fay)).toEqual(frankfurt);
     // Joined during the cut in Frankfurt, which does not hold the KV buckets: moderation is read from the local copy
     // and the room's home there from the placement copy, so Ivy is in the room (Seoul's participants unreachable),
     // publishes, and Cara decodes her. She leaves before the link returns: the loads compared below do not change.
     const joinedAt = Date.now();
-    const ivy = await Bot.join({
-      url: regions.byName.frankfurt!.signaling[0]!,
-      room,
-      name: 'Ivy',
-      token: await token('Ivy'),
-      subscribe: false,
-    });
-    bots.push(ivy);
+    const ivy = await join('frankfurt', 'Ivy', room, false);
     const ivyJoinMs = Date.now() - joinedAt;
     expect(unreachable(ivy)).toEqual(seoul);
     expect([...ivy.peers.keys()].sort()).toEqual([...seoul, ...frankfurt].sort());
