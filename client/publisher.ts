@@ -6,11 +6,10 @@ import type { CaptureSource, Feed } from './host.ts';
 import type { ProduceAppData } from './transport.ts';
 import type { PublisherLayers } from '../protocol/publisher.ts';
 import type { ClientProducerStats } from '../protocol/publisher.ts';
-import { MAX_REPORTED_PRODUCERS } from '../protocol/limits.ts';
+import { MAX_REPORTED_PRODUCERS, PRODUCER_REPORT_MS } from '../protocol/limits.ts';
 import { producerStats } from './publisher-stats.ts';
 
 /** What we send is reported to the server's doctor this often (as the receiving side is). */
-const REPORT_MS = 1000;
 
 const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
 
@@ -37,7 +36,7 @@ export class Publisher {
     private transport: () => types.Transport | undefined,
     private transportState: () => ClientProducerStats['transportState'],
   ) {
-    this.reporter = setInterval(() => void this.report(), REPORT_MS);
+    this.reporter = setInterval(() => void this.report(), PRODUCER_REPORT_MS);
   }
 
   /**

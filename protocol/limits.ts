@@ -15,6 +15,11 @@ export const MAX_REPORTED_CONSUMERS = 256;
  */
 export const MAX_VERDICT_CONSUMERS = 800;
 export const MAX_VERDICT_PRODUCERS = 200;
+/**
+ * A client sends `reportProducerStats` this often, never sooner after the previous one: the doctor relies on the
+ * spacing to tell which bytes were sent after the server's last packet (media-worker/doctor/publisher-health.ts).
+ */
+export const PRODUCER_REPORT_MS = 1_000;
 /** Producers in one `reportProducerStats` (microphone, camera, screen, screen audio). */
 export const MAX_REPORTED_PRODUCERS = 8;
 /** Spans in one `reportSpans` batch. */

@@ -14,6 +14,30 @@ export const REPORT_STALE_MS = 3_000;
 /** Clients report every second: none for this long while no RTP arrives says the client is cut off too. */
 export const REPORT_OVERDUE_MS = 2_000;
 
+/**
+ * How long the client has proven it sends while no RTP arrives (0: not proven), for `sendingMs`. The latest
+ * report's bytes grew since the report before it, so they prove a lost uplink only if that earlier report was
+ * taken after the last packet arrived. A report is taken some time before it arrives (stats, signaling, the bus;
+ * much longer on a busy machine), so its own arrival proves nothing. But it was taken at least
+ * PRODUCER_REPORT_MS (protocol/limits.ts) after the report before it, which was taken before *that* one arrived:
+ * so the report two before the latest must have arrived after the last packet. This is sound while a report takes
+ * less than PRODUCER_REPORT_MS, less the error of `lastPacketAt` (half a doctor tick), to arrive. A hung camera's
+ * last bytes, counted in the report that straddles the moment, then prove nothing, and the next report shows no
+ * frames encoded (encoder-stalled).
+ */
+export function provenSendingMs(o: {
+  idleMs: number;
+  /** When the last packet arrived (the server's estimate). */
+  lastPacketAt: number;
+  /** The latest report counts more bytes sent than the one before it. */
+  bytesAdvanced: boolean;
+  /** When the latest reports arrived, oldest first. */
+  arrivals: readonly number[];
+}): number {
+  const twoBefore = o.arrivals.at(-3);
+  return o.bytesAdvanced && twoBefore !== undefined && twoBefore >= o.lastPacketAt ? o.idleMs : 0;
+}
+
 export interface PublisherObservation {
   source: Source;
   kind: 'audio' | 'video';

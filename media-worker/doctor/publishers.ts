@@ -4,7 +4,8 @@ import type { ClientRemedy, HealthCause, Remediation } from '../../protocol/tele
 import type { ProducerData } from '../sfu/peer.ts';
 import { pausedByPublisher } from '../sfu/key-frames.ts';
 import type { UnhealthyProducer } from '../../protocol/incidents.ts';
-import { judgePublisher, REPORT_STALE_MS } from './publisher-health.ts';
+import { PRODUCER_REPORT_MS } from '../../protocol/limits.ts';
+import { judgePublisher, provenSendingMs, REPORT_STALE_MS } from './publisher-health.ts';
 import type { PublisherObservation, PublisherVerdict } from './publisher-health.ts';
 import { ProducerWatch, RemediationLog } from './watches.ts';
 import type { TransportWatch } from './watches.ts';
@@ -16,8 +17,6 @@ export interface PublisherFault {
   repair: Remediation | null;
 }
 
-/** How often a client reports its producers: a limit seen in a report began, on average, half of this earlier. */
-const REPORT_MS = 1_000;
 /**
  * After a producer starts, or is asked for more layers, its congestion controller ramps up and reports
  * `bandwidth` meanwhile: that is not a bottleneck, so a limit is counted only after this long, and only while
@@ -69,8 +68,8 @@ class PublisherWatch {
   /** The latest report showed a live track encoding nothing since the one before. */
   private framesStalled = false;
   private bytesAdvanced = false;
-  /** When the report before the latest one arrived: the latest one's bytes were sent after it. */
-  private previousReportAt?: number;
+  /** When the latest three reports arrived, oldest first. */
+  private arrivals: number[] = [];
   private bandwidthSince?: number;
   private cpuSince?: number;
 
@@ -86,13 +85,14 @@ class PublisherWatch {
     const frames = (layers: ClientProducerStats['layers']) =>
       layers.filter((l) => l.active).reduce((n, l) => n + (l.framesEncoded ?? 0), 0);
     const bytes = (s?: ClientProducerStats) => s?.layers.reduce((n, l) => n + l.bytesSent, 0) ?? 0;
-    const dated = now - REPORT_MS / 2;
+    // Whatever a report shows began, on average, half a report interval before it arrived.
+    const dated = now - PRODUCER_REPORT_MS / 2;
     this.mutedSince = stats.trackMuted ? (this.mutedSince ?? dated) : undefined;
     const encoding = !stats.trackEnded && !stats.trackMuted && active.length > 0;
     this.framesStalled = encoding && !!previous && frames(stats.layers) <= frames(previous.layers);
     if (!this.framesStalled) this.framesAdvancedAt = now;
     this.bytesAdvanced = bytes(stats) > bytes(previous);
-    this.previousReportAt = previous?.at;
+    this.arrivals = [...this.arrivals.slice(-2), now];
     const limited = (reason: string) => active.some((l) => l.qualityLimitationReason === reason);
     const estimate = stats.availableOutgoingBitrate;
     const before = previous?.availableOutgoingBitrate;
@@ -107,15 +107,9 @@ class PublisherWatch {
     this.client = { ...stats, at: now };
   }
 
-  /**
-   * Bytes leaving the client prove an uplink that loses them only if they were sent after the last packet
-   * arrived: a report whose interval straddles that moment counts bytes sent before it (a camera that just
-   * hung), and the next report tells which it was.
-   */
   private sendingMs(now: number): number {
-    const idle = this.packets.idleMs() ?? 0;
-    const sentAfterLastPacket = this.previousReportAt !== undefined && this.previousReportAt >= now - idle;
-    return this.bytesAdvanced && sentAfterLastPacket ? idle : 0;
+    const idleMs = this.packets.idleMs() ?? 0;
+    return provenSendingMs({ idleMs, lastPacketAt: now - idleMs, bytesAdvanced: this.bytesAdvanced, arrivals: this.arrivals });
   }
 
   observe(now: number): PublisherObservation {

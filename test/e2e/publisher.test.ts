@@ -16,7 +16,8 @@ import { CAP_HOLD_MS } from '../../media-worker/doctor/publishers.ts';
 /**
  * The publisher's side, with Chromium publishing its (fake) 720p camera in three simulcast layers and Node bots
  * watching: dynacast switches off the layers no viewer wants and back on when one does; a publisher whose
- * uplink is throttled by a userspace relay is named publisher-bandwidth-limited and its top layer turned off.
+ * uplink is throttled by a userspace relay is named publisher-bandwidth-limited and its top layer turned off; one
+ * whose media the relay cuts (signaling up) is named publisher-uplink-lost.
  * (wrtc cannot change a sender's encodings, so the publisher must be a browser.)
  */
 let cluster: Cluster;
@@ -66,7 +67,7 @@ const sent = async (page: Page): Promise<ClientProducerStats> => {
  * limit while the page starts (a loaded machine) makes the doctor switch the top layer off, and it tries it again
  * only CAP_HOLD_MS after the limit ended: in a full run the top layer stayed off past the old 20 s wait.
  */
-const allLayersFlow = async (page: Page) => {
+const allLayersFlow = async (page: Page, camera: string) => {
   let last: ClientProducerStats['layers'] = [];
   const started = Date.now();
   const ceilings = new Set<string>();
@@ -75,7 +76,7 @@ const allLayersFlow = async (page: Page) => {
     async () => {
       last = (await sent(page)).layers;
       if (last.length === 3 && last.every((l) => l.active) && (last[2]!.frameHeight ?? 0) >= 700) return true;
-      const reason = (await publishing('camera'))?.layerReason;
+      const reason = (await publishing(camera))?.layerReason;
       if (reason === 'cpu' || reason === 'bandwidth') ceilings.add(reason);
       return false;
     },
@@ -90,7 +91,7 @@ const allLayersFlow = async (page: Page) => {
       const shown = last.map(
         (l) => `${l.rid}: ${l.active ? 'on' : 'off'} ${l.frameHeight ?? '?'} px (${l.qualityLimitationReason})`,
       );
-      const asked = await publishing('camera');
+      const asked = await publishing(camera);
       const ceiling = `asked for layers up to ${asked?.maxSpatialLayer} (${asked?.layerReason})`;
       throw new Error(`${err.message}; last sent ${shown.join(', ')}; ${ceiling}`);
     },
@@ -113,10 +114,11 @@ const viewersConsume = (bots: Bot[], camera: string) =>
       }),
     ),
   );
-const publishing = async (peerSource: 'camera'): Promise<ProducerHealth | undefined> => {
+/** The doctor's view of a producer (a test's camera: earlier tests' rooms may still be closing). */
+const publishing = async (producerId: string): Promise<ProducerHealth | undefined> => {
   const res = await fetch(`${base()}/debug/api/rooms`, { headers: { authorization: `Bearer ${admin}` } });
   const { rooms } = z.object({ rooms: z.array(RoomDiagnosis) }).parse(await res.json());
-  return rooms.flatMap((r) => r.peers.flatMap((p) => p.publishing ?? [])).find((p) => p.source === peerSource);
+  return rooms.flatMap((r) => r.peers.flatMap((p) => p.publishing ?? [])).find((p) => p.producerId === producerId);
 };
 
 describe('dynacast: the publisher sends only the layers some viewer wants', () => {
@@ -126,7 +128,7 @@ describe('dynacast: the publisher sends only the layers some viewer wants', () =
     const camera = await cameraOf(page);
     const watchers = [await viewer(room, 'Vic'), await viewer(room, 'Wes')];
     const consumers = await viewersConsume(watchers, camera);
-    await allLayersFlow(page);
+    await allLayersFlow(page, camera);
     const full = await sendRate(page);
 
     const shrunk = Date.now();
@@ -194,8 +196,8 @@ describe('a publisher behind a throttled uplink', () => {
     const camera = await cameraOf(page);
     const watchers = [await viewer(room, 'Xia'), await viewer(room, 'Yul')];
     const consumers = await viewersConsume(watchers, camera);
-    await allLayersFlow(page);
-    await waitFor('the publisher to be healthy', async () => (await publishing('camera'))?.status === 'healthy');
+    await allLayersFlow(page, camera);
+    await waitFor('the publisher to be healthy', async () => (await publishing(camera))?.status === 'healthy');
     expect(relay.counts.forwarded).toBeGreaterThan(100);
 
     const onset = Date.now();
@@ -203,7 +205,7 @@ describe('a publisher behind a throttled uplink', () => {
     const limited = await waitFor(
       'the doctor to name publisher-bandwidth-limited',
       async () => {
-        const p = await publishing('camera');
+        const p = await publishing(camera);
         return p?.cause === 'publisher-bandwidth-limited' ? p : undefined;
       },
       10_000,
@@ -215,7 +217,7 @@ describe('a publisher behind a throttled uplink', () => {
     expect(notice.cause).toBe('publisher-bandwidth-limited');
 
     await waitFor('the top layer to be turned off', async () => !(await sent(page)).layers[2]!.active, 10_000);
-    await waitFor('the publisher to fit its uplink', async () => (await publishing('camera'))?.status === 'healthy', 20_000);
+    await waitFor('the publisher to fit its uplink', async () => (await publishing(camera))?.status === 'healthy', 20_000);
     const repairedMs = Date.now() - onset;
     const freezes = () => Promise.all(watchers.map((b, i) => b.inboundVideo(consumers[i]!)));
     await new Promise((r) => setTimeout(r, 2_000));
@@ -233,4 +235,48 @@ describe('a publisher behind a throttled uplink', () => {
     await waitFor('the viewers’ notices to clear', () => watchers.every((b, i) => !b.notices.has(consumers[i]!)));
     await page.close();
   }, 120_000);
+});
+
+describe('a publisher whose media is cut while its signaling stays up', () => {
+  it('is named publisher-uplink-lost from the bytes it says it sends, and nothing else first', async () => {
+    const room = 'uplink-cut';
+    const relay = await startUdpRelay();
+    relays.push(relay);
+    const page = await publisher(room, relay);
+    const camera = await cameraOf(page);
+    const watchers = [await viewer(room, 'Zed')];
+    const consumers = await viewersConsume(watchers, camera);
+    await waitFor('the publisher to be healthy', async () => (await publishing(camera))?.status === 'healthy');
+
+    const onset = Date.now();
+    relay.blackhole(true);
+    const seen = new Set<string>();
+    const lost = await waitFor(
+      'the doctor to name publisher-uplink-lost',
+      async () => {
+        const p = await publishing(camera);
+        if (p?.cause) seen.add(p.cause);
+        return p?.cause === 'publisher-uplink-lost' ? p : undefined;
+      },
+      10_000,
+    );
+    const namedMs = lost.since - onset;
+    console.log(`media cut, signaling up: publisher-uplink-lost named in ${namedMs} ms (${lost.detail})`);
+    expect([...seen]).toEqual(['publisher-uplink-lost']);
+    // The send transport is still up as the server sees it and reports keep coming: only the bytes tell.
+    expect(lost.detail).toMatch(/it sends, nothing arrives/);
+    expect(namedMs).toBeLessThan(5_000);
+    const notice = await waitFor('the viewer to be told why', () => watchers[0]!.notices.get(consumers[0]!));
+    expect(notice.cause).toBe('publisher-uplink-lost');
+
+    relay.blackhole(false);
+    await waitFor('the publisher to be healthy again', async () => (await publishing(camera))?.status === 'healthy', 20_000);
+    const before = (await watchers[0]!.inboundVideo(consumers[0]!)).framesDecoded;
+    await waitFor(
+      'the viewer to decode again',
+      async () => (await watchers[0]!.inboundVideo(consumers[0]!)).framesDecoded > before + 30,
+      10_000,
+    );
+    await page.close();
+  }, 60_000);
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { GRACE_MS } from '../../media-worker/doctor/health.ts';
-import { judgePublisher, LIMIT_GRACE_MS, REPORT_OVERDUE_MS } from '../../media-worker/doctor/publisher-health.ts';
+import {
+  judgePublisher,
+  LIMIT_GRACE_MS,
+  provenSendingMs,
+  REPORT_OVERDUE_MS,
+} from '../../media-worker/doctor/publisher-health.ts';
+import { PRODUCER_REPORT_MS } from '../../protocol/limits.ts';
 import type { PublisherObservation } from '../../media-worker/doctor/publisher-health.ts';
 import { PublisherCause } from '../../protocol/publisher.ts';
 
@@ -78,5 +84,32 @@ describe('black-screen doctor: the publisher’s side', () => {
 
   it('waits for a report before judging what only the publisher can tell', () => {
     expect(judgePublisher({ ...sending, report: undefined }).status).toBe('pending');
+  });
+});
+
+describe('bytes sent while no RTP arrives', () => {
+  const lastPacketAt = 10_000;
+  const idleMs = 2_000;
+  /** Reports arriving every PRODUCER_REPORT_MS, the latest at `latest`, the bytes of the latest one grown. */
+  const proven = (latest: number, bytesAdvanced = true) =>
+    provenSendingMs({
+      idleMs,
+      lastPacketAt,
+      bytesAdvanced,
+      arrivals: [0, 1, 2].map((i) => latest - (2 - i) * PRODUCER_REPORT_MS),
+    });
+
+  it('prove a lost uplink once the report two before the latest arrived after the last packet', () => {
+    expect(proven(lastPacketAt + 2 * PRODUCER_REPORT_MS)).toBe(idleMs);
+    expect(proven(lastPacketAt + 2 * PRODUCER_REPORT_MS, false)).toBe(0);
+  });
+
+  it('prove nothing when the report before the latest may have been taken before the last packet (a camera that just hung)', () => {
+    // That report arrived 50 ms after the last packet, but it was taken earlier: its successor counts the hung
+    // camera's last bytes. A full-suite run on a busy machine named such a camera publisher-uplink-lost.
+    expect(proven(lastPacketAt + 50 + PRODUCER_REPORT_MS)).toBe(0);
+    expect(provenSendingMs({ idleMs, lastPacketAt, bytesAdvanced: true, arrivals: [lastPacketAt + 1, lastPacketAt + 900] })).toBe(
+      0,
+    );
   });
 });
