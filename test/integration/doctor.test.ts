@@ -65,7 +65,8 @@ const named = async (
     async () => {
       const h = await healthOf(peerId, consumerId);
       watch(h);
-      if (h?.cause) seen.add(h.cause);
+      // A wrong cause is kept with its detail, so a failure says which rule named it.
+      if (h?.cause) seen.add(h.cause === cause ? cause : `${h.cause}: ${h.detail}`);
       return h?.cause === cause ? h : undefined;
     },
     10_000,
