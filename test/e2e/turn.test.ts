@@ -196,10 +196,10 @@ describe('media through TURN (coturn, relay-only Chromium)', () => {
     const bob = await openParley(browser, `${base}/?ice=relay`);
     await joinFromLobby(alice, room, 'Dave');
     await joinFromLobby(bob, room, 'Erin');
-    // coturn refuses both users' credentials…
+    // coturn refuses both users' credentials… (by identity: a user's transports may carry different expiries)
     await waitFor('coturn to refuse both users', () => {
-      const users = [...coturn.output().slice(logBefore).matchAll(REFUSED)].map((m) => m[1]);
-      return new Set(users).size === 2;
+      const usernames = [...coturn.output().slice(logBefore).matchAll(REFUSED)].map((m) => m[1]!);
+      return new Set(usernames.map(identityOf)).size === 2;
     });
     expect(allocations(coturn.output().slice(logBefore))).toEqual([]);
     // …so neither gathers a candidate, and for as long as media over TURN took above (~2-7 s here), none flows.
