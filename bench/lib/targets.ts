@@ -92,10 +92,35 @@ export function childPids(parents: number[], comm: string): number[] {
   return found;
 }
 
-/** CPU seconds (user + system) a process has used so far. */
+/**
+ * CPU seconds a process has used so far (all its threads), 0 once it is gone. From the scheduler's own accounting
+ * in nanoseconds (/proc/<pid>/task/<tid>/schedstat) where the kernel keeps it: /proc/<pid>/stat counts 10 ms clock
+ * ticks, and a mediasoup worker forwarding 800 packets a second used about 4 ms in a 1 s window, which read as 0.
+ * (A thread that exits takes its time out of the sum; the processes measured keep theirs.)
+ */
 export function cpuSeconds(pid: number): number {
+  const ns = scheduledNs(pid);
+  if (ns !== undefined) return ns / 1e9;
   const stat = procStat(pid);
   return stat ? (stat.utime + stat.stime) / CLOCK_TICKS : 0;
+}
+
+function scheduledNs(pid: number): number | undefined {
+  let threads: string[];
+  try {
+    threads = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let ns: number | undefined;
+  for (const tid of threads) {
+    try {
+      ns = (ns ?? 0) + Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread ended between the listing and the read (or the kernel keeps no schedstat: none is read).
+    }
+  }
+  return ns;
 }
 
 /** Resident memory of a process, in bytes (0 once it is gone). */
