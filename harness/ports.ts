@@ -2,16 +2,28 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 
-/** A TCP port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A TCP port that was free a moment ago, below the kernel's ephemeral range. A port the OS hands out for
+ * listen(0) comes from that range, and once closed it can be taken as the source port of any outgoing connection
+ * (a NATS client, a browser) before the process it was meant for listens: in a full run a media-worker found its
+ * metrics port so taken.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = FREE_PORTS.min + Math.floor(Math.random() * (FREE_PORTS.max - FREE_PORTS.min));
+    if (await canListen(port)) return port;
+  }
+}
+
+/** Where freePort picks; tests' UDP media port ranges (regionFaces) lie above it, the ephemeral range above both. */
+export const FREE_PORTS = { min: 10_000, max: 20_000 };
+
+/** Whether a TCP listener on every address can have `port` now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, () => server.close(() => resolve(true)));
   });
 }
 

@@ -2,7 +2,7 @@ import { startDistributed } from './cluster.ts';
 import type { Cluster } from './cluster.ts';
 import { startNats } from './nats.ts';
 import type { NatsServer } from './nats.ts';
-import { freePort } from './ports.ts';
+import { FREE_PORTS, freePort } from './ports.ts';
 import { startRegionLink } from './region-link.ts';
 import type { LinkFace, RegionLink } from './region-link.ts';
 import { waitFor } from './wait.ts';
@@ -71,8 +71,8 @@ export async function startRegions(
 
 /** Each region's face on the link: an address of its own, a range of pipe ports, a gateway and a signaling port. */
 export async function regionFaces(count: number): Promise<LinkFace[]> {
-  // Below the kernel's ephemeral range (32768 and up), where freePort() and every client socket come from.
-  const base = 20_000 + Math.floor(Math.random() * 12_000);
+  // Between freePort()'s ports and the kernel's ephemeral range (32768 and up), where client sockets' ports come from.
+  const base = FREE_PORTS.max + Math.floor(Math.random() * 12_000);
   const faces: LinkFace[] = [];
   for (let i = 0; i < count; i++) {
     const min = base + i * PORTS_PER_REGION;
