@@ -47,6 +47,21 @@ export class NatsLink {
     }
   }
 
+  /**
+   * `run` for a JetStream operation (a KV bucket, a stream): whatever keeps it from being done is
+   * STORE_UNAVAILABLE, so that callers tell the state store out of reach from a media-worker gone (UNAVAILABLE
+   * and TIMEOUT make signaling fail over to another one), and clients get a typed error rather than INTERNAL.
+   * A lost compare-and-set (CONFLICT) is an answer, and passes.
+   */
+  async store<T>(what: string, deadline: number, op: () => Promise<T>): Promise<T> {
+    try {
+      return await this.run(what, deadline, op);
+    } catch (err) {
+      if (err instanceof ParleyError && err.code === 'CONFLICT') throw err;
+      throw new ParleyError('STORE_UNAVAILABLE', `${what}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   private async connected(what: string, deadline: number): Promise<void> {
     while (!this.up) {
       const left = deadline - Date.now();

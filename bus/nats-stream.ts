@@ -57,7 +57,7 @@ export class NatsStream implements Stream {
   }
 
   private run<T>(what: string, op: () => Promise<T>): Promise<T> {
-    return this.link.run(`stream ${this.name} ${what}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, op);
+    return this.link.store(`stream ${this.name} ${what}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, op);
   }
 
   async publish(subject: string, data: unknown, options: { msgId?: string } = {}): Promise<number> {

@@ -129,7 +129,7 @@ class NatsKv implements KvStore {
 
   /** JetStream's own API timeout (5 s) bounds the operation; this bounds the wait for a connection. */
   private run<T>(what: string, key: string, op: () => Promise<T>): Promise<T> {
-    return this.link.run(`KV ${what} ${this.bucket}/${key}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, op);
+    return this.link.store(`KV ${what} ${this.bucket}/${key}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, op);
   }
 
   async get(key: string): Promise<KvEntry | null> {
@@ -153,12 +153,12 @@ class NatsKv implements KvStore {
   }
 
   create(key: string, value: unknown): Promise<number> {
-    return this.run('create', key, () => this.kv.create(key, encode(value))).catch((err: unknown) => rethrowConflict(err, key));
+    return this.run('create', key, () => this.kv.create(key, encode(value)).catch((err: unknown) => rethrowConflict(err, key)));
   }
 
   update(key: string, value: unknown, revision: number): Promise<number> {
-    return this.run('update', key, () => this.kv.update(key, encode(value), revision)).catch((err: unknown) =>
-      rethrowConflict(err, key),
+    return this.run('update', key, () =>
+      this.kv.update(key, encode(value), revision).catch((err: unknown) => rethrowConflict(err, key)),
     );
   }
 

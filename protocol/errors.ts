@@ -18,6 +18,7 @@ export const ErrorCode = z.enum([
   'REMOVED',
   'UNAVAILABLE',
   'TIMEOUT',
+  'STORE_UNAVAILABLE',
   'MEDIA_ERROR',
   'INTERNAL',
 ]);
@@ -42,6 +43,8 @@ export const errorMeaning: Record<ErrorCode, string> = {
   REMOVED: 'a moderator removed this user from the room (or ended it): no rejoining for now; the message is their reason',
   UNAVAILABLE: 'no media worker answered',
   TIMEOUT: 'the media worker did not answer in time',
+  STORE_UNAVAILABLE:
+    'the shared state (a NATS JetStream KV bucket or stream: sessions, chat, moderation) cannot be reached now, e.g. from a region cut off from the one holding it; try again later',
   MEDIA_ERROR: 'mediasoup refused the operation',
   INTERNAL: 'a server fault; the message says what',
 };

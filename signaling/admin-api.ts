@@ -52,6 +52,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   TIMEOUT: 503,
+  STORE_UNAVAILABLE: 503,
 };
 
 /**

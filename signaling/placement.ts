@@ -1,6 +1,7 @@
 import type { Bus } from '../bus/bus.ts';
 import { KvCache } from '../bus/kv-cache.ts';
 import { ParleyError } from '../protocol/errors.ts';
+import { isCode } from './memberships/errors.ts';
 import { consumerLoad, isCurrent, MediaWorkerLoad, REGISTRY_TTL_MS } from '../protocol/media.ts';
 import { buckets, placementKey } from '../protocol/kv.ts';
 
@@ -55,49 +56,63 @@ export class Placement {
 
   /** `retry`: a create just met another instance's placement, which is read. */
   private async place(roomId: string, preferred: string | undefined, retry: boolean): Promise<string> {
-    const live = await this.liveInstances();
-    // A region with no media-worker taking rooms (none left, or all draining) borrows another region's rather
-    // than refuse every join.
-    const takes = (w: MediaWorkerLoad) => !w.draining;
-    const serves = (region: string | undefined) => live.some((w) => w.region === region && takes(w));
-    const region = [preferred, this.region].find(serves) ?? live.find(takes)?.region ?? this.region;
-    const candidates = live.filter((w) => w.region === region);
-    const key = placementKey(roomId, region);
+    const { key, candidates } = await this.candidatesFor(roomId, preferred);
     // Most joins go to a room whose home is known and live: the watched copy answers.
     const known = this.placements.get(key);
     const cached = candidates.find((w) => w.instanceId === known);
     if (cached) return this.withinCapacity(cached, candidates);
-    const choose = () =>
-      candidates.find((w) => w.instanceId === this.unrecorded.get(key))?.instanceId ?? leastLoaded(candidates.filter(takes));
     // The bucket out of reach (a cut link to its region): the room is placed without a record, so the region goes
     // on starting rooms; the next join once the bucket answers records the same home if it is still live.
-    if (!this.placements.reachable) {
-      const chosen = choose();
-      this.unrecorded.set(key, chosen);
-      return chosen;
-    }
+    if (!this.placements.reachable) return this.placeUnrecorded(key, candidates);
     try {
-      // A room the copy has never seen here is placed in one round trip (the bucket may be in another region); a
-      // conflict means another instance placed it a moment ago, and its choice is read.
-      if (known === undefined && !retry) {
-        const chosen = choose();
-        await this.placements.kv.create(key, chosen);
-        this.unrecorded.delete(key);
-        return chosen;
-      }
-      // A home not (or no longer) live in the copy is read from KV, which another instance may have just written.
-      const current = await this.placements.kv.get(key);
-      const home = candidates.find((w) => w.instanceId === current?.value);
-      if (home) return this.withinCapacity(home, candidates);
-      const chosen = choose();
-      this.unrecorded.delete(key);
-      if (current) await this.placements.kv.update(key, chosen, current.revision);
-      else await this.placements.kv.create(key, chosen);
-      return chosen;
+      return await this.record(key, candidates, known === undefined && !retry);
     } catch (err) {
-      if (err instanceof ParleyError && err.code === 'CONFLICT') return this.place(roomId, preferred, true);
+      if (isCode(err, 'CONFLICT')) return this.place(roomId, preferred, true);
+      // Out of reach before the copy's check noticed it.
+      if (isCode(err, 'STORE_UNAVAILABLE')) return this.placeUnrecorded(key, candidates);
       throw err;
     }
+  }
+
+  /**
+   * The region a participant's media goes to and its live instances: `preferred`, else ours, while it has an
+   * instance taking rooms; a region with none (none left, or all draining) borrows another's rather than refuse
+   * every join.
+   */
+  private async candidatesFor(roomId: string, preferred: string | undefined) {
+    const live = await this.liveInstances();
+    const serves = (region: string | undefined) => live.some((w) => w.region === region && takesRooms(w));
+    const region = [preferred, this.region].find(serves) ?? live.find(takesRooms)?.region ?? this.region;
+    return { key: placementKey(roomId, region), candidates: live.filter((w) => w.region === region) };
+  }
+
+  /**
+   * The room's home read from KV, or chosen and written there (compare-and-set: CONFLICT if another instance
+   * wrote first). `fresh`: the copy has never seen the room, which is placed in one round trip (the bucket may be
+   * in another region); a conflict means another instance placed it a moment ago.
+   */
+  private async record(key: string, candidates: MediaWorkerLoad[], fresh: boolean): Promise<string> {
+    const current = fresh ? null : await this.placements.kv.get(key);
+    // A home not (or no longer) live in the copy may have just been written by another instance.
+    const home = candidates.find((w) => w.instanceId === current?.value);
+    if (home) return this.withinCapacity(home, candidates);
+    const chosen = this.choose(key, candidates);
+    if (current) await this.placements.kv.update(key, chosen, current.revision);
+    else await this.placements.kv.create(key, chosen);
+    this.unrecorded.delete(key);
+    return chosen;
+  }
+
+  private placeUnrecorded(key: string, candidates: MediaWorkerLoad[]): string {
+    const chosen = this.choose(key, candidates);
+    this.unrecorded.set(key, chosen);
+    return chosen;
+  }
+
+  /** A home chosen while the bucket was out of reach, if still live, else the least-loaded instance taking rooms. */
+  private choose(key: string, candidates: MediaWorkerLoad[]): string {
+    const unrecorded = candidates.find((w) => w.instanceId === this.unrecorded.get(key));
+    return unrecorded?.instanceId ?? leastLoaded(candidates.filter(takesRooms));
   }
 
   /** The room's home while it has consumer capacity left, else the least-loaded instance of its region that has. */
@@ -164,6 +179,8 @@ export class Placement {
     this.placements.close();
   }
 }
+
+const takesRooms = (w: MediaWorkerLoad) => !w.draining;
 
 function leastLoaded(loads: MediaWorkerLoad[]): string {
   const score = (l: MediaWorkerLoad) => consumerLoad(l) / Math.max(1, l.capacity) + l.routers / 1e6;

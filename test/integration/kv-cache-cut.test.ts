@@ -8,6 +8,7 @@ import { startRegionLink } from '../../harness/region-link.ts';
 import type { RegionLink } from '../../harness/region-link.ts';
 import { regionFaces, startSupercluster } from '../../harness/regions.ts';
 import { waitFor } from '../../harness/wait.ts';
+import { ParleyError } from '../../protocol/errors.ts';
 
 /**
  * A copy of a KV bucket kept in the region that does not hold it, across a cut link between two regions (the
@@ -48,7 +49,19 @@ describe('a KV copy across a cut link between regions', () => {
       await waitFor('the copy to follow the ticks', () => (copy.get('tick') ?? 0) >= 2, 10_000);
       link.cut();
       await writer.put('during', 2);
-      await new Promise((r) => setTimeout(r, 15_000));
+      const cutAt = Date.now();
+      // From the region cut off from the bucket, reads and writes fail typed (not INTERNAL), within the bus timeout.
+      const refused = await Promise.all(
+        [copy.kv.get('before'), copy.kv.put('from-frankfurt', 4), copy.kv.create('new', 5)].map((op) =>
+          op.then(
+            () => 'done',
+            (err: unknown) => (err instanceof ParleyError ? err.code : String(err)),
+          ),
+        ),
+      );
+      console.log(`KV get, put and create cut off from the bucket: ${refused} after ${Date.now() - cutAt} ms`);
+      expect(refused).toEqual(['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE', 'STORE_UNAVAILABLE']);
+      await new Promise((r) => setTimeout(r, 15_000 - (Date.now() - cutAt)));
       expect(copy.get('during')).toBeUndefined();
       link.restore();
       const restoredAt = Date.now();

@@ -8,6 +8,8 @@ import type { Regions } from '../../harness/regions.ts';
 import { RegistryReader } from '../../harness/registry.ts';
 import { waitFor } from '../../harness/wait.ts';
 import { TestClient } from '../../harness/ws-client.ts';
+import { FULL_GRANTS } from '../../protocol/auth.ts';
+import { ParleyError } from '../../protocol/errors.ts';
 import type { MediaWorkerLoad } from '../../protocol/media.ts';
 import { Lobby } from '../../protocol/presence.ts';
 
@@ -39,12 +41,17 @@ describe('a room across two regions', () => {
   });
 
   /** `subscribe: false`: the bot only watches the room's list (no consumers). */
-  const join = async (region: string, name: string, inRoom = room, subscribe = true) => {
+  const join = async (region: string, name: string, inRoom = room, subscribe = true, grants = FULL_GRANTS) => {
     const url = regions.byName[region]!.signaling[0]!;
-    const bot = await Bot.join({ url, room: inRoom, name, token: await token(name), subscribe });
+    const bot = await Bot.join({ url, room: inRoom, name, token: await token(name, { grants }), subscribe });
     bots.push(bot);
     return bot;
   };
+  const errorOf = (p: Promise<unknown>) =>
+    p.then(
+      () => 'OK',
+      (err: unknown) => (err instanceof ParleyError ? err.code : String(err)),
+    );
   /** Frames `viewer` decoded of `publisher`'s camera so far. */
   const frames = async (viewer: Bot, publisher: Bot) => {
     const consumer = viewer.remoteConsumers().find((c) => c.producerId === publisher.producerId('camera'));
@@ -217,6 +224,24 @@ describe('a room across two regions', () => {
       const end = await Promise.all(pairs.map(([v, p]) => frames(v, p)));
       return end.map((n, i) => n - start[i]!);
     };
+    // Removed before the cut from a room across both regions, Ned is refused when he rejoins in Frankfurt during it,
+    // from Frankfurt's copy of the moderation bucket (in Seoul). The settling below gives the copy the removal.
+    const modRoom = `moderated-${room}`;
+    const mod = await join('seoul', 'Mod', modRoom, false, { ...FULL_GRANTS, moderator: true });
+    const nedJoins = async (credential: string) => {
+      const url = regions.byName.frankfurt!.signaling[0]!;
+      const bot = await Bot.join({ url, room: modRoom, name: 'Ned', token: credential, subscribe: false });
+      bots.push(bot);
+      return bot;
+    };
+    // Issued before the removal, which refuses it (a token issued after it is the application's decision).
+    const nedsToken = await token('Ned');
+    const ned = await nedJoins(nedsToken);
+    // Found by the lobby (presence), which Seoul hears of Ned through the link.
+    await waitFor('Seoul’s lobby to list Ned', async () => (await inLobbyOf('seoul', modRoom)) === 2);
+    await mod.community.moderator.remove(ned.peerId, 'spamming');
+    await waitFor('Ned to be told he was removed', () => ned.community.removals.length === 1);
+    await mod.leave();
     // Settled first: the test before this one made consumers and pipes the registry may not show yet.
     const loadsBefore = (await settledLoads('the loads before the cut', () => true)).map(shapeOf);
     const crossedBefore = crossing('seoul', 'frankfurt').length;
@@ -266,6 +291,12 @@ describe('a room across two regions', () => {
     expect(await lobbyOf('frankfurt', room)).toEqual(
       Object.fromEntries(Object.entries(cutShown).map(([id, unreachable]) => [id, !unreachable])),
     );
+    // What needs the buckets in Seoul is refused in Frankfurt with a typed error, and what the copies answer is kept.
+    const askedAt = Date.now();
+    expect(await errorOf(cara.community.send('anyone there?'))).toBe('STORE_UNAVAILABLE');
+    const chatRefusedMs = Date.now() - askedAt;
+    expect(await errorOf(nedJoins(nedsToken))).toBe('REMOVED');
+    console.log(`during the cut, in Frankfurt: chat refused (STORE_UNAVAILABLE) in ${chatRefusedMs} ms; removed Ned refused`);
     // Published during the cut: the news cannot cross it, so it must once the link is back.
     await eve.publish();
     // Joined during the cut, in Seoul (which holds the KV buckets): Fay is shown Frankfurt's participants as in the

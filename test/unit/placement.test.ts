@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryBus } from '../../bus/memory.ts';
+import { ParleyError } from '../../protocol/errors.ts';
 import { buckets, placementKey } from '../../protocol/kv.ts';
 import { MEDIA_PROTOCOL_VERSION, MediaWorkerLoad, REGISTRY_TTL_MS } from '../../protocol/media.ts';
 import { Placement } from '../../signaling/placement.ts';
+import { waitFor } from '../../harness/wait.ts';
 
 const load = (instanceId: string, region: string, consumers = 0): MediaWorkerLoad =>
   MediaWorkerLoad.parse({
@@ -159,6 +161,25 @@ describe('placement by region', () => {
     expect(await placement.hostFor('talk')).toBe('mw-a1');
     Object.assign(placements, { create, lastRevision });
     await vi.advanceTimersByTimeAsync(2_000);
+    expect(await placement.hostFor('talk')).toBe('mw-a1');
+    expect((await placements.get(placementKey('talk', 'a')))?.value).toBe('mw-a1');
+  });
+
+  it('places a room without a record when the placement write finds the bucket out of reach before the copy noticed', async () => {
+    const { bus, open } = await fleet([load('mw-a1', 'a'), load('mw-a2', 'a', 1)]);
+    const placements = await bus.kv(buckets.roomPlacement);
+    const placement = await open('a');
+    const { create } = placements;
+    placements.create = () => Promise.reject(new ParleyError('STORE_UNAVAILABLE', 'KV create: timeout'));
+    expect(await placement.hostFor('talk')).toBe('mw-a1');
+    // mw-a1 is busier now: the home chosen without a record is still the one recorded once the bucket answers.
+    const registry = await bus.kv(buckets.mediaWorkers, { ttlMs: REGISTRY_TTL_MS });
+    await registry.put('mw-a1', load('mw-a1', 'a', 5));
+    await waitFor(
+      'the copy to hear of it',
+      async () => (await placement.liveInstances()).find((w) => w.instanceId === 'mw-a1')?.consumers === 5,
+    );
+    placements.create = create;
     expect(await placement.hostFor('talk')).toBe('mw-a1');
     expect((await placements.get(placementKey('talk', 'a')))?.value).toBe('mw-a1');
   });

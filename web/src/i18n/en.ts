@@ -136,6 +136,7 @@ export const en = {
   'code.REMOVED': 'you were removed from this room ({reason})',
   'code.UNAVAILABLE': 'the media server is not available right now',
   'code.TIMEOUT': 'the server took too long to answer',
+  'code.STORE_UNAVAILABLE': 'the server cannot reach its shared state right now; try again in a moment',
   'code.MEDIA_ERROR': 'the media server refused it',
   'code.INTERNAL': 'the server had a problem',
   'code.unknown': 'something went wrong',

@@ -135,6 +135,7 @@ export const ko: Catalog = {
   'code.REMOVED': '이 방에서 내보내졌어요 ({reason})',
   'code.UNAVAILABLE': '지금은 미디어 서버를 쓸 수 없어요',
   'code.TIMEOUT': '서버가 제때 응답하지 않았어요',
+  'code.STORE_UNAVAILABLE': '지금은 서버가 공유 상태에 닿을 수 없어요. 잠시 후 다시 시도해 주세요',
   'code.MEDIA_ERROR': '미디어 서버가 요청을 거절했어요',
   'code.INTERNAL': '서버에 문제가 생겼어요',
   'code.unknown': '문제가 생겼어요',
