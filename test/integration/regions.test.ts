@@ -194,7 +194,12 @@ describe('a room across two regions', () => {
     const gus = await joinVia('Gus', timings[0]!.region);
     // Hal asks for nothing, Ivy for a region that has no media-worker: both stay with Frankfurt's.
     const [hal, ivy] = await Promise.all([joinVia('Hal'), joinVia('Ivy', 'mars')]);
-    expect(await hostRegions(roomId, [gus, hal, ivy])).toEqual(['seoul', 'frankfurt', 'frankfurt']);
+    // /debug lists a room part once Frankfurt's copy of the parts bucket (in Seoul) has it: a round trip later.
+    const hosts = await waitFor('/debug to list the room’s parts', async () => {
+      const found = await hostRegions(roomId, [gus, hal, ivy]);
+      return found.every(Boolean) && found;
+    });
+    expect(hosts).toEqual(['seoul', 'frankfurt', 'frankfurt']);
     // Not a region name: refused like any malformed request, and the connection goes on.
     const raw = await TestClient.open(wsUrl(frankfurt, await token('Raw')));
     expect(await raw.request('join', { room: roomId, region: 'x'.repeat(100) })).toMatchObject({
@@ -380,6 +385,8 @@ describe('a room across two regions', () => {
 
     // Nothing left over from the cut: the pipes and consumers from before it, plus Eve's (each of her producers
     // crossed once; Ada in Seoul and the three in Frankfurt consume them) and Gil's (Hal consumes them).
+    // A pipe counts once RTP crossed it in the last second: Gil's microphone may be consumed after Hal decoded his video.
+    await waitFor('Eve’s and Gil’s producers to cross', () => crossing('seoul', 'frankfurt').length >= crossedBefore + 4, 5_000);
     expect(crossing('seoul', 'frankfurt')).toHaveLength(crossedBefore + 4);
     const was = (region: string) => loadsBefore.find((l) => l.region === region)!;
     const expected = [
