@@ -118,7 +118,7 @@ export class Placement {
   /** The room's home while it has consumer capacity left, else the least-loaded instance of its region that has. */
   private withinCapacity(home: MediaWorkerLoad, candidates: MediaWorkerLoad[]): string {
     if (consumerLoad(home) < home.capacity) return home.instanceId;
-    const spill = candidates.filter((w) => w !== home && !w.draining && consumerLoad(w) < w.capacity);
+    const spill = candidates.filter((w) => w !== home && takesRooms(w) && consumerLoad(w) < w.capacity);
     return spill.length > 0 ? leastLoaded(spill) : home.instanceId;
   }
 

@@ -115,6 +115,17 @@ const viewersConsume = (bots: Bot[], camera: string) =>
     ),
   );
 /** The doctor's view of a producer (a test's camera: earlier tests' rooms may still be closing). */
+/** A Chromium publisher in `room` sending through a relay of the test's, and bots named `viewers` decoding its camera. */
+const relayedCall = async (room: string, viewers: string[]) => {
+  const relay = await startUdpRelay();
+  relays.push(relay);
+  const page = await publisher(room, relay);
+  const camera = await cameraOf(page);
+  const watchers: Bot[] = [];
+  for (const name of viewers) watchers.push(await viewer(room, name));
+  const consumers = await viewersConsume(watchers, camera);
+  return { relay, page, camera, watchers, consumers };
+};
 const publishing = async (producerId: string): Promise<ProducerHealth | undefined> => {
   const res = await fetch(`${base()}/debug/api/rooms`, { headers: { authorization: `Bearer ${admin}` } });
   const { rooms } = z.object({ rooms: z.array(RoomDiagnosis) }).parse(await res.json());
@@ -190,12 +201,7 @@ describe('dynacast: the publisher sends only the layers some viewer wants', () =
 describe('a publisher behind a throttled uplink', () => {
   it('is named publisher-bandwidth-limited within 3 s, its top layer goes off and its viewers stop freezing', async () => {
     const room = 'throttled';
-    const relay = await startUdpRelay();
-    relays.push(relay);
-    const page = await publisher(room, relay);
-    const camera = await cameraOf(page);
-    const watchers = [await viewer(room, 'Xia'), await viewer(room, 'Yul')];
-    const consumers = await viewersConsume(watchers, camera);
+    const { relay, page, camera, watchers, consumers } = await relayedCall(room, ['Xia', 'Yul']);
     await allLayersFlow(page, camera);
     await waitFor('the publisher to be healthy', async () => (await publishing(camera))?.status === 'healthy');
     expect(relay.counts.forwarded).toBeGreaterThan(100);
@@ -240,12 +246,7 @@ describe('a publisher behind a throttled uplink', () => {
 describe('a publisher whose media is cut while its signaling stays up', () => {
   it('is named publisher-uplink-lost from the bytes it says it sends, and nothing else first', async () => {
     const room = 'uplink-cut';
-    const relay = await startUdpRelay();
-    relays.push(relay);
-    const page = await publisher(room, relay);
-    const camera = await cameraOf(page);
-    const watchers = [await viewer(room, 'Zed')];
-    const consumers = await viewersConsume(watchers, camera);
+    const { relay, page, camera, watchers, consumers } = await relayedCall(room, ['Zed']);
     await waitFor('the publisher to be healthy', async () => (await publishing(camera))?.status === 'healthy');
 
     const onset = Date.now();
