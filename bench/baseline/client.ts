@@ -85,12 +85,19 @@ async function timeJoin(url: string): Promise<{ joinMs: number; firstFrameMs: nu
   recv.on('connect', () => {
     phases.connectSent = since();
   });
-  recv.on('connectionstatechange', (state) => {
-    if (state === 'connected') phases.transportConnected = since();
-  });
+  const connected = new Promise<void>((resolve) =>
+    recv.on('connectionstatechange', (state) => {
+      if (state !== 'connected') return;
+      phases.transportConnected = since();
+      resolve();
+    }),
+  );
   const producer = producers.find((p) => p.kind === 'video') ?? (await later);
   const { painted } = await watch({ signaling, device }, recv, producer, (step) => (phases[step] = since()));
   phases.firstFrame = (await painted) - started;
+  // Chrome can paint the first frame before it dispatches the transport's 'connected' (the two cross different
+  // threads): wait for it, or the sample would lack the phase.
+  await connected;
   await leave(signaling, recv);
   return { joinMs, firstFrameMs: phases.firstFrame, phases: phases as JoinPhases };
 }
