@@ -223,6 +223,11 @@ export class Bot {
     return this.client.request(method, data);
   }
 
+  /** A notification as if the server had sent it now: for tests of news that arrives late or out of order. */
+  hear(n: ClientNotification): void {
+    this.call.onNotification(n);
+  }
+
   /** How this viewer's tile for a consumer is shown (the web app's tiles call the same): its layer, or hidden. */
   setTileView(consumerId: string, view: TileView): void {
     this.call.setTileView(consumerId, view);

@@ -275,9 +275,14 @@ export class Call {
     if (this.held) return void this.held.push(n);
     const store = this.deps.store;
     switch (n.notification) {
-      case 'peerJoined':
-        store.set('peers', [...store.get('peers').filter((p) => p.id !== n.data.peer.id), { ...n.data.peer, tracks: [] }]);
+      case 'peerJoined': {
+        // Its producers may have been heard of first (its join lost on the way and replayed by a resync): their
+        // tracks stay on its tile.
+        const peers = store.get('peers');
+        const tracks = peers.find((p) => p.id === n.data.peer.id)?.tracks ?? [];
+        store.set('peers', [...peers.filter((p) => p.id !== n.data.peer.id), { ...n.data.peer, tracks }]);
         return;
+      }
       case 'peerLeft':
         this.setReachable([n.data.peerId], true);
         this.subscriber.dropPeer(n.data.peerId);

@@ -63,6 +63,11 @@ describe.each(modes)('two Node bots in one room: %s', (mode, start) => {
 
     const camera = a.producerId('camera')!;
     expect(b.remoteConsumers().map((c) => c.producerId)).toContain(camera);
+    // Ada's join heard after her producers (an event lost and replayed by a resync, as between regions): the
+    // tracks already on her tile stay.
+    const tracks = b.remoteConsumers();
+    b.hear({ notification: 'peerJoined', data: { peer: { id: a.peerId, displayName: 'Ada' } } });
+    expect(b.remoteConsumers()).toEqual(tracks);
     await a.unpublish('camera');
     await waitFor(
       'Bob’s consumer of Ada’s camera to close',
