@@ -117,6 +117,10 @@ export const RoomEvent = z.discriminatedUnion('type', [
   // From the instances that host peers of the room: the instance hosting these peers stopped (or started again)
   // answering, so they are still in the room but cannot be seen or heard now (a cut between regions).
   z.object({ type: z.literal('peerReachability'), roomId: RoomId, peerIds: z.array(Id), reachable: z.boolean() }),
+  // From an instance whose copy of another instance's part lists peers or producers whose peerJoined or
+  // newProducer never reached it (lost while a link between regions came back): members' views are compared
+  // with the room. Not sent to clients.
+  z.object({ type: z.literal('newsLost'), roomId: RoomId }),
   // Addressed to one peer: its media worker died; build transports again and re-publish, no rejoin needed.
   z.object({ type: z.literal('mediaReset'), roomId: RoomId, peerId: Id, producers: z.array(ProducerInfo) }),
   // Addressed to one peer: the owner of the consumer.

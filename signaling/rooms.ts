@@ -41,6 +41,7 @@ export function notificationFor(event: RoomEvent, selfPeerId: string): ClientNot
     case 'consumerNotice':
       return event.peerId !== selfPeerId ? null : { notification: 'consumerNotice', data: event.notice };
     case 'producerVerdict':
+    case 'newsLost':
       return null;
   }
 }

@@ -13,6 +13,7 @@ import { Peer, producerInfo } from './peer.ts';
 import type { ProducerData } from './peer.ts';
 import type { Federation } from '../cluster/federation.ts';
 import type { PooledWorker, WorkerPool } from './pool.ts';
+import { LostNews } from '../cluster/lost-news.ts';
 import { pipeOut, RemoteProducers } from '../cluster/remote-producers.ts';
 import { forceKeyFrame, onSoundAfterSilence } from './key-frames.ts';
 import type { KeyFrameCause } from './key-frames.ts';
@@ -40,6 +41,8 @@ export class Room {
   private unreachable = new Set<string>();
   /** Producers of peers on other instances, piped in when first consumed here. */
   private remote: RemoteProducers;
+  /** Whether news of other instances' peers and producers was lost on its way here. */
+  private news: LostNews;
   private serial = new KeyedSerial();
   private speakers?: { router: types.Router; observer: Speakers };
   /** The latest dominant speaker, for the snapshots of those who join after it changed. */
@@ -66,6 +69,7 @@ export class Room {
     private federation: Federation,
     counters: HealthCounters,
   ) {
+    this.news = new LostNews(federation.otherParts(id));
     this.remote = new RemoteProducers(id, federation, {
       serial: (key, operation) => this.serial.run(key, operation),
       forceKeyFrame: (producer) => this.forceKeyFrame(producer, 'pipe-return'),
@@ -170,7 +174,7 @@ export class Room {
   /**
    * After a reachability probe: tells the room which peers hosted elsewhere cannot be reached now (their
    * instance does not answer, or what we know of its part is out of date), and which can again. They stay in
-   * the room either way; their instance still renews them.
+   * the room either way; their instance still renews them. Then whether news from elsewhere was lost (LostNews).
    */
   updateReachability(): void {
     const parts = this.federation.otherParts(this.id);
@@ -185,6 +189,9 @@ export class Room {
     this.unreachable = cut;
     if (lost.length > 0) this.publish({ type: 'peerReachability', roomId: this.id, peerIds: lost, reachable: false });
     if (back.length > 0) this.publish({ type: 'peerReachability', roomId: this.id, peerIds: back, reachable: true });
+    if (!this.news.sweep(parts)) return;
+    log.warn('news of peers or producers elsewhere was lost on its way here; members compare their view', { room: this.id });
+    this.publish({ type: 'newsLost', roomId: this.id });
   }
 
   /** Tells other instances what this one hosts of the room (on every change and every heartbeat). */
@@ -426,6 +433,7 @@ export class Room {
   /** Room events from every instance: keeps producers piped in from elsewhere in step with their origin. */
   onRoomEvent(event: RoomEvent): void {
     this.remote.onRoomEvent(event);
+    this.news.hear(event);
     if (event.type === 'producerVerdict') this.doctor.remoteProducerVerdict(event.producerId, event.fault);
   }
 

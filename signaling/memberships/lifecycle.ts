@@ -150,11 +150,13 @@ export class Memberships {
     });
   }
 
-  /** The user left: close its media now. */
+  /**
+   * The user left: close its media now. The media leave does not wait for the records to be deleted: in a
+   * region cut off from the buckets those deletes can take the store's whole timeout (5 s).
+   */
   async leave(membership: Membership): Promise<void> {
-    await this.end(membership);
     const { roomId, peerId, mediaInstanceId } = membership.record;
-    await this.media.call(mediaInstanceId, 'leave', { roomId, peerId });
+    await Promise.all([this.end(membership), this.media.call(mediaInstanceId, 'leave', { roomId, peerId })]);
   }
 
   /** A change the lobby should see now rather than at the next heartbeat. */
@@ -200,8 +202,9 @@ export class Memberships {
     const { subscription, ready } = this.roomEvents.listen(membership.roomId, (event) => {
       if (membership.onRoomEvent(event)) void this.publishPresence(membership).catch(logError('presence'));
       // Events published across a cut link were lost on the way. The media worker says peers are reachable
-      // again once it holds their part as it is now, so the member's view is compared with the room at once.
-      if (event.type === 'peerReachability' && event.reachable) this.resync.request(membership);
+      // again once it holds their part as it is now, and that news was lost once its copy of a part lists what no
+      // event announced: the member's view is compared with the room at once.
+      if ((event.type === 'peerReachability' && event.reachable) || event.type === 'newsLost') this.resync.request(membership);
     });
     membership.events = subscription;
     await ready.catch((err: unknown) => {

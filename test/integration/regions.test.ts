@@ -322,8 +322,14 @@ describe('a room across two regions', () => {
     console.log(
       `Ivy joins in Frankfurt during the cut in ${ivyJoinMs} ms; Cara decodes her ${Date.now() - joinedAt} ms after she began`,
     );
+    // Her media leaves without waiting for the records her leave deletes, which are out of reach here.
     const ivyPeerId = ivy.peerId;
-    await ivy.leave();
+    const leftAt = Date.now();
+    const [seenMs, answeredMs] = await Promise.all([
+      waitFor('Cara to see Ivy leave', () => !cara.peers.has(ivyPeerId), 2_000).then(() => Date.now() - leftAt),
+      ivy.leave().then(() => Date.now() - leftAt),
+    ]);
+    console.log(`Ivy leaves during the cut: Cara sees it in ${seenMs} ms, Ivy's leave is answered in ${answeredMs} ms`);
     // A room that starts in Frankfurt during the cut: placed on Frankfurt's media-worker (Seoul's cannot be reached)
     // without a placement or room record (their buckets are out of reach), Jo and Kim see each other there. They
     // leave before the link returns.
