@@ -26,7 +26,7 @@ export class LostNews {
     if (event.type === 'newProducer') this.heard.set(event.producer.id, now);
   }
 
-  /** True once for what the other parts list (`parts`, reachable ones) that was never announced. */
+  /** True once for what the other instances' parts (as copied here) list that was never announced. */
   sweep(parts: RoomPart[], now = Date.now()): boolean {
     const listed = new Set(idsOf(parts));
     const suspects = new Set<string>();
