@@ -114,7 +114,6 @@ const viewersConsume = (bots: Bot[], camera: string) =>
       }),
     ),
   );
-/** The doctor's view of a producer (a test's camera: earlier tests' rooms may still be closing). */
 /** A Chromium publisher in `room` sending through a relay of the test's, and bots named `viewers` decoding its camera. */
 const relayedCall = async (room: string, viewers: string[]) => {
   const relay = await startUdpRelay();
@@ -126,6 +125,7 @@ const relayedCall = async (room: string, viewers: string[]) => {
   const consumers = await viewersConsume(watchers, camera);
   return { relay, page, camera, watchers, consumers };
 };
+/** The doctor's view of a producer (a test's camera: earlier tests' rooms may still be closing). */
 const publishing = async (producerId: string): Promise<ProducerHealth | undefined> => {
   const res = await fetch(`${base()}/debug/api/rooms`, { headers: { authorization: `Bearer ${admin}` } });
   const { rooms } = z.object({ rooms: z.array(RoomDiagnosis) }).parse(await res.json());

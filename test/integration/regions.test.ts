@@ -64,6 +64,12 @@ describe('a room across two regions', () => {
     const parts = (await debugRooms(regions.byName.frankfurt!.signaling[0]!)).filter((r) => r.roomId === roomId);
     return of.map((bot) => parts.find((p) => p.peers.some((peer) => peer.id === bot.peerId))?.region);
   };
+  /** `hostRegions` once /debug lists every bot: Frankfurt's copy of the parts bucket (in Seoul) is a round trip behind. */
+  const listedHostRegions = (roomId: string, of: Bot[]) =>
+    waitFor(`/debug to list ${roomId}’s parts`, async () => {
+      const found = await hostRegions(roomId, of);
+      return found.every(Boolean) && found;
+    });
   /** The pipes that carry RTP over the link from one region to the other now (in the last second). */
   const crossing = (from: string, to: string) =>
     [...regions.link.flows(regions.byName[from]!.face.address, regions.byName[to]!.face.address, 1_000)].sort();
@@ -194,12 +200,7 @@ describe('a room across two regions', () => {
     const gus = await joinVia('Gus', timings[0]!.region);
     // Hal asks for nothing, Ivy for a region that has no media-worker: both stay with Frankfurt's.
     const [hal, ivy] = await Promise.all([joinVia('Hal'), joinVia('Ivy', 'mars')]);
-    // /debug lists a room part once Frankfurt's copy of the parts bucket (in Seoul) has it: a round trip later.
-    const hosts = await waitFor('/debug to list the room’s parts', async () => {
-      const found = await hostRegions(roomId, [gus, hal, ivy]);
-      return found.every(Boolean) && found;
-    });
-    expect(hosts).toEqual(['seoul', 'frankfurt', 'frankfurt']);
+    expect(await listedHostRegions(roomId, [gus, hal, ivy])).toEqual(['seoul', 'frankfurt', 'frankfurt']);
     // Not a region name: refused like any malformed request, and the connection goes on.
     const raw = await TestClient.open(wsUrl(frankfurt, await token('Raw')));
     expect(await raw.request('join', { room: roomId, region: 'x'.repeat(100) })).toMatchObject({
@@ -365,11 +366,7 @@ describe('a room across two regions', () => {
     // Cascaded: Hal’s media is in Frankfurt, though Frankfurt’s media-worker may not have written its heartbeat to the
     // registry (in Seoul) again when he joined: signaling pings it (Placement.answering). /debug lists the room
     // once its copy of the room parts has caught up.
-    const hosts = await waitFor('/debug to list the new room’s parts', async () => {
-      const found = await hostRegions(`after-cut-${room}`, [gil, hal]);
-      return found.every(Boolean) && found;
-    });
-    expect(hosts).toEqual(['seoul', 'frankfurt']);
+    expect(await listedHostRegions(`after-cut-${room}`, [gil, hal])).toEqual(['seoul', 'frankfurt']);
     everyone.push(fay);
     await waitFor('everyone to be reachable again', () => everyone.every((b) => b.unreachable.size === 0), 5_000);
     for (const region of ['seoul', 'frankfurt']) {
