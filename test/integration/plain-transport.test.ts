@@ -101,7 +101,8 @@ describe('plain RTP transports for load testers', () => {
     };
     const [top, audio] = await rate(3_000);
     console.log(`top layer: ${JSON.stringify(top)}; audio: ${JSON.stringify(audio)}`);
-    expect(top!.kbps).toBeGreaterThan(1_200);
+    // The top layer (1.2 Mbit/s), not the middle one (0.5): a generator on a busy machine runs a few % behind its clock.
+    expect(top!.kbps).toBeGreaterThan(1_000);
     expect(top!.lossPct).toBeLessThan(1);
     expect(audio!.kbps).toBeGreaterThan(25);
     expect(audio!.lossPct).toBeLessThan(1);
