@@ -51,7 +51,7 @@ export interface Bus {
   publish(subject: string, data: unknown, headers?: Headers): void;
   subscribe(subject: string, handler: (msg: BusMessage) => void): Subscription;
   /** A key/value bucket; with `ttlMs`, entries not written again within it disappear. */
-  kv(bucket: string, options?: { ttlMs?: number }): Promise<KvStore>;
+  kv(bucket: string, options?: KvOptions): Promise<KvStore>;
   /** A durable message stream (JetStream in NATS), created or brought to `config` on first use. */
   stream(name: string, config: StreamConfig): Promise<Stream>;
   /**
@@ -62,6 +62,15 @@ export interface Bus {
   /** Waits until everything published so far has left this process. */
   flush(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface KvOptions {
+  ttlMs?: number;
+  /**
+   * The NATS cluster to keep a new bucket in (a region's, for its regional buckets), whichever region creates it.
+   * A server without clusters and the embedded bus have one place and ignore it.
+   */
+  cluster?: string;
 }
 
 export interface KvEntry {

@@ -1,5 +1,16 @@
 import { ParleyError } from '../protocol/errors.ts';
-import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Stream, StreamConfig, Subscription } from './bus.ts';
+import type {
+  Bus,
+  BusMessage,
+  Headers,
+  KvEntry,
+  KvOptions,
+  KvStore,
+  RequestOptions,
+  Stream,
+  StreamConfig,
+  Subscription,
+} from './bus.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, logOversize, wireBytes } from './bus.ts';
 import { NATS_MAX_PAYLOAD_BYTES } from '../protocol/limits.ts';
 import { MemoryStream } from './memory-stream.ts';
@@ -71,7 +82,7 @@ export class MemoryBus implements Bus {
     return this.listen({ pattern: subject, responds: false, deliver: handler });
   }
 
-  async kv(bucket: string, options: { ttlMs?: number } = {}): Promise<KvStore> {
+  async kv(bucket: string, options: KvOptions = {}): Promise<KvStore> {
     let kv = this.buckets.get(bucket);
     if (!kv) {
       kv = new MemoryKv(options.ttlMs);

@@ -5,7 +5,18 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import { Bucket, Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { ParleyError } from '../protocol/errors.ts';
-import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Stream, StreamConfig, Subscription } from './bus.ts';
+import type {
+  Bus,
+  BusMessage,
+  Headers,
+  KvEntry,
+  KvOptions,
+  KvStore,
+  RequestOptions,
+  Stream,
+  StreamConfig,
+  Subscription,
+} from './bus.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, logOversize } from './bus.ts';
 import { NATS_MAX_PAYLOAD_BYTES } from '../protocol/limits.ts';
 import { NatsLink } from './nats-link.ts';
@@ -86,10 +97,11 @@ export class NatsBus implements Bus {
     });
   }
 
-  kv(bucket: string, options: { ttlMs?: number } = {}): Promise<KvStore> {
+  kv(bucket: string, options: KvOptions = {}): Promise<KvStore> {
     let store = this.stores.get(bucket);
     if (!store) {
-      const create = () => this.kvm.create(bucket, { ttl: options.ttlMs ?? 0, history: 1 });
+      const placement = options.cluster ? { placement: { cluster: options.cluster, tags: [] } } : {};
+      const create = () => this.kvm.create(bucket, { ttl: options.ttlMs ?? 0, history: 1, ...placement });
       store = this.link.run(`opening KV ${bucket}`, Date.now() + DEFAULT_REQUEST_TIMEOUT_MS, create).then(async (kv) => {
         const probe = await jetstreamManager(this.nc, { timeout: PROBE_TIMEOUT_MS, checkAPI: false });
         return new NatsKv(this.nc, kv, await jetstreamManager(this.nc), probe, bucket, this.link);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DEFAULT_REGION } from './regions.ts';
 
 /**
  * The JetStream KV buckets the tiers share, and how each one's keys are built and read. Nothing else builds
@@ -11,9 +12,9 @@ export const buckets = {
   roomPlacement: 'parley-room-placement',
   /** roomPartKey → RoomPart: who and what each media-worker instance hosts of a room. */
   roomParts: 'parley-room-parts',
-  /** presenceKey → PresenceEntry: the lobby. */
+  /** presenceKey → PresenceEntry: the lobby. Regional: one bucket per region (regionalBucket), all read. */
   presence: 'parley-presence',
-  /** membershipKey (the hash of a resume token) → MembershipRecord. */
+  /** membershipKey (the hash of a resume token) → MembershipRecord. Regional: the session's region's bucket. */
   memberships: 'parley-memberships',
   /** incident id → Incident (open and recently ended). */
   incidents: 'parley-incidents',
@@ -26,6 +27,19 @@ export const buckets = {
   /** roomId → ChatHead: how many messages a room has had, for unread counts. */
   chatHeads: 'parley-chat-heads',
 } as const;
+
+/**
+ * The buckets every region keeps for itself, in its own NATS cluster (named for the region: docs/deploy.md): what
+ * a join and every heartbeat write per participant, so neither crosses to another region, and a region cut off from
+ * the others still has them. Presence is read from every region's (the lobby is global); a membership record is
+ * looked for in another region's only when a session resumes in a region other than its own.
+ */
+export type RegionalBucket = typeof buckets.presence | typeof buckets.memberships;
+
+/** The default region's keeps the plain name: a deployment that never names regions keeps its buckets and permissions. */
+export function regionalBucket(bucket: RegionalBucket, region: string): string {
+  return region === DEFAULT_REGION ? bucket : `${bucket}-${region}`;
+}
 
 /** Identities are free text: the key carries them base64url-encoded (KV keys allow only a few characters). */
 export function moderationKey(roomId: string, identity: string): string {

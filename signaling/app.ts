@@ -20,6 +20,7 @@ import { Metrics, withRegion } from './metrics.ts';
 import { OriginPolicy, originGuard } from './origins.ts';
 import { Placement } from './placement.ts';
 import { Lobby } from './lobby.ts';
+import { RegionalKv } from './regional-kv.ts';
 import { ClientConnection } from './connection.ts';
 import { createDebugApi } from './debug.ts';
 import { openCommunity } from './community.ts';
@@ -57,10 +58,11 @@ export async function createSignaling({
 }: SignalingOptions): Promise<Signaling> {
   const media = new MediaClient(bus);
   const placement = await Placement.open(bus, config.region, (id) => media.answers(id));
-  const lobby = await Lobby.open(await bus.kv(buckets.presence, { ttlMs: PRESENCE_TTL_MS }), (region, since) =>
-    placement.heardFrom(region, since),
-  );
-  const memberships = await Memberships.open(bus, media, lobby, config, placement);
+  // The regions whose buckets are read: those clients may choose, and those with a media-worker.
+  const regions = () => [...config.regionUrls.map((r) => r.region), ...placement.regions()];
+  const presence = await RegionalKv.open(bus, buckets.presence, PRESENCE_TTL_MS, config.region, regions);
+  const lobby = await Lobby.open(presence, (region, since) => placement.heardFrom(region, since));
+  const memberships = await Memberships.open(bus, media, lobby, config, placement, regions);
   const metrics = new Metrics();
   metrics.memberships = () => memberships.size;
   const community = await openCommunity({

@@ -39,7 +39,7 @@ export async function openCommunity(options: {
   const events = await EventLog.open(bus);
   const chat = await Chat.open(bus, config.chat, events);
   await lobby.followChat(chat.heads);
-  const moderation = await Moderation.open(bus, media, chat, lobby.kv, config.removalBanMs);
+  const moderation = await Moderation.open(bus, media, chat, lobby, config.removalBanMs);
   const rooms = await RoomRegistry.open(bus, lobby, events, config.roomEmptyTimeoutMs);
   const webhooks = await Webhooks.open(bus, config.webhooks, options.instanceId);
   const feeds = new RoomSubscriptions(bus, subjects.roomFeed, (data) => RoomFeedItem.safeParse(data).data);

@@ -4,15 +4,17 @@ import { ChatHead } from '../protocol/chat.ts';
 import { PresenceEntry, PRESENCE_STALE_MS, PRESENCE_UNREACHABLE_MAX_MS } from '../protocol/presence.ts';
 import { presenceKey } from '../protocol/kv.ts';
 import type { Lobby as LobbyView, LobbyRoom } from '../protocol/presence.ts';
+import type { RegionalKv } from './regional-kv.ts';
 
 const SWEEP_MS = 1000;
 const COALESCE_MS = 100;
 
 /**
- * The lobby as this instance sees it: a copy of the presence bucket kept live by a KV watch. Entries
- * that stop being refreshed (their instance died) age out by `updatedAt`, since TTL expiry is silent, while the
- * bucket can be reached. Those of a region not heard from since (a cut link between regions) are kept, shown as
- * unreachable, for PRESENCE_UNREACHABLE_MAX_MS.
+ * The lobby as this instance sees it: a copy of each region's presence bucket, kept live by a KV watch (its own
+ * region's from the start, another's from when the region becomes known). Entries that stop being refreshed (their
+ * instance died) age out by `updatedAt`, since TTL expiry is silent, while their bucket can be reached. Those of a
+ * region not heard from since (a cut link between regions) are kept, shown as unreachable, for
+ * PRESENCE_UNREACHABLE_MAX_MS.
  */
 export class Lobby {
   private listeners = new Set<(lobby: LobbyView) => void>();
@@ -22,24 +24,24 @@ export class Lobby {
   private cut = new Set<string>();
   /** Each room's chat head, for unread counts on its card. */
   private heads?: KvCache<ChatHead>;
+  /** The copy of each region's bucket, by region; and the regions whose copy is being made. */
+  private copies = new Map<string, KvCache<PresenceEntry>>();
+  private following = new Set<string>();
+  private warned = new Set<string>();
+  private closed = false;
 
   private constructor(
-    readonly kv: KvStore,
-    private entries: KvCache<PresenceEntry>,
+    private presence: RegionalKv,
     private heardFrom: (region: string, since: number) => boolean,
   ) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
   }
 
   /** `heardFrom` says whether a region was heard from after a moment (Placement.heardFrom). */
-  static async open(kv: KvStore, heardFrom: (region: string, since: number) => boolean = () => true): Promise<Lobby> {
-    let lobby: Lobby | undefined;
-    const entries = await KvCache.open(
-      kv,
-      (value) => PresenceEntry.safeParse(value).data,
-      () => lobby?.changed(),
-    );
-    lobby = new Lobby(kv, entries, heardFrom);
+  static async open(presence: RegionalKv, heardFrom: (region: string, since: number) => boolean = () => true): Promise<Lobby> {
+    const lobby = new Lobby(presence, heardFrom);
+    lobby.copies.set(presence.region, await lobby.copy(presence.region));
+    lobby.follow();
     return lobby;
   }
 
@@ -52,23 +54,33 @@ export class Lobby {
     );
   }
 
-  /** Writes one participant's entry when it changes. */
+  /** Writes one participant's entry when it changes, into this region's bucket. */
   async put(entry: PresenceEntry): Promise<void> {
-    await this.kv.put(presenceKey(entry.roomId, entry.peerId), entry);
+    await this.presence.own.put(presenceKey(entry.roomId, entry.peerId), entry);
   }
 
   /** Writes it again on a heartbeat, unacknowledged (a lost one is replaced by the next). */
   refresh(entry: PresenceEntry): void {
-    this.kv.refresh(presenceKey(entry.roomId, entry.peerId), entry);
+    this.presence.own.refresh(presenceKey(entry.roomId, entry.peerId), entry);
   }
 
-  async remove(roomId: string, peerId: string): Promise<void> {
-    await this.kv.delete(presenceKey(roomId, peerId));
+  /** Deletes an entry from a region's bucket (this region's unless told: a session that resumed here from another). */
+  async remove(roomId: string, peerId: string, region = this.presence.region): Promise<void> {
+    await (await this.presence.in(region)).delete(presenceKey(roomId, peerId));
+  }
+
+  /**
+   * A participant's entry, from the copies; from this region's bucket itself if none has it yet (written a moment
+   * ago, its watch delivery not applied).
+   */
+  async entry(roomId: string, peerId: string): Promise<PresenceEntry | undefined> {
+    const key = presenceKey(roomId, peerId);
+    return this.entries().get(key) ?? PresenceEntry.safeParse((await this.presence.own.get(key))?.value).data;
   }
 
   view(): LobbyView {
     const rooms = new Map<string, LobbyRoom>();
-    for (const [key, e] of this.entries.entries()) {
+    for (const [key, e] of this.entries()) {
       const head = this.heads?.get(e.roomId);
       const room = rooms.get(e.roomId) ?? { roomId: e.roomId, participants: [], ...(head && { chat: head }) };
       room.participants.push({
@@ -87,7 +99,7 @@ export class Lobby {
   /** The rooms someone is in, without building the view (the room registry asks every second). */
   occupiedRooms(): Set<string> {
     const rooms = new Set<string>();
-    for (const e of this.entries.values()) rooms.add(e.roomId);
+    for (const e of this.entries().values()) rooms.add(e.roomId);
     return rooms;
   }
 
@@ -98,29 +110,76 @@ export class Lobby {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.sweeper);
     clearTimeout(this.pending);
-    this.entries.close();
+    for (const copy of this.copies.values()) copy.close();
     this.heads?.close();
   }
 
+  /**
+   * Every region's entries by key. A session that resumed in another region has an entry in both until the old one
+   * is deleted: the newest counts.
+   */
+  private entries(): Map<string, PresenceEntry> {
+    const all = new Map<string, PresenceEntry>();
+    for (const copy of this.copies.values())
+      for (const [key, e] of copy.entries()) if ((all.get(key)?.updatedAt ?? -1) < e.updatedAt) all.set(key, e);
+    return all;
+  }
+
+  private copy(region: string): Promise<KvCache<PresenceEntry>> {
+    return this.presence.in(region).then((kv) =>
+      KvCache.open(
+        kv,
+        (value) => PresenceEntry.safeParse(value).data,
+        () => this.changed(),
+      ),
+    );
+  }
+
+  /** Copies the bucket of each region that became known; one that cannot be opened now is tried at the next sweep. */
+  private follow(): void {
+    for (const region of this.presence.others()) {
+      if (this.copies.has(region) || this.following.has(region)) continue;
+      this.following.add(region);
+      this.copy(region).then(
+        (copy) => {
+          this.following.delete(region);
+          if (this.closed) return copy.close();
+          this.copies.set(region, copy);
+          this.changed();
+        },
+        (err: unknown) => {
+          this.following.delete(region);
+          if (this.warned.has(region)) return;
+          this.warned.add(region);
+          console.warn(`[lobby] cannot read region ${region}'s presence yet (trying every second): ${String(err)}`);
+        },
+      );
+    }
+  }
+
   private sweep(): void {
-    // Out of reach (a cut link to the region holding the bucket), no refresh can arrive: nobody is aged out for
-    // missing them, so the lobby keeps everyone it last knew rather than empty itself.
-    const agingOut = this.entries.reachable;
+    this.follow();
     const now = Date.now();
     const cut = new Set<string>();
     let removed = false;
-    for (const [key, e] of this.entries.entries()) {
-      const age = now - e.updatedAt;
-      if (age < PRESENCE_STALE_MS) continue;
-      const cutOff = this.cutOff(e);
-      if (!agingOut || (cutOff && age < PRESENCE_UNREACHABLE_MAX_MS)) {
-        if (cutOff) cut.add(key);
-        continue;
+    for (const copy of this.copies.values()) {
+      // Out of reach (a cut link to the region holding the bucket), no refresh can arrive: nobody is aged out for
+      // missing them, so the lobby keeps everyone it last knew rather than empty itself.
+      const agingOut = copy.reachable;
+      for (const [key, e] of copy.entries()) {
+        const age = now - e.updatedAt;
+        if (age < PRESENCE_STALE_MS) continue;
+        const cutOff = this.cutOff(e);
+        if (!agingOut || (cutOff && age < PRESENCE_UNREACHABLE_MAX_MS)) {
+          if (cutOff) cut.add(key);
+          continue;
+        }
+        copy.drop(key);
+        removed = true;
       }
-      this.entries.drop(key);
-      removed = true;
     }
     const cutChanged = cut.size !== this.cut.size || [...cut].some((key) => !this.cut.has(key));
     this.cut = cut;

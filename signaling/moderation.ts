@@ -3,16 +3,16 @@ import { KvCache } from '../bus/kv-cache.ts';
 import type { AccessClaims, Grants } from '../protocol/auth.ts';
 import type { ChatAuthor } from '../protocol/chat.ts';
 import { ParleyError } from '../protocol/errors.ts';
-import { buckets, moderationKey, presenceKey, roomPartsPrefix } from '../protocol/kv.ts';
+import { buckets, moderationKey, roomPartsPrefix } from '../protocol/kv.ts';
 import { isCurrent, REGISTRY_TTL_MS, RoomPart } from '../protocol/media.ts';
 import { ModerationState } from '../protocol/moderation.ts';
 import type { ModerationNotice } from '../protocol/moderation.ts';
-import { PresenceEntry } from '../protocol/presence.ts';
 import type { Source } from '../protocol/room.ts';
 import { inSpan, tracers } from '../tracing/context.ts';
 import type { Chat } from './chat.ts';
 import type { MediaClient } from './media.ts';
 
+import type { Lobby } from './lobby.ts';
 /** Moderation state outlives every removal ban it holds; nobody reads it after that. */
 const STATE_TTL_MS = 7 * 24 * 3600_000;
 const UPDATE_ATTEMPTS = 5;
@@ -45,16 +45,16 @@ export class Moderation {
     private media: MediaClient,
     private chat: Chat,
     private states: KvCache<ModerationState>,
-    private presence: KvStore,
+    private lobby: Lobby,
     private parts: KvStore,
     private removalBanMs: number,
   ) {}
 
-  static async open(bus: Bus, media: MediaClient, chat: Chat, presence: KvStore, removalBanMs: number): Promise<Moderation> {
+  static async open(bus: Bus, media: MediaClient, chat: Chat, lobby: Lobby, removalBanMs: number): Promise<Moderation> {
     const kv = await bus.kv(buckets.moderation, { ttlMs: Math.max(STATE_TTL_MS, removalBanMs) });
     const states = await KvCache.open(kv, (value) => ModerationState.safeParse(value).data);
     const parts = await bus.kv(buckets.roomParts, { ttlMs: REGISTRY_TTL_MS });
-    return new Moderation(bus, media, chat, states, presence, parts, removalBanMs);
+    return new Moderation(bus, media, chat, states, lobby, parts, removalBanMs);
   }
 
   async stateOf(roomId: string, identity: string): Promise<ModerationState> {
@@ -173,10 +173,9 @@ export class Moderation {
 
   /** A participant of this room (another room's peer ids are not found here). */
   private async target(roomId: string, peerId: string): Promise<Target> {
-    const entry = PresenceEntry.safeParse((await this.presence.get(presenceKey(roomId, peerId)))?.value);
-    if (!entry.success || entry.data.roomId !== roomId)
-      throw new ParleyError('NOT_FOUND', `no participant ${peerId} in ${roomId}`);
-    return { peerId, identity: entry.data.identity, displayName: entry.data.displayName };
+    const entry = await this.lobby.entry(roomId, peerId);
+    if (entry?.roomId !== roomId) throw new ParleyError('NOT_FOUND', `no participant ${peerId} in ${roomId}`);
+    return { peerId, identity: entry.identity, displayName: entry.displayName };
   }
 
   private announceState(roomId: string, identity: string, state: ModerationState): void {

@@ -162,6 +162,11 @@ export class Placement {
     return region === this.region || this.registry.values().some((load) => load.region === region && load.updatedAt > since);
   }
 
+  /** The regions with a media-worker in the registry (also one found dead, until its entry expires). */
+  regions(): string[] {
+    return this.registry.values().map((load) => load.region);
+  }
+
   /** The region of a listed instance (also of one found dead, until its entry expires). */
   regionOf(instanceId: string): string | undefined {
     return this.registry.get(instanceId)?.region;

@@ -1,4 +1,4 @@
-import type { Bus, KvStore, Subscription } from '../../bus/bus.ts';
+import type { Bus, Subscription } from '../../bus/bus.ts';
 import type { AccessClaims } from '../../protocol/auth.ts';
 import type { ClientResponseData } from '../../protocol/client.ts';
 import { CloseCode } from '../../protocol/close-codes.ts';
@@ -21,6 +21,7 @@ import type { MemberSocket } from './membership.ts';
 import type { Placement } from '../placement.ts';
 import type { Lobby } from '../lobby.ts';
 import { RoomSubscriptions } from '../room-subscriptions.ts';
+import { RegionalKv } from '../regional-kv.ts';
 
 type Snapshot = ClientResponseData<'join'>;
 
@@ -39,7 +40,7 @@ export class Memberships {
     private bus: Bus,
     private media: MediaClient,
     private lobby: Lobby,
-    private records: KvStore,
+    private records: RegionalKv,
     private config: SignalingConfig,
     placement: Placement,
   ) {
@@ -68,10 +69,12 @@ export class Memberships {
     lobby: Lobby,
     config: SignalingConfig,
     placement: Placement,
+    regions: () => Iterable<string>,
   ): Promise<Memberships> {
     // Records outlive a crashed instance by the grace period, so its users can resume elsewhere.
     const ttlMs = Math.max(config.graceMs, PRESENCE_TTL_MS);
-    return new Memberships(bus, media, lobby, await bus.kv(buckets.memberships, { ttlMs }), config, placement);
+    const records = await RegionalKv.open(bus, buckets.memberships, ttlMs, config.region, regions);
+    return new Memberships(bus, media, lobby, records, config, placement);
   }
 
   get size(): number {
@@ -115,7 +118,7 @@ export class Memberships {
   async resume(claims: AccessClaims, resumeToken: string, socket: MemberSocket): Promise<[Membership, Snapshot]> {
     const key = membershipKey(resumeToken);
     const local = [...this.byPeer.values()].find((m) => m.recordKey === key);
-    const membership = local ?? (await this.fromRecord(key));
+    const [membership, from] = local ? [local, this.config.region] : await this.fromRecord(key);
     if (membership.record.identity !== claims.sub) throw new ParleyError('FORBIDDEN', 'this session belongs to another user');
     // The token presented now governs: its room must match and its grants replace the old ones.
     assertRoom(claims, membership.roomId);
@@ -139,6 +142,8 @@ export class Memberships {
     }
     local?.socket?.close(CloseCode.resumedElsewhere, 'resumed on another connection');
     if (membership.seen.reset(view)) this.resync.request(membership);
+    // Its records move to this region's buckets (adopt writes them): the other region's copies go.
+    if (from !== this.config.region) void this.forget(membership, from).catch(logError('cleanup'));
     return [this.adopt(membership, socket), { peerId: membership.peerId, resumeToken, ...view }];
   }
 
@@ -163,7 +168,7 @@ export class Memberships {
   async publishPresence(membership: Membership): Promise<void> {
     await Promise.all([
       this.lobby.put(membership.presence(this.config.instanceId, this.config.region)),
-      this.records.put(membership.recordKey, membership.toRecord()),
+      this.records.own.put(membership.recordKey, membership.toRecord()),
     ]);
   }
 
@@ -174,7 +179,7 @@ export class Memberships {
   private refreshPresence(): void {
     for (const m of this.byPeer.values()) {
       this.lobby.refresh(m.presence(this.config.instanceId, this.config.region));
-      this.records.refresh(m.recordKey, m.toRecord());
+      this.records.own.refresh(m.recordKey, m.toRecord());
     }
   }
 
@@ -189,12 +194,31 @@ export class Memberships {
     this.byPeer.clear();
   }
 
-  private async fromRecord(key: string): Promise<Membership> {
-    const entry = await this.records.get(key);
-    const record = MembershipRecord.safeParse(entry?.value);
-    if (!record.success) throw new ParleyError('NOT_FOUND', 'unknown or expired resume token; join again');
-    const { producers, ...rest } = record.data;
-    return new Membership(rest, key, producers);
+  /**
+   * The membership of a record key and the region whose bucket holds it: this region's, or, for a session that
+   * began in another region, the first other region's that has it. Found nowhere: this region's answer (not found,
+   * or its bucket out of reach).
+   */
+  private async fromRecord(key: string): Promise<[Membership, string]> {
+    const read = async (region: string): Promise<[Membership, string]> => {
+      const record = MembershipRecord.safeParse((await (await this.records.in(region)).get(key))?.value);
+      if (!record.success) throw new ParleyError('NOT_FOUND', 'unknown or expired resume token; join again');
+      const { producers, ...rest } = record.data;
+      return [new Membership(rest, key, producers), region];
+    };
+    try {
+      return await read(this.config.region);
+    } catch (err) {
+      return await Promise.any(this.records.others().map(read)).catch(() => {
+        throw err;
+      });
+    }
+  }
+
+  /** Deletes a membership's record and presence entry from another region's buckets. */
+  private async forget(membership: Membership, region: string): Promise<void> {
+    const records = await this.records.in(region);
+    await Promise.all([this.lobby.remove(membership.roomId, membership.peerId, region), records.delete(membership.recordKey)]);
   }
 
   /** Room events flow from before the media call, so nothing between its reply and our subscription is lost. */
@@ -224,9 +248,10 @@ export class Memberships {
     this.byPeer.delete(membership.peerId);
     membership.stopGrace();
     membership.events?.unsubscribe();
-    await Promise.all([this.lobby.remove(membership.roomId, membership.peerId), this.records.delete(membership.recordKey)]).catch(
-      logError('cleanup'),
-    );
+    await Promise.all([
+      this.lobby.remove(membership.roomId, membership.peerId),
+      this.records.own.delete(membership.recordKey),
+    ]).catch(logError('cleanup'));
   }
 
   private onTakeover(raw: unknown): void {

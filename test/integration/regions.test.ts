@@ -1,3 +1,6 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../bots/bot.ts';
 import { timeRegions } from '../../client/regions.ts';
@@ -10,6 +13,7 @@ import { waitFor } from '../../harness/wait.ts';
 import { TestClient } from '../../harness/ws-client.ts';
 import { FULL_GRANTS } from '../../protocol/auth.ts';
 import { ParleyError } from '../../protocol/errors.ts';
+import { buckets, membershipKey, regionalBucket } from '../../protocol/kv.ts';
 import type { MediaWorkerLoad } from '../../protocol/media.ts';
 import { Lobby } from '../../protocol/presence.ts';
 
@@ -182,6 +186,47 @@ describe('a room across two regions', () => {
     console.log(`median ms, ${DELAY_MS} ms each way between regions: ${JSON.stringify(costs)}`);
   });
 
+  it('keeps each region’s presence and sessions in its own NATS cluster; a session begun in Seoul resumes in Frankfurt', async () => {
+    const nc = await connect({ servers: regions.byName.seoul!.nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      for (const region of ['seoul', 'frankfurt']) {
+        for (const bucket of [buckets.presence, buckets.memberships]) {
+          const info = await jsm.streams.info(`KV_${regionalBucket(bucket, region)}`);
+          expect(info.cluster?.name, `${bucket} of ${region}`).toBe(region);
+        }
+      }
+      const recordIn = async (region: string, key: string) => {
+        const records = await new Kvm(nc).open(regionalBucket(buckets.memberships, region), { bindOnly: true });
+        return (await records.get(key))?.operation === 'PUT';
+      };
+      const [roomId, credential] = [`moved-${room}`, await token('Roa')];
+      const roa = await join('seoul', 'Roa', roomId, false);
+      const [peerId, key] = [roa.peerId, membershipKey(roa.resumeToken)];
+      await waitFor('Roa’s session record in Seoul', () => recordIn('seoul', key));
+      roa.disconnect();
+      const resumedAt = performance.now();
+      await roa.resume({ url: regions.byName.frankfurt!.signaling[0]!, token: credential });
+      const resumeMs = Math.round(performance.now() - resumedAt);
+      expect(roa.peerId).toBe(peerId);
+      // Her record and presence entry move to Frankfurt's buckets, and she is listed once in each lobby.
+      await waitFor(
+        'Roa’s record to move to Frankfurt',
+        async () => (await recordIn('frankfurt', key)) && !(await recordIn('seoul', key)),
+      );
+      for (const region of ['seoul', 'frankfurt']) {
+        await waitFor(
+          `${region}’s lobby to list Roa once`,
+          async () => JSON.stringify(await lobbyOf(region, roomId)) === JSON.stringify({ [peerId]: false }),
+        );
+      }
+      console.log(`a session begun in Seoul resumes in Frankfurt in ${resumeMs} ms`);
+      await roa.leave();
+    } finally {
+      await nc.close();
+    }
+  });
+
   it('places a client’s media in the region it measured fastest, whichever region’s signaling it reached', async () => {
     // The test's clients sit near Seoul (harness/regions.ts); Gus reached Frankfurt's signaling all the same, as a
     // global endpoint's DNS may send him. He times both regions' endpoints and asks for the faster.
@@ -290,8 +335,8 @@ describe('a room across two regions', () => {
     expect([...bob.peers.keys()]).toContain(ada.peerId);
     expect(shownCut()).toBe(true);
 
-    // The lobbies list everyone, the other region's participants as unreachable: Seoul's (which holds presence) keeps
-    // Frankfurt's though their heartbeats stopped; Frankfurt's copy hears no refresh at all and ages nobody out.
+    // The lobbies list everyone, the other region's participants as unreachable: each keeps the entries of its copy
+    // of the other region's presence bucket, which it cannot reach, so no refresh arrives and nobody is aged out.
     const cutShown = Object.fromEntries([...seoul.map((id) => [id, false]), ...frankfurt.map((id) => [id, true])]);
     expect(await lobbyOf('seoul', room)).toEqual(cutShown);
     expect(await lobbyOf('frankfurt', room)).toEqual(
@@ -305,14 +350,15 @@ describe('a room across two regions', () => {
     console.log(`during the cut, in Frankfurt: chat refused (STORE_UNAVAILABLE) in ${chatRefusedMs} ms; removed Ned refused`);
     // Published during the cut: the news cannot cross it, so it must once the link is back.
     await eve.publish();
-    // Joined during the cut, in Seoul (which holds the KV buckets): Fay is shown Frankfurt's participants as in the
+    // Joined during the cut, in Seoul (which holds the global KV buckets): Fay is shown Frankfurt's participants as in the
     // room, unreachable. She only watches the room's list, so the loads compared below stay Ada's to Dan's.
     const fay = await join('seoul', 'Fay', room, false);
     expect([...fay.peers.keys()].sort()).toEqual([...seoul, ...frankfurt].sort());
     expect(unreachable(fay)).toEqual(frankfurt);
-    // Joined during the cut in Frankfurt, which does not hold the KV buckets: moderation is read from the local copy
-    // and the room's home there from the placement copy, so Ivy is in the room (Seoul's participants unreachable),
-    // publishes, and Cara decodes her. She leaves before the link returns: the loads compared below do not change.
+    // Joined during the cut in Frankfurt, which does not hold the global KV buckets: moderation is read from the local
+    // copy and the room's home there from the placement copy, so Ivy is in the room (Seoul's participants
+    // unreachable), publishes, and Cara decodes her. Her session and presence are in Frankfurt's own buckets, so
+    // Frankfurt's lobby lists her. She leaves before the link returns: the loads compared below do not change.
     const joinedAt = Date.now();
     const ivy = await join('frankfurt', 'Ivy', room, false);
     const ivyJoinMs = Date.now() - joinedAt;
@@ -320,10 +366,11 @@ describe('a room across two regions', () => {
     expect([...ivy.peers.keys()].sort()).toEqual([...seoul, ...frankfurt].sort());
     await ivy.publish();
     await decodes(cara, ivy);
+    await waitFor('Frankfurt’s lobby to list Ivy', async () => (await lobbyOf('frankfurt', room))[ivy.peerId] === false, 2_000);
     console.log(
       `Ivy joins in Frankfurt during the cut in ${ivyJoinMs} ms; Cara decodes her ${Date.now() - joinedAt} ms after she began`,
     );
-    // Her media leaves without waiting for the records her leave deletes, which are out of reach here.
+    // Her media leaves without waiting for the records her leave deletes (a region cut off from a bucket waits for it).
     const ivyPeerId = ivy.peerId;
     const leftAt = Date.now();
     const [seenMs, answeredMs] = await Promise.all([
@@ -344,7 +391,7 @@ describe('a room across two regions', () => {
 
     regions.link.restore();
     const restoredAt = Date.now();
-    // Fay joined in Seoul during the cut: Frankfurt's lobby (its copy of presence) never heard of her, and lists
+    // Fay joined in Seoul during the cut: Frankfurt's lobby (its copy of Seoul's presence) never heard of her, and lists
     // her once its copy catches up.
     const lobbyBack = waitFor(
       'Frankfurt’s lobby to list Fay',

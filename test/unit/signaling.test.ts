@@ -2,11 +2,14 @@ import { describe, expect, it, vi } from 'vitest';
 import { MemoryBus } from '../../bus/memory.ts';
 import { Leases } from '../../media-worker/cluster/leases.ts';
 import { FULL_GRANTS } from '../../protocol/auth.ts';
-import { PRESENCE_STALE_MS, PRESENCE_UNREACHABLE_MAX_MS } from '../../protocol/presence.ts';
+import { buckets } from '../../protocol/kv.ts';
+import { PRESENCE_STALE_MS, PRESENCE_TTL_MS, PRESENCE_UNREACHABLE_MAX_MS } from '../../protocol/presence.ts';
+import { DEFAULT_REGION } from '../../protocol/regions.ts';
 import type { PresenceEntry } from '../../protocol/presence.ts';
 import { assertPublish, assertRoom, issueToken, verifyToken } from '../../signaling/auth.ts';
 import { RateLimiter } from '../../signaling/limits.ts';
 import { Lobby } from '../../signaling/lobby.ts';
+import { RegionalKv } from '../../signaling/regional-kv.ts';
 
 const SECRET = 'unit-test-secret-0123456789';
 
@@ -75,6 +78,9 @@ describe('media leases', () => {
 });
 
 describe('lobby', () => {
+  /** A region's presence buckets on `bus` (regions share a bus as they share a supercluster), knowing `others`. */
+  const presenceIn = (bus: MemoryBus, region = DEFAULT_REGION, others: string[] = []) =>
+    RegionalKv.open(bus, buckets.presence, PRESENCE_TTL_MS, region, () => others);
   const entry = (peerId: string, updatedAt = Date.now()): PresenceEntry => ({
     roomId: 'lounge',
     peerId,
@@ -87,8 +93,7 @@ describe('lobby', () => {
   });
 
   it('groups participants by room, pushes changes and ages out entries nobody refreshes', async () => {
-    const kv = await new MemoryBus().kv('presence');
-    const lobby = await Lobby.open(kv);
+    const lobby = await Lobby.open(await presenceIn(new MemoryBus()));
     const seen: string[][] = [];
     lobby.subscribe((view) => seen.push(view.rooms.flatMap((r) => r.participants.map((p) => p.peerId))));
     await lobby.put(entry('ada'));
@@ -111,10 +116,12 @@ describe('lobby', () => {
 
   it('shows the participants of a region it cannot reach as unreachable, not gone, for PRESENCE_UNREACHABLE_MAX_MS', async () => {
     vi.useFakeTimers();
-    const kv = await new MemoryBus().kv('presence');
     // Frankfurt's media-workers were last heard from at the cut; Seoul's go on.
     let frankfurtCut = Number.POSITIVE_INFINITY;
-    const lobby = await Lobby.open(kv, (region, since) => region === 'seoul' || since < frankfurtCut);
+    const lobby = await Lobby.open(
+      await presenceIn(new MemoryBus()),
+      (region, since) => region === 'seoul' || since < frankfurtCut,
+    );
     const pushed: (boolean | undefined)[][] = [];
     lobby.subscribe((view) => pushed.push(view.rooms.flatMap((r) => r.participants.map((p) => p.reachable))));
     await lobby.put({ ...entry('ada'), region: 'seoul' });
@@ -139,10 +146,41 @@ describe('lobby', () => {
     vi.useRealTimers();
   });
 
+  it('writes its own region’s bucket and shows every known region’s: a session that moved regions once, newest', async () => {
+    const bus = new MemoryBus();
+    const known = ['seoul', 'frankfurt'];
+    const [seoul, frankfurt] = await Promise.all(known.map(async (r) => Lobby.open(await presenceIn(bus, r, known))));
+    await seoul!.put({ ...entry('ada'), region: 'seoul' });
+    await frankfurt!.put({ ...entry('bob'), region: 'frankfurt' });
+    // Cy resumed in Frankfurt: Seoul's entry is older, and not yet deleted.
+    await seoul!.put({ ...entry('cy', Date.now() - 1_000), region: 'seoul', displayName: 'old' });
+    await frankfurt!.put({ ...entry('cy'), region: 'frankfurt' });
+    // The copies are kept by watches, which deliver asynchronously.
+    await new Promise((r) => setTimeout(r, 50));
+    const shown = (lobby: Lobby) => lobby.view().rooms.flatMap((r) => r.participants.map((p) => `${p.peerId} ${p.displayName}`));
+    for (const lobby of [seoul!, frankfurt!])
+      expect(shown(lobby).sort()).toEqual(['ADA', 'BOB', 'CY'].map((n) => `${n.toLowerCase()} ${n}`));
+    // Each wrote its own region's bucket only.
+    expect([...(await (await bus.kv('parley-presence-seoul')).entries()).map(([k]) => k)].sort()).toEqual([
+      'lounge.ada',
+      'lounge.cy',
+    ]);
+    expect([...(await (await bus.kv('parley-presence-frankfurt')).entries()).map(([k]) => k)].sort()).toEqual([
+      'lounge.bob',
+      'lounge.cy',
+    ]);
+    expect(await seoul!.entry('lounge', 'bob')).toMatchObject({ region: 'frankfurt' });
+    await seoul!.remove('lounge', 'cy');
+    expect(await (await bus.kv('parley-presence-seoul')).get('lounge.cy')).toBeNull();
+    seoul!.close();
+    frankfurt!.close();
+  });
+
   it('ages out nobody while the bucket is out of reach (no refresh could arrive), and does once it answers', async () => {
     vi.useFakeTimers();
-    const kv = await new MemoryBus().kv('presence');
-    const lobby = await Lobby.open(kv);
+    const presence = await presenceIn(new MemoryBus());
+    const kv = presence.own;
+    const lobby = await Lobby.open(presence);
     await lobby.put(entry('ada'));
     const lastRevision = kv.lastRevision;
     kv.lastRevision = () => Promise.reject(new Error('timeout'));
