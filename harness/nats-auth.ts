@@ -61,7 +61,7 @@ export function makeNkeyUser(dir: string, name: string): { seedFile: string; pub
 }
 
 /** The permissions operators include (the same file the deployments use). */
-export const PERMISSIONS_CONF = path.join(repoRoot, 'infra/nats/permissions.conf');
+export { PERMISSIONS_CONF } from '../scripts/nats-permissions.ts';
 
 /**
  * Server configuration with Parley's two roles (infra/nats/permissions.conf, included as operators would):

@@ -7,8 +7,9 @@ import { buckets } from '../protocol/kv.ts';
 export class RegistryReader {
   private constructor(readonly bus: NatsBus) {}
 
-  static async open(natsUrl: string): Promise<RegistryReader> {
-    return new RegistryReader(new NatsBus(await connect({ servers: natsUrl })));
+  /** `user`: a credential where NATS asks for one (the signaling role's reads the registry, with its inbox prefix). */
+  static async open(natsUrl: string, user: { user?: string; pass?: string; inboxPrefix?: string } = {}): Promise<RegistryReader> {
+    return new RegistryReader(new NatsBus(await connect({ servers: natsUrl, ...user })));
   }
 
   async loads(): Promise<MediaWorkerLoad[]> {

@@ -34,7 +34,8 @@ export const buckets = {
  * the others still has them. Presence is read from every region's (the lobby is global); a membership record is
  * looked for in another region's only when a session resumes in a region other than its own.
  */
-export type RegionalBucket = typeof buckets.presence | typeof buckets.memberships;
+export const regionalBuckets = [buckets.presence, buckets.memberships] as const;
+export type RegionalBucket = (typeof regionalBuckets)[number];
 
 /** The default region's keeps the plain name: a deployment that never names regions keeps its buckets and permissions. */
 export function regionalBucket(bucket: RegionalBucket, region: string): string {

@@ -123,7 +123,6 @@ describe('NATS credentials, TLS and per-role permissions', () => {
     const nc = await as('signaling');
     const refusals = await probe(nc, [
       ['publish', subjects.mediaCommand(instanceId, 'pipeProducer')],
-      ['publish', subjects.mediaCommand(instanceId, 'ping')],
       ['subscribe', subjects.mediaCommands(instanceId)],
       ['publish', `$KV.${buckets.mediaWorkers}.mw-fake`],
       ['subscribe', '_INBOX.media.>'],
