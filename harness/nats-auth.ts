@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { createUser } from '@nats-io/nkeys';
 import { signWithCa } from '../scripts/stack/nats-security.ts';
-import { repoRoot } from './processes.ts';
 
 /** A throwaway certificate authority with a server certificate for 127.0.0.1 and a client certificate. */
 export interface TestPki {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { regionalBucket, regionalBuckets } from '../protocol/kv.ts';
+import type { RegionalBucket } from '../protocol/kv.ts';
 import { DEFAULT_REGION, Region } from '../protocol/regions.ts';
 
 export const PERMISSIONS_CONF = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../infra/nats/permissions.conf');
@@ -21,7 +22,7 @@ export function regionalPermissions(conf: string, regions: string[]): string {
   return conf.replace(/"([^"\n]*)"/g, (quoted, subject: string) => {
     const found = regionalSubject.exec(subject);
     if (!found) return quoted;
-    const bucket = found[2] as (typeof regionalBuckets)[number];
+    const bucket = found[2] as RegionalBucket;
     return named.map((region) => `"${subject.replace(regionalSubject, `$1${regionalBucket(bucket, region)}`)}"`).join(', ');
   });
 }

@@ -75,7 +75,9 @@ export class Lobby {
    */
   async entry(roomId: string, peerId: string): Promise<PresenceEntry | undefined> {
     const key = presenceKey(roomId, peerId);
-    return this.entries().get(key) ?? PresenceEntry.safeParse((await this.presence.own.get(key))?.value).data;
+    const found = [...this.copies.values()].flatMap((copy) => copy.get(key) ?? []);
+    const newest = found.sort((a, b) => b.updatedAt - a.updatedAt)[0];
+    return newest ?? PresenceEntry.safeParse((await this.presence.own.get(key))?.value).data;
   }
 
   view(): LobbyView {
