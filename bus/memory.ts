@@ -1,16 +1,6 @@
 import { ParleyError } from '../protocol/errors.ts';
-import type {
-  Bus,
-  BusMessage,
-  Headers,
-  KvEntry,
-  KvOptions,
-  KvStore,
-  RequestOptions,
-  Stream,
-  StreamConfig,
-  Subscription,
-} from './bus.ts';
+import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Stream, StreamConfig, Subscription } from './bus.ts';
+import type { KvOptions } from './bus.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, logOversize, wireBytes } from './bus.ts';
 import { NATS_MAX_PAYLOAD_BYTES } from '../protocol/limits.ts';
 import { MemoryStream } from './memory-stream.ts';

@@ -5,18 +5,8 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import { Bucket, Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { ParleyError } from '../protocol/errors.ts';
-import type {
-  Bus,
-  BusMessage,
-  Headers,
-  KvEntry,
-  KvOptions,
-  KvStore,
-  RequestOptions,
-  Stream,
-  StreamConfig,
-  Subscription,
-} from './bus.ts';
+import type { Bus, BusMessage, Headers, KvEntry, KvStore, RequestOptions, Stream, StreamConfig, Subscription } from './bus.ts';
+import type { KvOptions } from './bus.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, logOversize } from './bus.ts';
 import { NATS_MAX_PAYLOAD_BYTES } from '../protocol/limits.ts';
 import { NatsLink } from './nats-link.ts';
