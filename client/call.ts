@@ -247,7 +247,7 @@ export class Call {
       this.signalingUp = true;
       applySelf(this.deps.store, this.publisher, snapshot.self);
       // Whatever was said while we were away (the server keeps the room's newest messages).
-      void this.chat.load(ctx).catch((err: unknown) => console.warn('[parley] chat history failed', err));
+      this.chat.catchUp(ctx);
       this.reconcilePeers(snapshot);
       this.deps.store.set('activeSpeaker', snapshot.activeSpeaker);
       this.deps.store.set('unreachable', new Set(snapshot.unreachable));
@@ -263,6 +263,8 @@ export class Call {
 
   private setReachable(peerIds: string[], reachable: boolean): void {
     const unreachable = new Set(this.deps.store.get('unreachable'));
+    // The link to their region is back: what they said while it was cut never came live.
+    if (reachable && peerIds.some((id) => unreachable.has(id))) this.chat.catchUp();
     for (const id of peerIds) {
       if (reachable) unreachable.delete(id);
       else unreachable.add(id);
@@ -440,7 +442,7 @@ export class Call {
     this.updateConnection();
     joined.producers.forEach((p) => void this.subscriber.consume(p, trace));
     this.chat.clear();
-    void this.chat.load(trace).catch((err: unknown) => console.warn('[parley] chat history failed', err));
+    this.chat.catchUp(trace);
   }
 
   /** The server no longer knows us: a new membership, the same tracks produced again. */
@@ -613,6 +615,7 @@ export class Call {
 
   private closeLocal(): void {
     this.left = true;
+    this.chat.stop();
     void this.publisher.close();
     this.subscriber.close();
     this.closeTransports();

@@ -349,8 +349,10 @@ describe('a room across two regions', () => {
     const chatRefusedMs = Date.now() - askedAt;
     expect(await errorOf(nedJoins(nedsToken))).toBe('REMOVED');
     console.log(`during the cut, in Frankfurt: chat refused (STORE_UNAVAILABLE) in ${chatRefusedMs} ms; removed Ned refused`);
-    // Published during the cut: the news cannot cross it, so it must once the link is back.
+    // Published and said during the cut (Seoul holds the chat stream): the news cannot cross it, so it must once the
+    // link is back.
     await eve.publish();
+    const saidInCut = await eve.community.send('said during the cut');
     // Joined during the cut, in Seoul (which holds the global KV buckets): Fay is shown Frankfurt's participants as in the
     // room, unreachable. She only watches the room's list, so the loads compared below stay Ada's to Dan's.
     const fay = await join('seoul', 'Fay', room, false);
@@ -417,6 +419,16 @@ describe('a room across two regions', () => {
     expect(await listedHostRegions(`after-cut-${room}`, [gil, hal])).toEqual(['seoul', 'frankfurt']);
     everyone.push(fay);
     await waitFor('everyone to be reachable again', () => everyone.every((b) => b.unreachable.size === 0), 5_000);
+    // Cara stayed connected in Frankfurt throughout: her client reads the history again as the link returns, until
+    // JetStream, which makes a consumer for the read, has its meta leader back.
+    await waitFor(
+      'Cara to have what Eve said during the cut',
+      () => cara.community.messages.some((m) => m.id === saidInCut.id),
+      30_000,
+    );
+    console.log(
+      `Cara (Frankfurt) has what Eve said in Seoul during the cut ${Date.now() - restoredAt} ms after the link returned`,
+    );
     for (const region of ['seoul', 'frankfurt']) {
       await waitFor(`${region}’s lobby to show everyone reachable`, async () => {
         const shown = await lobbyOf(region, room);
