@@ -3,6 +3,7 @@ import type { ChatHead, ChatMessage } from '../protocol/chat.ts';
 import { ParleyError } from '../protocol/errors.ts';
 import type { LobbyRoom } from '../protocol/presence.ts';
 import type { CallDeps } from './deps.ts';
+import { ConnectionClosed } from './socket.ts';
 
 /** Messages kept in the state; the server keeps a room's newest few hundred anyway. */
 const KEPT = 1000;
@@ -38,6 +39,8 @@ export class RoomChat {
   catchUp(trace?: Context, attempt = 0): void {
     clearTimeout(this.retry);
     this.load(trace).catch((err: unknown) => {
+      // The resume on the next connection reads it again.
+      if (err instanceof ConnectionClosed) return;
       const transient = err instanceof ParleyError && TRANSIENT.has(err.code);
       if (!transient || attempt === RETRY_MS.length) return console.warn('[parley] chat history failed', err);
       this.retry = setTimeout(() => this.catchUp(trace, attempt + 1), RETRY_MS[attempt]);

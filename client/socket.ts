@@ -18,6 +18,14 @@ export type CloseHandler = (reason: string, code: number) => void;
  * What code that sends requests needs, so a reconnecting wrapper can stand in for one client. `trace` is the
  * context of the action the request belongs to: its `traceparent` travels in the request envelope.
  */
+/** A request that could not be answered because its socket closed; a resume on the next one follows. */
+export class ConnectionClosed extends Error {
+  constructor(reason: string) {
+    super(`connection closed: ${reason}`);
+    this.name = 'ConnectionClosed';
+  }
+}
+
 export interface Requester {
   request<M extends ClientMethod>(method: M, data: ClientRequestData<M>, trace?: Context): Promise<ClientResponseData<M>>;
 }
@@ -107,7 +115,7 @@ export class SignalingSocket implements Requester {
   }
 
   request<M extends ClientMethod>(method: M, data: ClientRequestData<M>, trace?: Context): Promise<ClientResponseData<M>> {
-    if (this.closedReason !== undefined) return Promise.reject(new Error(`connection closed: ${this.closedReason}`));
+    if (this.closedReason !== undefined) return Promise.reject(new ConnectionClosed(this.closedReason));
     const id = this.nextId++;
     const { traceparent } = trace ? injectContext({}, trace) : {};
     const envelope: ClientRequest = traceparent ? { id, method, data, traceparent } : { id, method, data };
@@ -147,7 +155,7 @@ export class SignalingSocket implements Requester {
 
   private onClosed(reason: string, code: number): void {
     this.closedReason = reason;
-    for (const p of this.pending.values()) p.reject(new Error(`connection closed: ${reason}`));
+    for (const p of this.pending.values()) p.reject(new ConnectionClosed(reason));
     this.pending.clear();
     this.onClose(reason, code);
   }

@@ -419,6 +419,7 @@ describe('a room across two regions', () => {
     expect(await listedHostRegions(`after-cut-${room}`, [gil, hal])).toEqual(['seoul', 'frankfurt']);
     everyone.push(fay);
     await waitFor('everyone to be reachable again', () => everyone.every((b) => b.unreachable.size === 0), 5_000);
+    const reachableMs = Date.now() - restoredAt;
     // Cara stayed connected in Frankfurt throughout: her client reads the history again as the link returns, until
     // JetStream, which makes a consumer for the read, has its meta leader back.
     await waitFor(
@@ -443,7 +444,7 @@ describe('a room across two regions', () => {
     expect(unseen).toEqual([]);
     console.log(
       `link back after ${((restoredAt - cutAt) / 1000).toFixed(1)} s: media across again in ${mediaBack} ms, ` +
-        `Frankfurt's lobby lists Fay in ${await lobbyBack} ms, everyone shown reachable in ${Date.now() - restoredAt} ms`,
+        `Frankfurt's lobby lists Fay in ${await lobbyBack} ms, everyone shown reachable in ${reachableMs} ms`,
     );
 
     // Nothing left over from the cut: the pipes and consumers from before it, plus Eve's (each of her producers

@@ -5,6 +5,7 @@ import type { CallDeps } from '../../client/deps.ts';
 import { Emitter } from '../../client/events.ts';
 import type { ClientEvents } from '../../client/events.ts';
 import { memoryStore, noTracer } from '../../client/host.ts';
+import { ConnectionClosed } from '../../client/socket.ts';
 import type { ChatMessage } from '../../protocol/chat.ts';
 import { ParleyError } from '../../protocol/errors.ts';
 
@@ -62,7 +63,7 @@ describe('a room’s chat catching up', () => {
     expect(reads()).toBe(3);
   });
 
-  it('gives up on a refusal at once, and after a minute of the store out of reach; stop ends the retries', async () => {
+  it('gives up on a refusal at once, after a minute of the store out of reach, quietly on a closed connection; stop ends the retries', async () => {
     vi.useFakeTimers();
     vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const refused = chatWith([new ParleyError('FORBIDDEN', 'no chat grant')]);
@@ -75,6 +76,14 @@ describe('a room’s chat catching up', () => {
     await vi.advanceTimersByTimeAsync(120_000);
     // 1 + 1 s + 2 s + 15 × 4 s: 18 reads over 63 s.
     expect(cut.reads()).toBe(18);
+
+    // The connection closed under the read: the resume on the next one reads again; nothing to say or retry.
+    const warn = vi.mocked(console.warn);
+    const warned = warn.mock.calls.length;
+    const dropped = chatWith([new ConnectionClosed('dropped')]);
+    dropped.chat.catchUp();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect([dropped.reads(), warn.mock.calls.length]).toEqual([1, warned]);
 
     const stopped = chatWith([new ParleyError('STORE_UNAVAILABLE', 'cut off')]);
     stopped.chat.catchUp();
